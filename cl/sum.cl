@@ -1,0 +1,133 @@
+/* sum.cl: B rows of n floats -> B sums, one kernel family per strategy of src/ops/sum.c.
+ * Row r starts at x + r * n; results go to out[r]. */
+#include "reduce.clh"
+
+#define ROW_PTR(x, row, n) ((x) + (ulong)(row) * (n))
+
+/* serial: one work-item per row, strictly left to right. */
+kernel void sum_serial(global const float *x, global float *out, ulong n, uint rows)
+{
+    uint row = get_global_id(0);
+    if (row >= rows)
+        return;
+    global const float *p = ROW_PTR(x, row, n);
+    float s = 0.0f;
+    for (ulong i = 0; i < n; ++i)
+        s += p[i];
+    out[row] = s;
+}
+
+/* tree: one work-group per row, fixed work-group size, local-memory tree. */
+kernel __attribute__((reqd_work_group_size(WG_SIZE, 1, 1)))
+void sum_tree(global const float *x, global float *out, ulong n)
+{
+    local float scratch[WG_SIZE];
+    uint row = get_group_id(0), lid = get_local_id(0);
+    float s = wg_range_sum(scratch, ROW_PTR(x, row, n), n, lid);
+    if (lid == 0)
+        out[row] = s;
+}
+
+/* Pass 1 of split and fixedsplit, and the body of atomic: work-group g reduces the chunk
+ * (g % parts) of row (g / parts). */
+inline float chunk_sum(local float *scratch, global const float *x, ulong n, uint parts, ulong chunk)
+{
+    uint g = get_group_id(0), lid = get_local_id(0);
+    uint row = g / parts, part = g % parts;
+    ulong begin = min((ulong)part * chunk, n);
+    ulong end = min(begin + chunk, n);
+    return wg_range_sum(scratch, ROW_PTR(x, row, n) + begin, end - begin, lid);
+}
+
+kernel __attribute__((reqd_work_group_size(WG_SIZE, 1, 1)))
+void sum_partials(global const float *x, global float *partials, ulong n, uint parts, ulong chunk)
+{
+    local float scratch[WG_SIZE];
+    float s = chunk_sum(scratch, x, n, parts, chunk);
+    if (get_local_id(0) == 0)
+        partials[get_group_id(0)] = s;
+}
+
+/* Pass 2: one work-group per row combines its parts partial sums with the same tree. */
+kernel __attribute__((reqd_work_group_size(WG_SIZE, 1, 1)))
+void sum_combine(global const float *partials, global float *out, uint parts)
+{
+    local float scratch[WG_SIZE];
+    uint row = get_group_id(0), lid = get_local_id(0);
+    float s = wg_range_sum(scratch, partials + (ulong)row * parts, parts, lid);
+    if (lid == 0)
+        out[row] = s;
+}
+
+/* atomic: chunks as in split, each added into out[row] (zeroed by the host) atomically. */
+kernel __attribute__((reqd_work_group_size(WG_SIZE, 1, 1)))
+void sum_atomic(global const float *x, global float *out, ulong n, uint parts, ulong chunk)
+{
+    local float scratch[WG_SIZE];
+    float s = chunk_sum(scratch, x, n, parts, chunk);
+    if (get_local_id(0) == 0)
+        atomic_add_float(out + get_group_id(0) / parts, s);
+}
+
+/* compensated: every work-item keeps VEC error-free (sum, error) pairs (TwoSum, so no
+ * branch and no reliance on magnitude order); pairs are merged with TwoSum through a
+ * fixed tree, and the errors are added back once at the end. */
+inline void two_sum(float a, float b, float *s, float *e)
+{
+    float t = a + b;
+    float z = t - a;
+    *e = (a - (t - z)) + (b - z);
+    *s = t;
+}
+
+kernel __attribute__((reqd_work_group_size(WG_SIZE, 1, 1)))
+void sum_compensated(global const float *x, global float *out, ulong n)
+{
+    local float ls[WG_SIZE], le[WG_SIZE];
+    uint row = get_group_id(0), lid = get_local_id(0);
+    global const float *p = ROW_PTR(x, row, n);
+    ulong nvec = n / VEC, first, last, stride;
+    wi_vector_span(nvec, lid, &first, &last, &stride);
+    vfloat s = (vfloat)(0.0f), c = (vfloat)(0.0f);
+    for (ulong k = first; k < last; k += stride) {
+        vfloat v = VLOAD(k, p);
+        vfloat t = s + v;
+        vfloat z = t - s;
+        c += (s - (t - z)) + (v - z);
+        s = t;
+    }
+    /* Fold the VEC lanes in a fixed order, then the tail element. */
+#if VEC == 1
+    float fs = s, fc = c;
+#else
+    float lane_s[VEC], lane_c[VEC];
+    CLR_CAT(vstore, VEC)(s, 0, lane_s);
+    CLR_CAT(vstore, VEC)(c, 0, lane_c);
+    float fs = lane_s[0], fc = lane_c[0];
+    for (int i = 1; i < VEC; ++i) {
+        float e;
+        two_sum(fs, lane_s[i], &fs, &e);
+        fc += lane_c[i] + e;
+    }
+#endif
+    ulong t = nvec * VEC + lid;
+    if (lid < VEC && t < n) {
+        float e;
+        two_sum(fs, p[t], &fs, &e);
+        fc += e;
+    }
+    ls[lid] = fs;
+    le[lid] = fc;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (uint span = WG_SIZE / 2; span > 0; span >>= 1) {
+        if (lid < span) {
+            float hs, e;
+            two_sum(ls[lid], ls[lid + span], &hs, &e);
+            le[lid] = le[lid] + le[lid + span] + e;
+            ls[lid] = hs;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (lid == 0)
+        out[row] = ls[0] + le[0];
+}

@@ -1,0 +1,37 @@
+/* cli.h: the command line. Parsing is separate from running so that tests can check every
+ * option and every error message without a device. */
+#ifndef CLREPRO_CLI_H
+#define CLREPRO_CLI_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include "data.h"
+#include "util.h"
+
+typedef enum clr_command { CLR_CMD_RUN, CLR_CMD_DEVICES, CLR_CMD_HELP, CLR_CMD_VERSION } clr_command;
+
+#define CLR_DEFAULT_SIZES "4096,1048576,16777216"
+#define CLR_DEFAULT_BATCHES "1,2,8,32"
+#define CLR_DEFAULT_TRIALS 10
+#define CLR_DEFAULT_REPS 10
+#define CLR_DEFAULT_WARMUP 2
+#define CLR_DEFAULT_SEED 42
+
+typedef struct clr_cli {
+    clr_command command;
+    clr_command help_for; /* with CLR_CMD_HELP: which command's help */
+    const char *op_name, *strategies, *device_spec, *input_path, *out_dir, *kernel_dir;
+    size_t *sizes, nsizes, *batches, nbatches;
+    int sizes_given;
+    unsigned trials, reps, warmup, wg, vec, chunk;
+    uint64_t seed;
+    clr_dist dist;
+    int save_outputs, strict, json, quiet, no_progress;
+} clr_cli;
+
+/* argv[0] is the program name. Errors are CLR_EUSAGE with a message naming the option. */
+int clr_cli_parse(int argc, char **argv, clr_cli *cli, clr_error *err);
+void clr_cli_free(clr_cli *cli);
+void clr_cli_usage(FILE *out, clr_command command);
+
+#endif

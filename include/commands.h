@@ -1,0 +1,12 @@
+/* commands.h: the subcommands, each returning an exit status (0, CLR_EFAIL, CLR_EUSAGE). */
+#ifndef CLREPRO_COMMANDS_H
+#define CLREPRO_COMMANDS_H
+
+#include "cli.h"
+
+int clr_cmd_devices(const clr_cli *cli, clr_error *err);
+int clr_cmd_run(const clr_cli *cli, const char *command_line, clr_error *err);
+/* Parses and dispatches a whole command line; prints the error message once. */
+int clr_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,15 @@
+/* npy.h: NumPy .npy files of float32 in C order, 1-D or 2-D. */
+#ifndef CLREPRO_NPY_H
+#define CLREPRO_NPY_H
+
+#include <stddef.h>
+#include "util.h"
+
+/* A 1-D file of n values reads as 1 row of n columns. Malformed files are CLR_EUSAGE. */
+int clr_npy_read_f32(const char *path, float **data, size_t *rows, size_t *cols, clr_error *err);
+/* Written whole or not at all (temporary file, then rename). */
+int clr_npy_write_f32(const char *path, const float *data, size_t rows, size_t cols, clr_error *err);
+/* The same encoder into memory; *bytes is malloc'ed. */
+int clr_npy_encode_f32(const float *data, size_t rows, size_t cols, char **bytes, size_t *size);
+
+#endif

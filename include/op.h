@@ -1,0 +1,97 @@
+/* op.h: the one abstraction. An operation is a table of strategies; a strategy is a kernel
+ * family, a launch plan (a function of the shape, the batch and the device) and the claims
+ * the benchmark then verifies. The runner (runner.h) is generic over operations. */
+#ifndef CLREPRO_OP_H
+#define CLREPRO_OP_H
+
+#include <stddef.h>
+#include "device.h"
+#include "program.h"
+#include "util.h"
+
+enum clr_claim {
+    CLR_CLAIM_DETERMINISTIC = 1u << 0,     /* same bits on every run at a fixed batch */
+    CLR_CLAIM_BATCH_INVARIANT = 1u << 1,   /* a row's bits do not depend on the batch around it */
+    CLR_CLAIM_ORDER_INDEPENDENT = 1u << 2, /* permuting a row's addends keeps the bits */
+    CLR_CLAIM_DEVICE_INVARIANT = 1u << 3,  /* every conformant device gives the same bits */
+};
+#define CLR_NCLAIMS 4
+const char *clr_claim_name(unsigned claim_bit);
+
+#define CLR_MAX_DIMS 4
+typedef struct clr_shape {
+    size_t batch;              /* rows in the launch: B */
+    size_t dims[CLR_MAX_DIMS]; /* per-row dimensions, named by the operation (sum: n) */
+} clr_shape;
+
+#define CLR_MAX_PLAN_PARAMS 6
+typedef struct clr_plan {
+    size_t global, local;   /* NDRange of the main kernel (local 0: the driver chooses) */
+    double depth;           /* longest chain of roundings from an input to an output */
+    double err_abs;         /* allowed |out - ref| <= err_abs * scale + err_rel * |ref| */
+    double err_rel;
+    size_t nparams;         /* launch parameters worth reporting, e.g. parts, chunk */
+    struct {
+        const char *name;
+        double value;
+    } params[CLR_MAX_PLAN_PARAMS];
+} clr_plan;
+
+/* What a strategy sees when it plans and launches: device, buffers, shape. */
+typedef struct clr_op_ctx {
+    cl_context context;
+    cl_command_queue queue;
+    const clr_device *device;
+    const clr_tuning *tuning;
+    clr_program *program;
+    clr_shape shape;
+    cl_mem input;   /* batch x input_row_floats */
+    cl_mem output;  /* batch x output_row_floats */
+    cl_mem scratch; /* grown on demand by clr_op_scratch */
+    size_t scratch_bytes;
+} clr_op_ctx;
+
+int clr_op_scratch(clr_op_ctx *ctx, size_t bytes, cl_mem *out, clr_error *err);
+void clr_plan_param(clr_plan *plan, const char *name, double value);
+/* gamma_k = k u / (1 - k u) with u = 2^-24: the classic bound factor for k roundings. */
+double clr_gamma(double k);
+/* clSetKernelArg for nargs (size_t size, const void *value) pairs, in order. */
+int clr_set_args(cl_kernel kernel, clr_error *err, unsigned nargs, ...);
+/* 1-D NDRange launch; local 0 lets the driver choose. */
+int clr_enqueue_1d(clr_op_ctx *ctx, cl_kernel kernel, size_t global, size_t local, cl_event *event,
+                   clr_error *err);
+
+typedef struct clr_strategy {
+    const char *name;
+    const char *summary;
+    unsigned claims;
+    int (*plan)(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err);
+    /* Enqueues the whole strategy. *first and *last are the events that bracket it (the
+     * same event when there is one command); the caller releases them. */
+    int (*enqueue)(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first, cl_event *last, clr_error *err);
+} clr_strategy;
+
+typedef struct clr_operation {
+    const char *name;
+    const char *summary;
+    const char *source; /* file in cl/ */
+    size_t ndims;
+    const char *dim_names[CLR_MAX_DIMS];
+    const clr_strategy *strategies;
+    size_t nstrategies;
+    size_t (*input_row_floats)(const clr_shape *shape);
+    size_t (*output_row_floats)(const clr_shape *shape);
+    double (*bytes)(const clr_shape *shape); /* compulsory global-memory traffic of one launch */
+    double (*flops)(const clr_shape *shape);
+    /* Host reference of one row: ref gets the correctly rounded (or higher-precision)
+     * result, scale the magnitude that error bounds are relative to. */
+    void (*reference)(const clr_shape *shape, const float *row, float *ref, double *scale);
+} clr_operation;
+
+const clr_operation *clr_op_find(const char *name);
+const clr_operation *const *clr_op_all(size_t *count);
+const clr_strategy *clr_strategy_find(const clr_operation *op, const char *name);
+
+extern const clr_operation clr_op_sum;
+
+#endif

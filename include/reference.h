@@ -1,0 +1,36 @@
+/* reference.h: host references and ulp arithmetic. The exact sum is a fixed-point long
+ * accumulator covering every float32 (subnormals to FLT_MAX), rounded once to nearest-even:
+ * the correctly rounded sum, whatever the order of the addends. */
+#ifndef CLREPRO_REFERENCE_H
+#define CLREPRO_REFERENCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CLR_EXACT_LIMBS 12 /* 32-bit digits at weights 2^-149 ... 2^235: 277 bits + headroom */
+
+typedef struct clr_exact_acc {
+    int64_t limb[CLR_EXACT_LIMBS]; /* carry-save: digit k weighs 2^(32k - 149) */
+    uint64_t pending;              /* additions since the last carry propagation */
+    uint64_t pos_inf, neg_inf, nan;
+    int only_negative_zeros;       /* every addend so far was -0 (or none) */
+    uint64_t count;
+} clr_exact_acc;
+
+void clr_exact_init(clr_exact_acc *acc);
+void clr_exact_add(clr_exact_acc *acc, float x);
+/* Correctly rounded (nearest-even) float32 value of the accumulated sum. IEEE semantics for
+ * specials: any NaN, or +inf with -inf, gives NaN; a finite sum beyond FLT_MAX rounds to inf. */
+float clr_exact_result(clr_exact_acc *acc);
+/* The exact sum rounded to double (for error bounds and reporting). */
+double clr_exact_result_double(clr_exact_acc *acc);
+
+float clr_exact_sum(const float *x, size_t n);
+
+/* Distance in units in the last place: how many float32 values lie between a and b
+ * (+0 and -0 are the same point). Both NaN: 0. One NaN: UINT64_MAX. */
+uint64_t clr_ulp_distance(float a, float b);
+uint32_t clr_float_bits(float x);
+float clr_bits_float(uint32_t bits);
+
+#endif

@@ -1,0 +1,109 @@
+/* runner.h: the measurement protocol, generic over operations. For one device it runs every
+ * strategy x row size x batch size: run-to-run trials, probe rows at several positions of
+ * every batch, validation against the host reference, timed repetitions after warm-up with
+ * the same NDRange, and the copy-bandwidth yardstick; then it checks every claim. */
+#ifndef CLREPRO_RUNNER_H
+#define CLREPRO_RUNNER_H
+
+#include <stdint.h>
+#include "data.h"
+#include "metrics.h"
+#include "op.h"
+
+#define CLR_MAX_STRATEGIES 32
+#define CLR_MAX_POSITIONS 3
+
+typedef struct clr_run_config {
+    const clr_operation *op;
+    size_t strategy_index[CLR_MAX_STRATEGIES]; /* into op->strategies */
+    size_t nstrategies;
+    size_t *sizes; /* values of the op's first dimension (sum: n) */
+    size_t nsizes;
+    size_t *batches;
+    size_t nbatches;
+    unsigned trials, reps, warmup;
+    clr_input input;
+    const char *kernel_dir;
+    unsigned wg, vec, chunk; /* 0: the device's default tuning */
+    int save_outputs;
+    int progress; /* progress line on stderr */
+    const char *command_line; /* recorded with the results */
+} clr_run_config;
+
+typedef struct clr_observation {
+    size_t batch, position;
+    uint64_t hash;    /* of the probe row's outputs */
+    uint64_t max_ulp; /* against the base observation */
+    float *probe;     /* output_row_floats values */
+} clr_observation;
+
+typedef struct clr_case {
+    size_t strategy; /* index into op->strategies */
+    clr_shape shape;
+    clr_plan plan;
+    int valid;            /* every output within the plan's error bound */
+    size_t rows_out_of_bound;
+    double worst_error_ratio; /* max |out - ref| / allowed */
+    clr_stats time;           /* seconds per launch */
+    double gbps, gflops, copy_gbps, copy_fraction, overhead;
+    size_t r2r_distinct;
+    uint64_t r2r_max_ulp;
+    uint64_t accuracy_max_ulp; /* against the reference */
+    uint64_t fingerprint;      /* XXH64 of the whole output, rows in order */
+    size_t npositions;
+    clr_observation positions[CLR_MAX_POSITIONS]; /* positions[0] is position 0 */
+    float *outputs; /* whole output of trial 0 (kept with save_outputs) */
+} clr_case;
+
+typedef struct clr_variance {
+    size_t strategy;
+    size_t size; /* the op's first dimension */
+    size_t base_batch;
+    size_t observations, distinct;
+    uint64_t max_ulp;
+} clr_variance;
+
+enum { CLR_CLAIM_NOT_MEASURED = -1, CLR_CLAIM_HELD = 0, CLR_CLAIM_VIOLATED = 1 };
+
+typedef struct clr_claim_result {
+    size_t strategy;
+    unsigned claim;
+    int claimed;
+    int status;
+    char evidence[200];
+} clr_claim_result;
+
+typedef struct clr_copy_result {
+    size_t size, batch;
+    double bytes;
+    clr_stats time;
+    double gbps;
+} clr_copy_result;
+
+typedef struct clr_device_result {
+    clr_device device;
+    clr_tuning tuning;
+    char build_options[256];
+    double build_seconds, copy_build_seconds;
+    clr_case *cases;
+    size_t ncases;
+    clr_variance *variance;
+    size_t nvariance;
+    clr_claim_result *claims;
+    size_t nclaims;
+    clr_copy_result *copies;
+    size_t ncopies;
+    double wall_seconds;
+    char started_utc[32];
+    size_t invalid_cases, broken_claims;
+} clr_device_result;
+
+/* Refuses (CLR_EUSAGE) shapes that cannot fit the device, saying how big they are. */
+int clr_check_fits(const clr_run_config *cfg, const clr_device *dev, clr_error *err);
+int clr_run_device(const clr_run_config *cfg, const clr_device *dev, clr_device_result *res, clr_error *err);
+void clr_device_result_free(clr_device_result *res);
+
+/* The tuning a run uses on a device: defaults with the config's overrides. */
+clr_tuning clr_run_tuning(const clr_run_config *cfg, const clr_device *dev);
+
+#endif

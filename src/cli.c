@@ -1,0 +1,218 @@
+/* cli.c: parses `clrepro [command] [options]` into a clr_cli. Options take `--name value` or
+ * `--name=value`; every value is checked here, so later stages can trust it. */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { ARG_NONE, ARG_VALUE } arg_kind;
+
+typedef struct option_spec {
+    const char *name;
+    arg_kind kind;
+    unsigned commands; /* bit per clr_command it applies to */
+    const char *metavar, *help;
+} option_spec;
+
+#define RUN (1u << CLR_CMD_RUN)
+#define DEV (1u << CLR_CMD_DEVICES)
+
+static const option_spec options[] = {
+    {"op", ARG_VALUE, RUN, "OP", "operation to run: sum (default sum)"},
+    {"strategy", ARG_VALUE, RUN, "LIST", "strategies, comma-separated, or all (default all)"},
+    {"n", ARG_VALUE, RUN, "LIST", "row lengths, comma-separated; 4096, 2^24 and 16M forms (default " CLR_DEFAULT_SIZES ")"},
+    {"batch", ARG_VALUE, RUN, "LIST", "batch sizes (rows per launch), comma-separated (default " CLR_DEFAULT_BATCHES ")"},
+    {"trials", ARG_VALUE, RUN, "T", "run-to-run trials per case, 2..100000 (default 10)"},
+    {"reps", ARG_VALUE, RUN, "R", "timed repetitions per case, 1..100000 (default 10)"},
+    {"warmup", ARG_VALUE, RUN, "W", "untimed launches before measuring, 0..1000 (default 2)"},
+    {"seed", ARG_VALUE, RUN, "S", "generator seed, 0..2^64-1 (default 42)"},
+    {"dist", ARG_VALUE, RUN, "D", "input distribution: uniform, normal or illcond (default uniform)"},
+    {"input", ARG_VALUE, RUN, "FILE.npy", "use rows of a float32 .npy file (1-D or 2-D, C order) instead of the generator; n is its row length"},
+    {"device", ARG_VALUE, RUN | DEV, "SPEC", "all, gpu, cpu, an index N, P:D or part of a name; comma lists (default all)"},
+    {"out", ARG_VALUE, RUN, "DIR", "results go to DIR/<device>/ (default results/<device>/)"},
+    {"save-outputs", ARG_NONE, RUN, NULL, "also write every case's outputs as .npy beside the JSON"},
+    {"strict", ARG_NONE, RUN, NULL, "exit with status 1 when an observation breaks a strategy's claim"},
+    {"kernel-dir", ARG_VALUE, RUN, "DIR", "read kernel sources from DIR instead of the embedded copies"},
+    {"wg", ARG_VALUE, RUN, "N", "work-group size of reduction kernels, a power of two (default: per device type)"},
+    {"vec", ARG_VALUE, RUN, "N", "vector width 1, 2, 4, 8 or 16 (default: per device type)"},
+    {"chunk", ARG_VALUE, RUN, "N", "elements per chunk of fixedsplit (default: per device type)"},
+    {"quiet", ARG_NONE, RUN, NULL, "no summary on stdout"},
+    {"no-progress", ARG_NONE, RUN, NULL, "no progress line on stderr (it only appears on a terminal anyway)"},
+    {"json", ARG_NONE, DEV, NULL, "machine-readable output"},
+    {"help", ARG_NONE, RUN | DEV, NULL, "this help"},
+};
+
+static const char *command_name(clr_command c)
+{
+    return c == CLR_CMD_DEVICES ? "devices" : "run";
+}
+
+void clr_cli_usage(FILE *out, clr_command command)
+{
+    if (command != CLR_CMD_RUN && command != CLR_CMD_DEVICES) {
+        fprintf(out,
+                "clrepro %s: how much do the reductions behind LLM inference vary, and what does it cost?\n\n"
+                "usage: clrepro [run] [options]      benchmark every strategy on every selected device\n"
+                "       clrepro devices [options]    list OpenCL platforms and devices\n"
+                "       clrepro --version | --help   (clrepro COMMAND --help for its options)\n\n"
+                "exit status: 0 success; 1 a kernel's output failed validation, a runtime OpenCL error,\n"
+                "or (with --strict) a broken claim; 2 bad input (options, files, devices, sizes, kernels).\n\n",
+                CLREPRO_VERSION);
+        command = CLR_CMD_RUN;
+    }
+    fprintf(out, "options of `clrepro %s`:\n", command_name(command));
+    for (size_t i = 0; i < sizeof options / sizeof options[0]; ++i) {
+        if (!(options[i].commands & (1u << command)))
+            continue;
+        char left[64];
+        snprintf(left, sizeof left, "--%s%s%s", options[i].name, options[i].metavar ? " " : "",
+                 options[i].metavar ? options[i].metavar : "");
+        fprintf(out, "  %-24s %s\n", left, options[i].help);
+    }
+}
+
+static int bad(clr_error *err, const char *opt, const char *value, const char *expect)
+{
+    return clr_fail(err, CLR_EUSAGE, "--%s '%s': %s", opt, value, expect);
+}
+
+static int parse_uint_opt(const char *opt, const char *v, unsigned lo, unsigned hi, unsigned *out, clr_error *err)
+{
+    if (clr_parse_uint(v, lo, hi, out)) {
+        char expect[96];
+        snprintf(expect, sizeof expect, "expected a whole number from %u to %u", lo, hi);
+        return bad(err, opt, v, expect);
+    }
+    return CLR_OK;
+}
+
+static int parse_list(const char *opt, const char *v, size_t **items, size_t *count, clr_error *err)
+{
+    free(*items);
+    *items = NULL;
+    if (clr_parse_size_list(v, items, count))
+        return bad(err, opt, v, "expected comma-separated whole numbers (4096, 2^12 or 4K forms)");
+    for (size_t i = 0; i < *count; ++i)
+        if ((*items)[i] == 0)
+            return bad(err, opt, v, "every value must be at least 1");
+    return CLR_OK;
+}
+
+static int apply(clr_cli *cli, const char *name, const char *v, clr_error *err)
+{
+    if (!strcmp(name, "op")) cli->op_name = v;
+    else if (!strcmp(name, "strategy")) cli->strategies = v;
+    else if (!strcmp(name, "device")) cli->device_spec = v;
+    else if (!strcmp(name, "input")) cli->input_path = v;
+    else if (!strcmp(name, "out")) cli->out_dir = v;
+    else if (!strcmp(name, "kernel-dir")) cli->kernel_dir = v;
+    else if (!strcmp(name, "n")) {
+        cli->sizes_given = 1;
+        return parse_list(name, v, &cli->sizes, &cli->nsizes, err);
+    } else if (!strcmp(name, "batch")) return parse_list(name, v, &cli->batches, &cli->nbatches, err);
+    else if (!strcmp(name, "trials")) return parse_uint_opt(name, v, 2, 100000, &cli->trials, err);
+    else if (!strcmp(name, "reps")) return parse_uint_opt(name, v, 1, 100000, &cli->reps, err);
+    else if (!strcmp(name, "warmup")) return parse_uint_opt(name, v, 0, 1000, &cli->warmup, err);
+    else if (!strcmp(name, "wg")) return parse_uint_opt(name, v, 1, 1u << 16, &cli->wg, err);
+    else if (!strcmp(name, "vec")) return parse_uint_opt(name, v, 1, 16, &cli->vec, err);
+    else if (!strcmp(name, "chunk")) return parse_uint_opt(name, v, 1, 1u << 30, &cli->chunk, err);
+    else if (!strcmp(name, "seed")) {
+        if (clr_parse_u64(v, &cli->seed))
+            return bad(err, name, v, "expected a whole number from 0 to 18446744073709551615");
+    } else if (!strcmp(name, "dist")) {
+        if (clr_dist_parse(v, &cli->dist))
+            return bad(err, name, v, "expected uniform, normal or illcond");
+    } else if (!strcmp(name, "save-outputs")) cli->save_outputs = 1;
+    else if (!strcmp(name, "strict")) cli->strict = 1;
+    else if (!strcmp(name, "json")) cli->json = 1;
+    else if (!strcmp(name, "quiet")) cli->quiet = 1;
+    else if (!strcmp(name, "no-progress")) cli->no_progress = 1;
+    return CLR_OK;
+}
+
+int clr_cli_parse(int argc, char **argv, clr_cli *cli, clr_error *err)
+{
+    memset(cli, 0, sizeof *cli);
+    cli->command = CLR_CMD_RUN;
+    cli->op_name = "sum";
+    cli->strategies = "all";
+    cli->device_spec = "all";
+    cli->trials = CLR_DEFAULT_TRIALS;
+    cli->reps = CLR_DEFAULT_REPS;
+    cli->warmup = CLR_DEFAULT_WARMUP;
+    cli->seed = CLR_DEFAULT_SEED;
+    cli->dist = CLR_DIST_UNIFORM;
+    if (clr_parse_size_list(CLR_DEFAULT_SIZES, &cli->sizes, &cli->nsizes) ||
+        clr_parse_size_list(CLR_DEFAULT_BATCHES, &cli->batches, &cli->nbatches))
+        return clr_fail(err, CLR_EFAIL, "out of host memory");
+
+    int i = 1;
+    if (i < argc && argv[i][0] != '-') {
+        if (!strcmp(argv[i], "run"))
+            cli->command = CLR_CMD_RUN;
+        else if (!strcmp(argv[i], "devices"))
+            cli->command = CLR_CMD_DEVICES;
+        else if (!strcmp(argv[i], "help")) {
+            cli->command = CLR_CMD_HELP;
+            cli->help_for = CLR_CMD_HELP;
+            return CLR_OK;
+        } else
+            return clr_fail(err, CLR_EUSAGE, "unknown command '%s'; commands are run and devices (clrepro --help)",
+                            argv[i]);
+        ++i;
+    } else if (i < argc && (!strcmp(argv[i], "--version") || !strcmp(argv[i], "-V"))) {
+        cli->command = CLR_CMD_VERSION;
+        return CLR_OK;
+    } else if (i < argc && (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))) {
+        cli->command = CLR_CMD_HELP;
+        cli->help_for = CLR_CMD_HELP;
+        return CLR_OK;
+    }
+    for (; i < argc; ++i) {
+        const char *arg = argv[i];
+        if (!strcmp(arg, "-h"))
+            arg = "--help";
+        if (strncmp(arg, "--", 2) != 0 || !arg[2])
+            return clr_fail(err, CLR_EUSAGE, "unexpected argument '%s' (options start with --; clrepro %s --help)",
+                            arg, command_name(cli->command));
+        const char *name = arg + 2, *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        const option_spec *spec = NULL;
+        for (size_t k = 0; k < sizeof options / sizeof options[0] && !spec; ++k)
+            if (strlen(options[k].name) == len && !strncmp(options[k].name, name, len))
+                spec = &options[k];
+        if (!spec || !(spec->commands & (1u << cli->command)))
+            return clr_fail(err, CLR_EUSAGE, "unknown option '--%.*s' for `clrepro %s` (clrepro %s --help lists them)",
+                            (int)len, name, command_name(cli->command), command_name(cli->command));
+        if (!strcmp(spec->name, "help")) {
+            cli->help_for = cli->command;
+            cli->command = CLR_CMD_HELP;
+            return CLR_OK;
+        }
+        const char *value = NULL;
+        if (spec->kind == ARG_VALUE) {
+            if (eq)
+                value = eq + 1;
+            else if (i + 1 < argc)
+                value = argv[++i];
+            else
+                return clr_fail(err, CLR_EUSAGE, "option --%s needs a value (%s)", spec->name, spec->metavar);
+            if (!*value)
+                return clr_fail(err, CLR_EUSAGE, "option --%s needs a non-empty value (%s)", spec->name, spec->metavar);
+        } else if (eq) {
+            return clr_fail(err, CLR_EUSAGE, "option --%s takes no value", spec->name);
+        }
+        if (apply(cli, spec->name, value, err))
+            return err->code;
+    }
+    if (cli->input_path && cli->sizes_given)
+        return clr_fail(err, CLR_EUSAGE, "--n and --input cannot be combined: with --input, n is the row length of the file");
+    return CLR_OK;
+}
+
+void clr_cli_free(clr_cli *cli)
+{
+    free(cli->sizes);
+    free(cli->batches);
+    cli->sizes = cli->batches = NULL;
+}

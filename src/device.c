@@ -1,0 +1,277 @@
+/* device.c: finds every OpenCL device, reads the properties the benchmark reports, and
+ * resolves --device specifications to a list of devices. */
+#include "device.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NO_PLATFORM_ADVICE                                                                  \
+    "no OpenCL platform found. Install one: on Debian/Ubuntu `sudo apt-get install "       \
+    "pocl-opencl-icd ocl-icd-libopencl1` gives a CPU device (or run scripts/install-deps.sh); " \
+    "GPU vendors ship their own ICD"
+
+static void info_string(cl_device_id d, cl_device_info what, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    if (clGetDeviceInfo(d, what, size, buf, NULL) != CL_SUCCESS)
+        snprintf(buf, size, "unknown");
+    buf[size - 1] = '\0';
+    /* Trim trailing blanks some drivers leave. */
+    for (size_t n = strlen(buf); n > 0 && isspace((unsigned char)buf[n - 1]); --n)
+        buf[n - 1] = '\0';
+}
+
+static int has_extension(cl_device_id d, const char *ext)
+{
+    size_t size = 0;
+    if (clGetDeviceInfo(d, CL_DEVICE_EXTENSIONS, 0, NULL, &size) != CL_SUCCESS || size == 0)
+        return 0;
+    char *text = malloc(size + 1);
+    if (!text)
+        return 0;
+    int found = 0;
+    if (clGetDeviceInfo(d, CL_DEVICE_EXTENSIONS, size, text, NULL) == CL_SUCCESS) {
+        text[size] = '\0';
+        size_t len = strlen(ext);
+        for (const char *p = strstr(text, ext); p && !found; p = strstr(p + 1, ext))
+            found = (p == text || p[-1] == ' ') && (p[len] == ' ' || p[len] == '\0');
+    }
+    free(text);
+    return found;
+}
+
+static int describe(clr_device *dev, clr_error *err)
+{
+    cl_device_id d = dev->id;
+    if (clGetPlatformInfo(dev->platform, CL_PLATFORM_NAME, sizeof dev->platform_name,
+                          dev->platform_name, NULL) != CL_SUCCESS)
+        snprintf(dev->platform_name, sizeof dev->platform_name, "unknown");
+    if (clGetPlatformInfo(dev->platform, CL_PLATFORM_VERSION, sizeof dev->platform_version,
+                          dev->platform_version, NULL) != CL_SUCCESS)
+        snprintf(dev->platform_version, sizeof dev->platform_version, "unknown");
+    info_string(d, CL_DEVICE_NAME, dev->name, sizeof dev->name);
+    info_string(d, CL_DEVICE_VENDOR, dev->vendor, sizeof dev->vendor);
+    info_string(d, CL_DEVICE_VERSION, dev->device_version, sizeof dev->device_version);
+    info_string(d, CL_DRIVER_VERSION, dev->driver_version, sizeof dev->driver_version);
+    info_string(d, CL_DEVICE_OPENCL_C_VERSION, dev->c_version, sizeof dev->c_version);
+    if (CLR_CL(err, clGetDeviceInfo(d, CL_DEVICE_TYPE, sizeof dev->type, &dev->type, NULL)) ||
+        CLR_CL(err, clGetDeviceInfo(d, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof dev->compute_units,
+                                    &dev->compute_units, NULL)) ||
+        CLR_CL(err, clGetDeviceInfo(d, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof dev->max_work_group_size,
+                                    &dev->max_work_group_size, NULL)) ||
+        CLR_CL(err, clGetDeviceInfo(d, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof dev->global_mem,
+                                    &dev->global_mem, NULL)) ||
+        CLR_CL(err, clGetDeviceInfo(d, CL_DEVICE_LOCAL_MEM_SIZE, sizeof dev->local_mem,
+                                    &dev->local_mem, NULL)) ||
+        CLR_CL(err, clGetDeviceInfo(d, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof dev->max_alloc,
+                                    &dev->max_alloc, NULL)) ||
+        CLR_CL(err, clGetDeviceInfo(d, CL_DEVICE_SINGLE_FP_CONFIG, sizeof dev->single_fp,
+                                    &dev->single_fp, NULL)))
+        return err->code;
+    cl_device_fp_config fp = 0;
+    dev->fp64 = clGetDeviceInfo(d, CL_DEVICE_DOUBLE_FP_CONFIG, sizeof fp, &fp, NULL) == CL_SUCCESS && fp != 0;
+    dev->fp64 = dev->fp64 || has_extension(d, "cl_khr_fp64");
+    dev->fp16 = has_extension(d, "cl_khr_fp16");
+    dev->int64_atomics = has_extension(d, "cl_khr_int64_base_atomics");
+    return CLR_OK;
+}
+
+int clr_devices_enumerate(clr_device_list *list, clr_error *err)
+{
+    list->items = NULL;
+    list->count = 0;
+    cl_uint nplat = 0;
+    cl_int st = clGetPlatformIDs(0, NULL, &nplat);
+    if (st == -1001 /* CL_PLATFORM_NOT_FOUND_KHR */ || (st == CL_SUCCESS && nplat == 0))
+        return clr_fail(err, CLR_EUSAGE, NO_PLATFORM_ADVICE);
+    if (CLR_CL(err, st))
+        return err->code;
+    cl_platform_id *plats = clr_calloc(nplat, sizeof *plats, "platform list", err);
+    if (!plats || CLR_CL(err, clGetPlatformIDs(nplat, plats, NULL))) {
+        free(plats);
+        return err->code ? err->code : CLR_EFAIL;
+    }
+    for (cl_uint p = 0; p < nplat; ++p) {
+        cl_uint ndev = 0;
+        st = clGetDeviceIDs(plats[p], CL_DEVICE_TYPE_ALL, 0, NULL, &ndev);
+        if (st == CL_DEVICE_NOT_FOUND || ndev == 0)
+            continue;
+        cl_device_id *ids = calloc(ndev, sizeof *ids);
+        clr_device *grown = realloc(list->items, (list->count + ndev) * sizeof *grown);
+        if (!ids || !grown) {
+            free(ids);
+            if (grown)
+                list->items = grown;
+            free(plats);
+            return clr_fail(err, CLR_EFAIL, "out of host memory listing devices");
+        }
+        list->items = grown;
+        if (CLR_CL(err, clGetDeviceIDs(plats[p], CL_DEVICE_TYPE_ALL, ndev, ids, NULL))) {
+            free(ids);
+            free(plats);
+            return err->code;
+        }
+        for (cl_uint d = 0; d < ndev; ++d) {
+            clr_device *dev = &list->items[list->count];
+            memset(dev, 0, sizeof *dev);
+            dev->platform = plats[p];
+            dev->id = ids[d];
+            dev->index = (unsigned)list->count;
+            dev->platform_index = p;
+            dev->device_index = d;
+            if (describe(dev, err)) {
+                free(ids);
+                free(plats);
+                return err->code;
+            }
+            list->count++;
+        }
+        free(ids);
+    }
+    free(plats);
+    if (list->count == 0)
+        return clr_fail(err, CLR_EUSAGE, "OpenCL platforms were found but they expose no device; %s",
+                        NO_PLATFORM_ADVICE + strlen("no OpenCL platform found. "));
+    return CLR_OK;
+}
+
+static int append_unique(clr_device_list *out, const clr_device *dev)
+{
+    for (size_t i = 0; i < out->count; ++i)
+        if (out->items[i].index == dev->index)
+            return 0;
+    clr_device *grown = realloc(out->items, (out->count + 1) * sizeof *grown);
+    if (!grown)
+        return -1;
+    out->items = grown;
+    out->items[out->count++] = *dev;
+    return 0;
+}
+
+static int ci_contains(const char *hay, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (; *hay; ++hay) {
+        size_t i = 0;
+        while (i < n && hay[i] && tolower((unsigned char)hay[i]) == tolower((unsigned char)needle[i]))
+            ++i;
+        if (i == n)
+            return 1;
+    }
+    return 0;
+}
+
+static int select_one(const clr_device_list *all, const char *tok, clr_device_list *out, clr_error *err)
+{
+    size_t before = out->count;
+    unsigned a, b;
+    char tail;
+    int oom = 0;
+    if (strcmp(tok, "all") == 0 || strcmp(tok, "gpu") == 0 || strcmp(tok, "cpu") == 0) {
+        cl_device_type want = tok[0] == 'a' ? CL_DEVICE_TYPE_ALL
+                              : tok[0] == 'g' ? CL_DEVICE_TYPE_GPU : CL_DEVICE_TYPE_CPU;
+        for (size_t i = 0; i < all->count; ++i)
+            if (all->items[i].type & want)
+                oom |= append_unique(out, &all->items[i]);
+        if (out->count == before && !oom)
+            return clr_fail(err, CLR_EUSAGE, "--device %s: no %s device found; `clrepro devices` lists what there is",
+                            tok, tok);
+    } else if (sscanf(tok, "%u:%u%c", &a, &b, &tail) == 2 && isdigit((unsigned char)tok[0])) {
+        for (size_t i = 0; i < all->count; ++i)
+            if (all->items[i].platform_index == a && all->items[i].device_index == b)
+                oom |= append_unique(out, &all->items[i]);
+        if (out->count == before && !oom)
+            return clr_fail(err, CLR_EUSAGE, "--device %s: there is no device %u on platform %u; `clrepro devices` lists them",
+                            tok, b, a);
+    } else if (strspn(tok, "0123456789") == strlen(tok) && *tok) {
+        if (clr_parse_uint(tok, 0, 1000000, &a) || a >= all->count)
+            return clr_fail(err, CLR_EUSAGE, "--device %s: no device with that index (there are %zu, numbered 0 to %zu); `clrepro devices` lists them",
+                            tok, all->count, all->count - 1);
+        oom |= append_unique(out, &all->items[a]);
+    } else {
+        for (size_t i = 0; i < all->count; ++i)
+            if (ci_contains(all->items[i].name, tok) || ci_contains(all->items[i].platform_name, tok))
+                oom |= append_unique(out, &all->items[i]);
+        if (out->count == before && !oom)
+            return clr_fail(err, CLR_EUSAGE, "--device %s: no device or platform name contains '%s'; use all, gpu, cpu, an index, P:D or part of a name (`clrepro devices` lists them)",
+                            tok, tok);
+    }
+    if (oom)
+        return clr_fail(err, CLR_EFAIL, "out of host memory selecting devices");
+    return CLR_OK;
+}
+
+int clr_devices_select(const clr_device_list *all, const char *spec, clr_device_list *out, clr_error *err)
+{
+    out->items = NULL;
+    out->count = 0;
+    if (!spec || !*spec || spec[0] == ',' || spec[strlen(spec) - 1] == ',' || strstr(spec, ",,"))
+        return clr_fail(err, CLR_EUSAGE, "--device '%s': expected all, gpu, cpu, N, P:D or a name substring, comma-separated",
+                        spec ? spec : "");
+    char *copy = clr_strdup(spec);
+    if (!copy)
+        return clr_fail(err, CLR_EFAIL, "out of host memory");
+    char *save = NULL;
+    int rc = CLR_OK;
+    for (char *tok = strtok_r(copy, ",", &save); tok && rc == CLR_OK; tok = strtok_r(NULL, ",", &save))
+        rc = select_one(all, tok, out, err);
+    free(copy);
+    if (rc)
+        clr_devices_free(out);
+    return rc;
+}
+
+void clr_devices_free(clr_device_list *list)
+{
+    free(list->items);
+    list->items = NULL;
+    list->count = 0;
+}
+
+const char *clr_device_type_name(cl_device_type type)
+{
+    if (type & CL_DEVICE_TYPE_GPU)
+        return "GPU";
+    if (type & CL_DEVICE_TYPE_CPU)
+        return "CPU";
+    if (type & CL_DEVICE_TYPE_ACCELERATOR)
+        return "accelerator";
+    return "other";
+}
+
+void clr_device_slug(const clr_device *dev, char *buf, size_t size)
+{
+    /* The platform distinguishes the same CPU seen through two drivers. */
+    char text[600];
+    const char *plat = ci_contains(dev->platform_name, "portable computing") ? "pocl"
+                       : ci_contains(dev->platform_name, "nvidia") ? "nvidia"
+                       : ci_contains(dev->platform_name, "intel") ? "intel"
+                       : ci_contains(dev->platform_name, "amd") ? "amd" : dev->platform_name;
+    snprintf(text, sizeof text, "%s %s", plat, dev->name);
+    clr_slugify(text, buf, size);
+}
+
+json_t *clr_device_to_json(const clr_device *dev)
+{
+    cl_device_fp_config fp = dev->single_fp;
+    char pd[32];
+    snprintf(pd, sizeof pd, "%u:%u", dev->platform_index, dev->device_index);
+    return json_pack(
+        "{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I,"
+        " s:{s:b, s:b, s:b, s:b, s:b}, s:b, s:b, s:b}",
+        "index", (int)dev->index, "id", pd, "platform", dev->platform_name,
+        "platform_version", dev->platform_version, "name", dev->name, "vendor", dev->vendor,
+        "type", clr_device_type_name(dev->type), "device_version", dev->device_version,
+        "driver_version", dev->driver_version, "opencl_c_version", dev->c_version,
+        "compute_units", (json_int_t)dev->compute_units,
+        "max_work_group_size", (json_int_t)dev->max_work_group_size,
+        "global_mem_bytes", (json_int_t)dev->global_mem, "local_mem_bytes", (json_int_t)dev->local_mem,
+        "max_alloc_bytes", (json_int_t)dev->max_alloc,
+        "single_fp", "denormals", (fp & CL_FP_DENORM) != 0, "fma", (fp & CL_FP_FMA) != 0,
+        "round_to_nearest", (fp & CL_FP_ROUND_TO_NEAREST) != 0,
+        "inf_nan", (fp & CL_FP_INF_NAN) != 0,
+        "correctly_rounded_divide_sqrt", (fp & CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT) != 0,
+        "fp64", dev->fp64, "fp16", dev->fp16, "int64_atomics", dev->int64_atomics);
+}

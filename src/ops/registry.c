@@ -1,0 +1,97 @@
+/* registry.c: the list of operations, lookups by name, and helpers every operation uses. */
+#include "op.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <string.h>
+
+static const clr_operation *const operations[] = {&clr_op_sum};
+
+const clr_operation *const *clr_op_all(size_t *count)
+{
+    *count = sizeof operations / sizeof operations[0];
+    return operations;
+}
+
+const clr_operation *clr_op_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof operations / sizeof operations[0]; ++i)
+        if (strcmp(operations[i]->name, name) == 0)
+            return operations[i];
+    return NULL;
+}
+
+const clr_strategy *clr_strategy_find(const clr_operation *op, const char *name)
+{
+    for (size_t i = 0; i < op->nstrategies; ++i)
+        if (strcmp(op->strategies[i].name, name) == 0)
+            return &op->strategies[i];
+    return NULL;
+}
+
+const char *clr_claim_name(unsigned claim_bit)
+{
+    switch (claim_bit) {
+    case CLR_CLAIM_DETERMINISTIC: return "deterministic";
+    case CLR_CLAIM_BATCH_INVARIANT: return "batch_invariant";
+    case CLR_CLAIM_ORDER_INDEPENDENT: return "order_independent";
+    case CLR_CLAIM_DEVICE_INVARIANT: return "device_invariant";
+    default: return "unknown";
+    }
+}
+
+int clr_op_scratch(clr_op_ctx *ctx, size_t bytes, cl_mem *out, clr_error *err)
+{
+    if (ctx->scratch && ctx->scratch_bytes >= bytes) {
+        *out = ctx->scratch;
+        return CLR_OK;
+    }
+    if (ctx->scratch)
+        clReleaseMemObject(ctx->scratch);
+    ctx->scratch = NULL;
+    ctx->scratch_bytes = 0;
+    cl_int st;
+    cl_mem m = clCreateBuffer(ctx->context, CL_MEM_READ_WRITE, bytes ? bytes : 4, NULL, &st);
+    if (CLR_CL(err, st))
+        return err->code;
+    ctx->scratch = m;
+    ctx->scratch_bytes = bytes;
+    *out = m;
+    return CLR_OK;
+}
+
+void clr_plan_param(clr_plan *plan, const char *name, double value)
+{
+    if (plan->nparams < CLR_MAX_PLAN_PARAMS) {
+        plan->params[plan->nparams].name = name;
+        plan->params[plan->nparams].value = value;
+        plan->nparams++;
+    }
+}
+
+double clr_gamma(double k)
+{
+    double ku = k * 0x1p-24;
+    return ku < 1.0 ? ku / (1.0 - ku) : INFINITY;
+}
+
+int clr_set_args(cl_kernel kernel, clr_error *err, unsigned nargs, ...)
+{
+    va_list ap;
+    va_start(ap, nargs);
+    int rc = CLR_OK;
+    for (unsigned i = 0; i < nargs && rc == CLR_OK; ++i) {
+        size_t size = va_arg(ap, size_t);
+        const void *value = va_arg(ap, const void *);
+        rc = CLR_CL(err, clSetKernelArg(kernel, i, size, value));
+    }
+    va_end(ap);
+    return rc;
+}
+
+int clr_enqueue_1d(clr_op_ctx *ctx, cl_kernel kernel, size_t global, size_t local, cl_event *event,
+                   clr_error *err)
+{
+    return CLR_CL(err, clEnqueueNDRangeKernel(ctx->queue, kernel, 1, NULL, &global, local ? &local : NULL,
+                                              0, NULL, event));
+}

@@ -1,0 +1,267 @@
+/* sum.c: operation `sum`, B rows of n floats -> B sums. Kernels in cl/sum.cl.
+ *
+ * Strategy       order of additions depends on                  claims
+ * serial         n                                              deterministic, batch-invariant
+ * tree           n, work-group size, vector width                deterministic, batch-invariant
+ * split          n, B and compute units (parts per row)         deterministic
+ * fixedsplit     n and a fixed chunk size                        deterministic, batch-invariant
+ * atomic         which work-group wins the compare-and-swap     (none)
+ * compensated    as tree, errors carried by TwoSum               deterministic, batch-invariant
+ *
+ * Error bounds used to validate outputs (u = 2^-24, d = plan depth, S = exact sum):
+ * plain strategies |s - S| <= gamma_d * sum|x|; compensated |s - S| <= 2u|S| + gamma_d^2 sum|x|. */
+#include <math.h>
+#include <string.h>
+#include "op.h"
+#include "reference.h"
+
+#define SIZE(x) sizeof(x), &(x)
+
+static size_t row_n(const clr_op_ctx *ctx) { return ctx->shape.dims[0]; }
+
+static double log2_int(unsigned v)
+{
+    double l = 0;
+    while (v > 1) {
+        v >>= 1;
+        l += 1;
+    }
+    return l;
+}
+
+/* Roundings on the longest path of wg_range_sum over len elements. */
+static double group_depth(const clr_tuning *t, size_t len)
+{
+    double vectors = ceil((double)(len / t->vec) / (double)t->wg_size);
+    return vectors + log2_int(t->vec) + 1 + log2_int(t->wg_size);
+}
+
+static void plain_bound(clr_plan *plan)
+{
+    plan->err_abs = clr_gamma(plan->depth);
+    plan->err_rel = 0;
+}
+
+/* Parts per row chosen the way libraries fill a device: enough work-groups for every
+ * compute unit, fewer parts as the batch grows. This is what makes `split` batch-variant. */
+static size_t parts_for_batch(const clr_op_ctx *ctx)
+{
+    const clr_tuning *t = ctx->tuning;
+    size_t n = row_n(ctx), batch = ctx->shape.batch;
+    size_t target = (size_t)ctx->device->compute_units * t->groups_per_cu;
+    size_t parts = (target + batch - 1) / batch;
+    size_t min_per_part = (size_t)t->wg_size * t->vec * 4;
+    size_t max_parts = n / min_per_part > 1 ? n / min_per_part : 1;
+    if (max_parts > 4096)
+        max_parts = 4096;
+    return parts < 1 ? 1 : parts > max_parts ? max_parts : parts;
+}
+
+/* Geometry of a two-pass sum with `parts` chunks per row. */
+static void plan_chunks(const clr_op_ctx *ctx, size_t chunk, clr_plan *plan)
+{
+    const clr_tuning *t = ctx->tuning;
+    size_t n = row_n(ctx);
+    chunk = (chunk + t->vec - 1) / t->vec * t->vec;
+    size_t parts = (n + chunk - 1) / chunk;
+    plan->local = t->wg_size;
+    plan->global = ctx->shape.batch * parts * t->wg_size;
+    plan->depth = group_depth(t, chunk) + group_depth(t, parts);
+    plain_bound(plan);
+    clr_plan_param(plan, "parts", (double)parts);
+    clr_plan_param(plan, "chunk", (double)chunk);
+    clr_plan_param(plan, "wg", t->wg_size);
+    clr_plan_param(plan, "vec", t->vec);
+}
+
+static size_t plan_get(const clr_plan *plan, const char *name)
+{
+    for (size_t i = 0; i < plan->nparams; ++i)
+        if (strcmp(plan->params[i].name, name) == 0)
+            return (size_t)plan->params[i].value;
+    return 0;
+}
+
+/* serial */
+static int serial_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
+{
+    (void)err;
+    plan->global = ctx->shape.batch;
+    plan->local = 0;
+    plan->depth = (double)row_n(ctx);
+    plain_bound(plan);
+    return CLR_OK;
+}
+
+static int serial_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first, cl_event *last, clr_error *err)
+{
+    cl_kernel k;
+    cl_ulong n = row_n(ctx);
+    cl_uint rows = (cl_uint)ctx->shape.batch;
+    if (clr_program_kernel(ctx->program, "sum_serial", &k, err) ||
+        clr_set_args(k, err, 4, SIZE(ctx->input), SIZE(ctx->output), SIZE(n), SIZE(rows)) ||
+        clr_enqueue_1d(ctx, k, plan->global, plan->local, first, err))
+        return err->code;
+    *last = *first;
+    return CLR_OK;
+}
+
+/* tree and compensated: one work-group per row */
+static int tree_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
+{
+    (void)err;
+    const clr_tuning *t = ctx->tuning;
+    plan->local = t->wg_size;
+    plan->global = ctx->shape.batch * t->wg_size;
+    plan->depth = group_depth(t, row_n(ctx));
+    plain_bound(plan);
+    clr_plan_param(plan, "wg", t->wg_size);
+    clr_plan_param(plan, "vec", t->vec);
+    return CLR_OK;
+}
+
+static int row_kernel_enqueue(clr_op_ctx *ctx, const char *name, const clr_plan *plan, cl_event *first,
+                              cl_event *last, clr_error *err)
+{
+    cl_kernel k;
+    cl_ulong n = row_n(ctx);
+    if (clr_program_kernel(ctx->program, name, &k, err) ||
+        clr_set_args(k, err, 3, SIZE(ctx->input), SIZE(ctx->output), SIZE(n)) ||
+        clr_enqueue_1d(ctx, k, plan->global, plan->local, first, err))
+        return err->code;
+    *last = *first;
+    return CLR_OK;
+}
+
+static int tree_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first, cl_event *last, clr_error *err)
+{
+    return row_kernel_enqueue(ctx, "sum_tree", plan, first, last, err);
+}
+
+static int compensated_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
+{
+    tree_plan(ctx, plan, err);
+    double g = clr_gamma(plan->depth);
+    plan->err_abs = g * g;
+    plan->err_rel = 2 * 0x1p-24;
+    return CLR_OK;
+}
+
+static int compensated_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first, cl_event *last,
+                               clr_error *err)
+{
+    return row_kernel_enqueue(ctx, "sum_compensated", plan, first, last, err);
+}
+
+/* split and fixedsplit: partial sums, then a combining pass */
+static int split_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
+{
+    (void)err;
+    size_t parts = parts_for_batch(ctx);
+    plan_chunks(ctx, (row_n(ctx) + parts - 1) / parts, plan);
+    return CLR_OK;
+}
+
+static int fixedsplit_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
+{
+    (void)err;
+    plan_chunks(ctx, ctx->tuning->fixed_chunk, plan);
+    return CLR_OK;
+}
+
+static int two_pass_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first, cl_event *last, clr_error *err)
+{
+    cl_kernel kp, kc;
+    cl_mem partials;
+    cl_ulong n = row_n(ctx), chunk = plan_get(plan, "chunk");
+    cl_uint parts = (cl_uint)plan_get(plan, "parts");
+    size_t combine_global = ctx->shape.batch * ctx->tuning->wg_size;
+    if (clr_op_scratch(ctx, ctx->shape.batch * parts * sizeof(float), &partials, err) ||
+        clr_program_kernel(ctx->program, "sum_partials", &kp, err) ||
+        clr_program_kernel(ctx->program, "sum_combine", &kc, err) ||
+        clr_set_args(kp, err, 5, SIZE(ctx->input), SIZE(partials), SIZE(n), SIZE(parts), SIZE(chunk)) ||
+        clr_set_args(kc, err, 3, SIZE(partials), SIZE(ctx->output), SIZE(parts)) ||
+        clr_enqueue_1d(ctx, kp, plan->global, plan->local, first, err))
+        return err->code;
+    if (clr_enqueue_1d(ctx, kc, combine_global, ctx->tuning->wg_size, last, err)) {
+        clReleaseEvent(*first);
+        return err->code;
+    }
+    return CLR_OK;
+}
+
+/* atomic: chunks as split, combined by compare-and-swap float adds into a zeroed output */
+static int atomic_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
+{
+    split_plan(ctx, plan, err);
+    size_t parts = plan_get(plan, "parts");
+    plan->depth = group_depth(ctx->tuning, plan_get(plan, "chunk")) + (double)parts;
+    plain_bound(plan);
+    return CLR_OK;
+}
+
+static int atomic_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first, cl_event *last, clr_error *err)
+{
+    cl_kernel k;
+    cl_ulong n = row_n(ctx), chunk = plan_get(plan, "chunk");
+    cl_uint parts = (cl_uint)plan_get(plan, "parts");
+    const float zero = 0.0f;
+    if (clr_program_kernel(ctx->program, "sum_atomic", &k, err) ||
+        clr_set_args(k, err, 5, SIZE(ctx->input), SIZE(ctx->output), SIZE(n), SIZE(parts), SIZE(chunk)) ||
+        CLR_CL(err, clEnqueueFillBuffer(ctx->queue, ctx->output, &zero, sizeof zero, 0,
+                                        ctx->shape.batch * sizeof(float), 0, NULL, first)))
+        return err->code;
+    if (clr_enqueue_1d(ctx, k, plan->global, plan->local, last, err)) {
+        clReleaseEvent(*first);
+        return err->code;
+    }
+    return CLR_OK;
+}
+
+static const clr_strategy strategies[] = {
+    {"serial", "one work-item per row, left to right",
+     CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, serial_plan, serial_enqueue},
+    {"tree", "one work-group per row, fixed work-group size, local-memory tree",
+     CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, tree_plan, tree_enqueue},
+    {"split", "parts per row chosen from B and the compute units, then a combining pass",
+     CLR_CLAIM_DETERMINISTIC, split_plan, two_pass_enqueue},
+    {"fixedsplit", "chunks of a fixed size whatever B, then a combining pass",
+     CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, fixedsplit_plan, two_pass_enqueue},
+    {"atomic", "chunks as split, added into the row's sum by a compare-and-swap float add",
+     0, atomic_plan, atomic_enqueue},
+    {"compensated", "TwoSum-compensated per work-item, then a compensated tree",
+     CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, compensated_plan, compensated_enqueue},
+};
+
+static size_t sum_input_row(const clr_shape *s) { return s->dims[0]; }
+static size_t sum_output_row(const clr_shape *s) { (void)s; return 1; }
+static double sum_bytes(const clr_shape *s) { return (double)s->batch * ((double)s->dims[0] + 1) * sizeof(float); }
+static double sum_flops(const clr_shape *s) { return (double)s->batch * (double)s->dims[0]; }
+
+static void sum_reference(const clr_shape *s, const float *row, float *ref, double *scale)
+{
+    clr_exact_acc acc;
+    clr_exact_init(&acc);
+    double abs_sum = 0.0;
+    for (size_t i = 0; i < s->dims[0]; ++i) {
+        clr_exact_add(&acc, row[i]);
+        abs_sum += fabs((double)row[i]);
+    }
+    ref[0] = clr_exact_result(&acc);
+    scale[0] = abs_sum;
+}
+
+const clr_operation clr_op_sum = {
+    .name = "sum",
+    .summary = "B rows of n float32 values -> B sums; reference: the exact, correctly rounded sum",
+    .source = "sum.cl",
+    .ndims = 1,
+    .dim_names = {"n"},
+    .strategies = strategies,
+    .nstrategies = sizeof strategies / sizeof strategies[0],
+    .input_row_floats = sum_input_row,
+    .output_row_floats = sum_output_row,
+    .bytes = sum_bytes,
+    .flops = sum_flops,
+    .reference = sum_reference,
+};

@@ -1,0 +1,64 @@
+/* csv.c: one row per case (device x strategy x size x batch), for spreadsheets and pandas.
+ * Fields that could hold commas are quoted; empty cells mean "not available". */
+#include <stdlib.h>
+#include <string.h>
+#include "output.h"
+
+static void csv_string(clr_text *t, const char *s)
+{
+    clr_text_printf(t, "\"");
+    for (; *s; ++s)
+        clr_text_printf(t, *s == '"' ? "\"\"" : "%c", *s);
+    clr_text_printf(t, "\"");
+}
+
+static void csv_ulps(clr_text *t, uint64_t v)
+{
+    if (v == UINT64_MAX)
+        clr_text_printf(t, ",");
+    else
+        clr_text_printf(t, ",%llu", (unsigned long long)v);
+}
+
+char *clr_results_csv(const clr_run_config *cfg, const clr_device_result *res)
+{
+    const clr_operation *op = cfg->op;
+    clr_text t = {0};
+    clr_text_printf(&t, "device,platform,driver,op,strategy,claims,%s,batch,valid,time_min_ms,time_median_ms,"
+                        "time_mean_ms,time_stddev_ms,gbps,gflops,copy_gbps,copy_fraction,overhead,r2r_trials,"
+                        "r2r_distinct,r2r_max_ulp,batch_distinct,batch_max_ulp,accuracy_max_ulp,fingerprint\n",
+                    op->dim_names[0]);
+    for (size_t i = 0; i < res->ncases; ++i) {
+        const clr_case *c = &res->cases[i];
+        const clr_strategy *s = &op->strategies[c->strategy];
+        const clr_variance *v = clr_find_variance(res, c->strategy, c->shape.dims[0]);
+        char claims[128], fp[17];
+        clr_claims_text(s->claims, claims, sizeof claims);
+        clr_hex64(c->fingerprint, fp);
+        csv_string(&t, res->device.name);
+        clr_text_printf(&t, ",");
+        csv_string(&t, res->device.platform_name);
+        clr_text_printf(&t, ",");
+        csv_string(&t, res->device.driver_version);
+        clr_text_printf(&t, ",%s,%s,", op->name, s->name);
+        csv_string(&t, claims);
+        clr_text_printf(&t, ",%zu,%zu,%s", c->shape.dims[0], c->shape.batch, c->valid ? "true" : "false");
+        if (c->valid)
+            clr_text_printf(&t, ",%.6f,%.6f,%.6f,%.6f,%.3f,%.3f,%.3f,%.4f,%.4f", c->time.min * 1e3,
+                            c->time.median * 1e3, c->time.mean * 1e3, c->time.stddev * 1e3, c->gbps, c->gflops,
+                            c->copy_gbps, c->copy_fraction, c->overhead);
+        else
+            clr_text_printf(&t, ",,,,,,,%.3f,,", c->copy_gbps);
+        clr_text_printf(&t, ",%u,%zu", cfg->trials, c->r2r_distinct);
+        csv_ulps(&t, c->r2r_max_ulp);
+        clr_text_printf(&t, ",%zu", v ? v->distinct : 0);
+        csv_ulps(&t, v ? v->max_ulp : UINT64_MAX);
+        csv_ulps(&t, c->accuracy_max_ulp);
+        clr_text_printf(&t, ",%s\n", fp);
+    }
+    if (t.failed) {
+        free(t.buf);
+        return NULL;
+    }
+    return t.buf;
+}

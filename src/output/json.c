@@ -1,0 +1,172 @@
+/* json.c: the versioned results document (schema clrepro.results, version 1). Every figure
+ * of the run is here, with the device and driver strings and the whole configuration, so a
+ * document can be compared with one from another machine without the inputs. Numbers are
+ * written by jansson, whatever the locale. Unknown quantities (an infinite bound, a NaN
+ * mismatch measured in ulps) are null. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include "output.h"
+#include "reference.h"
+
+void clr_hex64(uint64_t v, char buf[17])
+{
+    snprintf(buf, 17, "%016llx", (unsigned long long)v);
+}
+
+static json_t *number(double v)
+{
+    return isfinite(v) ? json_real(v) : json_null();
+}
+
+static json_t *ulps(uint64_t v)
+{
+    return v == UINT64_MAX ? json_null() : json_integer((json_int_t)v);
+}
+
+static json_t *bits_array(const float *v, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n && i < 4096; ++i) {
+        char hex[9];
+        snprintf(hex, sizeof hex, "%08x", clr_float_bits(v[i]));
+        json_array_append_new(a, json_string(hex));
+    }
+    return a;
+}
+
+static json_t *stats_json(const clr_stats *s)
+{
+    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:I}", "min", number(s->min), "median", number(s->median),
+                     "mean", number(s->mean), "stddev", number(s->stddev), "max", number(s->max), "count",
+                     (json_int_t)s->count);
+}
+
+static json_t *claims_array(unsigned claims)
+{
+    json_t *a = json_array();
+    for (unsigned bit = 1; bit < (1u << CLR_NCLAIMS); bit <<= 1)
+        if (claims & bit)
+            json_array_append_new(a, json_string(clr_claim_name(bit)));
+    return a;
+}
+
+static json_t *config_json(const clr_run_config *cfg, const clr_device_result *res)
+{
+    const clr_operation *op = cfg->op;
+    json_t *strategies = json_array(), *sizes = json_array(), *batches = json_array();
+    for (size_t i = 0; i < cfg->nstrategies; ++i)
+        json_array_append_new(strategies, json_string(op->strategies[cfg->strategy_index[i]].name));
+    for (size_t i = 0; i < cfg->nsizes; ++i)
+        json_array_append_new(sizes, json_integer((json_int_t)cfg->sizes[i]));
+    for (size_t i = 0; i < cfg->nbatches; ++i)
+        json_array_append_new(batches, json_integer((json_int_t)cfg->batches[i]));
+    json_t *input = cfg->input.from_file
+                        ? json_pack("{s:s, s:s, s:I, s:I}", "kind", "npy", "path", cfg->input.path, "rows",
+                                    (json_int_t)cfg->input.rows, "cols", (json_int_t)cfg->input.cols)
+                        : json_pack("{s:s, s:I, s:s}", "kind", "generator", "seed", (json_int_t)cfg->input.seed,
+                                    "dist", clr_dist_name(cfg->input.dist));
+    const clr_tuning *t = &res->tuning;
+    return json_pack("{s:s, s:o, s:{s:o}, s:o, s:I, s:I, s:I, s:o, s:{s:I, s:I, s:b, s:I, s:I}, s:s, s:s, s:s}",
+                     "op", op->name, "strategies", strategies, "sizes", op->dim_names[0], sizes, "batches",
+                     batches, "trials", (json_int_t)cfg->trials, "reps", (json_int_t)cfg->reps, "warmup",
+                     (json_int_t)cfg->warmup, "input", input, "tuning", "wg_size", (json_int_t)t->wg_size, "vec",
+                     (json_int_t)t->vec, "contig", t->contig != 0, "groups_per_cu", (json_int_t)t->groups_per_cu,
+                     "fixed_chunk", (json_int_t)t->fixed_chunk, "build_options", res->build_options,
+                     "kernel_source", cfg->kernel_dir ? cfg->kernel_dir : "embedded", "command",
+                     cfg->command_line ? cfg->command_line : "");
+}
+
+static json_t *case_json(const clr_run_config *cfg, const clr_device_result *res, const clr_case *c)
+{
+    const clr_operation *op = cfg->op;
+    size_t out_row = op->output_row_floats(&c->shape);
+    json_t *shape = json_object(), *plan = json_object(), *positions = json_array();
+    for (size_t d = 0; d < op->ndims; ++d)
+        json_object_set_new(shape, op->dim_names[d], json_integer((json_int_t)c->shape.dims[d]));
+    json_object_set_new(plan, "global", json_integer((json_int_t)c->plan.global));
+    json_object_set_new(plan, "local", json_integer((json_int_t)c->plan.local));
+    json_object_set_new(plan, "depth", number(c->plan.depth));
+    json_object_set_new(plan, "err_abs", number(c->plan.err_abs));
+    json_object_set_new(plan, "err_rel", number(c->plan.err_rel));
+    for (size_t i = 0; i < c->plan.nparams; ++i)
+        json_object_set_new(plan, c->plan.params[i].name, number(c->plan.params[i].value));
+    for (size_t k = 0; k < c->npositions; ++k) {
+        const clr_observation *o = &c->positions[k];
+        char hex[17];
+        clr_hex64(o->hash, hex);
+        json_array_append_new(positions, json_pack("{s:I, s:s, s:o, s:o}", "position", (json_int_t)o->position,
+                                                   "hash", hex, "max_ulp_vs_base", ulps(o->max_ulp), "bits",
+                                                   bits_array(o->probe, out_row)));
+    }
+    char fp[17];
+    clr_hex64(c->fingerprint, fp);
+    const clr_variance *v = clr_find_variance(res, c->strategy, c->shape.dims[0]);
+    json_t *j = json_pack(
+        "{s:s, s:s, s:o, s:I, s:o, s:b, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o,"
+        " s:{s:I, s:I, s:o}, s:{s:o}, s:s, s:o, s:o}",
+        "op", op->name, "strategy", op->strategies[c->strategy].name, "shape", shape, "batch",
+        (json_int_t)c->shape.batch, "plan", plan, "valid", c->valid, "rows_out_of_bound",
+        (json_int_t)c->rows_out_of_bound, "worst_error_ratio", number(c->worst_error_ratio),
+        /* A time is reported only for validated outputs. */
+        "time_s", c->valid ? stats_json(&c->time) : json_null(), "gbps", c->valid ? number(c->gbps) : json_null(),
+        "gflops", c->valid ? number(c->gflops) : json_null(), "copy_gbps", number(c->copy_gbps),
+        "copy_fraction", c->valid ? number(c->copy_fraction) : json_null(), "overhead",
+        c->valid ? number(c->overhead) : json_null(), "run_to_run", "trials", (json_int_t)cfg->trials,
+        "distinct", (json_int_t)c->r2r_distinct, "max_ulp", ulps(c->r2r_max_ulp), "accuracy", "max_ulp",
+        ulps(c->accuracy_max_ulp), "fingerprint", fp, "probe_bits",
+        bits_array(c->positions[0].probe, out_row), "positions", positions);
+    if (v)
+        json_object_set_new(j, "batch_variance",
+                            json_pack("{s:I, s:I, s:o}", "distinct", (json_int_t)v->distinct, "base_batch",
+                                      (json_int_t)v->base_batch, "max_ulp", ulps(v->max_ulp)));
+    return j;
+}
+
+json_t *clr_results_json(const clr_run_config *cfg, const clr_device_result *res)
+{
+    const clr_operation *op = cfg->op;
+    json_t *strategies = json_array(), *cases = json_array(), *variance = json_array();
+    json_t *claims = json_array(), *copies = json_array();
+    for (size_t i = 0; i < cfg->nstrategies; ++i) {
+        const clr_strategy *s = &op->strategies[cfg->strategy_index[i]];
+        json_array_append_new(strategies, json_pack("{s:s, s:s, s:o}", "name", s->name, "summary", s->summary,
+                                                    "claims", claims_array(s->claims)));
+    }
+    for (size_t i = 0; i < res->ncases; ++i)
+        json_array_append_new(cases, case_json(cfg, res, &res->cases[i]));
+    for (size_t i = 0; i < res->nvariance; ++i) {
+        const clr_variance *v = &res->variance[i];
+        json_array_append_new(variance,
+                              json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:o}", "op", op->name, "strategy",
+                                        op->strategies[v->strategy].name, op->dim_names[0], (json_int_t)v->size,
+                                        "base_batch", (json_int_t)v->base_batch, "observations",
+                                        (json_int_t)v->observations, "distinct", (json_int_t)v->distinct,
+                                        "max_ulp", ulps(v->max_ulp)));
+    }
+    for (size_t i = 0; i < res->nclaims; ++i) {
+        const clr_claim_result *c = &res->claims[i];
+        const char *status = c->status == CLR_CLAIM_HELD ? "held"
+                             : c->status == CLR_CLAIM_VIOLATED ? "violated" : "not_measured";
+        json_array_append_new(claims, json_pack("{s:s, s:s, s:s, s:b, s:s, s:b, s:s}", "op", op->name,
+                                                "strategy", op->strategies[c->strategy].name, "claim",
+                                                clr_claim_name(c->claim), "claimed", c->claimed, "observed",
+                                                status, "broken", c->claimed && c->status == CLR_CLAIM_VIOLATED,
+                                                "evidence", c->evidence));
+    }
+    for (size_t i = 0; i < res->ncopies; ++i) {
+        const clr_copy_result *c = &res->copies[i];
+        json_array_append_new(copies, json_pack("{s:I, s:I, s:o, s:o, s:o}", op->dim_names[0], (json_int_t)c->size,
+                                                "batch", (json_int_t)c->batch, "bytes", number(c->bytes),
+                                                "time_s", stats_json(&c->time), "gbps", number(c->gbps)));
+    }
+    return json_pack("{s:s, s:i, s:{s:s, s:s}, s:s, s:o, s:o, s:o, s:{s:s, s:o, s:o}, s:o, s:o, s:o, s:o, s:o,"
+                     " s:{s:I, s:I}}",
+                     "schema", CLR_SCHEMA_NAME, "schema_version", CLR_SCHEMA_VERSION, "tool", "name", "clrepro",
+                     "version", CLREPRO_VERSION, "started_utc", res->started_utc, "wall_seconds",
+                     number(res->wall_seconds), "device", clr_device_to_json(&res->device), "config",
+                     config_json(cfg, res), "build", "program", op->source, "seconds", number(res->build_seconds),
+                     "copy_seconds", number(res->copy_build_seconds), "strategies", strategies, "copy", copies,
+                     "cases", cases, "batch_variance", variance, "claims", claims, "summary", "invalid_cases",
+                     (json_int_t)res->invalid_cases, "broken_claims", (json_int_t)res->broken_claims);
+}

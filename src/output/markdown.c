@@ -1,0 +1,90 @@
+/* markdown.c: the human-readable tables committed under results/: one table per row size
+ * (strategy x batch), then the claims against what was observed, then the copy yardstick. */
+#include <stdlib.h>
+#include <string.h>
+#include "output.h"
+
+static void ulps_cell(clr_text *t, uint64_t v)
+{
+    if (v == UINT64_MAX)
+        clr_text_printf(t, " NaN mismatch |");
+    else
+        clr_text_printf(t, " %llu |", (unsigned long long)v);
+}
+
+char *clr_results_markdown(const clr_run_config *cfg, const clr_device_result *res)
+{
+    const clr_operation *op = cfg->op;
+    const clr_device *d = &res->device;
+    const clr_tuning *tu = &res->tuning;
+    clr_text t = {0};
+    clr_text_printf(&t, "# clrepro %s: `%s` on %s\n\n", CLREPRO_VERSION, op->name, d->name);
+    clr_text_printf(&t, "- Device: %s (%s, %u compute units), platform %s, driver %s, %s\n", d->name, d->vendor,
+                    d->compute_units, d->platform_name, d->driver_version, d->device_version);
+    clr_text_printf(&t, "- Started %s, %.1f s on this device; kernel build %.3f s (copy kernel %.3f s)\n",
+                    res->started_utc, res->wall_seconds, res->build_seconds, res->copy_build_seconds);
+    if (cfg->input.from_file)
+        clr_text_printf(&t, "- Input: %s (%zu x %zu float32)\n", cfg->input.path, cfg->input.rows, cfg->input.cols);
+    else
+        clr_text_printf(&t, "- Input: generator, %s distribution, seed %llu\n", clr_dist_name(cfg->input.dist),
+                        (unsigned long long)cfg->input.seed);
+    clr_text_printf(&t, "- Protocol: %u warm-up, %u run-to-run trials, %u timed repetitions per case; "
+                        "tuning wg=%u vec=%u contig=%u fixed_chunk=%u\n",
+                    cfg->warmup, cfg->trials, cfg->reps, tu->wg_size, tu->vec, tu->contig, tu->fixed_chunk);
+    if (cfg->command_line)
+        clr_text_printf(&t, "- Command: `%s`\n", cfg->command_line);
+    clr_text_printf(&t, "\nTime is the median of the timed repetitions (device profiling events). %% copy = GB/s "
+                        "over the copy kernel's GB/s on the same bytes in the same run. Overhead = time / "
+                        "fastest strategy's time at the same shape. Run-to-run: distinct output patterns over "
+                        "the trials. Batch: distinct probe-row patterns over every batch size and position, "
+                        "and the largest ulp distance from the smallest batch. Accuracy: largest ulp distance "
+                        "from the host reference.\n");
+    for (size_t zi = 0; zi < cfg->nsizes; ++zi) {
+        clr_text_printf(&t, "\n## %s = %zu\n\n", op->dim_names[0], cfg->sizes[zi]);
+        clr_text_printf(&t, "| strategy | batch | time (ms) | GB/s | %% copy | overhead | run-to-run distinct | "
+                            "run-to-run max ulp | batch distinct | batch max ulp | accuracy (ulp) | valid |\n");
+        clr_text_printf(&t, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+        for (size_t i = 0; i < res->ncases; ++i) {
+            const clr_case *c = &res->cases[i];
+            if (c->shape.dims[0] != cfg->sizes[zi])
+                continue;
+            const clr_variance *v = clr_find_variance(res, c->strategy, c->shape.dims[0]);
+            clr_text_printf(&t, "| %s | %zu |", op->strategies[c->strategy].name, c->shape.batch);
+            if (c->valid)
+                clr_text_printf(&t, " %.4f | %.2f | %.1f%% | %.2fx |", c->time.median * 1e3, c->gbps,
+                                100 * c->copy_fraction, c->overhead);
+            else
+                clr_text_printf(&t, " - | - | - | - |");
+            clr_text_printf(&t, " %zu/%u |", c->r2r_distinct, cfg->trials);
+            ulps_cell(&t, c->r2r_max_ulp);
+            clr_text_printf(&t, " %zu |", v ? v->distinct : 0);
+            ulps_cell(&t, v ? v->max_ulp : UINT64_MAX);
+            ulps_cell(&t, c->accuracy_max_ulp);
+            clr_text_printf(&t, " %s |\n", c->valid ? "yes" : "**NO**");
+        }
+    }
+    clr_text_printf(&t, "\n## Claims against observations\n\n| strategy | claim | claimed | observed | evidence |\n"
+                        "|---|---|---|---|---|\n");
+    for (size_t i = 0; i < res->nclaims; ++i) {
+        const clr_claim_result *c = &res->claims[i];
+        if (c->status == CLR_CLAIM_NOT_MEASURED)
+            continue;
+        const char *obs = c->status == CLR_CLAIM_HELD ? "held" : "violated";
+        clr_text_printf(&t, "| %s | %s | %s | %s%s%s | %s |\n", op->strategies[c->strategy].name,
+                        clr_claim_name(c->claim), c->claimed ? "yes" : "no",
+                        c->claimed && c->status == CLR_CLAIM_VIOLATED ? "**" : "", obs,
+                        c->claimed && c->status == CLR_CLAIM_VIOLATED ? " (broken claim)**" : "", c->evidence);
+    }
+    clr_text_printf(&t, "\n## Copy bandwidth (yardstick)\n\n| %s | batch | bytes moved | time (ms) | GB/s |\n"
+                        "|---:|---:|---:|---:|---:|\n", op->dim_names[0]);
+    for (size_t i = 0; i < res->ncopies; ++i) {
+        const clr_copy_result *c = &res->copies[i];
+        clr_text_printf(&t, "| %zu | %zu | %.0f | %.4f | %.2f |\n", c->size, c->batch, c->bytes,
+                        c->time.median * 1e3, c->gbps);
+    }
+    if (t.failed) {
+        free(t.buf);
+        return NULL;
+    }
+    return t.buf;
+}

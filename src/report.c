@@ -1,0 +1,145 @@
+/* report.c: the stdout summary of a run, the shared helpers of the writers, and the
+ * all-or-nothing writing of one device's result files. */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include "atomic_file.h"
+#include "npy.h"
+#include "output.h"
+
+void clr_text_printf(clr_text *t, const char *fmt, ...)
+{
+    if (t->failed)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    va_list ap2;
+    va_copy(ap2, ap);
+    int need = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (need < 0 || t->len + (size_t)need + 1 > t->cap) {
+        size_t cap = (t->cap + (size_t)(need > 0 ? need : 0) + 1) * 2 + 256;
+        char *grown = need < 0 ? NULL : realloc(t->buf, cap);
+        if (!grown) {
+            t->failed = 1;
+            va_end(ap2);
+            return;
+        }
+        t->buf = grown;
+        t->cap = cap;
+    }
+    vsnprintf(t->buf + t->len, t->cap - t->len, fmt, ap2);
+    va_end(ap2);
+    t->len += (size_t)need;
+}
+
+const clr_variance *clr_find_variance(const clr_device_result *res, size_t strategy, size_t size)
+{
+    for (size_t i = 0; i < res->nvariance; ++i)
+        if (res->variance[i].strategy == strategy && res->variance[i].size == size)
+            return &res->variance[i];
+    return NULL;
+}
+
+void clr_claims_text(unsigned claims, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    size_t len = 0;
+    for (unsigned bit = 1; bit < (1u << CLR_NCLAIMS); bit <<= 1)
+        if (claims & bit)
+            len += (size_t)snprintf(buf + len, len < size ? size - len : 0, "%s%s", len ? " " : "",
+                                    clr_claim_name(bit));
+    if (!claims)
+        snprintf(buf, size, "none");
+}
+
+void clr_print_summary(FILE *out, const clr_run_config *cfg, const clr_device_result *res, const char *dir)
+{
+    const clr_operation *op = cfg->op;
+    fprintf(out, "\n%s — %s, driver %s (%u CUs), %.1f s\n", res->device.name, res->device.platform_name,
+            res->device.driver_version, res->device.compute_units, res->wall_seconds);
+    fprintf(out, "%-12s %10s %6s %11s %9s %7s %8s %10s %10s %9s\n", "strategy", op->dim_names[0], "batch",
+            "median ms", "GB/s", "%copy", "overhead", "run2run", "batch-var", "acc ulp");
+    for (size_t i = 0; i < res->ncases; ++i) {
+        const clr_case *c = &res->cases[i];
+        const clr_variance *v = clr_find_variance(res, c->strategy, c->shape.dims[0]);
+        char r2r[24], bv[24], acc[24];
+        snprintf(r2r, sizeof r2r, "%zu/%u", c->r2r_distinct, cfg->trials);
+        snprintf(bv, sizeof bv, "%zu", v ? v->distinct : 0);
+        if (c->accuracy_max_ulp == UINT64_MAX)
+            snprintf(acc, sizeof acc, "NaN!");
+        else
+            snprintf(acc, sizeof acc, "%llu", (unsigned long long)c->accuracy_max_ulp);
+        if (c->valid)
+            fprintf(out, "%-12s %10zu %6zu %11.4f %9.2f %6.1f%% %7.2fx %10s %10s %9s\n",
+                    op->strategies[c->strategy].name, c->shape.dims[0], c->shape.batch, c->time.median * 1e3,
+                    c->gbps, 100 * c->copy_fraction, c->overhead, r2r, bv, acc);
+        else
+            fprintf(out, "%-12s %10zu %6zu %11s %9s %7s %8s %10s %10s %9s  INVALID: %zu rows beyond the error bound\n",
+                    op->strategies[c->strategy].name, c->shape.dims[0], c->shape.batch, "-", "-", "-", "-", r2r, bv,
+                    acc, c->rows_out_of_bound);
+    }
+    for (size_t i = 0; i < res->nclaims; ++i) {
+        const clr_claim_result *c = &res->claims[i];
+        if (c->claimed && c->status == CLR_CLAIM_VIOLATED)
+            fprintf(out, "BROKEN CLAIM: %s claims %s, but: %s\n", op->strategies[c->strategy].name,
+                    clr_claim_name(c->claim), c->evidence);
+        else if (!c->claimed && c->status == CLR_CLAIM_HELD && c->claim == CLR_CLAIM_DETERMINISTIC)
+            fprintf(out, "note: %s does not claim to be deterministic, but it was in this run (%s)\n",
+                    op->strategies[c->strategy].name, c->evidence);
+    }
+    if (dir)
+        fprintf(out, "results: %s/%s.{json,csv,md}\n", dir, op->name);
+}
+
+static int add_text(clr_file_batch *batch, const char *dir, const char *name, const char *ext, char *text,
+                    clr_error *err)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s.%s", dir, name, ext);
+    if (!text)
+        return clr_fail(err, CLR_EFAIL, "out of host memory formatting %s", path);
+    int rc = clr_batch_add(batch, path, text, strlen(text), err);
+    free(text);
+    return rc;
+}
+
+int clr_write_results(const char *dir, const clr_run_config *cfg, const clr_device_result *res, clr_error *err)
+{
+    clr_file_batch batch = {0};
+    json_t *doc = clr_results_json(cfg, res);
+    char *json = doc ? json_dumps(doc, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17)) : NULL;
+    json_decref(doc);
+    size_t json_len = json ? strlen(json) : 0;
+    char *json_nl = json ? realloc(json, json_len + 2) : NULL;
+    if (json_nl) {
+        json_nl[json_len] = '\n';
+        json_nl[json_len + 1] = '\0';
+    } else {
+        free(json);
+    }
+    int rc = add_text(&batch, dir, cfg->op->name, "json", json_nl, err);
+    if (rc == CLR_OK)
+        rc = add_text(&batch, dir, cfg->op->name, "csv", clr_results_csv(cfg, res), err);
+    if (rc == CLR_OK)
+        rc = add_text(&batch, dir, cfg->op->name, "md", clr_results_markdown(cfg, res), err);
+    for (size_t i = 0; i < res->ncases && rc == CLR_OK && cfg->save_outputs; ++i) {
+        const clr_case *c = &res->cases[i];
+        char path[4096], *bytes;
+        size_t size;
+        snprintf(path, sizeof path, "%s/%s-%s-%s%zu-b%zu.npy", dir, cfg->op->name,
+                 cfg->op->strategies[c->strategy].name, cfg->op->dim_names[0], c->shape.dims[0], c->shape.batch);
+        size_t out_row = cfg->op->output_row_floats(&c->shape);
+        if (!c->outputs || clr_npy_encode_f32(c->outputs, c->shape.batch, out_row, &bytes, &size)) {
+            rc = clr_fail(err, CLR_EFAIL, "out of host memory encoding %s", path);
+            break;
+        }
+        rc = clr_batch_add(&batch, path, bytes, size, err);
+        free(bytes);
+    }
+    if (rc) {
+        clr_batch_abort(&batch);
+        return rc;
+    }
+    return clr_batch_commit(&batch, err);
+}
