@@ -289,8 +289,10 @@ static int measure_copy(run_state *st, cl_mem target, clr_copy_result *cr, clr_e
     const clr_run_config *cfg = st->cfg;
     cl_kernel k;
     cl_ulong n = (cl_ulong)(st->ctx.shape.batch * st->op->input_row_floats(&st->ctx.shape));
-    size_t nvec = (size_t)n / st->ctx.tuning->vec;
-    size_t local = 64, global = (nvec + 1 + local - 1) / local * local;
+    /* As many work-groups as the split strategies aim for, each looping over its share. */
+    const clr_tuning *t = st->ctx.tuning;
+    size_t local = t->wg_size;
+    size_t global = (size_t)st->ctx.device->compute_units * t->groups_per_cu * 4 * local;
     if (clr_program_kernel(&st->copy_program, "copy_floats", &k, err) ||
         clr_set_args(k, err, 3, sizeof(cl_mem), &st->ctx.input, sizeof(cl_mem), &target, sizeof n, &n))
         return err->code;

@@ -1,0 +1,234 @@
+/* test_cli.c: option parsing and its errors, then the clrepro binary itself on bad input:
+ * one clear message, exit status 2, and no output file left behind. */
+#include <check.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "cli.h"
+#include "util.h"
+
+static char *last_copy; /* option values point into it until the next parse */
+
+static int parse(const char *line, clr_cli *cli, clr_error *err)
+{
+    free(last_copy);
+    char *copy = last_copy = clr_strdup(line), *argv[64] = {"clrepro"}, *save = NULL;
+    int argc = 1;
+    for (char *tok = strtok_r(copy, " ", &save); tok && argc < 63; tok = strtok_r(NULL, " ", &save))
+        argv[argc++] = tok;
+    memset(err, 0, sizeof *err);
+    return clr_cli_parse(argc, argv, cli, err);
+}
+
+START_TEST(cli_defaults)
+{
+    clr_cli cli;
+    clr_error err;
+    ck_assert_int_eq(parse("", &cli, &err), 0);
+    ck_assert_int_eq(cli.command, CLR_CMD_RUN);
+    ck_assert_str_eq(cli.op_name, "sum");
+    ck_assert_str_eq(cli.device_spec, "all");
+    ck_assert_uint_eq(cli.trials, CLR_DEFAULT_TRIALS);
+    ck_assert_uint_eq(cli.nsizes, 3);
+    ck_assert_uint_eq(cli.sizes[2], 1u << 24);
+    ck_assert_uint_eq(cli.nbatches, 4);
+    ck_assert_uint_eq(cli.seed, CLR_DEFAULT_SEED);
+    clr_cli_free(&cli);
+}
+END_TEST
+
+START_TEST(cli_values)
+{
+    clr_cli cli;
+    clr_error err;
+    ck_assert_int_eq(parse("run --n 2^24,16M,4096,3K --batch=1,64 --trials 5 --reps 3 --seed 18446744073709551615 "
+                           "--dist illcond --strategy tree,split --device 0:0 --strict --save-outputs --wg 64 --vec 8",
+                           &cli, &err), 0);
+    ck_assert_uint_eq(cli.nsizes, 4);
+    ck_assert_uint_eq(cli.sizes[0], 1u << 24);
+    ck_assert_uint_eq(cli.sizes[1], 1u << 24);
+    ck_assert_uint_eq(cli.sizes[3], 3072);
+    ck_assert_uint_eq(cli.batches[1], 64);
+    ck_assert_uint_eq(cli.seed, UINT64_MAX);
+    ck_assert_int_eq(cli.dist, CLR_DIST_ILLCOND);
+    ck_assert(cli.strict && cli.save_outputs && cli.wg == 64 && cli.vec == 8 && cli.trials == 5);
+    clr_cli_free(&cli);
+    ck_assert_int_eq(parse("devices --json --device gpu", &cli, &err), 0);
+    ck_assert(cli.command == CLR_CMD_DEVICES && cli.json);
+    clr_cli_free(&cli);
+    ck_assert_int_eq(parse("--version", &cli, &err), 0);
+    ck_assert_int_eq(cli.command, CLR_CMD_VERSION);
+    clr_cli_free(&cli);
+    ck_assert_int_eq(parse("run --help", &cli, &err), 0);
+    ck_assert(cli.command == CLR_CMD_HELP && cli.help_for == CLR_CMD_RUN);
+    clr_cli_free(&cli);
+}
+END_TEST
+
+static void expect_error(const char *line, const char *needle)
+{
+    clr_cli cli;
+    clr_error err;
+    ck_assert_msg(parse(line, &cli, &err) == CLR_EUSAGE, "'%s' was accepted", line);
+    ck_assert_msg(strstr(err.msg, needle) != NULL, "'%s': message '%s' lacks '%s'", line, err.msg, needle);
+    clr_cli_free(&cli);
+}
+
+START_TEST(cli_errors)
+{
+    expect_error("--bogus", "unknown option '--bogus'");
+    expect_error("run --json", "unknown option '--json'");
+    expect_error("frobnicate", "unknown command 'frobnicate'");
+    expect_error("run stray", "unexpected argument 'stray'");
+    expect_error("--n", "needs a value");
+    expect_error("--n 0", "at least 1");
+    expect_error("--n -5", "expected comma-separated whole numbers");
+    expect_error("--n 12x", "expected comma-separated whole numbers");
+    expect_error("--n 1,,2", "expected comma-separated whole numbers");
+    expect_error("--n 2^99", "expected comma-separated whole numbers");
+    expect_error("--n 99999999999999999999999", "expected comma-separated whole numbers");
+    expect_error("--batch 0", "at least 1");
+    expect_error("--batch 4,", "expected comma-separated");
+    expect_error("--trials 1", "from 2 to 100000");
+    expect_error("--reps 0", "from 1 to 100000");
+    expect_error("--reps 1.5", "from 1 to 100000");
+    expect_error("--seed -1", "whole number");
+    expect_error("--dist gamma", "expected uniform, normal or illcond");
+    expect_error("--strict=yes", "takes no value");
+    expect_error("--input x.npy --n 5", "cannot be combined");
+}
+END_TEST
+
+START_TEST(parse_sizes)
+{
+    size_t v;
+    ck_assert(clr_parse_size("2^0", &v) == 0 && v == 1);
+    ck_assert(clr_parse_size("1G", &v) == 0 && v == (1u << 30));
+    ck_assert(clr_parse_size("3^4", &v) != 0);
+    ck_assert(clr_parse_size("", &v) != 0);
+    ck_assert(clr_parse_size(" 4", &v) != 0);
+    ck_assert(clr_parse_size("4 ", &v) != 0);
+    ck_assert(clr_parse_size("+4", &v) != 0);
+}
+END_TEST
+
+/* Runs the binary; returns its exit status and what it printed on stderr. */
+static int run_bin(const char *args, char *out, size_t size)
+{
+    char cmd[4096], log[] = "/tmp/clrepro-cli-XXXXXX";
+    int fd = mkstemp(log);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    snprintf(cmd, sizeof cmd, "'%s' %s >/dev/null 2>'%s'", CLREPRO_BIN, args, log);
+    int status = system(cmd);
+    FILE *f = fopen(log, "r");
+    size_t n = f ? fread(out, 1, size - 1, f) : 0;
+    out[n] = '\0';
+    if (f)
+        fclose(f);
+    unlink(log);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int count_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        struct stat st;
+        if (stat(path, &st) == 0)
+            n += S_ISDIR(st.st_mode) ? count_files(path) : 1;
+    }
+    closedir(d);
+    return n;
+}
+
+static void expect_bin_error(const char *args, const char *needle)
+{
+    char out_dir[] = "/tmp/clrepro-out-XXXXXX", full[2048], msg[16384];
+    ck_assert_ptr_nonnull(mkdtemp(out_dir));
+    snprintf(full, sizeof full, "--device cpu --out %s --trials 2 --reps 1 %s", out_dir, args);
+    int status = run_bin(full, msg, sizeof msg);
+    ck_assert_msg(status == 2, "`clrepro %s` exited %d: %s", full, status, msg);
+    ck_assert_msg(strstr(msg, needle) != NULL, "`clrepro %s`: stderr '%s' lacks '%s'", full, msg, needle);
+    ck_assert_msg(strstr(msg, "clrepro: error: ") != NULL, "no error prefix in '%s'", msg);
+    ck_assert_msg(count_files(out_dir) == 0, "`clrepro %s` left files in %s", full, out_dir);
+    char rm[1100];
+    snprintf(rm, sizeof rm, "rm -rf '%s'", out_dir);
+    ck_assert_int_eq(system(rm), 0);
+}
+
+START_TEST(binary_bad_input)
+{
+    char msg[16384];
+    ck_assert_int_eq(run_bin("--version", msg, sizeof msg), 0);
+    ck_assert_int_eq(run_bin("--bogus", msg, sizeof msg), 2);
+    ck_assert_ptr_nonnull(strstr(msg, "unknown option"));
+    ck_assert_int_eq(run_bin("devices --device nosuchdevice", msg, sizeof msg), 2);
+    ck_assert_ptr_nonnull(strstr(msg, "no device or platform name contains 'nosuchdevice'"));
+    expect_bin_error("--device 99", "no device with that index");
+    expect_bin_error("--device 7:3", "there is no device 3 on platform 7");
+    expect_bin_error("--strategy tree,bogus", "'bogus' is not a strategy of sum");
+    expect_bin_error("--op matmul2", "unknown operation");
+    expect_bin_error("--n 2^40 --batch 1", "does not fit");
+    expect_bin_error("--n 2^24 --batch 100000", "does not fit");
+    expect_bin_error("--input /nonexistent.npy", "cannot open input");
+    expect_bin_error("--wg 48", "power of two");
+    expect_bin_error("--n 64 --batch 1 --out /proc/clrepro-cannot-write", "cannot create output directory");
+}
+END_TEST
+
+START_TEST(binary_corrupt_npy_and_broken_kernel)
+{
+    char dir[] = "/tmp/clrepro-kdir-XXXXXX", path[256], cmd[1024], args[512];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/bad.npy", dir);
+    FILE *f = fopen(path, "wb");
+    static const char corrupt[] = "\x93NUMPY\x01\x00\x20\x00{'descr': '<f4', 'fortr";
+    fwrite(corrupt, 1, sizeof corrupt - 1, f);
+    fclose(f);
+    snprintf(args, sizeof args, "--input %s", path);
+    expect_bin_error(args, "truncated .npy header");
+    /* A kernel directory whose sum.cl does not compile: the build log is shown. */
+    snprintf(cmd, sizeof cmd, "cp '%s'/cl/*.cl* '%s'/ && echo 'kernel void broken( { }' >> '%s/sum.cl'",
+             CLREPRO_SOURCE_DIR, dir, dir);
+    ck_assert_int_eq(system(cmd), 0);
+    snprintf(args, sizeof args, "--n 64 --batch 1 --kernel-dir %s", dir);
+    expect_bin_error(args, "did not build");
+    snprintf(args, sizeof args, "--n 64 --batch 1 --kernel-dir %s/missing", dir);
+    expect_bin_error(args, "cannot read kernel source");
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("cli");
+    TCase *p = tcase_create("parse");
+    tcase_add_test(p, cli_defaults);
+    tcase_add_test(p, cli_values);
+    tcase_add_test(p, cli_errors);
+    tcase_add_test(p, parse_sizes);
+    suite_add_tcase(s, p);
+    TCase *b = tcase_create("binary");
+    tcase_add_test(b, binary_bad_input);
+    tcase_add_test(b, binary_corrupt_npy_and_broken_kernel);
+    suite_add_tcase(s, b);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

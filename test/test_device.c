@@ -1,0 +1,266 @@
+/* test_device.c: the sum strategies on a real OpenCL device (PoCL by default): outputs within
+ * each strategy's documented error bound on every distribution and awkward length, the
+ * determinism and batch-invariance claims, the serial kernel bit-equal to a host replay, and
+ * the results documents parsed back. Contexts are created inside each test (Check forks). */
+#include <check.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "device.h"
+#include "npy.h"
+#include "op.h"
+#include "output.h"
+#include "reference.h"
+#include "runner.h"
+
+static clr_device test_device(void)
+{
+    clr_device_list all, chosen;
+    clr_error err = {0};
+    const char *spec = getenv("CLREPRO_TEST_DEVICE") ? getenv("CLREPRO_TEST_DEVICE") : "cpu";
+    ck_assert_msg(clr_devices_enumerate(&all, &err) == 0, "%s", err.msg);
+    ck_assert_msg(clr_devices_select(&all, spec, &chosen, &err) == 0, "%s", err.msg);
+    clr_device d = chosen.items[0];
+    clr_devices_free(&chosen);
+    clr_devices_free(&all);
+    return d;
+}
+
+static void config(clr_run_config *cfg, size_t *sizes, size_t nsizes, size_t *batches, size_t nbatches,
+                   clr_dist dist)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->op = &clr_op_sum;
+    for (size_t i = 0; i < clr_op_sum.nstrategies; ++i)
+        cfg->strategy_index[cfg->nstrategies++] = i;
+    cfg->sizes = sizes;
+    cfg->nsizes = nsizes;
+    cfg->batches = batches;
+    cfg->nbatches = nbatches;
+    cfg->trials = 3;
+    cfg->reps = 1;
+    cfg->warmup = 1;
+    cfg->input.seed = 11;
+    cfg->input.dist = dist;
+}
+
+static const clr_claim_result *claim(const clr_device_result *res, const char *strategy, unsigned bit)
+{
+    for (size_t i = 0; i < res->nclaims; ++i)
+        if (res->claims[i].claim == bit && !strcmp(clr_op_sum.strategies[res->claims[i].strategy].name, strategy))
+            return &res->claims[i];
+    return NULL;
+}
+
+static void check_run(clr_dist dist)
+{
+    clr_device dev = test_device();
+    size_t sizes[] = {1, 7, 1000, 4099, 70001};
+    size_t batches[] = {1, 3, 8};
+    clr_run_config cfg;
+    config(&cfg, sizes, 5, batches, 3, dist);
+    clr_device_result res;
+    clr_error err = {0};
+    ck_assert_msg(clr_run_device(&cfg, &dev, &res, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(res.ncases, 5 * 3 * clr_op_sum.nstrategies);
+    for (size_t i = 0; i < res.ncases; ++i) {
+        const clr_case *c = &res.cases[i];
+        ck_assert_msg(c->valid, "%s n=%zu batch=%zu (%s): %zu rows beyond the error bound (worst %.3g x bound)",
+                      clr_op_sum.strategies[c->strategy].name, c->shape.dims[0], c->shape.batch,
+                      clr_dist_name(dist), c->rows_out_of_bound, c->worst_error_ratio);
+        if (!strcmp(clr_op_sum.strategies[c->strategy].name, "compensated") && dist != CLR_DIST_ILLCOND)
+            ck_assert_msg(c->accuracy_max_ulp <= 1, "compensated is %llu ulp off",
+                          (unsigned long long)c->accuracy_max_ulp);
+    }
+    const char *deterministic[] = {"serial", "tree", "split", "fixedsplit", "compensated"};
+    for (size_t k = 0; k < 5; ++k) {
+        const clr_claim_result *cr = claim(&res, deterministic[k], CLR_CLAIM_DETERMINISTIC);
+        ck_assert_msg(cr && cr->status == CLR_CLAIM_HELD, "%s not deterministic: %s", deterministic[k],
+                      cr ? cr->evidence : "?");
+    }
+    const char *invariant[] = {"serial", "tree", "fixedsplit", "compensated"};
+    for (size_t k = 0; k < 4; ++k) {
+        const clr_claim_result *cr = claim(&res, invariant[k], CLR_CLAIM_BATCH_INVARIANT);
+        ck_assert_msg(cr && cr->status == CLR_CLAIM_HELD, "%s not batch-invariant: %s", invariant[k],
+                      cr ? cr->evidence : "?");
+    }
+    ck_assert_uint_eq(res.broken_claims, 0);
+    clr_device_result_free(&res);
+}
+
+START_TEST(strategies_uniform) { check_run(CLR_DIST_UNIFORM); }
+END_TEST
+START_TEST(strategies_normal) { check_run(CLR_DIST_NORMAL); }
+END_TEST
+START_TEST(strategies_illcond) { check_run(CLR_DIST_ILLCOND); }
+END_TEST
+
+START_TEST(split_is_batch_variant_where_parts_change)
+{
+    /* Not a claim, an expectation: split changes its parts with B, and on a large enough row
+     * that changes the bits. This guards against a split that silently stopped splitting. */
+    clr_device dev = test_device();
+    size_t sizes[] = {1 << 20};
+    size_t batches[] = {1, 64};
+    clr_run_config cfg;
+    config(&cfg, sizes, 1, batches, 2, CLR_DIST_UNIFORM);
+    cfg.strategy_index[0] = (size_t)(clr_strategy_find(&clr_op_sum, "split") - clr_op_sum.strategies);
+    cfg.nstrategies = 1;
+    clr_device_result res;
+    clr_error err = {0};
+    ck_assert_msg(clr_run_device(&cfg, &dev, &res, &err) == 0, "%s", err.msg);
+    double parts1 = 0, parts64 = 0;
+    for (size_t i = 0; i < res.cases[0].plan.nparams; ++i)
+        if (!strcmp(res.cases[0].plan.params[i].name, "parts")) {
+            parts1 = res.cases[0].plan.params[i].value;
+            parts64 = res.cases[1].plan.params[i].value;
+        }
+    ck_assert_msg(parts1 > parts64, "split used %g parts at B=1 and %g at B=64", parts1, parts64);
+    ck_assert_uint_gt(res.variance[0].distinct, 1);
+    clr_device_result_free(&res);
+}
+END_TEST
+
+START_TEST(serial_matches_host_replay)
+{
+    /* One work-item adding left to right is plain IEEE float addition: the host replays it
+     * bit for bit (this also catches flushed subnormals and contracted arithmetic). */
+    clr_device dev = test_device();
+    size_t sizes[] = {3001};
+    size_t batches[] = {4};
+    clr_run_config cfg;
+    config(&cfg, sizes, 1, batches, 1, CLR_DIST_ILLCOND);
+    cfg.strategy_index[0] = 0;
+    cfg.nstrategies = 1;
+    cfg.save_outputs = 1;
+    clr_device_result res;
+    clr_error err = {0};
+    ck_assert_msg(clr_run_device(&cfg, &dev, &res, &err) == 0, "%s", err.msg);
+    float row[3001];
+    for (size_t r = 0; r < 4; ++r) {
+        clr_gen_row(11, CLR_DIST_ILLCOND, r, row, 3001);
+        volatile float s = 0.0f;
+        for (size_t i = 0; i < 3001; ++i)
+            s += row[i];
+        ck_assert_uint_eq(clr_float_bits(res.cases[0].outputs[r]), clr_float_bits(s));
+    }
+    clr_device_result_free(&res);
+}
+END_TEST
+
+static json_t *field(json_t *obj, const char *path)
+{
+    /* Dotted path lookup, e.g. "device.driver_version". */
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s", path);
+    json_t *cur = obj;
+    for (char *save = NULL, *key = strtok_r(buf, ".", &save); key; key = strtok_r(NULL, ".", &save)) {
+        ck_assert_msg(json_is_object(cur), "%s: parent of '%s' is not an object", path, key);
+        cur = json_object_get(cur, key);
+        ck_assert_msg(cur != NULL, "results document lacks %s", path);
+    }
+    return cur;
+}
+
+START_TEST(results_documents_parse_back)
+{
+    clr_device dev = test_device();
+    size_t sizes[] = {5000};
+    size_t batches[] = {1, 4};
+    clr_run_config cfg;
+    config(&cfg, sizes, 1, batches, 2, CLR_DIST_NORMAL);
+    cfg.save_outputs = 1;
+    clr_device_result res;
+    clr_error err = {0};
+    ck_assert_msg(clr_run_device(&cfg, &dev, &res, &err) == 0, "%s", err.msg);
+    char dir[] = "/tmp/clrepro-json-XXXXXX", path[256];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    ck_assert_msg(clr_write_results(dir, &cfg, &res, &err) == 0, "%s", err.msg);
+
+    snprintf(path, sizeof path, "%s/sum.json", dir);
+    json_error_t jerr;
+    json_t *doc = json_load_file(path, 0, &jerr);
+    ck_assert_msg(doc != NULL, "sum.json does not parse: %s", jerr.text);
+    ck_assert_str_eq(json_string_value(field(doc, "schema")), CLR_SCHEMA_NAME);
+    ck_assert_int_eq(json_integer_value(field(doc, "schema_version")), CLR_SCHEMA_VERSION);
+    ck_assert_str_eq(json_string_value(field(doc, "tool.version")), CLREPRO_VERSION);
+    const char *top[] = {"started_utc", "wall_seconds", "device.name", "device.driver_version",
+                         "device.platform", "device.compute_units", "device.single_fp.denormals",
+                         "config.op", "config.strategies", "config.sizes.n", "config.batches", "config.trials",
+                         "config.reps", "config.warmup", "config.input.seed", "config.input.dist",
+                         "config.tuning.wg_size", "config.build_options", "build.seconds", "copy",
+                         "strategies", "batch_variance", "claims", "summary.invalid_cases",
+                         "summary.broken_claims"};
+    for (size_t i = 0; i < sizeof top / sizeof top[0]; ++i)
+        field(doc, top[i]);
+    json_t *cases = field(doc, "cases");
+    ck_assert_uint_eq(json_array_size(cases), 2 * clr_op_sum.nstrategies);
+    const char *per_case[] = {"op", "strategy", "shape.n", "batch", "plan.global", "plan.depth", "valid",
+                              "time_s.median", "time_s.min", "time_s.stddev", "gbps", "copy_gbps",
+                              "copy_fraction", "overhead", "run_to_run.distinct", "run_to_run.max_ulp",
+                              "accuracy.max_ulp", "fingerprint", "probe_bits", "positions",
+                              "batch_variance.distinct", "batch_variance.max_ulp"};
+    size_t index;
+    json_t *c;
+    json_array_foreach(cases, index, c) {
+        for (size_t i = 0; i < sizeof per_case / sizeof per_case[0]; ++i)
+            field(c, per_case[i]);
+        ck_assert_uint_eq(strlen(json_string_value(field(c, "fingerprint"))), 16);
+        ck_assert_uint_eq(json_array_size(field(c, "probe_bits")), 1);
+        /* The stored probe bits are the device's output for the probe row. */
+        const clr_case *rc = &res.cases[index];
+        char hex[9];
+        snprintf(hex, sizeof hex, "%08x", clr_float_bits(rc->outputs[0]));
+        ck_assert_str_eq(json_string_value(json_array_get(field(c, "probe_bits"), 0)), hex);
+        ck_assert_uint_eq(json_array_size(field(c, "positions")), rc->shape.batch == 1 ? 1 : 3);
+    }
+    json_decref(doc);
+
+    snprintf(path, sizeof path, "%s/sum.csv", dir);
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    char line[4096];
+    int lines = 0;
+    while (fgets(line, sizeof line, f))
+        lines++;
+    fclose(f);
+    ck_assert_int_eq(lines, 1 + (int)(2 * clr_op_sum.nstrategies));
+    snprintf(path, sizeof path, "%s/sum.md", dir);
+    ck_assert_int_eq(access(path, R_OK), 0);
+    /* --save-outputs: every case's outputs as .npy, equal to what was measured. */
+    snprintf(path, sizeof path, "%s/sum-tree-n5000-b4.npy", dir);
+    float *back;
+    size_t rows, cols;
+    ck_assert_msg(clr_npy_read_f32(path, &back, &rows, &cols, &err) == 0, "%s", err.msg);
+    ck_assert(rows == 4 && cols == 1);
+    for (size_t i = 0; i < res.ncases; ++i)
+        if (!strcmp(clr_op_sum.strategies[res.cases[i].strategy].name, "tree") && res.cases[i].shape.batch == 4)
+            ck_assert_mem_eq(back, res.cases[i].outputs, 4 * sizeof(float));
+    free(back);
+    clr_device_result_free(&res);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("device");
+    TCase *t = tcase_create("sum");
+    tcase_set_timeout(t, 600);
+    tcase_add_test(t, strategies_uniform);
+    tcase_add_test(t, strategies_normal);
+    tcase_add_test(t, strategies_illcond);
+    tcase_add_test(t, split_is_batch_variant_where_parts_change);
+    tcase_add_test(t, serial_matches_host_replay);
+    tcase_add_test(t, results_documents_parse_back);
+    suite_add_tcase(s, t);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
