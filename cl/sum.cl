@@ -131,3 +131,60 @@ void sum_compensated(global const float *x, global float *out, ulong n)
     if (lid == 0)
         out[row] = ls[0] + le[0];
 }
+
+/* exact: a long accumulator behind a TwoSum filter (exact.clh). Work-group g accumulates the
+ * chunk (g % parts) of row (g / parts) and writes its normalized digits and flags; the finish
+ * kernel adds a row's digits (integers: any order, same result) and rounds once. The number
+ * of parts follows B as in split, to fill the device; the bits cannot depend on it. */
+#include "exact.clh"
+
+#define EXACT_WORDS (EXACT_LIMBS + 1)
+
+kernel __attribute__((reqd_work_group_size(WG_SIZE, 1, 1)))
+void sum_exact_partials(global const float *x, global long *partials, ulong n, uint parts, ulong chunk)
+{
+    local long ld[WG_SIZE * EXACT_LIMBS];
+    local uint lflags[WG_SIZE];
+    uint g = get_group_id(0), lid = get_local_id(0);
+    uint row = g / parts, part = g % parts;
+    ulong begin = min((ulong)part * chunk, n);
+    ulong end = min(begin + chunk, n);
+    exact_acc a;
+    exact_clear(&a);
+    exact_share(&a, ROW_PTR(x, row, n) + begin, end - begin, lid);
+    exact_wg_merge(&a, ld, lflags, lid);
+    if (lid == 0) {
+        long d[EXACT_LIMBS];
+        for (int k = 0; k < EXACT_LIMBS; ++k)
+            d[k] = ld[k];
+        exact_normalize(d);
+        global long *dst = partials + (ulong)g * EXACT_WORDS;
+        for (int k = 0; k < EXACT_LIMBS; ++k)
+            dst[k] = d[k];
+        dst[EXACT_LIMBS] = (long)lflags[0];
+    }
+}
+
+kernel __attribute__((reqd_work_group_size(WG_SIZE, 1, 1)))
+void sum_exact_finish(global const long *partials, global float *out, uint parts)
+{
+    local long total[EXACT_WORDS];
+    uint row = get_group_id(0), lid = get_local_id(0);
+    global const long *p = partials + (ulong)row * parts * EXACT_WORDS;
+    for (uint k = lid; k < EXACT_WORDS; k += WG_SIZE) {
+        long s = 0;
+        for (uint q = 0; q < parts; ++q) {
+            long v = p[(ulong)q * EXACT_WORDS + k];
+            s = (k == EXACT_LIMBS) ? (s | v) : s + v;
+        }
+        total[k] = s;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (lid == 0) {
+        long d[EXACT_LIMBS];
+        for (int k = 0; k < EXACT_LIMBS; ++k)
+            d[k] = total[k];
+        exact_normalize(d);
+        out[row] = exact_round(d, (uint)total[EXACT_LIMBS]);
+    }
+}

@@ -86,6 +86,9 @@ typedef struct clr_operation {
     /* Host reference of one row: ref gets the correctly rounded (or higher-precision)
      * result, scale the magnitude that error bounds are relative to. */
     void (*reference)(const clr_shape *shape, const float *row, float *ref, double *scale);
+    /* Optional: reorders one input row so that the exact result is unchanged (for sum, a
+     * permutation of the addends); lets the runner observe order dependence. */
+    void (*permute_row)(const clr_shape *shape, float *row, uint64_t seed);
 } clr_operation;
 
 const clr_operation *clr_op_find(const char *name);

@@ -12,6 +12,7 @@
 
 #define CLR_MAX_STRATEGIES 32
 #define CLR_MAX_POSITIONS 3
+#define CLR_ORDERS 3 /* permutations of the probe row per case */
 
 typedef struct clr_run_config {
     const clr_operation *op;
@@ -52,6 +53,9 @@ typedef struct clr_case {
     uint64_t fingerprint;      /* XXH64 of the whole output, rows in order */
     size_t npositions;
     clr_observation positions[CLR_MAX_POSITIONS]; /* positions[0] is position 0 */
+    size_t norders;         /* permutations of the probe row tried (0: the op has none) */
+    size_t order_distinct;  /* distinct probe outputs over the original order and those */
+    uint64_t order_max_ulp; /* against the original order */
     float *outputs; /* whole output of trial 0 (kept with save_outputs) */
 } clr_case;
 

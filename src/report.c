@@ -58,12 +58,14 @@ void clr_print_summary(FILE *out, const clr_run_config *cfg, const clr_device_re
     const clr_operation *op = cfg->op;
     fprintf(out, "\n%s — %s, driver %s (%u CUs), %.1f s\n", res->device.name, res->device.platform_name,
             res->device.driver_version, res->device.compute_units, res->wall_seconds);
-    fprintf(out, "%-12s %10s %6s %11s %9s %7s %8s %10s %10s %9s\n", "strategy", op->dim_names[0], "batch",
-            "median ms", "GB/s", "%copy", "overhead", "run2run", "batch-var", "acc ulp");
+    fprintf(out, "%-12s %10s %6s %11s %9s %7s %8s %8s %9s %6s %9s\n", "strategy", op->dim_names[0], "batch",
+            "median ms", "GB/s", "%copy", "overhead", "run2run", "batch-var", "order", "acc ulp");
     for (size_t i = 0; i < res->ncases; ++i) {
         const clr_case *c = &res->cases[i];
         const clr_variance *v = clr_find_variance(res, c->strategy, c->shape.dims[0]);
-        char r2r[24], bv[24], acc[24];
+        char r2r[24], bv[24], acc[24], ord[24] = "-";
+        if (c->norders)
+            snprintf(ord, sizeof ord, "%zu/%zu", c->order_distinct, c->norders + 1);
         snprintf(r2r, sizeof r2r, "%zu/%u", c->r2r_distinct, cfg->trials);
         snprintf(bv, sizeof bv, "%zu", v ? v->distinct : 0);
         if (c->accuracy_max_ulp == UINT64_MAX)
@@ -71,13 +73,13 @@ void clr_print_summary(FILE *out, const clr_run_config *cfg, const clr_device_re
         else
             snprintf(acc, sizeof acc, "%llu", (unsigned long long)c->accuracy_max_ulp);
         if (c->valid)
-            fprintf(out, "%-12s %10zu %6zu %11.4f %9.2f %6.1f%% %7.2fx %10s %10s %9s\n",
+            fprintf(out, "%-12s %10zu %6zu %11.4f %9.2f %6.1f%% %7.2fx %8s %9s %6s %9s\n",
                     op->strategies[c->strategy].name, c->shape.dims[0], c->shape.batch, c->time.median * 1e3,
-                    c->gbps, 100 * c->copy_fraction, c->overhead, r2r, bv, acc);
+                    c->gbps, 100 * c->copy_fraction, c->overhead, r2r, bv, ord, acc);
         else
-            fprintf(out, "%-12s %10zu %6zu %11s %9s %7s %8s %10s %10s %9s  INVALID: %zu rows beyond the error bound\n",
+            fprintf(out, "%-12s %10zu %6zu %11s %9s %7s %8s %8s %9s %6s %9s  INVALID: %zu rows beyond the error bound\n",
                     op->strategies[c->strategy].name, c->shape.dims[0], c->shape.batch, "-", "-", "-", "-", r2r, bv,
-                    acc, c->rows_out_of_bound);
+                    ord, acc, c->rows_out_of_bound);
     }
     for (size_t i = 0; i < res->nclaims; ++i) {
         const clr_claim_result *c = &res->claims[i];

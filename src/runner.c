@@ -263,6 +263,36 @@ static int run_case(run_state *st, size_t strategy_index, clr_case *c, clr_error
         o->hash = XXH64(o->probe, out_row * sizeof(float), 0);
     }
 
+    /* Order: the probe row's addends permuted (same exact result), at position 0. */
+    if (st->op->permute_row && batch >= 1) {
+        float *row = clr_malloc(in_row * sizeof(float), "permuted row", err);
+        uint64_t hashes[CLR_ORDERS + 1];
+        if (!row)
+            return err->code;
+        hashes[0] = c->positions[0].hash;
+        size_t bytes = in_row * sizeof(float);
+        for (size_t k = 0; k < CLR_ORDERS; ++k) {
+            memcpy(row, st->host_rows, bytes);
+            st->op->permute_row(shape, row, 1000 + k);
+            if (CLR_CL(err, clEnqueueWriteBuffer(st->ctx.queue, st->ctx.input, CL_TRUE, 0, bytes, row, 0, NULL,
+                                                 NULL)) ||
+                launch(st, s, &c->plan, NULL, err) || read_output(st, out_row, err)) {
+                free(row);
+                return err->code;
+            }
+            hashes[k + 1] = XXH64(st->out_buf, out_row * sizeof(float), 0);
+            uint64_t d = max_ulp(st->out_buf, first, out_row);
+            c->order_max_ulp = d > c->order_max_ulp ? d : c->order_max_ulp;
+            validate_row(c, st->out_buf, st->refs, st->scales, out_row);
+        }
+        free(row);
+        c->norders = CLR_ORDERS;
+        c->order_distinct = clr_count_distinct_u64(hashes, CLR_ORDERS + 1);
+        if (CLR_CL(err, clEnqueueWriteBuffer(st->ctx.queue, st->ctx.input, CL_TRUE, 0, bytes, st->host_rows, 0,
+                                             NULL, NULL)))
+            return err->code;
+    }
+
     /* Timing: R repetitions, each waited for, device clock. */
     double *times = clr_calloc(cfg->reps, sizeof *times, "timings", err);
     if (!times)
@@ -412,8 +442,32 @@ static void check_claims(run_state *st)
                         snprintf(cr->evidence, sizeof cr->evidence,
                                  "probe bits identical in all %zu batch/position observations", observations);
                 }
+            } else if (bit == CLR_CLAIM_ORDER_INDEPENDENT) {
+                size_t worst = 0, tried = 0, size = 0;
+                uint64_t ulp = 0;
+                for (size_t i = 0; i < res->ncases; ++i) {
+                    const clr_case *c = &res->cases[i];
+                    if (c->strategy != s || !c->norders)
+                        continue;
+                    tried += c->norders;
+                    if (c->order_distinct > worst) {
+                        worst = c->order_distinct;
+                        size = c->shape.dims[0];
+                        ulp = c->order_max_ulp;
+                    }
+                }
+                if (tried) {
+                    cr->status = worst > 1 ? CLR_CLAIM_VIOLATED : CLR_CLAIM_HELD;
+                    if (worst > 1)
+                        snprintf(cr->evidence, sizeof cr->evidence,
+                                 "%zu distinct probe outputs over %u orders of its input at %s=%zu (max %llu ulp)",
+                                 worst, CLR_ORDERS + 1, st->op->dim_names[0], size, (unsigned long long)ulp);
+                    else
+                        snprintf(cr->evidence, sizeof cr->evidence,
+                                 "probe bits identical over %zu permutations of its input", tried);
+                }
             } else {
-                snprintf(cr->evidence, sizeof cr->evidence, "not measured by `run`");
+                snprintf(cr->evidence, sizeof cr->evidence, "measured across devices by comparing fingerprints, not by `run`");
             }
             if (cr->claimed && cr->status == CLR_CLAIM_VIOLATED)
                 res->broken_claims++;

@@ -7,12 +7,15 @@
  * fixedsplit     n and a fixed chunk size                        deterministic, batch-invariant
  * atomic         which work-group wins the compare-and-swap     (none)
  * compensated    as tree, errors carried by TwoSum               deterministic, batch-invariant
+ * exact          nothing: a long accumulator, rounded once           all four, device-invariant too
  *
  * Error bounds used to validate outputs (u = 2^-24, d = plan depth, S = exact sum):
- * plain strategies |s - S| <= gamma_d * sum|x|; compensated |s - S| <= 2u|S| + gamma_d^2 sum|x|. */
+ * plain strategies |s - S| <= gamma_d * sum|x|; compensated |s - S| <= 2u|S| + gamma_d^2 sum|x|;
+ * exact: s == S, the correctly rounded sum, bit for bit. */
 #include <math.h>
 #include <string.h>
 #include "op.h"
+#include "data.h"
 #include "reference.h"
 
 #define SIZE(x) sizeof(x), &(x)
@@ -218,6 +221,45 @@ static int atomic_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first
     return CLR_OK;
 }
 
+/* exact: parts chosen like split, but digits per part are integers, so any split gives the
+ * same bits. A part holds at most 2^30 elements so no digit can overflow before the merge. */
+#define EXACT_WORDS 11 /* EXACT_LIMBS + 1 in cl/exact.clh */
+#define EXACT_MAX_CHUNK ((size_t)1 << 30)
+
+static int exact_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
+{
+    (void)err;
+    size_t n = row_n(ctx), parts = parts_for_batch(ctx);
+    if ((n + parts - 1) / parts > EXACT_MAX_CHUNK)
+        parts = (n + EXACT_MAX_CHUNK - 1) / EXACT_MAX_CHUNK;
+    plan_chunks(ctx, (n + parts - 1) / parts, plan);
+    plan->depth = 1; /* one rounding */
+    plan->err_abs = 0;
+    plan->err_rel = 0;
+    return CLR_OK;
+}
+
+static int exact_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first, cl_event *last, clr_error *err)
+{
+    cl_kernel kp, kf;
+    cl_mem partials;
+    cl_ulong n = row_n(ctx), chunk = plan_get(plan, "chunk");
+    cl_uint parts = (cl_uint)plan_get(plan, "parts");
+    size_t finish_global = ctx->shape.batch * ctx->tuning->wg_size;
+    if (clr_op_scratch(ctx, ctx->shape.batch * parts * EXACT_WORDS * sizeof(cl_long), &partials, err) ||
+        clr_program_kernel(ctx->program, "sum_exact_partials", &kp, err) ||
+        clr_program_kernel(ctx->program, "sum_exact_finish", &kf, err) ||
+        clr_set_args(kp, err, 5, SIZE(ctx->input), SIZE(partials), SIZE(n), SIZE(parts), SIZE(chunk)) ||
+        clr_set_args(kf, err, 3, SIZE(partials), SIZE(ctx->output), SIZE(parts)) ||
+        clr_enqueue_1d(ctx, kp, plan->global, plan->local, first, err))
+        return err->code;
+    if (clr_enqueue_1d(ctx, kf, finish_global, ctx->tuning->wg_size, last, err)) {
+        clReleaseEvent(*first);
+        return err->code;
+    }
+    return CLR_OK;
+}
+
 static const clr_strategy strategies[] = {
     {"serial", "one work-item per row, left to right",
      CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, serial_plan, serial_enqueue},
@@ -231,6 +273,9 @@ static const clr_strategy strategies[] = {
      0, atomic_plan, atomic_enqueue},
     {"compensated", "TwoSum-compensated per work-item, then a compensated tree",
      CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, compensated_plan, compensated_enqueue},
+    {"exact", "long accumulator behind a TwoSum filter, rounded once: the correctly rounded sum",
+     CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT | CLR_CLAIM_ORDER_INDEPENDENT | CLR_CLAIM_DEVICE_INVARIANT,
+     exact_plan, exact_enqueue},
 };
 
 static size_t sum_input_row(const clr_shape *s) { return s->dims[0]; }
@@ -251,6 +296,18 @@ static void sum_reference(const clr_shape *s, const float *row, float *ref, doub
     scale[0] = abs_sum;
 }
 
+/* Fisher-Yates with the counter-based hash: the same permutation on every machine. */
+static void sum_permute(const clr_shape *s, float *row, uint64_t seed)
+{
+    size_t n = s->dims[0];
+    for (size_t i = n; i > 1; --i) {
+        size_t j = (size_t)(clr_hash(seed, 7, 0, i) % i);
+        float t = row[i - 1];
+        row[i - 1] = row[j];
+        row[j] = t;
+    }
+}
+
 const clr_operation clr_op_sum = {
     .name = "sum",
     .summary = "B rows of n float32 values -> B sums; reference: the exact, correctly rounded sum",
@@ -264,4 +321,5 @@ const clr_operation clr_op_sum = {
     .bytes = sum_bytes,
     .flops = sum_flops,
     .reference = sum_reference,
+    .permute_row = sum_permute,
 };

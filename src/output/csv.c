@@ -26,7 +26,8 @@ char *clr_results_csv(const clr_run_config *cfg, const clr_device_result *res)
     clr_text t = {0};
     clr_text_printf(&t, "device,platform,driver,op,strategy,claims,%s,batch,valid,time_min_ms,time_median_ms,"
                         "time_mean_ms,time_stddev_ms,gbps,gflops,copy_gbps,copy_fraction,overhead,r2r_trials,"
-                        "r2r_distinct,r2r_max_ulp,batch_distinct,batch_max_ulp,accuracy_max_ulp,fingerprint\n",
+                        "r2r_distinct,r2r_max_ulp,batch_distinct,batch_max_ulp,order_distinct,order_max_ulp,accuracy_max_ulp,"
+                        "fingerprint\n",
                     op->dim_names[0]);
     for (size_t i = 0; i < res->ncases; ++i) {
         const clr_case *c = &res->cases[i];
@@ -53,6 +54,11 @@ char *clr_results_csv(const clr_run_config *cfg, const clr_device_result *res)
         csv_ulps(&t, c->r2r_max_ulp);
         clr_text_printf(&t, ",%zu", v ? v->distinct : 0);
         csv_ulps(&t, v ? v->max_ulp : UINT64_MAX);
+        if (c->norders)
+            clr_text_printf(&t, ",%zu", c->order_distinct);
+        else
+            clr_text_printf(&t, ",");
+        csv_ulps(&t, c->norders ? c->order_max_ulp : UINT64_MAX);
         csv_ulps(&t, c->accuracy_max_ulp);
         clr_text_printf(&t, ",%s\n", fp);
     }

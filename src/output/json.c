@@ -116,6 +116,10 @@ static json_t *case_json(const clr_run_config *cfg, const clr_device_result *res
         "distinct", (json_int_t)c->r2r_distinct, "max_ulp", ulps(c->r2r_max_ulp), "accuracy", "max_ulp",
         ulps(c->accuracy_max_ulp), "fingerprint", fp, "probe_bits",
         bits_array(c->positions[0].probe, out_row), "positions", positions);
+    if (c->norders)
+        json_object_set_new(j, "order", json_pack("{s:I, s:I, s:o}", "permutations", (json_int_t)c->norders,
+                                                 "distinct", (json_int_t)c->order_distinct, "max_ulp",
+                                                 ulps(c->order_max_ulp)));
     if (v)
         json_object_set_new(j, "batch_variance",
                             json_pack("{s:I, s:I, s:o}", "distinct", (json_int_t)v->distinct, "base_batch",

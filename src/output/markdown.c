@@ -37,13 +37,14 @@ char *clr_results_markdown(const clr_run_config *cfg, const clr_device_result *r
                         "over the copy kernel's GB/s on the same bytes in the same run. Overhead = time / "
                         "fastest strategy's time at the same shape. Run-to-run: distinct output patterns over "
                         "the trials. Batch: distinct probe-row patterns over every batch size and position, "
-                        "and the largest ulp distance from the smallest batch. Accuracy: largest ulp distance "
-                        "from the host reference.\n");
+                        "and the largest ulp distance from the smallest batch. Order: distinct probe-row patterns over "
+                        "its original order and %d permutations of its input. Accuracy: largest ulp distance "
+                        "from the host reference.\n", CLR_ORDERS);
     for (size_t zi = 0; zi < cfg->nsizes; ++zi) {
         clr_text_printf(&t, "\n## %s = %zu\n\n", op->dim_names[0], cfg->sizes[zi]);
         clr_text_printf(&t, "| strategy | batch | time (ms) | GB/s | %% copy | overhead | run-to-run distinct | "
-                            "run-to-run max ulp | batch distinct | batch max ulp | accuracy (ulp) | valid |\n");
-        clr_text_printf(&t, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+                            "run-to-run max ulp | batch distinct | batch max ulp | order distinct | accuracy (ulp) | valid |\n");
+        clr_text_printf(&t, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
         for (size_t i = 0; i < res->ncases; ++i) {
             const clr_case *c = &res->cases[i];
             if (c->shape.dims[0] != cfg->sizes[zi])
@@ -59,6 +60,10 @@ char *clr_results_markdown(const clr_run_config *cfg, const clr_device_result *r
             ulps_cell(&t, c->r2r_max_ulp);
             clr_text_printf(&t, " %zu |", v ? v->distinct : 0);
             ulps_cell(&t, v ? v->max_ulp : UINT64_MAX);
+            if (c->norders)
+                clr_text_printf(&t, " %zu/%zu |", c->order_distinct, c->norders + 1);
+            else
+                clr_text_printf(&t, " - |");
             ulps_cell(&t, c->accuracy_max_ulp);
             clr_text_printf(&t, " %s |\n", c->valid ? "yes" : "**NO**");
         }
