@@ -1,0 +1,234 @@
+/* test_exact.c: the `exact` sum strategy on a real device equals the host's exact, correctly
+ * rounded sum bit for bit on hard rows, and gives the same bits across batch sizes, work-group
+ * sizes, vector widths, input orders and repeated runs. */
+#include <check.h>
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "data.h"
+#include "device.h"
+#include "op.h"
+#include "reference.h"
+#include "runner.h"
+
+#define SUB_MIN 0x1p-149f
+
+static clr_device test_device(void)
+{
+    clr_device_list all, chosen;
+    clr_error err = {0};
+    const char *spec = getenv("CLREPRO_TEST_DEVICE") ? getenv("CLREPRO_TEST_DEVICE") : "cpu";
+    ck_assert_msg(clr_devices_enumerate(&all, &err) == 0, "%s", err.msg);
+    ck_assert_msg(clr_devices_select(&all, spec, &chosen, &err) == 0, "%s", err.msg);
+    clr_device d = chosen.items[0];
+    clr_devices_free(&chosen);
+    clr_devices_free(&all);
+    return d;
+}
+
+/* Runs `exact` over the given rows (rows x n, as if read from --input) at each batch size;
+ * returns the result (caller frees) after checking every output against the host. */
+static void run_exact(const float *data, size_t rows, size_t n, size_t *batches, size_t nbatches, unsigned wg,
+                      unsigned vec, clr_device_result *res)
+{
+    clr_device dev = test_device();
+    clr_run_config cfg = {0};
+    cfg.op = &clr_op_sum;
+    cfg.strategy_index[0] = (size_t)(clr_strategy_find(&clr_op_sum, "exact") - clr_op_sum.strategies);
+    cfg.nstrategies = 1;
+    size_t sizes[] = {n};
+    cfg.sizes = sizes;
+    cfg.nsizes = 1;
+    cfg.batches = batches;
+    cfg.nbatches = nbatches;
+    cfg.trials = 3;
+    cfg.reps = 1;
+    cfg.warmup = 1;
+    cfg.wg = wg;
+    cfg.vec = vec;
+    cfg.save_outputs = 1;
+    cfg.input.from_file = 1;
+    cfg.input.data = (float *)data;
+    cfg.input.rows = rows;
+    cfg.input.cols = n;
+    clr_error err = {0};
+    ck_assert_msg(clr_run_device(&cfg, &dev, res, &err) == 0, "%s", err.msg);
+    for (size_t i = 0; i < res->ncases; ++i) {
+        const clr_case *c = &res->cases[i];
+        for (size_t r = 0; r < c->shape.batch; ++r) {
+            float want = clr_exact_sum(data + (r % rows) * n, n), got = c->outputs[r];
+            ck_assert_msg(clr_float_bits(want) == clr_float_bits(got) || (isnan(want) && isnan(got)),
+                          "row %zu (n=%zu, batch %zu, wg %u, vec %u): device %a (%08x), exact %a (%08x)", r % rows,
+                          n, c->shape.batch, wg, vec, (double)got, clr_float_bits(got), (double)want,
+                          clr_float_bits(want));
+        }
+        ck_assert_msg(c->valid && c->r2r_distinct == 1, "not valid or not deterministic");
+        ck_assert_msg(c->norders == 0 || c->order_distinct == 1, "order changed the bits");
+    }
+    ck_assert_uint_eq(res->broken_claims, 0);
+}
+
+enum { HARD_N = 4099, HARD_ROWS = 16 };
+
+/* Hard rows: each a few values placed far apart in a row of zeros (or of -0). */
+static float *hard_rows(void)
+{
+    float *m = calloc(HARD_ROWS * HARD_N, sizeof *m);
+    struct { float v[4]; } rows[HARD_ROWS] = {
+        {{1.0f, -1.0f, SUB_MIN, -SUB_MIN}},          /* cancels to exactly zero */
+        {{1.0f, SUB_MIN, -1.0f, 0}},                  /* cancels to a subnormal */
+        {{1.0f, 0x1p-24f, 0, 0}},                     /* tie: stays 1 (even) */
+        {{1.0f + 0x1p-23f, 0x1p-24f, 0, 0}},          /* tie: rounds up to even */
+        {{1.0f, 0x1p-24f, SUB_MIN, 0}},               /* just above the tie */
+        {{1.0f, 0x1p-24f, -SUB_MIN, 0}},              /* just below the tie */
+        {{FLT_MAX, -FLT_MAX, SUB_MIN, 0x1p-126f}},    /* smallest subnormal to FLT_MAX */
+        {{FLT_MAX, FLT_MAX, 0, 0}},                   /* overflows float32: +inf */
+        {{FLT_MAX, FLT_MAX, -FLT_MAX, 0}},            /* the partial sum overflows, the total does not */
+        {{-FLT_MAX, -FLT_MAX, 0, 0}},                 /* -inf */
+        {{INFINITY, 1.0f, 0, 0}},                     /* +inf */
+        {{INFINITY, -INFINITY, 0, 0}},                /* NaN */
+        {{NAN, 1.0f, 0, 0}},                          /* NaN */
+        {{1e30f, 1.0f, -1e30f, 0}},                   /* plain float sums give 0 */
+        {{0x1p-130f, -0x1p-131f, 0x1p-149f, 0}},      /* subnormal arithmetic */
+        {{0, 0, 0, 0}},                               /* all -0: the sum is -0 */
+    };
+    for (size_t r = 0; r < HARD_ROWS; ++r) {
+        float *row = m + r * HARD_N;
+        if (r == HARD_ROWS - 1)
+            for (size_t i = 0; i < HARD_N; ++i)
+                row[i] = -0.0f;
+        else
+            for (size_t k = 0; k < 4; ++k)
+                row[(k * 1361 + r * 7) % HARD_N] = rows[r].v[k];
+    }
+    return m;
+}
+
+START_TEST(exact_hard_rows)
+{
+    float *m = hard_rows();
+    size_t batches[] = {1, 7, HARD_ROWS};
+    clr_device_result res;
+    run_exact(m, HARD_ROWS, HARD_N, batches, 3, 0, 0, &res);
+    clr_device_result_free(&res);
+    free(m);
+}
+END_TEST
+
+START_TEST(exact_rows_of_one_element)
+{
+    float m[] = {SUB_MIN, -0.0f, 0.0f, FLT_MAX, -FLT_MAX, INFINITY, NAN, 1.0f, -0x1p-126f, 3.0e-39f};
+    size_t batches[] = {1, 10};
+    clr_device_result res;
+    run_exact(m, 10, 1, batches, 2, 0, 0, &res);
+    clr_device_result_free(&res);
+}
+END_TEST
+
+START_TEST(exact_signed_zeros)
+{
+    /* Lengths without a tail, so every element goes through the filter: all +0 sums to +0,
+     * all -0 to -0, and cancelling pairs (+0 by IEEE rules) to +0. */
+    enum { N = 4096 };
+    float *m = calloc(3 * N, sizeof *m);
+    for (size_t i = 0; i < N; ++i) {
+        m[N + i] = -0.0f;
+        m[2 * N + i] = (i % 2) ? -(float)(i / 2 + 1) : (float)(i / 2 + 1);
+    }
+    size_t batches[] = {3};
+    clr_device_result res;
+    run_exact(m, 3, N, batches, 1, 0, 0, &res);
+    ck_assert_uint_eq(clr_float_bits(res.cases[0].outputs[0]), 0u);
+    ck_assert_uint_eq(clr_float_bits(res.cases[0].outputs[1]), 0x80000000u);
+    ck_assert_uint_eq(clr_float_bits(res.cases[0].outputs[2]), 0u);
+    clr_device_result_free(&res);
+    free(m);
+}
+END_TEST
+
+START_TEST(exact_wide_random_rows)
+{
+    /* Every exponent from 2^-149 to 2^127 in one row, with random signs: the filter spills
+     * constantly and the result depends on every bit. */
+    enum { N = 20011, ROWS = 4 };
+    float *m = malloc(ROWS * N * sizeof *m);
+    for (size_t r = 0; r < ROWS; ++r)
+        for (size_t i = 0; i < N; ++i) {
+            uint64_t h = clr_hash(77, 3, r, i);
+            uint32_t bits = (uint32_t)(h & 0x807fffffu) | (uint32_t)((h >> 32) % 255u) << 23;
+            m[r * N + i] = clr_bits_float(bits);
+        }
+    size_t batches[] = {1, 4};
+    clr_device_result res;
+    run_exact(m, ROWS, N, batches, 2, 0, 0, &res);
+    clr_device_result_free(&res);
+    free(m);
+}
+END_TEST
+
+START_TEST(exact_same_bits_across_tunings)
+{
+    /* Work-group size and vector width change every partial sum inside the kernel; the
+     * result must not change (it is also checked against the host in run_exact). */
+    enum { N = 100003, ROWS = 3 };
+    float *m = malloc(ROWS * N * sizeof *m);
+    for (size_t r = 0; r < ROWS; ++r)
+        clr_gen_row(5, r == 2 ? CLR_DIST_ILLCOND : CLR_DIST_NORMAL, r, m + r * N, N);
+    size_t batches[] = {1, 3};
+    const unsigned tunings[][2] = {{1, 1}, {4, 2}, {16, 16}, {64, 4}, {256, 8}};
+    uint64_t first[2] = {0, 0};
+    for (size_t t = 0; t < sizeof tunings / sizeof tunings[0]; ++t) {
+        clr_device_result res;
+        run_exact(m, ROWS, N, batches, 2, tunings[t][0], tunings[t][1], &res);
+        for (size_t i = 0; i < 2; ++i) {
+            if (t == 0)
+                first[i] = res.cases[i].fingerprint;
+            ck_assert_msg(res.cases[i].fingerprint == first[i], "wg %u vec %u changed the bits", tunings[t][0],
+                          tunings[t][1]);
+        }
+        clr_device_result_free(&res);
+    }
+    free(m);
+}
+END_TEST
+
+START_TEST(exact_same_bits_for_permuted_rows)
+{
+    /* Row 1 is row 0 reversed, row 2 is row 0 shuffled: three rows, one result. */
+    enum { N = 65537 };
+    float *m = malloc(3 * N * sizeof *m);
+    clr_gen_row(9, CLR_DIST_ILLCOND, 0, m, N);
+    for (size_t i = 0; i < N; ++i)
+        m[N + i] = m[N - 1 - i];
+    memcpy(m + 2 * N, m, N * sizeof *m);
+    clr_shape shape = {.batch = 1, .dims = {N}};
+    clr_op_sum.permute_row(&shape, m + 2 * N, 4242);
+    size_t batches[] = {3};
+    clr_device_result res;
+    run_exact(m, 3, N, batches, 1, 0, 0, &res);
+    ck_assert_uint_eq(clr_float_bits(res.cases[0].outputs[0]), clr_float_bits(res.cases[0].outputs[1]));
+    ck_assert_uint_eq(clr_float_bits(res.cases[0].outputs[0]), clr_float_bits(res.cases[0].outputs[2]));
+    clr_device_result_free(&res);
+    free(m);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("exact");
+    TCase *t = tcase_create("exact");
+    tcase_set_timeout(t, 600);
+    tcase_add_test(t, exact_hard_rows);
+    tcase_add_test(t, exact_rows_of_one_element);
+    tcase_add_test(t, exact_signed_zeros);
+    tcase_add_test(t, exact_wide_random_rows);
+    tcase_add_test(t, exact_same_bits_across_tunings);
+    tcase_add_test(t, exact_same_bits_for_permuted_rows);
+    suite_add_tcase(s, t);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
