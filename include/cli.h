@@ -8,7 +8,7 @@
 #include "data.h"
 #include "util.h"
 
-typedef enum clr_command { CLR_CMD_RUN, CLR_CMD_DEVICES, CLR_CMD_HELP, CLR_CMD_VERSION } clr_command;
+typedef enum clr_command { CLR_CMD_RUN, CLR_CMD_DEVICES, CLR_CMD_DEMO, CLR_CMD_HELP, CLR_CMD_VERSION } clr_command;
 
 #define CLR_DEFAULT_SIZES "4096,1048576,16777216"
 #define CLR_DEFAULT_BATCHES "1,2,8,16"
@@ -16,6 +16,8 @@ typedef enum clr_command { CLR_CMD_RUN, CLR_CMD_DEVICES, CLR_CMD_HELP, CLR_CMD_V
 #define CLR_DEFAULT_REPS 10
 #define CLR_DEFAULT_WARMUP 2
 #define CLR_DEFAULT_SEED 42
+#define CLR_DEFAULT_ORDERS 5000
+#define CLR_DEFAULT_DEMO_N 4096
 
 typedef struct clr_cli {
     clr_command command;
@@ -23,7 +25,9 @@ typedef struct clr_cli {
     const char *op_name, *strategies, *device_spec, *input_path, *out_dir, *kernel_dir;
     size_t *sizes, nsizes, *batches, nbatches;
     int sizes_given;
-    unsigned trials, reps, warmup, wg, vec, chunk;
+    const char *demo_name;    /* `clrepro demo NAME` */
+    const char *command_line; /* the whole command, recorded with results */
+    unsigned trials, reps, warmup, wg, vec, chunk, orders;
     uint64_t seed;
     clr_dist dist;
     int save_outputs, strict, json, quiet, no_progress;

@@ -16,51 +16,54 @@ typedef struct option_spec {
 
 #define RUN (1u << CLR_CMD_RUN)
 #define DEV (1u << CLR_CMD_DEVICES)
+#define DEMO (1u << CLR_CMD_DEMO)
 
 static const option_spec options[] = {
     {"op", ARG_VALUE, RUN, "OP", "operation to run: sum (default sum)"},
     {"strategy", ARG_VALUE, RUN, "LIST", "strategies, comma-separated, or all (default all)"},
-    {"n", ARG_VALUE, RUN, "LIST", "row lengths, comma-separated; 4096, 2^24 and 16M forms (default " CLR_DEFAULT_SIZES ")"},
+    {"n", ARG_VALUE, RUN | DEMO, "LIST", "row lengths, comma-separated; 4096, 2^24 and 16M forms (default " CLR_DEFAULT_SIZES "; demo: one value, default 4096)"},
+    {"orders", ARG_VALUE, DEMO, "K", "demo order: random orders to sum in, 2..1000000 (default 5000)"},
     {"batch", ARG_VALUE, RUN, "LIST", "batch sizes (rows per launch), comma-separated (default " CLR_DEFAULT_BATCHES ")"},
     {"trials", ARG_VALUE, RUN, "T", "run-to-run trials per case, 2..100000 (default 10)"},
     {"reps", ARG_VALUE, RUN, "R", "timed repetitions per case, 1..100000 (default 10)"},
     {"warmup", ARG_VALUE, RUN, "W", "untimed launches before measuring, 0..1000 (default 2)"},
-    {"seed", ARG_VALUE, RUN, "S", "generator seed, 0..2^64-1 (default 42)"},
+    {"seed", ARG_VALUE, RUN | DEMO, "S", "generator seed, 0..2^64-1 (default 42)"},
     {"dist", ARG_VALUE, RUN, "D", "input distribution: uniform, normal or illcond (default uniform)"},
     {"input", ARG_VALUE, RUN, "FILE.npy", "use rows of a float32 .npy file (1-D or 2-D, C order) instead of the generator; n is its row length"},
-    {"device", ARG_VALUE, RUN | DEV, "SPEC", "all, gpu, cpu, an index N, P:D or part of a name; comma lists (default all)"},
-    {"out", ARG_VALUE, RUN, "DIR", "results go to DIR/<device>/ (default results/<device>/)"},
+    {"device", ARG_VALUE, RUN | DEV | DEMO, "SPEC", "all, gpu, cpu, an index N, P:D or part of a name; comma lists (default all)"},
+    {"out", ARG_VALUE, RUN | DEMO, "DIR", "results go to DIR/<device>/ (default results/<device>/)"},
     {"save-outputs", ARG_NONE, RUN, NULL, "also write every case's outputs as .npy beside the JSON"},
     {"strict", ARG_NONE, RUN, NULL, "exit with status 1 when an observation breaks a strategy's claim"},
-    {"kernel-dir", ARG_VALUE, RUN, "DIR", "read kernel sources from DIR instead of the embedded copies"},
+    {"kernel-dir", ARG_VALUE, RUN | DEMO, "DIR", "read kernel sources from DIR instead of the embedded copies"},
     {"wg", ARG_VALUE, RUN, "N", "work-group size of reduction kernels, a power of two (default: per device type)"},
     {"vec", ARG_VALUE, RUN, "N", "vector width 1, 2, 4, 8 or 16 (default: per device type)"},
     {"chunk", ARG_VALUE, RUN, "N", "elements per chunk of fixedsplit (default: per device type)"},
-    {"quiet", ARG_NONE, RUN, NULL, "no summary on stdout"},
+    {"quiet", ARG_NONE, RUN | DEMO, NULL, "no summary on stdout"},
     {"no-progress", ARG_NONE, RUN, NULL, "no progress line on stderr (it only appears on a terminal anyway)"},
     {"json", ARG_NONE, DEV, NULL, "machine-readable output"},
-    {"help", ARG_NONE, RUN | DEV, NULL, "this help"},
+    {"help", ARG_NONE, RUN | DEV | DEMO, NULL, "this help"},
 };
 
 static const char *command_name(clr_command c)
 {
-    return c == CLR_CMD_DEVICES ? "devices" : "run";
+    return c == CLR_CMD_DEVICES ? "devices" : c == CLR_CMD_DEMO ? "demo" : "run";
 }
 
 void clr_cli_usage(FILE *out, clr_command command)
 {
-    if (command != CLR_CMD_RUN && command != CLR_CMD_DEVICES) {
+    if (command != CLR_CMD_RUN && command != CLR_CMD_DEVICES && command != CLR_CMD_DEMO) {
         fprintf(out,
                 "clrepro %s: how much do the reductions behind LLM inference vary, and what does it cost?\n\n"
                 "usage: clrepro [run] [options]      benchmark every strategy on every selected device\n"
                 "       clrepro devices [options]    list OpenCL platforms and devices\n"
+                "       clrepro demo order [options] sum the same values in many orders, count the results\n"
                 "       clrepro --version | --help   (clrepro COMMAND --help for its options)\n\n"
                 "exit status: 0 success; 1 a kernel's output failed validation, a runtime OpenCL error,\n"
                 "or (with --strict) a broken claim; 2 bad input (options, files, devices, sizes, kernels).\n\n",
                 CLREPRO_VERSION);
         command = CLR_CMD_RUN;
     }
-    fprintf(out, "options of `clrepro %s`:\n", command_name(command));
+    fprintf(out, "options of `clrepro %s%s`:\n", command_name(command), command == CLR_CMD_DEMO ? " order" : "");
     for (size_t i = 0; i < sizeof options / sizeof options[0]; ++i) {
         if (!(options[i].commands & (1u << command)))
             continue;
@@ -116,6 +119,7 @@ static int apply(clr_cli *cli, const char *name, const char *v, clr_error *err)
     else if (!strcmp(name, "wg")) return parse_uint_opt(name, v, 1, 1u << 16, &cli->wg, err);
     else if (!strcmp(name, "vec")) return parse_uint_opt(name, v, 1, 16, &cli->vec, err);
     else if (!strcmp(name, "chunk")) return parse_uint_opt(name, v, 1, 1u << 30, &cli->chunk, err);
+    else if (!strcmp(name, "orders")) return parse_uint_opt(name, v, 2, 1000000, &cli->orders, err);
     else if (!strcmp(name, "seed")) {
         if (clr_parse_u64(v, &cli->seed))
             return bad(err, name, v, "expected a whole number from 0 to 18446744073709551615");
@@ -141,6 +145,7 @@ int clr_cli_parse(int argc, char **argv, clr_cli *cli, clr_error *err)
     cli->reps = CLR_DEFAULT_REPS;
     cli->warmup = CLR_DEFAULT_WARMUP;
     cli->seed = CLR_DEFAULT_SEED;
+    cli->orders = CLR_DEFAULT_ORDERS;
     cli->dist = CLR_DIST_UNIFORM;
     if (clr_parse_size_list(CLR_DEFAULT_SIZES, &cli->sizes, &cli->nsizes) ||
         clr_parse_size_list(CLR_DEFAULT_BATCHES, &cli->batches, &cli->nbatches))
@@ -152,12 +157,17 @@ int clr_cli_parse(int argc, char **argv, clr_cli *cli, clr_error *err)
             cli->command = CLR_CMD_RUN;
         else if (!strcmp(argv[i], "devices"))
             cli->command = CLR_CMD_DEVICES;
+        else if (!strcmp(argv[i], "demo")) {
+            cli->command = CLR_CMD_DEMO;
+            if (i + 1 < argc && argv[i + 1][0] != '-')
+                cli->demo_name = argv[++i];
+        }
         else if (!strcmp(argv[i], "help")) {
             cli->command = CLR_CMD_HELP;
             cli->help_for = CLR_CMD_HELP;
             return CLR_OK;
         } else
-            return clr_fail(err, CLR_EUSAGE, "unknown command '%s'; commands are run and devices (clrepro --help)",
+            return clr_fail(err, CLR_EUSAGE, "unknown command '%s'; commands are run, devices and demo (clrepro --help)",
                             argv[i]);
         ++i;
     } else if (i < argc && (!strcmp(argv[i], "--version") || !strcmp(argv[i], "-V"))) {
@@ -204,6 +214,18 @@ int clr_cli_parse(int argc, char **argv, clr_cli *cli, clr_error *err)
         }
         if (apply(cli, spec->name, value, err))
             return err->code;
+    }
+    if (cli->command == CLR_CMD_DEMO) {
+        if (!cli->demo_name)
+            return clr_fail(err, CLR_EUSAGE, "`clrepro demo` needs the name of a demonstration: order");
+        if (strcmp(cli->demo_name, "order") != 0)
+            return clr_fail(err, CLR_EUSAGE, "unknown demonstration '%s'; there is: order", cli->demo_name);
+        if (cli->sizes_given && cli->nsizes != 1)
+            return clr_fail(err, CLR_EUSAGE, "demo order: --n takes one value");
+        if (!cli->sizes_given)
+            cli->sizes[0] = CLR_DEFAULT_DEMO_N;
+        if (cli->sizes[0] > (1u << 30))
+            return clr_fail(err, CLR_EUSAGE, "demo order: --n %zu: at most 2^30 values", cli->sizes[0]);
     }
     if (cli->input_path && cli->sizes_given)
         return clr_fail(err, CLR_EUSAGE, "--n and --input cannot be combined: with --input, n is the row length of the file");

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "atomic_file.h"
+#include "demo.h"
 #include "device.h"
 #include "op.h"
 #include "output.h"
@@ -204,7 +205,8 @@ int clr_main(int argc, char **argv)
         case CLR_CMD_DEVICES:
             rc = clr_cmd_devices(&cli, &err);
             break;
-        case CLR_CMD_RUN: {
+        case CLR_CMD_RUN:
+        case CLR_CMD_DEMO: {
             size_t len = 1;
             for (int i = 0; i < argc; ++i)
                 len += strlen(argv[i]) + 1;
@@ -213,7 +215,8 @@ int clr_main(int argc, char **argv)
                 strcat(line, i ? " " : "");
                 strcat(line, i ? argv[i] : "clrepro");
             }
-            rc = clr_cmd_run(&cli, line, &err);
+            cli.command_line = line;
+            rc = cli.command == CLR_CMD_RUN ? clr_cmd_run(&cli, line, &err) : clr_cmd_demo(&cli, &err);
             free(line);
             break;
         }

@@ -183,8 +183,8 @@ int clr_program_build(cl_context ctx, const clr_device *dev, const char *kernel_
 {
     memset(prog, 0, sizeof *prog);
     snprintf(prog->file, sizeof prog->file, "%s", file);
-    snprintf(prog->options, sizeof prog->options, "-DWG_SIZE=%u -DVEC=%u -DCONTIG=%u",
-             t->wg_size, t->vec, t->contig);
+    snprintf(prog->options, sizeof prog->options, "-DWG_SIZE=%u -DVEC=%u -DCONTIG=%u%s",
+             t->wg_size, t->vec, t->contig, dev->fp64 ? " -DCLREPRO_FP64" : "");
     char *text;
     if (clr_source_load(kernel_dir, file, &text, err))
         return err->code;

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "cli.h"
+#include "demo.h"
 #include "util.h"
 
 static char *last_copy; /* option values point into it until the next parse */
@@ -103,6 +104,51 @@ START_TEST(cli_errors)
 }
 END_TEST
 
+START_TEST(cli_demo)
+{
+    clr_cli cli;
+    clr_error err;
+    ck_assert_int_eq(parse("demo order --orders 100 --n 2^10 --seed 3", &cli, &err), 0);
+    ck_assert(cli.command == CLR_CMD_DEMO && cli.orders == 100 && cli.sizes[0] == 1024);
+    clr_cli_free(&cli);
+    ck_assert_int_eq(parse("demo order", &cli, &err), 0);
+    ck_assert(cli.orders == CLR_DEFAULT_ORDERS && cli.sizes[0] == CLR_DEFAULT_DEMO_N);
+    clr_cli_free(&cli);
+    expect_error("demo", "needs the name of a demonstration");
+    expect_error("demo chaos", "unknown demonstration 'chaos'");
+    expect_error("demo order --orders 1", "from 2 to 1000000");
+    expect_error("demo order --n 5,6", "one value");
+    expect_error("demo order --batch 4", "unknown option '--batch'");
+}
+END_TEST
+
+START_TEST(demo_permutation_is_a_bijection)
+{
+    const uint32_t sizes[] = {1, 2, 3, 8, 1000, 4096, 4097};
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; ++k) {
+        uint32_t n = sizes[k], half = clr_demo_half_bits(n);
+        ck_assert_uint_ge(1ull << (2 * half), n);
+        char *seen = calloc(n, 1);
+        for (uint32_t order = 0; order < 3; ++order) {
+            memset(seen, 0, n);
+            uint32_t key = clr_demo_key(42, order);
+            for (uint32_t i = 0; i < n; ++i) {
+                uint32_t j = clr_demo_permuted(i, n, half, key);
+                ck_assert_uint_lt(j, n);
+                ck_assert_msg(!seen[j], "n=%u: index %u hit twice", n, j);
+                seen[j] = 1;
+            }
+        }
+        free(seen);
+    }
+    /* Different orders are different permutations. */
+    uint32_t half = clr_demo_half_bits(4096), same = 0;
+    for (uint32_t i = 0; i < 4096; ++i)
+        same += clr_demo_permuted(i, 4096, half, clr_demo_key(1, 0)) == clr_demo_permuted(i, 4096, half, clr_demo_key(1, 1));
+    ck_assert_uint_lt(same, 100);
+}
+END_TEST
+
 START_TEST(parse_sizes)
 {
     size_t v;
@@ -189,6 +235,20 @@ START_TEST(binary_bad_input)
 }
 END_TEST
 
+START_TEST(binary_demo_order)
+{
+    /* The demo validates every device result against a host replay; exit 0 means it did. */
+    char out_dir[] = "/tmp/clrepro-demo-XXXXXX", args[256], msg[16384], path[512], cmd[300];
+    ck_assert_ptr_nonnull(mkdtemp(out_dir));
+    snprintf(args, sizeof args, "demo order --device cpu --orders 64 --n 300 --quiet --out %s", out_dir);
+    ck_assert_msg(run_bin(args, msg, sizeof msg) == 0, "demo failed: %s", msg);
+    snprintf(cmd, sizeof cmd, "ls %s/*/demo-order.json %s/*/demo-order.md >/dev/null", out_dir, out_dir);
+    ck_assert_int_eq(system(cmd), 0);
+    snprintf(path, sizeof path, "rm -rf '%s'", out_dir);
+    ck_assert_int_eq(system(path), 0);
+}
+END_TEST
+
 START_TEST(binary_corrupt_npy_and_broken_kernel)
 {
     char dir[] = "/tmp/clrepro-kdir-XXXXXX", path[256], cmd[1024], args[512];
@@ -221,10 +281,13 @@ int main(void)
     tcase_add_test(p, cli_values);
     tcase_add_test(p, cli_errors);
     tcase_add_test(p, parse_sizes);
+    tcase_add_test(p, cli_demo);
+    tcase_add_test(p, demo_permutation_is_a_bijection);
     suite_add_tcase(s, p);
     TCase *b = tcase_create("binary");
     tcase_add_test(b, binary_bad_input);
     tcase_add_test(b, binary_corrupt_npy_and_broken_kernel);
+    tcase_add_test(b, binary_demo_order);
     suite_add_tcase(s, b);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
