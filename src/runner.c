@@ -30,6 +30,7 @@ typedef struct run_state {
     float *refs;      /* max batch x output row */
     double *scales;
     float *out_buf;   /* one batch of outputs */
+    float *permuted;  /* CLR_ORDERS permutations of the probe row (logical row 0), or NULL */
     size_t cases_done, cases_total;
 } run_state;
 
@@ -264,28 +265,20 @@ static int run_case(run_state *st, size_t strategy_index, clr_case *c, clr_error
     }
 
     /* Order: the probe row's addends permuted (same exact result), at position 0. */
-    if (st->op->permute_row && batch >= 1) {
-        float *row = clr_malloc(in_row * sizeof(float), "permuted row", err);
+    if (st->permuted) {
         uint64_t hashes[CLR_ORDERS + 1];
-        if (!row)
-            return err->code;
         hashes[0] = c->positions[0].hash;
         size_t bytes = in_row * sizeof(float);
         for (size_t k = 0; k < CLR_ORDERS; ++k) {
-            memcpy(row, st->host_rows, bytes);
-            st->op->permute_row(shape, row, 1000 + k);
-            if (CLR_CL(err, clEnqueueWriteBuffer(st->ctx.queue, st->ctx.input, CL_TRUE, 0, bytes, row, 0, NULL,
-                                                 NULL)) ||
-                launch(st, s, &c->plan, NULL, err) || read_output(st, out_row, err)) {
-                free(row);
+            if (CLR_CL(err, clEnqueueWriteBuffer(st->ctx.queue, st->ctx.input, CL_TRUE, 0, bytes,
+                                                 st->permuted + k * in_row, 0, NULL, NULL)) ||
+                launch(st, s, &c->plan, NULL, err) || read_output(st, out_row, err))
                 return err->code;
-            }
             hashes[k + 1] = XXH64(st->out_buf, out_row * sizeof(float), 0);
             uint64_t d = max_ulp(st->out_buf, first, out_row);
             c->order_max_ulp = d > c->order_max_ulp ? d : c->order_max_ulp;
             validate_row(c, st->out_buf, st->refs, st->scales, out_row);
         }
-        free(row);
         c->norders = CLR_ORDERS;
         c->order_distinct = clr_count_distinct_u64(hashes, CLR_ORDERS + 1);
         if (CLR_CL(err, clEnqueueWriteBuffer(st->ctx.queue, st->ctx.input, CL_TRUE, 0, bytes, st->host_rows, 0,
@@ -515,6 +508,7 @@ static void teardown(run_state *st)
     free(st->refs);
     free(st->scales);
     free(st->out_buf);
+    free(st->permuted);
 }
 
 /* Host rows of logical ids [0, bmax) and their references. */
@@ -526,9 +520,11 @@ static int prepare_rows(run_state *st, size_t size, size_t bmax, clr_error *err)
     free(st->refs);
     free(st->scales);
     free(st->out_buf);
+    free(st->permuted);
     st->refs = NULL;
     st->scales = NULL;
     st->out_buf = NULL;
+    st->permuted = NULL;
     st->host_rows = clr_malloc(bmax * in_row * sizeof(float), "host input rows", err);
     if (!st->host_rows)
         return err->code;
@@ -541,6 +537,15 @@ static int prepare_rows(run_state *st, size_t size, size_t bmax, clr_error *err)
         float *row = st->host_rows + r * in_row;
         clr_input_row(&st->cfg->input, r, row, in_row);
         st->op->reference(&s, row, st->refs + r * out_row, st->scales + r * out_row);
+    }
+    if (st->op->permute_row) {
+        st->permuted = clr_malloc(CLR_ORDERS * in_row * sizeof(float), "permuted probe rows", err);
+        if (!st->permuted)
+            return err->code;
+        for (size_t k = 0; k < CLR_ORDERS; ++k) {
+            memcpy(st->permuted + k * in_row, st->host_rows, in_row * sizeof(float));
+            st->op->permute_row(&s, st->permuted + k * in_row, 1000 + k);
+        }
     }
     return CLR_OK;
 }
