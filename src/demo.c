@@ -230,7 +230,8 @@ static void make_cases(demo_case cases[3], uint32_t n, uint64_t seed)
             cases[k].x64[i] = cases[k].x32[i];
 }
 
-static char *markdown(const demo_case *cases, const demo_ctx *d, double wall, const char *started)
+static char *markdown(const demo_case *cases, const demo_ctx *d, double wall, const char *started,
+                      const char *command)
 {
     clr_text t = {0};
     const clr_device *dev = d->dev;
@@ -241,6 +242,8 @@ static char *markdown(const demo_case *cases, const demo_ctx *d, double wall, co
                         "results equal a host replay of the same order bit for bit, exact results equal the "
                         "host's exact sum.\n\n",
                     dev->name, dev->platform_name, dev->driver_version, started, wall, d->orders);
+    if (command)
+        clr_text_printf(&t, "Command: `%s`\n\n", command);
     clr_text_printf(&t, "| case | n | accumulator | orders | distinct results | min | max | max - min | "
                         "spread (ulp) | device time (ms) |\n|---|---:|---|---:|---:|---:|---:|---:|---:|---:|\n");
     for (int k = 0; k < 3; ++k)
@@ -333,7 +336,7 @@ static int demo_device(const clr_cli *cli, const clr_device *dev, const char *co
         char path[4200];
         json_t *doc = document(cases, &d, wall, started, command);
         char *json = json_dumps(doc, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
-        char *md = markdown(cases, &d, wall, started);
+        char *md = markdown(cases, &d, wall, started, command);
         json_decref(doc);
         snprintf(path, sizeof path, "%s/demo-order.json", dir);
         rc = json && md ? clr_batch_add(&batch, path, json, strlen(json), err)
