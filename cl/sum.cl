@@ -168,23 +168,26 @@ void sum_exact_partials(global const float *x, global long *partials, ulong n, u
 kernel __attribute__((reqd_work_group_size(WG_SIZE, 1, 1)))
 void sum_exact_finish(global const long *partials, global float *out, uint parts)
 {
-    local long total[EXACT_WORDS];
+    local long ld[WG_SIZE * EXACT_LIMBS];
+    local uint lflags[WG_SIZE];
     uint row = get_group_id(0), lid = get_local_id(0);
     global const long *p = partials + (ulong)row * parts * EXACT_WORDS;
-    for (uint k = lid; k < EXACT_WORDS; k += WG_SIZE) {
-        long s = 0;
-        for (uint q = 0; q < parts; ++q) {
-            long v = p[(ulong)q * EXACT_WORDS + k];
-            s = (k == EXACT_LIMBS) ? (s | v) : s + v;
-        }
-        total[k] = s;
+    /* Work-item lid adds the digits of parts lid, lid + WG_SIZE, ... (each part's digits are
+     * normalized, so no digit can overflow), then the work-group merges as in pass 1. */
+    exact_acc a;
+    exact_clear(&a);
+    for (uint q = lid; q < parts; q += WG_SIZE) {
+        global const long *part = p + (ulong)q * EXACT_WORDS;
+        for (int k = 0; k < EXACT_LIMBS; ++k)
+            a.d[k] += part[k];
+        a.flags |= (uint)part[EXACT_LIMBS];
     }
-    barrier(CLK_LOCAL_MEM_FENCE);
+    exact_wg_merge(&a, ld, lflags, lid);
     if (lid == 0) {
         long d[EXACT_LIMBS];
         for (int k = 0; k < EXACT_LIMBS; ++k)
-            d[k] = total[k];
+            d[k] = ld[k];
         exact_normalize(d);
-        out[row] = exact_round(d, (uint)total[EXACT_LIMBS]);
+        out[row] = exact_round(d, lflags[0]);
     }
 }
