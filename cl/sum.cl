@@ -155,9 +155,7 @@ void sum_exact_partials(global const float *x, global long *partials, ulong n, u
     exact_wg_merge(&a, ld, lflags, lid);
     if (lid == 0) {
         long d[EXACT_LIMBS];
-        for (int k = 0; k < EXACT_LIMBS; ++k)
-            d[k] = ld[k];
-        exact_normalize(d);
+        exact_wg_total(ld, d);
         global long *dst = partials + (ulong)g * EXACT_WORDS;
         for (int k = 0; k < EXACT_LIMBS; ++k)
             dst[k] = d[k];
@@ -185,9 +183,7 @@ void sum_exact_finish(global const long *partials, global float *out, uint parts
     exact_wg_merge(&a, ld, lflags, lid);
     if (lid == 0) {
         long d[EXACT_LIMBS];
-        for (int k = 0; k < EXACT_LIMBS; ++k)
-            d[k] = ld[k];
-        exact_normalize(d);
+        exact_wg_total(ld, d);
         out[row] = exact_round(d, lflags[0]);
     }
 }

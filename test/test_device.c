@@ -14,19 +14,7 @@
 #include "output.h"
 #include "reference.h"
 #include "runner.h"
-
-static clr_device test_device(void)
-{
-    clr_device_list all, chosen;
-    clr_error err = {0};
-    const char *spec = getenv("CLREPRO_TEST_DEVICE") ? getenv("CLREPRO_TEST_DEVICE") : "cpu";
-    ck_assert_msg(clr_devices_enumerate(&all, &err) == 0, "%s", err.msg);
-    ck_assert_msg(clr_devices_select(&all, spec, &chosen, &err) == 0, "%s", err.msg);
-    clr_device d = chosen.items[0];
-    clr_devices_free(&chosen);
-    clr_devices_free(&all);
-    return d;
-}
+#include "test_util.h"
 
 static void config(clr_run_config *cfg, size_t *sizes, size_t nsizes, size_t *batches, size_t nbatches,
                    clr_dist dist)

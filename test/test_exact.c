@@ -11,21 +11,9 @@
 #include "op.h"
 #include "reference.h"
 #include "runner.h"
+#include "test_util.h"
 
 #define SUB_MIN 0x1p-149f
-
-static clr_device test_device(void)
-{
-    clr_device_list all, chosen;
-    clr_error err = {0};
-    const char *spec = getenv("CLREPRO_TEST_DEVICE") ? getenv("CLREPRO_TEST_DEVICE") : "cpu";
-    ck_assert_msg(clr_devices_enumerate(&all, &err) == 0, "%s", err.msg);
-    ck_assert_msg(clr_devices_select(&all, spec, &chosen, &err) == 0, "%s", err.msg);
-    clr_device d = chosen.items[0];
-    clr_devices_free(&chosen);
-    clr_devices_free(&all);
-    return d;
-}
 
 /* Runs `exact` over the given rows (rows x n, as if read from --input) at each batch size;
  * returns the result (caller frees) after checking every output against the host. */
