@@ -10,8 +10,6 @@
 
 typedef enum clr_command { CLR_CMD_RUN, CLR_CMD_DEVICES, CLR_CMD_DEMO, CLR_CMD_HELP, CLR_CMD_VERSION } clr_command;
 
-#define CLR_DEFAULT_SIZES "4096,1048576,16777216"
-#define CLR_DEFAULT_BATCHES "1,2,8,16"
 #define CLR_DEFAULT_TRIALS 10
 #define CLR_DEFAULT_REPS 10
 #define CLR_DEFAULT_WARMUP 2
@@ -19,12 +17,23 @@ typedef enum clr_command { CLR_CMD_RUN, CLR_CMD_DEVICES, CLR_CMD_DEMO, CLR_CMD_H
 #define CLR_DEFAULT_ORDERS 5000
 #define CLR_DEFAULT_DEMO_N 4096
 
+/* Per-row dimension options (--n, --k, --hidden, ...): each a validated list. */
+#define CLR_MAX_DIM_OPTIONS 8
+typedef struct clr_dim_list {
+    const char *name;
+    size_t *values, count;
+} clr_dim_list;
+
 typedef struct clr_cli {
     clr_command command;
     clr_command help_for; /* with CLR_CMD_HELP: which command's help */
-    const char *op_name, *strategies, *device_spec, *input_path, *out_dir, *kernel_dir;
-    size_t *sizes, nsizes, *batches, nbatches;
-    int sizes_given;
+    const char *op_name;  /* NULL: every operation */
+    const char *strategies, *device_spec, *input_path, *out_dir, *kernel_dir, *suite;
+    clr_dim_list dims[CLR_MAX_DIM_OPTIONS];
+    size_t ndims;
+    size_t *batches, nbatches; /* NULL: each operation's default */
+    int dtype;                 /* clr_dtype */
+    int trials_given;
     const char *demo_name;    /* `clrepro demo NAME` */
     const char *command_line; /* the whole command, recorded with results */
     unsigned trials, reps, warmup, wg, vec, chunk, orders;
@@ -37,5 +46,7 @@ typedef struct clr_cli {
 int clr_cli_parse(int argc, char **argv, clr_cli *cli, clr_error *err);
 void clr_cli_free(clr_cli *cli);
 void clr_cli_usage(FILE *out, clr_command command);
+/* The values given for --name, or NULL when the option was not given. */
+const clr_dim_list *clr_cli_dim(const clr_cli *cli, const char *name);
 
 #endif

@@ -5,6 +5,7 @@
 #define CLREPRO_OP_H
 
 #include <stddef.h>
+#include "data.h"
 #include "device.h"
 #include "program.h"
 #include "util.h"
@@ -19,9 +20,19 @@ enum clr_claim {
 const char *clr_claim_name(unsigned claim_bit);
 
 #define CLR_MAX_DIMS 4
+
+/* Storage type of inputs; arithmetic is float32 either way. */
+typedef enum clr_dtype { CLR_FP32 = 0, CLR_BF16 = 1 } clr_dtype;
+const char *clr_dtype_name(clr_dtype t);
+size_t clr_dtype_size(clr_dtype t);
+/* Round to the nearest bfloat16 (ties to even; NaN stays NaN) and widen back to float. */
+float clr_bf16_round(float x);
+uint16_t clr_bf16_bits(float x); /* of a float already representable in bf16 */
+
 typedef struct clr_shape {
-    size_t batch;              /* rows in the launch: B */
+    size_t batch;              /* rows in the launch: B (M for matmul) */
     size_t dims[CLR_MAX_DIMS]; /* per-row dimensions, named by the operation (sum: n) */
+    clr_dtype dtype;           /* storage of inputs (rows and shared weights) */
 } clr_shape;
 
 #define CLR_MAX_PLAN_PARAMS 6
@@ -45,13 +56,17 @@ typedef struct clr_op_ctx {
     const clr_tuning *tuning;
     clr_program *program;
     clr_shape shape;
-    cl_mem input;   /* batch x input_row_floats */
-    cl_mem output;  /* batch x output_row_floats */
+    cl_mem input;   /* batch x input_row_floats, stored as shape.dtype */
+    cl_mem output;  /* batch x output_row_floats, float32 */
+    cl_mem shared;  /* shared_floats weights (as shape.dtype), or NULL */
     cl_mem scratch; /* grown on demand by clr_op_scratch */
     size_t scratch_bytes;
 } clr_op_ctx;
 
 int clr_op_scratch(clr_op_ctx *ctx, size_t bytes, cl_mem *out, clr_error *err);
+/* "n=4096" or "k=4096 n=14336" (dims in the op's order), for messages and tables. */
+struct clr_operation;
+void clr_shape_text(const struct clr_operation *op, const clr_shape *shape, char *buf, size_t size);
 void clr_plan_param(clr_plan *plan, const char *name, double value);
 /* gamma_k = k u / (1 - k u) with u = 2^-24: the classic bound factor for k roundings. */
 double clr_gamma(double k);
@@ -65,6 +80,8 @@ typedef struct clr_strategy {
     const char *name;
     const char *summary;
     unsigned claims;
+    /* Optional: 0 when the strategy cannot run this shape/dtype on this device; *why says so. */
+    int (*available)(const clr_op_ctx *ctx, char *why, size_t size);
     int (*plan)(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err);
     /* Enqueues the whole strategy. *first and *last are the events that bracket it (the
      * same event when there is one command); the caller releases them. */
@@ -75,17 +92,33 @@ typedef struct clr_operation {
     const char *name;
     const char *summary;
     const char *source; /* file in cl/ */
+    const char *batch_name; /* what the batch is called: "B", "M" */
     size_t ndims;
-    const char *dim_names[CLR_MAX_DIMS];
+    const char *dim_names[CLR_MAX_DIMS];    /* also the command-line options (--name) */
+    const char *dim_defaults[CLR_MAX_DIMS]; /* default value lists */
+    const char *default_batches;
+    int supports_bf16;
+    int supports_input_file;
+    size_t validate_rows; /* rows of each batch checked against the reference (0: all) */
     const clr_strategy *strategies;
     size_t nstrategies;
     size_t (*input_row_floats)(const clr_shape *shape);
     size_t (*output_row_floats)(const clr_shape *shape);
     double (*bytes)(const clr_shape *shape); /* compulsory global-memory traffic of one launch */
     double (*flops)(const clr_shape *shape);
+    /* Refuses impossible shapes (CLR_EUSAGE) with a message naming the dimension. */
+    int (*check_shape)(const clr_shape *shape, clr_error *err);
+    /* Optional weights shared by all rows (rmsnorm's w, matmul's B): count and contents. */
+    size_t (*shared_floats)(const clr_shape *shape);
+    void (*fill_shared)(const clr_shape *shape, uint64_t seed, float *out);
+    /* Optional: builds input row `row` (default: the generator or --input, element by index). */
+    void (*fill_row)(const clr_shape *shape, const clr_input *in, uint64_t row, float *out);
     /* Host reference of one row: ref gets the correctly rounded (or higher-precision)
      * result, scale the magnitude that error bounds are relative to. */
-    void (*reference)(const clr_shape *shape, const float *row, float *ref, double *scale);
+    void (*reference)(const clr_shape *shape, const float *row, const float *shared, float *ref, double *scale);
+    /* Optional: another layout of the same rows that must give the same bits (attention: the
+     * same tokens read out of a larger KV cache). Returns 1 and fills alt when there is one. */
+    int (*alt_shape)(const clr_shape *shape, clr_shape *alt);
     /* Optional: reorders one input row so that the exact result is unchanged (for sum, a
      * permutation of the addends); lets the runner observe order dependence. */
     void (*permute_row)(const clr_shape *shape, float *row, uint64_t seed);
@@ -95,6 +128,6 @@ const clr_operation *clr_op_find(const char *name);
 const clr_operation *const *clr_op_all(size_t *count);
 const clr_strategy *clr_strategy_find(const clr_operation *op, const char *name);
 
-extern const clr_operation clr_op_sum;
+extern const clr_operation clr_op_sum, clr_op_rmsnorm, clr_op_matmul, clr_op_attention;
 
 #endif

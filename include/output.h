@@ -15,12 +15,13 @@ char *clr_results_csv(const clr_run_config *cfg, const clr_device_result *res);
 char *clr_results_markdown(const clr_run_config *cfg, const clr_device_result *res);
 void clr_print_summary(FILE *out, const clr_run_config *cfg, const clr_device_result *res, const char *dir);
 
-/* <dir>/<op>.json, .csv, .md (and, with save_outputs, <op>-<strategy>-<dim>-b<B>.npy), all
+/* <dir>/<name>.json, .csv, .md (and, with save_outputs, <name>-<strategy>-<dims>-b<B>.npy), all
  * written to temporaries first and renamed together. */
 int clr_write_results(const char *dir, const clr_run_config *cfg, const clr_device_result *res, clr_error *err);
 
 /* Helpers shared by the writers. */
-const clr_variance *clr_find_variance(const clr_device_result *res, size_t strategy, size_t size);
+const clr_variance *clr_find_variance(const clr_device_result *res, size_t strategy, size_t shape_index);
+json_t *clr_shape_json(const clr_operation *op, const clr_shape *shape);
 void clr_claims_text(unsigned claims, char *buf, size_t size);
 void clr_hex64(uint64_t v, char buf[17]);
 

@@ -19,7 +19,8 @@ typedef struct clr_tuning {
     unsigned vec;           /* vector width: 1, 2, 4, 8 or 16 */
     unsigned contig;        /* 1: contiguous slice per work-item; 0: interleaved */
     unsigned groups_per_cu; /* split strategies aim at compute_units * this many groups */
-    unsigned fixed_chunk;   /* elements per chunk of fixed-size splits */
+    unsigned fixed_chunk;   /* elements per chunk of sum's fixed-size splits */
+    unsigned kv_chunk;      /* tokens per chunk of attention's fixed-size splits */
 } clr_tuning;
 
 /* Defaults by device type (data, not code paths: see tuning_table in program.c). */
@@ -34,7 +35,7 @@ int clr_source_load(const char *kernel_dir, const char *name, char **text, clr_e
 typedef struct clr_program {
     cl_program program;
     char file[64];
-    char options[256];
+    char options[384];
     double build_seconds;
     size_t nkernels;
     struct {
@@ -44,8 +45,9 @@ typedef struct clr_program {
 } clr_program;
 
 /* A kernel that fails to build is CLR_EUSAGE, and the message holds the build log. */
+/* extra: more -D options (e.g. "-DIN_BF16"), or NULL. */
 int clr_program_build(cl_context ctx, const clr_device *dev, const char *kernel_dir, const char *file,
-                      const clr_tuning *t, clr_program *prog, clr_error *err);
+                      const clr_tuning *t, const char *extra, clr_program *prog, clr_error *err);
 int clr_program_kernel(clr_program *prog, const char *name, cl_kernel *out, clr_error *err);
 void clr_program_release(clr_program *prog);
 

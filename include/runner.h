@@ -16,10 +16,11 @@
 
 typedef struct clr_run_config {
     const clr_operation *op;
+    const char *name; /* results basename (default: the op's name; suites name their parts) */
     size_t strategy_index[CLR_MAX_STRATEGIES]; /* into op->strategies */
     size_t nstrategies;
-    size_t *sizes; /* values of the op's first dimension (sum: n) */
-    size_t nsizes;
+    clr_shape *shapes; /* per-row dimensions and dtype; batch is taken from batches */
+    size_t nshapes;
     size_t *batches;
     size_t nbatches;
     unsigned trials, reps, warmup;
@@ -40,8 +41,11 @@ typedef struct clr_observation {
 
 typedef struct clr_case {
     size_t strategy; /* index into op->strategies */
+    size_t shape_index;
     clr_shape shape;
     clr_plan plan;
+    int skipped;             /* the strategy is not available here; nothing below is measured */
+    char skip_reason[160];
     int valid;            /* every output within the plan's error bound */
     size_t rows_out_of_bound;
     double worst_error_ratio; /* max |out - ref| / allowed */
@@ -56,12 +60,15 @@ typedef struct clr_case {
     size_t norders;         /* permutations of the probe row tried (0: the op has none) */
     size_t order_distinct;  /* distinct probe outputs over the original order and those */
     uint64_t order_max_ulp; /* against the original order */
+    int has_layout;         /* the op's alternative layout was run (attention: larger KV cache) */
+    int layout_same;        /* ... and gave the same bits for every row */
+    uint64_t layout_max_ulp;
     float *outputs; /* whole output of trial 0 (kept with save_outputs) */
 } clr_case;
 
 typedef struct clr_variance {
     size_t strategy;
-    size_t size; /* the op's first dimension */
+    size_t shape_index;
     size_t base_batch;
     size_t observations, distinct;
     uint64_t max_ulp;
@@ -74,11 +81,11 @@ typedef struct clr_claim_result {
     unsigned claim;
     int claimed;
     int status;
-    char evidence[200];
+    char evidence[320];
 } clr_claim_result;
 
 typedef struct clr_copy_result {
-    size_t size, batch;
+    size_t shape_index, batch;
     double bytes;
     clr_stats time;
     double gbps;
@@ -87,7 +94,7 @@ typedef struct clr_copy_result {
 typedef struct clr_device_result {
     clr_device device;
     clr_tuning tuning;
-    char build_options[256];
+    char build_options[384];
     double build_seconds, copy_build_seconds;
     clr_case *cases;
     size_t ncases;

@@ -19,11 +19,18 @@ typedef struct option_spec {
 #define DEMO (1u << CLR_CMD_DEMO)
 
 static const option_spec options[] = {
-    {"op", ARG_VALUE, RUN, "OP", "operation to run: sum (default sum)"},
+    {"op", ARG_VALUE, RUN, "LIST", "operations: sum, rmsnorm, matmul, attention, comma-separated (default: all four)"},
+    {"suite", ARG_VALUE, RUN, "NAME", "a fixed set of experiments instead of --op and shapes: seed or llm"},
     {"strategy", ARG_VALUE, RUN, "LIST", "strategies, comma-separated, or all (default all)"},
-    {"n", ARG_VALUE, RUN | DEMO, "LIST", "row lengths, comma-separated; 4096, 2^24 and 16M forms (default " CLR_DEFAULT_SIZES "; demo: one value, default 4096)"},
+    {"n", ARG_VALUE, RUN | DEMO, "LIST", "sum: row lengths (default 4096,1M,16M); matmul: columns of B and C (default 1024); demo: values (default 4096). Numbers take 4096, 2^12 and 4K forms"},
+    {"hidden", ARG_VALUE, RUN, "LIST", "rmsnorm: hidden size D (default 4096)"},
+    {"k", ARG_VALUE, RUN, "LIST", "matmul: inner dimension K (default 1024)"},
+    {"heads", ARG_VALUE, RUN, "LIST", "attention: heads H (default 8)"},
+    {"head-dim", ARG_VALUE, RUN, "LIST", "attention: head dimension d, at most 256 (default 64)"},
+    {"kv-len", ARG_VALUE, RUN, "LIST", "attention: KV-cache length L (default 256,1024)"},
+    {"dtype", ARG_VALUE, RUN, "T", "storage of inputs: fp32 or bf16 (bf16: rmsnorm, matmul, attention; default fp32)"},
     {"orders", ARG_VALUE, DEMO, "K", "demo order: random orders to sum in, 2..1000000 (default 5000)"},
-    {"batch", ARG_VALUE, RUN, "LIST", "batch sizes (rows per launch), comma-separated (default " CLR_DEFAULT_BATCHES ")"},
+    {"batch", ARG_VALUE, RUN, "LIST", "batch sizes (rows, tokens or sequences per launch), comma-separated (default per operation: sum 1,2,8,16; rmsnorm 1,2,8,32,128; matmul 1,2,8,32,128; attention 1,2,8)"},
     {"trials", ARG_VALUE, RUN, "T", "run-to-run trials per case, 2..100000 (default 10)"},
     {"reps", ARG_VALUE, RUN, "R", "timed repetitions per case, 1..100000 (default 10)"},
     {"warmup", ARG_VALUE, RUN, "W", "untimed launches before measuring, 0..1000 (default 2)"},
@@ -101,19 +108,50 @@ static int parse_list(const char *opt, const char *v, size_t **items, size_t *co
     return CLR_OK;
 }
 
+static int is_dim_option(const char *name)
+{
+    static const char *dims[] = {"n", "hidden", "k", "heads", "head-dim", "kv-len"};
+    for (size_t i = 0; i < sizeof dims / sizeof dims[0]; ++i)
+        if (!strcmp(dims[i], name))
+            return 1;
+    return 0;
+}
+
+const clr_dim_list *clr_cli_dim(const clr_cli *cli, const char *name)
+{
+    for (size_t i = 0; i < cli->ndims; ++i)
+        if (!strcmp(cli->dims[i].name, name))
+            return &cli->dims[i];
+    return NULL;
+}
+
 static int apply(clr_cli *cli, const char *name, const char *v, clr_error *err)
 {
+    if (is_dim_option(name)) {
+        clr_dim_list *d = (clr_dim_list *)clr_cli_dim(cli, name);
+        if (!d) {
+            d = &cli->dims[cli->ndims++];
+            d->name = name;
+        }
+        return parse_list(name, v, &d->values, &d->count, err);
+    }
     if (!strcmp(name, "op")) cli->op_name = v;
+    else if (!strcmp(name, "suite")) cli->suite = v;
+    else if (!strcmp(name, "dtype")) {
+        if (strcmp(v, "fp32") && strcmp(v, "bf16"))
+            return bad(err, name, v, "expected fp32 or bf16");
+        cli->dtype = !strcmp(v, "bf16");
+    }
     else if (!strcmp(name, "strategy")) cli->strategies = v;
     else if (!strcmp(name, "device")) cli->device_spec = v;
     else if (!strcmp(name, "input")) cli->input_path = v;
     else if (!strcmp(name, "out")) cli->out_dir = v;
     else if (!strcmp(name, "kernel-dir")) cli->kernel_dir = v;
-    else if (!strcmp(name, "n")) {
-        cli->sizes_given = 1;
-        return parse_list(name, v, &cli->sizes, &cli->nsizes, err);
-    } else if (!strcmp(name, "batch")) return parse_list(name, v, &cli->batches, &cli->nbatches, err);
-    else if (!strcmp(name, "trials")) return parse_uint_opt(name, v, 2, 100000, &cli->trials, err);
+    else if (!strcmp(name, "batch")) return parse_list(name, v, &cli->batches, &cli->nbatches, err);
+    else if (!strcmp(name, "trials")) {
+        cli->trials_given = 1;
+        return parse_uint_opt(name, v, 2, 100000, &cli->trials, err);
+    }
     else if (!strcmp(name, "reps")) return parse_uint_opt(name, v, 1, 100000, &cli->reps, err);
     else if (!strcmp(name, "warmup")) return parse_uint_opt(name, v, 0, 1000, &cli->warmup, err);
     else if (!strcmp(name, "wg")) return parse_uint_opt(name, v, 1, 1u << 16, &cli->wg, err);
@@ -138,7 +176,6 @@ int clr_cli_parse(int argc, char **argv, clr_cli *cli, clr_error *err)
 {
     memset(cli, 0, sizeof *cli);
     cli->command = CLR_CMD_RUN;
-    cli->op_name = "sum";
     cli->strategies = "all";
     cli->device_spec = "all";
     cli->trials = CLR_DEFAULT_TRIALS;
@@ -147,9 +184,6 @@ int clr_cli_parse(int argc, char **argv, clr_cli *cli, clr_error *err)
     cli->seed = CLR_DEFAULT_SEED;
     cli->orders = CLR_DEFAULT_ORDERS;
     cli->dist = CLR_DIST_UNIFORM;
-    if (clr_parse_size_list(CLR_DEFAULT_SIZES, &cli->sizes, &cli->nsizes) ||
-        clr_parse_size_list(CLR_DEFAULT_BATCHES, &cli->batches, &cli->nbatches))
-        return clr_fail(err, CLR_EFAIL, "out of host memory");
 
     int i = 1;
     if (i < argc && argv[i][0] != '-') {
@@ -220,21 +254,25 @@ int clr_cli_parse(int argc, char **argv, clr_cli *cli, clr_error *err)
             return clr_fail(err, CLR_EUSAGE, "`clrepro demo` needs the name of a demonstration: order");
         if (strcmp(cli->demo_name, "order") != 0)
             return clr_fail(err, CLR_EUSAGE, "unknown demonstration '%s'; there is: order", cli->demo_name);
-        if (cli->sizes_given && cli->nsizes != 1)
+        const clr_dim_list *n = clr_cli_dim(cli, "n");
+        if (n && n->count != 1)
             return clr_fail(err, CLR_EUSAGE, "demo order: --n takes one value");
-        if (!cli->sizes_given)
-            cli->sizes[0] = CLR_DEFAULT_DEMO_N;
-        if (cli->sizes[0] > (1u << 30))
-            return clr_fail(err, CLR_EUSAGE, "demo order: --n %zu: at most 2^30 values", cli->sizes[0]);
+        if (n && n->values[0] > (1u << 30))
+            return clr_fail(err, CLR_EUSAGE, "demo order: --n %zu: at most 2^30 values", n->values[0]);
     }
-    if (cli->input_path && cli->sizes_given)
-        return clr_fail(err, CLR_EUSAGE, "--n and --input cannot be combined: with --input, n is the row length of the file");
+    if (cli->suite && (cli->op_name || cli->ndims || cli->batches || cli->input_path))
+        return clr_fail(err, CLR_EUSAGE, "--suite %s fixes the operations, shapes and batches; do not combine it with "
+                        "--op, --batch, --input or shape options", cli->suite);
+    if (cli->suite && strcmp(cli->suite, "seed") && strcmp(cli->suite, "llm"))
+        return clr_fail(err, CLR_EUSAGE, "--suite '%s': unknown suite; there are seed and llm", cli->suite);
     return CLR_OK;
 }
 
 void clr_cli_free(clr_cli *cli)
 {
-    free(cli->sizes);
+    for (size_t i = 0; i < cli->ndims; ++i)
+        free(cli->dims[i].values);
+    cli->ndims = 0;
     free(cli->batches);
-    cli->sizes = cli->batches = NULL;
+    cli->batches = NULL;
 }

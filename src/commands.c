@@ -61,15 +61,16 @@ int clr_cmd_devices(const clr_cli *cli, clr_error *err)
     return CLR_OK;
 }
 
-static int resolve_strategies(const clr_cli *cli, clr_run_config *cfg, clr_error *err)
+static int resolve_strategies(const char *spec, clr_run_config *cfg, clr_error *err)
 {
     const clr_operation *op = cfg->op;
-    if (!strcmp(cli->strategies, "all")) {
+    cfg->nstrategies = 0;
+    if (!strcmp(spec, "all")) {
         for (size_t i = 0; i < op->nstrategies; ++i)
             cfg->strategy_index[cfg->nstrategies++] = i;
         return CLR_OK;
     }
-    char *copy = clr_strdup(cli->strategies), *save = NULL;
+    char *copy = clr_strdup(spec), *save = NULL;
     if (!copy)
         return clr_fail(err, CLR_EFAIL, "out of host memory");
     int rc = CLR_OK;
@@ -93,7 +94,7 @@ static int resolve_strategies(const clr_cli *cli, clr_run_config *cfg, clr_error
     }
     free(copy);
     if (rc == CLR_OK && cfg->nstrategies == 0)
-        rc = clr_fail(err, CLR_EUSAGE, "--strategy '%s': no strategy named", cli->strategies);
+        rc = clr_fail(err, CLR_EUSAGE, "--strategy '%s': no strategy named", spec);
     return rc;
 }
 
@@ -104,88 +105,262 @@ static void device_dir(const clr_cli *cli, const clr_device *dev, char *buf, siz
     snprintf(buf, size, "%s/%s", cli->out_dir ? cli->out_dir : "results", slug);
 }
 
+/* One run of one operation: a plain `run` has one per --op, a suite a fixed list. */
+typedef struct run_part {
+    const char *name, *op;
+    const char *dims[CLR_MAX_DIMS]; /* value lists in the op's dimension order; NULL: default */
+    const char *batches;            /* NULL: the op's default */
+    unsigned trials;                /* 0: --trials */
+} run_part;
+
+static const run_part seed_suite[] = {
+    /* Batch 2, sequence length 256, hidden 512 = 8 heads x 64, 50 trials. */
+    {"seed-attention-trials", "attention", {"8", "64", "256"}, "2", 50},
+    /* Batch invariance across sequence lengths 64..1024 at hidden 512, 8 heads. */
+    {"seed-attention-lengths", "attention", {"8", "64", "64,128,256,512,1024"}, "1,2,4,8", 0},
+};
+
+/* An 8B model: hidden 4096, MLP 14336, 32 query heads of dimension 128. */
+static const run_part llm_suite[] = {
+    {"llm-rmsnorm", "rmsnorm", {"4096"}, "1,2,4,8,16,32,64,128,256,512", 0},
+    {"llm-matmul", "matmul", {"4096", "4096,14336"}, "1,2,4,8,16,32,64,128,256,512", 0},
+    {"llm-attention", "attention", {"32", "128", "1024,8192"}, "1,2,4,8,16,32,64", 0},
+};
+
+typedef struct prepared_run {
+    clr_run_config cfg;
+    size_t *batches_owned;
+} prepared_run;
+
+static void free_prepared(prepared_run *runs, size_t n)
+{
+    for (size_t i = 0; i < n; ++i) {
+        free(runs[i].cfg.shapes);
+        free(runs[i].batches_owned);
+    }
+    free(runs);
+}
+
+/* Cartesian product of the dimension lists. */
+static int build_shapes(const clr_cli *cli, const run_part *part, clr_run_config *cfg, size_t input_cols,
+                        clr_error *err)
+{
+    const clr_operation *op = cfg->op;
+    size_t *lists[CLR_MAX_DIMS] = {0}, counts[CLR_MAX_DIMS] = {0}, total = 1;
+    int rc = CLR_OK;
+    for (size_t d = 0; d < op->ndims && rc == CLR_OK; ++d) {
+        const clr_dim_list *given = clr_cli_dim(cli, op->dim_names[d]);
+        if (d == 0 && input_cols) {
+            lists[d] = malloc(sizeof(size_t));
+            if (lists[d])
+                lists[d][0] = input_cols;
+            counts[d] = 1;
+        } else if (given) {
+            lists[d] = malloc(given->count * sizeof(size_t));
+            if (lists[d])
+                memcpy(lists[d], given->values, given->count * sizeof(size_t));
+            counts[d] = given->count;
+        } else if (clr_parse_size_list(part->dims[d] ? part->dims[d] : op->dim_defaults[d], &lists[d], &counts[d])) {
+            rc = clr_fail(err, CLR_EFAIL, "bad built-in default for %s --%s", op->name, op->dim_names[d]);
+        }
+        if (rc == CLR_OK && !lists[d])
+            rc = clr_fail(err, CLR_EFAIL, "out of host memory");
+        total *= counts[d];
+    }
+    if (rc == CLR_OK) {
+        cfg->shapes = calloc(total, sizeof *cfg->shapes);
+        if (!cfg->shapes)
+            rc = clr_fail(err, CLR_EFAIL, "out of host memory");
+    }
+    for (size_t i = 0; i < total && rc == CLR_OK; ++i) {
+        clr_shape *s = &cfg->shapes[i];
+        size_t rest = i;
+        for (size_t d = op->ndims; d-- > 0;) {
+            s->dims[d] = lists[d][rest % counts[d]];
+            rest /= counts[d];
+        }
+        s->dtype = (clr_dtype)cli->dtype;
+        s->batch = 1;
+        if (op->check_shape)
+            rc = op->check_shape(s, err);
+    }
+    cfg->nshapes = rc == CLR_OK ? total : 0;
+    for (size_t d = 0; d < op->ndims; ++d)
+        free(lists[d]);
+    return rc;
+}
+
+static int prepare_part(const clr_cli *cli, const run_part *part, const char *command_line, size_t input_cols,
+                        prepared_run *out, clr_error *err)
+{
+    clr_run_config *cfg = &out->cfg;
+    memset(out, 0, sizeof *out);
+    cfg->op = clr_op_find(part->op);
+    cfg->name = part->name;
+    if (resolve_strategies(cli->strategies, cfg, err))
+        return err->code;
+    if (cli->dtype == CLR_BF16 && !cfg->op->supports_bf16)
+        return clr_fail(err, CLR_EUSAGE, "--dtype bf16: %s reads float32 only; bf16 is for rmsnorm, matmul and attention",
+                        cfg->op->name);
+    if (build_shapes(cli, part, cfg, input_cols, err))
+        return err->code;
+    if (cli->batches && !part->batches) {
+        cfg->batches = cli->batches;
+        cfg->nbatches = cli->nbatches;
+    } else if (clr_parse_size_list(part->batches ? part->batches : cfg->op->default_batches, &out->batches_owned,
+                                   &cfg->nbatches)) {
+        return clr_fail(err, CLR_EFAIL, "bad built-in batch list for %s", part->name);
+    } else {
+        cfg->batches = out->batches_owned;
+    }
+    cfg->trials = part->trials && !cli->trials_given ? part->trials : cli->trials;
+    cfg->reps = cli->reps;
+    cfg->warmup = cli->warmup;
+    cfg->kernel_dir = cli->kernel_dir;
+    cfg->wg = cli->wg;
+    cfg->vec = cli->vec;
+    cfg->chunk = cli->chunk;
+    cfg->save_outputs = cli->save_outputs;
+    cfg->progress = !cli->no_progress && isatty(STDERR_FILENO);
+    cfg->command_line = command_line;
+    cfg->input.seed = cli->seed;
+    cfg->input.dist = cli->dist;
+    return CLR_OK;
+}
+
+/* The runs a command line asks for: a suite's parts, or one per --op (default every op). */
+static int plan_runs(const clr_cli *cli, const char *command_line, prepared_run **runs, size_t *nruns,
+                     clr_input *input, clr_error *err)
+{
+    run_part parts[16];
+    size_t nparts = 0;
+    if (cli->suite) {
+        const run_part *suite = !strcmp(cli->suite, "seed") ? seed_suite : llm_suite;
+        nparts = !strcmp(cli->suite, "seed") ? sizeof seed_suite / sizeof seed_suite[0]
+                                             : sizeof llm_suite / sizeof llm_suite[0];
+        memcpy(parts, suite, nparts * sizeof *parts);
+    } else {
+        size_t nops;
+        const clr_operation *const *all = clr_op_all(&nops);
+        char *copy = clr_strdup(cli->op_name ? cli->op_name : ""), *save = NULL;
+        if (!copy)
+            return clr_fail(err, CLR_EFAIL, "out of host memory");
+        for (size_t i = 0; !cli->op_name && i < nops; ++i) {
+            /* Every operation by default, except those the chosen dtype does not apply to. */
+            if (cli->dtype == CLR_BF16 && !all[i]->supports_bf16)
+                continue;
+            parts[nparts++] = (run_part){all[i]->name, all[i]->name, {0}, NULL, 0};
+        }
+        for (char *tok = strtok_r(copy, ",", &save); tok && nparts < 16; tok = strtok_r(NULL, ",", &save)) {
+            if (!clr_op_find(tok)) {
+                char names[256] = "";
+                for (size_t i = 0; i < nops; ++i)
+                    snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "", all[i]->name);
+                free(copy);
+                return clr_fail(err, CLR_EUSAGE, "--op '%s': unknown operation; choose from %s", tok, names);
+            }
+            parts[nparts++] = (run_part){clr_op_find(tok)->name, clr_op_find(tok)->name, {0}, NULL, 0};
+        }
+        free(copy);
+        if (nparts == 0)
+            return clr_fail(err, CLR_EUSAGE, "--op: no operation named");
+    }
+    if (nparts > 1 && strcmp(cli->strategies, "all"))
+        return clr_fail(err, CLR_EUSAGE, "--strategy names strategies of one operation; give a single --op with it");
+    /* Every dimension option must apply to some operation that runs. */
+    for (size_t i = 0; i < cli->ndims; ++i) {
+        int used = 0;
+        for (size_t p = 0; p < nparts; ++p) {
+            const clr_operation *op = clr_op_find(parts[p].op);
+            for (size_t d = 0; d < op->ndims; ++d)
+                used |= !strcmp(op->dim_names[d], cli->dims[i].name);
+        }
+        if (!used)
+            return clr_fail(err, CLR_EUSAGE, "--%s does not apply to %s", cli->dims[i].name,
+                            nparts == 1 ? parts[0].op : "the operations chosen");
+    }
+    size_t input_cols = 0;
+    if (cli->input_path) {
+        const clr_operation *op = clr_op_find(parts[0].op);
+        if (nparts != 1 || !op->supports_input_file)
+            return clr_fail(err, CLR_EUSAGE, "--input needs a single --op that reads rows from a file: sum, rmsnorm or "
+                            "matmul");
+        if (clr_cli_dim(cli, op->dim_names[0]))
+            return clr_fail(err, CLR_EUSAGE, "--%s and --input cannot be combined: with --input, %s is the row "
+                            "length of the file", op->dim_names[0], op->dim_names[0]);
+        if (clr_input_open_file(input, cli->input_path, err))
+            return err->code;
+        input_cols = input->cols;
+    }
+    *runs = calloc(nparts, sizeof **runs);
+    if (!*runs)
+        return clr_fail(err, CLR_EFAIL, "out of host memory");
+    *nruns = nparts;
+    for (size_t p = 0; p < nparts; ++p) {
+        if (prepare_part(cli, &parts[p], command_line, input_cols, &(*runs)[p], err))
+            return err->code;
+        if (cli->input_path)
+            (*runs)[p].cfg.input = *input;
+    }
+    return CLR_OK;
+}
+
 int clr_cmd_run(const clr_cli *cli, const char *command_line, clr_error *err)
 {
-    clr_run_config cfg = {0};
-    cfg.op = clr_op_find(cli->op_name);
-    if (!cfg.op) {
-        size_t n;
-        const clr_operation *const *all = clr_op_all(&n);
-        char names[256] = "";
-        for (size_t i = 0; i < n; ++i)
-            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "", all[i]->name);
-        return clr_fail(err, CLR_EUSAGE, "--op '%s': unknown operation; choose from %s", cli->op_name, names);
-    }
-    if (resolve_strategies(cli, &cfg, err))
-        return err->code;
-    cfg.sizes = cli->sizes;
-    cfg.nsizes = cli->nsizes;
-    cfg.batches = cli->batches;
-    cfg.nbatches = cli->nbatches;
-    cfg.trials = cli->trials;
-    cfg.reps = cli->reps;
-    cfg.warmup = cli->warmup;
-    cfg.kernel_dir = cli->kernel_dir;
-    cfg.wg = cli->wg;
-    cfg.vec = cli->vec;
-    cfg.chunk = cli->chunk;
-    cfg.save_outputs = cli->save_outputs;
-    cfg.progress = !cli->no_progress && isatty(STDERR_FILENO);
-    cfg.command_line = command_line;
-    cfg.input.seed = cli->seed;
-    cfg.input.dist = cli->dist;
-    size_t file_size = 0;
-    if (cli->input_path) {
-        if (clr_input_open_file(&cfg.input, cli->input_path, err))
-            return err->code;
-        file_size = cfg.input.cols;
-        cfg.sizes = &file_size;
-        cfg.nsizes = 1;
-    }
-
+    prepared_run *runs = NULL;
+    size_t nruns = 0;
+    clr_input input = {0};
     clr_device_list all = {0}, chosen = {0};
-    int rc = clr_devices_enumerate(&all, err);
+    int rc = plan_runs(cli, command_line, &runs, &nruns, &input, err);
+    if (rc == CLR_OK)
+        rc = clr_devices_enumerate(&all, err);
     if (rc == CLR_OK)
         rc = clr_devices_select(&all, cli->device_spec, &chosen, err);
     /* Everything that can be refused is refused before the first measurement. */
     for (size_t i = 0; i < chosen.count && rc == CLR_OK; ++i) {
         char dir[4096];
-        clr_tuning t = clr_run_tuning(&cfg, &chosen.items[i]);
         device_dir(cli, &chosen.items[i], dir, sizeof dir);
-        rc = clr_tuning_check(&t, &chosen.items[i], err);
-        if (rc == CLR_OK)
-            rc = clr_check_fits(&cfg, &chosen.items[i], err);
+        for (size_t r = 0; r < nruns && rc == CLR_OK; ++r) {
+            clr_tuning t = clr_run_tuning(&runs[r].cfg, &chosen.items[i]);
+            rc = clr_tuning_check(&t, &chosen.items[i], err);
+            if (rc == CLR_OK)
+                rc = clr_check_fits(&runs[r].cfg, &chosen.items[i], err);
+        }
         if (rc == CLR_OK)
             rc = clr_prepare_out_dir(dir, err);
     }
     int status = CLR_OK;
     for (size_t i = 0; i < chosen.count && rc == CLR_OK; ++i) {
-        clr_device_result res;
         char dir[4096];
         device_dir(cli, &chosen.items[i], dir, sizeof dir);
-        rc = clr_run_device(&cfg, &chosen.items[i], &res, err);
-        if (rc == CLR_OK)
-            rc = clr_write_results(dir, &cfg, &res, err);
-        if (rc == CLR_OK) {
-            if (!cli->quiet)
-                clr_print_summary(stdout, &cfg, &res, dir);
-            if (res.invalid_cases) {
-                fprintf(stderr, "clrepro: error: %zu case(s) on %s produced outputs beyond their error bound; "
-                                "their times are not reported (see %s/%s.md)\n",
-                        res.invalid_cases, res.device.name, dir, cfg.op->name);
-                status = CLR_EFAIL;
+        for (size_t r = 0; r < nruns && rc == CLR_OK; ++r) {
+            const clr_run_config *cfg = &runs[r].cfg;
+            clr_device_result res;
+            rc = clr_run_device(cfg, &chosen.items[i], &res, err);
+            if (rc == CLR_OK)
+                rc = clr_write_results(dir, cfg, &res, err);
+            if (rc == CLR_OK) {
+                if (!cli->quiet)
+                    clr_print_summary(stdout, cfg, &res, dir);
+                if (res.invalid_cases) {
+                    fprintf(stderr, "clrepro: error: %zu case(s) of %s on %s produced outputs beyond their error "
+                                    "bound; their times are not reported (see %s/%s.md)\n",
+                            res.invalid_cases, cfg->name, res.device.name, dir, cfg->name);
+                    status = CLR_EFAIL;
+                }
+                if (cli->strict && res.broken_claims) {
+                    fprintf(stderr, "clrepro: --strict: %zu broken claim(s) of %s on %s\n", res.broken_claims,
+                            cfg->name, res.device.name);
+                    status = CLR_EFAIL;
+                }
             }
-            if (cli->strict && res.broken_claims) {
-                fprintf(stderr, "clrepro: --strict: %zu broken claim(s) on %s\n", res.broken_claims,
-                        res.device.name);
-                status = CLR_EFAIL;
-            }
+            clr_device_result_free(&res);
         }
-        clr_device_result_free(&res);
     }
     clr_devices_free(&chosen);
     clr_devices_free(&all);
-    clr_input_close(&cfg.input);
+    clr_input_close(&input);
+    free_prepared(runs, nruns);
     return rc ? rc : status;
 }
 

@@ -305,7 +305,8 @@ static int demo_device(const clr_cli *cli, const clr_device *dev, const char *co
     d.orders = cli->orders;
     d.seed = (uint32_t)cli->seed;
     demo_case cases[3];
-    make_cases(cases, (uint32_t)cli->sizes[0], cli->seed);
+    const clr_dim_list *n = clr_cli_dim(cli, "n");
+    make_cases(cases, n ? (uint32_t)n->values[0] : CLR_DEFAULT_DEMO_N, cli->seed);
     cl_int st;
     cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)dev->platform, 0};
     int rc = CLR_OK;
@@ -324,7 +325,7 @@ static int demo_device(const clr_cli *cli, const clr_device *dev, const char *co
     }
     if (rc == CLR_OK) {
         clr_tuning t = clr_tuning_default(dev);
-        rc = clr_program_build(d.context, dev, cli->kernel_dir, "demo.cl", &t, &d.program, err);
+        rc = clr_program_build(d.context, dev, cli->kernel_dir, "demo.cl", &t, NULL, &d.program, err);
     }
     for (int k = 0; k < 3 && rc == CLR_OK; ++k)
         for (int m = 0; m < M_COUNT && rc == CLR_OK; ++m)

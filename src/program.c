@@ -13,10 +13,10 @@ static const struct {
     cl_device_type type;
     clr_tuning tuning;
 } tuning_table[] = {
-    {CL_DEVICE_TYPE_GPU, {256, 4, 0, 8, 16384}},
-    {CL_DEVICE_TYPE_CPU, {16, 16, 1, 4, 65536}},
+    {CL_DEVICE_TYPE_GPU, {256, 4, 0, 8, 16384, 256}},
+    {CL_DEVICE_TYPE_CPU, {16, 16, 1, 16, 65536, 256}},
 };
-static const clr_tuning tuning_fallback = {64, 4, 0, 4, 16384};
+static const clr_tuning tuning_fallback = {64, 4, 0, 4, 16384, 256};
 
 clr_tuning clr_tuning_default(const clr_device *dev)
 {
@@ -179,12 +179,12 @@ int clr_source_load(const char *kernel_dir, const char *name, char **text, clr_e
 }
 
 int clr_program_build(cl_context ctx, const clr_device *dev, const char *kernel_dir, const char *file,
-                      const clr_tuning *t, clr_program *prog, clr_error *err)
+                      const clr_tuning *t, const char *extra, clr_program *prog, clr_error *err)
 {
     memset(prog, 0, sizeof *prog);
     snprintf(prog->file, sizeof prog->file, "%s", file);
-    snprintf(prog->options, sizeof prog->options, "-DWG_SIZE=%u -DVEC=%u -DCONTIG=%u%s",
-             t->wg_size, t->vec, t->contig, dev->fp64 ? " -DCLREPRO_FP64" : "");
+    snprintf(prog->options, sizeof prog->options, "-DWG_SIZE=%u -DVEC=%u -DCONTIG=%u%s%s%s",
+             t->wg_size, t->vec, t->contig, dev->fp64 ? " -DCLREPRO_FP64" : "", extra ? " " : "", extra ? extra : "");
     char *text;
     if (clr_source_load(kernel_dir, file, &text, err))
         return err->code;

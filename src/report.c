@@ -33,10 +33,10 @@ void clr_text_printf(clr_text *t, const char *fmt, ...)
     t->len += (size_t)need;
 }
 
-const clr_variance *clr_find_variance(const clr_device_result *res, size_t strategy, size_t size)
+const clr_variance *clr_find_variance(const clr_device_result *res, size_t strategy, size_t shape_index)
 {
     for (size_t i = 0; i < res->nvariance; ++i)
-        if (res->variance[i].strategy == strategy && res->variance[i].size == size)
+        if (res->variance[i].strategy == strategy && res->variance[i].shape_index == shape_index)
             return &res->variance[i];
     return NULL;
 }
@@ -56,42 +56,49 @@ void clr_claims_text(unsigned claims, char *buf, size_t size)
 void clr_print_summary(FILE *out, const clr_run_config *cfg, const clr_device_result *res, const char *dir)
 {
     const clr_operation *op = cfg->op;
-    fprintf(out, "\n%s — %s, driver %s (%u CUs), %.1f s\n", res->device.name, res->device.platform_name,
-            res->device.driver_version, res->device.compute_units, res->wall_seconds);
-    fprintf(out, "%-12s %10s %6s %11s %9s %7s %8s %8s %9s %6s %9s\n", "strategy", op->dim_names[0], "batch",
+    fprintf(out, "\n%s: %s on %s — %s, driver %s (%u CUs), %.1f s\n", cfg->name ? cfg->name : op->name, op->name,
+            res->device.name, res->device.platform_name, res->device.driver_version, res->device.compute_units,
+            res->wall_seconds);
+    fprintf(out, "%-14s %-22s %5s %11s %9s %7s %8s %8s %9s %6s %9s\n", "strategy", "shape", op->batch_name,
             "median ms", "GB/s", "%copy", "overhead", "run2run", "batch-var", "order", "acc ulp");
     for (size_t i = 0; i < res->ncases; ++i) {
         const clr_case *c = &res->cases[i];
-        const clr_variance *v = clr_find_variance(res, c->strategy, c->shape.dims[0]);
-        char r2r[24], bv[24], acc[24], ord[24] = "-";
+        const clr_variance *v = clr_find_variance(res, c->strategy, c->shape_index);
+        char shape[128], r2r[24], bv[24], acc[24], ord[24] = "-";
+        clr_shape_text(op, &c->shape, shape, sizeof shape);
+        if (c->skipped) {
+            fprintf(out, "%-14s %-22s %5zu  skipped: %s\n", op->strategies[c->strategy].name, shape, c->shape.batch,
+                    c->skip_reason);
+            continue;
+        }
         if (c->norders)
             snprintf(ord, sizeof ord, "%zu/%zu", c->order_distinct, c->norders + 1);
         snprintf(r2r, sizeof r2r, "%zu/%u", c->r2r_distinct, cfg->trials);
-        snprintf(bv, sizeof bv, "%zu", v ? v->distinct : 0);
+        snprintf(bv, sizeof bv, "%zu%s", v ? v->distinct : 0, c->has_layout && !c->layout_same ? "+L" : "");
         if (c->accuracy_max_ulp == UINT64_MAX)
             snprintf(acc, sizeof acc, "NaN!");
         else
             snprintf(acc, sizeof acc, "%llu", (unsigned long long)c->accuracy_max_ulp);
         if (c->valid)
-            fprintf(out, "%-12s %10zu %6zu %11.4f %9.2f %6.1f%% %7.2fx %8s %9s %6s %9s\n",
-                    op->strategies[c->strategy].name, c->shape.dims[0], c->shape.batch, c->time.median * 1e3,
-                    c->gbps, 100 * c->copy_fraction, c->overhead, r2r, bv, ord, acc);
+            fprintf(out, "%-14s %-22s %5zu %11.4f %9.2f %6.1f%% %7.2fx %8s %9s %6s %9s\n",
+                    op->strategies[c->strategy].name, shape, c->shape.batch, c->time.median * 1e3, c->gbps,
+                    100 * c->copy_fraction, c->overhead, r2r, bv, ord, acc);
         else
-            fprintf(out, "%-12s %10zu %6zu %11s %9s %7s %8s %8s %9s %6s %9s  INVALID: %zu rows beyond the error bound\n",
-                    op->strategies[c->strategy].name, c->shape.dims[0], c->shape.batch, "-", "-", "-", "-", r2r, bv,
-                    ord, acc, c->rows_out_of_bound);
+            fprintf(out, "%-14s %-22s %5zu %11s %9s %7s %8s %8s %9s %6s %9s  INVALID: %zu rows beyond the error bound\n",
+                    op->strategies[c->strategy].name, shape, c->shape.batch, "-", "-", "-", "-", r2r, bv, ord, acc,
+                    c->rows_out_of_bound);
     }
     for (size_t i = 0; i < res->nclaims; ++i) {
         const clr_claim_result *c = &res->claims[i];
         if (c->claimed && c->status == CLR_CLAIM_VIOLATED)
             fprintf(out, "BROKEN CLAIM: %s claims %s, but: %s\n", op->strategies[c->strategy].name,
                     clr_claim_name(c->claim), c->evidence);
-        else if (!c->claimed && c->status == CLR_CLAIM_HELD && c->claim == CLR_CLAIM_DETERMINISTIC)
-            fprintf(out, "note: %s does not claim to be deterministic, but it was in this run (%s)\n",
-                    op->strategies[c->strategy].name, c->evidence);
+        else if (!c->claimed && c->status == CLR_CLAIM_HELD && c->claim != CLR_CLAIM_ORDER_INDEPENDENT)
+            fprintf(out, "note: %s does not claim to be %s, but it was in this run (%s)\n",
+                    op->strategies[c->strategy].name, clr_claim_name(c->claim), c->evidence);
     }
     if (dir)
-        fprintf(out, "results: %s/%s.{json,csv,md}\n", dir, op->name);
+        fprintf(out, "results: %s/%s.{json,csv,md}\n", dir, cfg->name ? cfg->name : op->name);
 }
 
 static int add_text(clr_file_batch *batch, const char *dir, const char *name, const char *ext, char *text,
@@ -120,17 +127,22 @@ int clr_write_results(const char *dir, const clr_run_config *cfg, const clr_devi
     } else {
         free(json);
     }
-    int rc = add_text(&batch, dir, cfg->op->name, "json", json_nl, err);
+    const char *name = cfg->name ? cfg->name : cfg->op->name;
+    int rc = add_text(&batch, dir, name, "json", json_nl, err);
     if (rc == CLR_OK)
-        rc = add_text(&batch, dir, cfg->op->name, "csv", clr_results_csv(cfg, res), err);
+        rc = add_text(&batch, dir, name, "csv", clr_results_csv(cfg, res), err);
     if (rc == CLR_OK)
-        rc = add_text(&batch, dir, cfg->op->name, "md", clr_results_markdown(cfg, res), err);
+        rc = add_text(&batch, dir, name, "md", clr_results_markdown(cfg, res), err);
     for (size_t i = 0; i < res->ncases && rc == CLR_OK && cfg->save_outputs; ++i) {
         const clr_case *c = &res->cases[i];
-        char path[4096], *bytes;
-        size_t size;
-        snprintf(path, sizeof path, "%s/%s-%s-%s%zu-b%zu.npy", dir, cfg->op->name,
-                 cfg->op->strategies[c->strategy].name, cfg->op->dim_names[0], c->shape.dims[0], c->shape.batch);
+        char path[4096], dims[160] = "", *bytes;
+        size_t size, len = 0;
+        if (c->skipped)
+            continue;
+        for (size_t d = 0; d < cfg->op->ndims; ++d)
+            len += (size_t)snprintf(dims + len, sizeof dims - len, "-%s%zu", cfg->op->dim_names[d], c->shape.dims[d]);
+        snprintf(path, sizeof path, "%s/%s-%s%s-b%zu.npy", dir, name, cfg->op->strategies[c->strategy].name, dims,
+                 c->shape.batch);
         size_t out_row = cfg->op->output_row_floats(&c->shape);
         if (!c->outputs || clr_npy_encode_f32(c->outputs, c->shape.batch, out_row, &bytes, &size)) {
             rc = clr_fail(err, CLR_EFAIL, "out of host memory encoding %s", path);

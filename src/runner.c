@@ -2,10 +2,10 @@
  * nothing of sums or attention: shapes, buffers, references and launches come from the
  * operation's table (op.h).
  *
- * Loop order: for every row size, host rows and references are made once; for every batch
- * size the batch is uploaded once (logical row j at position j) and the copy yardstick is
- * timed on the same bytes; then every strategy runs its case. Probe positions are made by
- * swapping row 0 with row p on the device, so the probe (logical row 0) sits at p. */
+ * Loop order: for every shape, host rows, shared weights and references are made once; for
+ * every batch size the batch is uploaded once (logical row j at position j) and the copy
+ * yardstick is timed on the same bytes; then every strategy runs its case. Probe positions are
+ * made by swapping row 0 with row p on the device, so the probe (logical row 0) sits at p. */
 #include "runner.h"
 
 #include <math.h>
@@ -26,7 +26,8 @@ typedef struct run_state {
     clr_program program, copy_program;
     cl_mem row_tmp;
     size_t row_tmp_bytes;
-    float *host_rows; /* max batch x input row, logical rows 0.. */
+    float *host_rows; /* max batch x input row, logical rows 0.., values as stored (bf16-rounded) */
+    float *shared;    /* shared weights, or NULL */
     float *refs;      /* max batch x output row */
     double *scales;
     float *out_buf;   /* one batch of outputs */
@@ -42,7 +43,7 @@ clr_tuning clr_run_tuning(const clr_run_config *cfg, const clr_device *dev)
     if (cfg->vec)
         t.vec = cfg->vec;
     if (cfg->chunk)
-        t.fixed_chunk = cfg->chunk;
+        t.fixed_chunk = t.kv_chunk = cfg->chunk;
     return t;
 }
 
@@ -54,34 +55,47 @@ static size_t max_batch(const clr_run_config *cfg)
     return m;
 }
 
-static clr_shape make_shape(const clr_run_config *cfg, size_t size, size_t batch)
+static clr_shape shape_at(const clr_run_config *cfg, size_t index, size_t batch)
 {
-    clr_shape s = {0};
+    clr_shape s = cfg->shapes[index];
     s.batch = batch;
-    s.dims[0] = size;
-    (void)cfg;
     return s;
+}
+
+static size_t shared_floats(const clr_operation *op, const clr_shape *s)
+{
+    return op->shared_floats ? op->shared_floats(s) : 0;
 }
 
 int clr_check_fits(const clr_run_config *cfg, const clr_device *dev, clr_error *err)
 {
     size_t bmax = max_batch(cfg);
-    for (size_t i = 0; i < cfg->nsizes; ++i) {
-        clr_shape s = make_shape(cfg, cfg->sizes[i], bmax);
-        double in = (double)bmax * (double)cfg->op->input_row_floats(&s) * sizeof(float);
-        double out = (double)bmax * (double)cfg->op->output_row_floats(&s) * sizeof(float);
-        char need[32], have[32], alloc[32];
-        clr_format_bytes(2 * in + 2 * out, need, sizeof need);
+    const clr_operation *op = cfg->op;
+    for (size_t i = 0; i < cfg->nshapes; ++i) {
+        clr_shape s = shape_at(cfg, i, bmax);
+        if (op->check_shape && op->check_shape(&s, err))
+            return err->code;
+        double elem = (double)clr_dtype_size(s.dtype);
+        double in = (double)bmax * (double)op->input_row_floats(&s) * elem;
+        double out = (double)bmax * (double)op->output_row_floats(&s) * sizeof(float);
+        double shared = (double)shared_floats(op, &s) * elem;
+        clr_shape alt;
+        if (op->alt_shape && op->alt_shape(&s, &alt))
+            in = fmax(in, (double)bmax * (double)op->input_row_floats(&alt) * elem);
+        /* Input, its copy for the yardstick, outputs, scratch of the same order as outputs. */
+        double need = 2 * in + 3 * out + shared;
+        char need_text[32], have[32], alloc[32], shape_text[128];
+        clr_format_bytes(need, need_text, sizeof need_text);
         clr_format_bytes((double)dev->global_mem, have, sizeof have);
         clr_format_bytes((double)dev->max_alloc, alloc, sizeof alloc);
-        if (in > (double)dev->max_alloc || 2 * in + 2 * out > 0.9 * (double)dev->global_mem ||
-            in > (double)SIZE_MAX / 4)
+        clr_shape_text(op, &s, shape_text, sizeof shape_text);
+        if (in > (double)dev->max_alloc || out > (double)dev->max_alloc || shared > (double)dev->max_alloc ||
+            need > 0.9 * (double)dev->global_mem || in > (double)SIZE_MAX / 4)
             return clr_fail(err, CLR_EUSAGE,
-                            "%s=%zu with batch %zu does not fit %s: it needs %s of device memory (input, its "
+                            "%s %s with batch %zu does not fit %s: it needs %s of device memory (inputs, their "
                             "copy for the bandwidth yardstick, outputs) and the device has %s, at most %s in one "
-                            "buffer; reduce --%s or --batch",
-                            cfg->op->dim_names[0], cfg->sizes[i], bmax, dev->name, need, have, alloc,
-                            cfg->op->dim_names[0]);
+                            "buffer; reduce the sizes or --batch",
+                            op->name, shape_text, bmax, dev->name, need_text, have, alloc);
     }
     return CLR_OK;
 }
@@ -101,26 +115,43 @@ static int alloc_buffer(run_state *st, size_t bytes, cl_mem *out, clr_error *err
     return CLR_CL(err, status);
 }
 
+/* Writes count values to buf at element offset, converting to the shape's storage type. */
+static int upload(run_state *st, cl_mem buf, size_t offset, const float *src, size_t count, clr_dtype dtype,
+                  clr_error *err)
+{
+    if (dtype == CLR_FP32)
+        return CLR_CL(err, clEnqueueWriteBuffer(st->ctx.queue, buf, CL_TRUE, offset * sizeof(float),
+                                                count * sizeof(float), src, 0, NULL, NULL));
+    uint16_t *words = clr_malloc(count * sizeof *words, "bf16 staging", err);
+    if (!words)
+        return err->code;
+    for (size_t i = 0; i < count; ++i)
+        words[i] = clr_bf16_bits(src[i]);
+    int rc = CLR_CL(err, clEnqueueWriteBuffer(st->ctx.queue, buf, CL_TRUE, offset * sizeof *words,
+                                              count * sizeof *words, words, 0, NULL, NULL));
+    free(words);
+    return rc;
+}
+
 /* Swaps rows a and b of the device input through a one-row temporary. */
-static int swap_rows(run_state *st, size_t row_floats, size_t a, size_t b, clr_error *err)
+static int swap_rows(run_state *st, size_t row_bytes, size_t a, size_t b, clr_error *err)
 {
     if (a == b)
         return CLR_OK;
-    size_t bytes = row_floats * sizeof(float);
-    if (st->row_tmp_bytes < bytes) {
+    if (st->row_tmp_bytes < row_bytes) {
         if (st->row_tmp)
             clReleaseMemObject(st->row_tmp);
         st->row_tmp = NULL;
         st->row_tmp_bytes = 0;
-        if (alloc_buffer(st, bytes, &st->row_tmp, err))
+        if (alloc_buffer(st, row_bytes, &st->row_tmp, err))
             return err->code;
-        st->row_tmp_bytes = bytes;
+        st->row_tmp_bytes = row_bytes;
     }
     cl_command_queue q = st->ctx.queue;
     cl_mem in = st->ctx.input;
-    if (CLR_CL(err, clEnqueueCopyBuffer(q, in, st->row_tmp, a * bytes, 0, bytes, 0, NULL, NULL)) ||
-        CLR_CL(err, clEnqueueCopyBuffer(q, in, in, b * bytes, a * bytes, bytes, 0, NULL, NULL)) ||
-        CLR_CL(err, clEnqueueCopyBuffer(q, st->row_tmp, in, 0, b * bytes, bytes, 0, NULL, NULL)) ||
+    if (CLR_CL(err, clEnqueueCopyBuffer(q, in, st->row_tmp, a * row_bytes, 0, row_bytes, 0, NULL, NULL)) ||
+        CLR_CL(err, clEnqueueCopyBuffer(q, in, in, b * row_bytes, a * row_bytes, row_bytes, 0, NULL, NULL)) ||
+        CLR_CL(err, clEnqueueCopyBuffer(q, st->row_tmp, in, 0, b * row_bytes, row_bytes, 0, NULL, NULL)) ||
         CLR_CL(err, clFinish(q)))
         return err->code;
     return CLR_OK;
@@ -163,7 +194,7 @@ static void validate_row(clr_case *c, const float *out, const float *ref, const 
     for (size_t i = 0; i < n; ++i) {
         uint64_t ulp = clr_ulp_distance(out[i], ref[i]);
         c->accuracy_max_ulp = ulp > c->accuracy_max_ulp ? ulp : c->accuracy_max_ulp;
-        if (clr_float_bits(out[i]) == clr_float_bits(ref[i]) || ulp == 0)
+        if (ulp == 0)
             continue;
         if (!isfinite(ref[i]) || !isfinite(out[i])) {
             /* A special result must be matched exactly; an overflowed plain sum is allowed to
@@ -186,18 +217,85 @@ static void validate_row(clr_case *c, const float *out, const float *ref, const 
     }
 }
 
+/* Makes row `row` of a shape as the op lays it out, rounded to the storage type. */
+static void make_row(run_state *st, const clr_shape *s, uint64_t row, float *out)
+{
+    size_t n = st->op->input_row_floats(s);
+    if (st->op->fill_row)
+        st->op->fill_row(s, &st->cfg->input, row, out);
+    else
+        clr_input_row(&st->cfg->input, row, out, n);
+    if (s->dtype == CLR_BF16)
+        for (size_t i = 0; i < n; ++i)
+            out[i] = clr_bf16_round(out[i]);
+}
+
+/* The op's alternative layout (attention: the same tokens in a larger cache), same batch:
+ * every row's output must keep its bits. */
+static int observe_layout(run_state *st, const clr_strategy *s, clr_case *c, const float *first, clr_error *err)
+{
+    clr_shape alt;
+    const clr_operation *op = st->op;
+    if (!op->alt_shape || !op->alt_shape(&c->shape, &alt))
+        return CLR_OK;
+    size_t batch = c->shape.batch, out_row = op->output_row_floats(&c->shape);
+    size_t alt_row = op->input_row_floats(&alt);
+    float *rows = clr_malloc(batch * alt_row * sizeof(float), "alternative layout rows", err);
+    if (!rows)
+        return err->code;
+    cl_mem saved_input = st->ctx.input, alt_input = NULL;
+    clr_shape saved_shape = st->ctx.shape;
+    clr_plan plan = {0};
+    int rc = alloc_buffer(st, batch * alt_row * clr_dtype_size(alt.dtype), &alt_input, err);
+    for (size_t r = 0; r < batch && rc == CLR_OK; ++r)
+        make_row(st, &alt, r, rows + r * alt_row);
+    if (rc == CLR_OK)
+        rc = upload(st, alt_input, 0, rows, batch * alt_row, alt.dtype, err);
+    if (rc == CLR_OK) {
+        st->ctx.input = alt_input;
+        st->ctx.shape = alt;
+        rc = s->plan(&st->ctx, &plan, err);
+        if (rc == CLR_OK)
+            rc = launch(st, s, &plan, NULL, err);
+        if (rc == CLR_OK)
+            rc = read_output(st, out_row, err);
+        st->ctx.input = saved_input;
+        st->ctx.shape = saved_shape;
+    }
+    if (rc == CLR_OK) {
+        c->has_layout = 1;
+        c->layout_max_ulp = max_ulp(st->out_buf, first, batch * out_row);
+        c->layout_same = memcmp(st->out_buf, first, batch * out_row * sizeof(float)) == 0;
+    }
+    if (alt_input)
+        clReleaseMemObject(alt_input);
+    free(rows);
+    return rc;
+}
+
+static size_t validated_rows(const run_state *st, size_t batch)
+{
+    size_t v = st->op->validate_rows;
+    return v && v < batch ? v : batch;
+}
+
 static int run_case(run_state *st, size_t strategy_index, clr_case *c, clr_error *err)
 {
     const clr_run_config *cfg = st->cfg;
     const clr_strategy *s = &st->op->strategies[strategy_index];
     const clr_shape *shape = &st->ctx.shape;
     size_t out_row = st->op->output_row_floats(shape), in_row = st->op->input_row_floats(shape);
+    size_t row_bytes = in_row * clr_dtype_size(shape->dtype);
     size_t batch = shape->batch, out_floats = batch * out_row;
 
-    memset(c, 0, sizeof *c);
     c->strategy = strategy_index;
     c->shape = *shape;
     c->valid = 1;
+    if (s->available && !s->available(&st->ctx, c->skip_reason, sizeof c->skip_reason)) {
+        c->skipped = 1;
+        c->valid = 0;
+        return CLR_OK;
+    }
     if (s->plan(&st->ctx, &c->plan, err))
         return err->code;
 
@@ -214,10 +312,10 @@ static int run_case(run_state *st, size_t strategy_index, clr_case *c, clr_error
         free(first);
         return err->code;
     }
+    c->outputs = first;
     for (unsigned t = 0; t < cfg->trials; ++t) {
         if (launch(st, s, &c->plan, NULL, err) || read_output(st, out_row, err)) {
             free(hashes);
-            free(first);
             return err->code;
         }
         hashes[t] = XXH64(st->out_buf, out_floats * sizeof(float), 0);
@@ -231,10 +329,9 @@ static int run_case(run_state *st, size_t strategy_index, clr_case *c, clr_error
     c->r2r_distinct = clr_count_distinct_u64(hashes, cfg->trials);
     c->fingerprint = XXH64(first, out_floats * sizeof(float), 0);
     free(hashes);
-    c->outputs = first;
 
-    /* Validation of every row of trial 0 (logical row j at position j). */
-    for (size_t j = 0; j < batch; ++j)
+    /* Validation of trial 0 (logical row j at position j): every row, or the op's first rows. */
+    for (size_t j = 0; j < batch && j < validated_rows(st, batch); ++j)
         validate_row(c, first + j * out_row, st->refs + j * out_row, st->scales + j * out_row, out_row);
 
     /* Probe positions: 0, the middle, the end. */
@@ -255,8 +352,8 @@ static int run_case(run_state *st, size_t strategy_index, clr_case *c, clr_error
         if (p == 0) {
             memcpy(o->probe, first, out_row * sizeof(float));
         } else {
-            if (swap_rows(st, in_row, 0, p, err) || launch(st, s, &c->plan, NULL, err) ||
-                read_output(st, out_row, err) || swap_rows(st, in_row, 0, p, err))
+            if (swap_rows(st, row_bytes, 0, p, err) || launch(st, s, &c->plan, NULL, err) ||
+                read_output(st, out_row, err) || swap_rows(st, row_bytes, 0, p, err))
                 return err->code;
             memcpy(o->probe, st->out_buf + p * out_row, out_row * sizeof(float));
             validate_row(c, o->probe, st->refs, st->scales, out_row);
@@ -264,27 +361,27 @@ static int run_case(run_state *st, size_t strategy_index, clr_case *c, clr_error
         o->hash = XXH64(o->probe, out_row * sizeof(float), 0);
     }
 
-    /* Order: the probe row's addends permuted (same exact result), at position 0. */
+    /* Order: the probe row's elements permuted (same exact result), at position 0. */
     if (st->permuted) {
-        uint64_t hashes[CLR_ORDERS + 1];
-        hashes[0] = c->positions[0].hash;
-        size_t bytes = in_row * sizeof(float);
+        uint64_t order_hashes[CLR_ORDERS + 1];
+        order_hashes[0] = c->positions[0].hash;
         for (size_t k = 0; k < CLR_ORDERS; ++k) {
-            if (CLR_CL(err, clEnqueueWriteBuffer(st->ctx.queue, st->ctx.input, CL_TRUE, 0, bytes,
-                                                 st->permuted + k * in_row, 0, NULL, NULL)) ||
+            if (upload(st, st->ctx.input, 0, st->permuted + k * in_row, in_row, shape->dtype, err) ||
                 launch(st, s, &c->plan, NULL, err) || read_output(st, out_row, err))
                 return err->code;
-            hashes[k + 1] = XXH64(st->out_buf, out_row * sizeof(float), 0);
+            order_hashes[k + 1] = XXH64(st->out_buf, out_row * sizeof(float), 0);
             uint64_t d = max_ulp(st->out_buf, first, out_row);
             c->order_max_ulp = d > c->order_max_ulp ? d : c->order_max_ulp;
             validate_row(c, st->out_buf, st->refs, st->scales, out_row);
         }
         c->norders = CLR_ORDERS;
-        c->order_distinct = clr_count_distinct_u64(hashes, CLR_ORDERS + 1);
-        if (CLR_CL(err, clEnqueueWriteBuffer(st->ctx.queue, st->ctx.input, CL_TRUE, 0, bytes, st->host_rows, 0,
-                                             NULL, NULL)))
+        c->order_distinct = clr_count_distinct_u64(order_hashes, CLR_ORDERS + 1);
+        if (upload(st, st->ctx.input, 0, st->host_rows, in_row, shape->dtype, err))
             return err->code;
     }
+
+    if (observe_layout(st, s, c, first, err))
+        return err->code;
 
     /* Timing: R repetitions, each waited for, device clock. */
     double *times = clr_calloc(cfg->reps, sizeof *times, "timings", err);
@@ -307,11 +404,11 @@ static int run_case(run_state *st, size_t strategy_index, clr_case *c, clr_error
     return CLR_OK;
 }
 
-static int measure_copy(run_state *st, cl_mem target, clr_copy_result *cr, clr_error *err)
+static int measure_copy(run_state *st, cl_mem target, size_t bytes, clr_copy_result *cr, clr_error *err)
 {
     const clr_run_config *cfg = st->cfg;
     cl_kernel k;
-    cl_ulong n = (cl_ulong)(st->ctx.shape.batch * st->op->input_row_floats(&st->ctx.shape));
+    cl_ulong n = (cl_ulong)(bytes / sizeof(float));
     /* As many work-groups as the split strategies aim for, each looping over its share. */
     const clr_tuning *t = st->ctx.tuning;
     size_t local = t->wg_size;
@@ -324,13 +421,13 @@ static int measure_copy(run_state *st, cl_mem target, clr_copy_result *cr, clr_e
         return err->code;
     for (unsigned r = 0; r < cfg->warmup + cfg->reps; ++r) {
         cl_event ev;
-        double t;
-        if (clr_enqueue_1d(&st->ctx, k, global, local, &ev, err) || clr_event_span_release(ev, ev, &t, err)) {
+        double sec;
+        if (clr_enqueue_1d(&st->ctx, k, global, local, &ev, err) || clr_event_span_release(ev, ev, &sec, err)) {
             free(times);
             return err->code;
         }
         if (r >= cfg->warmup)
-            times[r - cfg->warmup] = t;
+            times[r - cfg->warmup] = sec;
     }
     cr->bytes = 2.0 * (double)n * sizeof(float);
     clr_stats_compute(times, cfg->reps, &cr->time);
@@ -339,18 +436,16 @@ static int measure_copy(run_state *st, cl_mem target, clr_copy_result *cr, clr_e
     return CLR_OK;
 }
 
-/* Batch variance of one strategy at one row size: every (batch, position) observation of
- * the probe row against the smallest batch at position 0. */
-static void summarise_variance(run_state *st, size_t first_case, size_t size_index, size_t strategy)
+/* Batch variance of one strategy at one shape: every (batch, position) observation of the
+ * probe row against the smallest batch at position 0. */
+static void summarise_variance(run_state *st, size_t first_case, size_t shape_index, size_t strategy)
 {
     clr_device_result *res = st->res;
     clr_case *base = NULL;
     size_t count = 0;
     for (size_t i = first_case; i < res->ncases; ++i) {
         clr_case *c = &res->cases[i];
-        if (c->strategy != strategy)
-            continue;
-        if (!base || c->shape.batch < base->shape.batch)
+        if (c->strategy == strategy && !c->skipped && (!base || c->shape.batch < base->shape.batch))
             base = c;
     }
     if (!base)
@@ -359,12 +454,12 @@ static void summarise_variance(run_state *st, size_t first_case, size_t size_ind
     clr_variance *v = &res->variance[res->nvariance++];
     memset(v, 0, sizeof *v);
     v->strategy = strategy;
-    v->size = st->cfg->sizes[size_index];
+    v->shape_index = shape_index;
     v->base_batch = base->shape.batch;
     uint64_t *hashes = calloc(st->cfg->nbatches * CLR_MAX_POSITIONS, sizeof *hashes);
     for (size_t i = first_case; i < res->ncases; ++i) {
         clr_case *c = &res->cases[i];
-        if (c->strategy != strategy)
+        if (c->strategy != strategy || c->skipped)
             continue;
         for (size_t k = 0; k < c->npositions; ++k) {
             clr_observation *o = &c->positions[k];
@@ -377,6 +472,11 @@ static void summarise_variance(run_state *st, size_t first_case, size_t size_ind
     }
     v->distinct = hashes ? clr_count_distinct_u64(hashes, count) : 0;
     free(hashes);
+}
+
+static void shape_of(run_state *st, size_t shape_index, char *buf, size_t size)
+{
+    clr_shape_text(st->op, &st->cfg->shapes[shape_index], buf, size);
 }
 
 static void check_claims(run_state *st)
@@ -393,26 +493,27 @@ static void check_claims(run_state *st)
             cr->claim = bit;
             cr->claimed = (claims & bit) != 0;
             cr->status = CLR_CLAIM_NOT_MEASURED;
+            char where[128];
             if (bit == CLR_CLAIM_DETERMINISTIC) {
                 size_t worst = 0, at = 0;
                 for (size_t i = 0; i < res->ncases; ++i)
-                    if (res->cases[i].strategy == s && res->cases[i].r2r_distinct > worst) {
+                    if (res->cases[i].strategy == s && !res->cases[i].skipped && res->cases[i].r2r_distinct > worst) {
                         worst = res->cases[i].r2r_distinct;
                         at = i;
                     }
                 if (worst > 0) {
                     cr->status = worst > 1 ? CLR_CLAIM_VIOLATED : CLR_CLAIM_HELD;
+                    shape_of(st, res->cases[at].shape_index, where, sizeof where);
                     if (worst > 1)
-                        snprintf(cr->evidence, sizeof cr->evidence, "%zu distinct outputs in %u trials at %s=%zu, batch %zu",
-                                 worst, cfg->trials, st->op->dim_names[0], res->cases[at].shape.dims[0],
-                                 res->cases[at].shape.batch);
+                        snprintf(cr->evidence, sizeof cr->evidence, "%zu distinct outputs in %u trials at %s, batch %zu",
+                                 worst, cfg->trials, where, res->cases[at].shape.batch);
                     else
                         snprintf(cr->evidence, sizeof cr->evidence, "1 output pattern in %u trials at every shape",
                                  cfg->trials);
                 }
             } else if (bit == CLR_CLAIM_BATCH_INVARIANT) {
-                size_t worst = 0, observations = 0, size = 0;
-                uint64_t ulp = 0;
+                size_t worst = 0, observations = 0, at = 0, layouts = 0, layout_bad = 0, layout_at = 0;
+                uint64_t ulp = 0, layout_ulp = 0;
                 for (size_t i = 0; i < res->nvariance; ++i) {
                     clr_variance *v = &res->variance[i];
                     if (v->strategy != s)
@@ -420,23 +521,41 @@ static void check_claims(run_state *st)
                     observations += v->observations;
                     if (v->distinct > worst) {
                         worst = v->distinct;
-                        size = v->size;
+                        at = v->shape_index;
                         ulp = v->max_ulp;
                     }
                 }
-                if (observations > 1) {
-                    cr->status = worst > 1 ? CLR_CLAIM_VIOLATED : CLR_CLAIM_HELD;
+                for (size_t i = 0; i < res->ncases; ++i) {
+                    const clr_case *c = &res->cases[i];
+                    if (c->strategy != s || !c->has_layout)
+                        continue;
+                    layouts++;
+                    if (!c->layout_same && !layout_bad++) {
+                        layout_at = i;
+                        layout_ulp = c->layout_max_ulp;
+                    }
+                }
+                if (observations > 1 || layouts) {
+                    cr->status = worst > 1 || layout_bad ? CLR_CLAIM_VIOLATED : CLR_CLAIM_HELD;
+                    shape_of(st, at, where, sizeof where);
                     if (worst > 1)
                         snprintf(cr->evidence, sizeof cr->evidence,
-                                 "%zu distinct probe outputs across batch sizes and positions at %s=%zu "
+                                 "%zu distinct probe outputs across batch sizes and positions at %s "
                                  "(max %llu ulp from the smallest batch)",
-                                 worst, st->op->dim_names[0], size, (unsigned long long)ulp);
-                    else
+                                 worst, where, (unsigned long long)ulp);
+                    else if (layout_bad) {
+                        shape_of(st, res->cases[layout_at].shape_index, where, sizeof where);
                         snprintf(cr->evidence, sizeof cr->evidence,
-                                 "probe bits identical in all %zu batch/position observations", observations);
+                                 "outputs changed when the same inputs were read from a larger buffer at %s, batch "
+                                 "%zu (max %llu ulp)",
+                                 where, res->cases[layout_at].shape.batch, (unsigned long long)layout_ulp);
+                    } else
+                        snprintf(cr->evidence, sizeof cr->evidence,
+                                 "probe bits identical in all %zu batch/position observations%s", observations,
+                                 layouts ? " and in every larger-buffer layout" : "");
                 }
             } else if (bit == CLR_CLAIM_ORDER_INDEPENDENT) {
-                size_t worst = 0, tried = 0, size = 0;
+                size_t worst = 0, tried = 0, at = 0;
                 uint64_t ulp = 0;
                 for (size_t i = 0; i < res->ncases; ++i) {
                     const clr_case *c = &res->cases[i];
@@ -445,22 +564,24 @@ static void check_claims(run_state *st)
                     tried += c->norders;
                     if (c->order_distinct > worst) {
                         worst = c->order_distinct;
-                        size = c->shape.dims[0];
+                        at = c->shape_index;
                         ulp = c->order_max_ulp;
                     }
                 }
                 if (tried) {
                     cr->status = worst > 1 ? CLR_CLAIM_VIOLATED : CLR_CLAIM_HELD;
+                    shape_of(st, at, where, sizeof where);
                     if (worst > 1)
                         snprintf(cr->evidence, sizeof cr->evidence,
-                                 "%zu distinct probe outputs over %u orders of its input at %s=%zu (max %llu ulp)",
-                                 worst, CLR_ORDERS + 1, st->op->dim_names[0], size, (unsigned long long)ulp);
+                                 "%zu distinct probe outputs over %u orders of its input at %s (max %llu ulp)",
+                                 worst, CLR_ORDERS + 1, where, (unsigned long long)ulp);
                     else
                         snprintf(cr->evidence, sizeof cr->evidence,
                                  "probe bits identical over %zu permutations of its input", tried);
                 }
             } else {
-                snprintf(cr->evidence, sizeof cr->evidence, "measured across devices by comparing fingerprints, not by `run`");
+                snprintf(cr->evidence, sizeof cr->evidence,
+                         "measured across devices by comparing fingerprints, not by `run`");
             }
             if (cr->claimed && cr->status == CLR_CLAIM_VIOLATED)
                 res->broken_claims++;
@@ -481,9 +602,10 @@ static int setup_device(run_state *st, const clr_device *dev, clr_error *err)
     st->ctx.device = &st->res->device;
     st->ctx.tuning = &st->res->tuning;
     st->ctx.program = &st->program;
-    if (clr_program_build(st->ctx.context, dev, st->cfg->kernel_dir, st->op->source, &st->res->tuning,
+    const char *dtype = st->cfg->nshapes && st->cfg->shapes[0].dtype == CLR_BF16 ? "-DIN_BF16" : NULL;
+    if (clr_program_build(st->ctx.context, dev, st->cfg->kernel_dir, st->op->source, &st->res->tuning, dtype,
                           &st->program, err) ||
-        clr_program_build(st->ctx.context, dev, st->cfg->kernel_dir, "copy.cl", &st->res->tuning,
+        clr_program_build(st->ctx.context, dev, st->cfg->kernel_dir, "copy.cl", &st->res->tuning, NULL,
                           &st->copy_program, err))
         return err->code;
     st->res->build_seconds = st->program.build_seconds;
@@ -492,11 +614,23 @@ static int setup_device(run_state *st, const clr_device *dev, clr_error *err)
     return CLR_OK;
 }
 
+static void free_host(run_state *st)
+{
+    free(st->host_rows);
+    free(st->shared);
+    free(st->refs);
+    free(st->scales);
+    free(st->out_buf);
+    free(st->permuted);
+    st->host_rows = st->shared = st->refs = st->out_buf = st->permuted = NULL;
+    st->scales = NULL;
+}
+
 static void teardown(run_state *st)
 {
     clr_program_release(&st->program);
     clr_program_release(&st->copy_program);
-    cl_mem bufs[] = {st->ctx.input, st->ctx.output, st->ctx.scratch, st->row_tmp};
+    cl_mem bufs[] = {st->ctx.input, st->ctx.output, st->ctx.shared, st->ctx.scratch, st->row_tmp};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; ++i)
         if (bufs[i])
             clReleaseMemObject(bufs[i]);
@@ -504,60 +638,64 @@ static void teardown(run_state *st)
         clReleaseCommandQueue(st->ctx.queue);
     if (st->ctx.context)
         clReleaseContext(st->ctx.context);
-    free(st->host_rows);
-    free(st->refs);
-    free(st->scales);
-    free(st->out_buf);
-    free(st->permuted);
+    free_host(st);
 }
 
-/* Host rows of logical ids [0, bmax) and their references. */
-static int prepare_rows(run_state *st, size_t size, size_t bmax, clr_error *err)
+/* Host rows of logical ids [0, bmax), shared weights (uploaded), references, permutations. */
+static int prepare_shape(run_state *st, size_t shape_index, size_t bmax, clr_error *err)
 {
-    clr_shape s = make_shape(st->cfg, size, bmax);
-    size_t in_row = st->op->input_row_floats(&s), out_row = st->op->output_row_floats(&s);
-    free(st->host_rows);
-    free(st->refs);
-    free(st->scales);
-    free(st->out_buf);
-    free(st->permuted);
-    st->refs = NULL;
-    st->scales = NULL;
-    st->out_buf = NULL;
-    st->permuted = NULL;
+    clr_shape s = shape_at(st->cfg, shape_index, bmax);
+    const clr_operation *op = st->op;
+    size_t in_row = op->input_row_floats(&s), out_row = op->output_row_floats(&s);
+    size_t nshared = shared_floats(op, &s);
+    free_host(st);
     st->host_rows = clr_malloc(bmax * in_row * sizeof(float), "host input rows", err);
-    if (!st->host_rows)
-        return err->code;
     st->refs = clr_malloc(bmax * out_row * sizeof(float), "references", err);
     st->scales = clr_malloc(bmax * out_row * sizeof(double), "references", err);
     st->out_buf = clr_malloc(bmax * out_row * sizeof(float), "outputs", err);
-    if (!st->refs || !st->scales || !st->out_buf)
+    if (!st->host_rows || !st->refs || !st->scales || !st->out_buf)
         return err->code;
+    if (nshared) {
+        st->shared = clr_malloc(nshared * sizeof(float), "shared weights", err);
+        if (!st->shared)
+            return err->code;
+        op->fill_shared(&s, st->cfg->input.seed, st->shared);
+        if (s.dtype == CLR_BF16)
+            for (size_t i = 0; i < nshared; ++i)
+                st->shared[i] = clr_bf16_round(st->shared[i]);
+        if (st->ctx.shared)
+            clReleaseMemObject(st->ctx.shared);
+        st->ctx.shared = NULL;
+        if (alloc_buffer(st, nshared * clr_dtype_size(s.dtype), &st->ctx.shared, err) ||
+            upload(st, st->ctx.shared, 0, st->shared, nshared, s.dtype, err))
+            return err->code;
+    }
     for (size_t r = 0; r < bmax; ++r) {
         float *row = st->host_rows + r * in_row;
-        clr_input_row(&st->cfg->input, r, row, in_row);
-        st->op->reference(&s, row, st->refs + r * out_row, st->scales + r * out_row);
+        make_row(st, &s, r, row);
+        if (r < validated_rows(st, bmax))
+            op->reference(&s, row, st->shared, st->refs + r * out_row, st->scales + r * out_row);
     }
-    if (st->op->permute_row) {
+    if (op->permute_row) {
         st->permuted = clr_malloc(CLR_ORDERS * in_row * sizeof(float), "permuted probe rows", err);
         if (!st->permuted)
             return err->code;
         for (size_t k = 0; k < CLR_ORDERS; ++k) {
             memcpy(st->permuted + k * in_row, st->host_rows, in_row * sizeof(float));
-            st->op->permute_row(&s, st->permuted + k * in_row, 1000 + k);
+            op->permute_row(&s, st->permuted + k * in_row, 1000 + k);
         }
     }
     return CLR_OK;
 }
 
-static int run_batch(run_state *st, size_t size_index, size_t batch, clr_error *err)
+static int run_batch(run_state *st, size_t shape_index, size_t batch, clr_error *err)
 {
     const clr_run_config *cfg = st->cfg;
     clr_device_result *res = st->res;
-    st->ctx.shape = make_shape(cfg, cfg->sizes[size_index], batch);
+    st->ctx.shape = shape_at(cfg, shape_index, batch);
     size_t in_row = st->op->input_row_floats(&st->ctx.shape);
     size_t out_row = st->op->output_row_floats(&st->ctx.shape);
-    size_t in_bytes = batch * in_row * sizeof(float);
+    size_t in_bytes = batch * in_row * clr_dtype_size(st->ctx.shape.dtype);
     cl_mem copy_target = NULL;
     if (st->ctx.input)
         clReleaseMemObject(st->ctx.input);
@@ -566,20 +704,20 @@ static int run_batch(run_state *st, size_t size_index, size_t batch, clr_error *
     st->ctx.input = st->ctx.output = NULL;
     if (alloc_buffer(st, in_bytes, &st->ctx.input, err) ||
         alloc_buffer(st, batch * out_row * sizeof(float), &st->ctx.output, err) ||
-        CLR_CL(err, clEnqueueWriteBuffer(st->ctx.queue, st->ctx.input, CL_TRUE, 0, in_bytes, st->host_rows, 0,
-                                         NULL, NULL)))
+        upload(st, st->ctx.input, 0, st->host_rows, batch * in_row, st->ctx.shape.dtype, err))
         return err->code;
 
-    char what[160];
-    snprintf(what, sizeof what, "copy %s=%zu batch %zu", st->op->dim_names[0], cfg->sizes[size_index], batch);
+    char what[400], shape_text[128];
+    shape_of(st, shape_index, shape_text, sizeof shape_text);
+    snprintf(what, sizeof what, "copy %s batch %zu", shape_text, batch);
     progress(st, what);
     clr_copy_result *cr = &res->copies[res->ncopies];
     memset(cr, 0, sizeof *cr);
-    cr->size = cfg->sizes[size_index];
+    cr->shape_index = shape_index;
     cr->batch = batch;
     int rc = alloc_buffer(st, in_bytes, &copy_target, err);
     if (rc == CLR_OK)
-        rc = measure_copy(st, copy_target, cr, err);
+        rc = measure_copy(st, copy_target, in_bytes, cr, err);
     if (copy_target)
         clReleaseMemObject(copy_target);
     if (rc)
@@ -589,13 +727,14 @@ static int run_batch(run_state *st, size_t size_index, size_t batch, clr_error *
     size_t first_case = res->ncases;
     for (size_t si = 0; si < cfg->nstrategies; ++si) {
         size_t s = cfg->strategy_index[si];
-        snprintf(what, sizeof what, "%s %s=%zu batch %zu", st->op->strategies[s].name, st->op->dim_names[0],
-                 cfg->sizes[size_index], batch);
+        snprintf(what, sizeof what, "%s %s batch %zu", st->op->strategies[s].name, shape_text, batch);
         progress(st, what);
         clr_case *c = &res->cases[res->ncases];
+        memset(c, 0, sizeof *c);
+        c->shape_index = shape_index;
+        res->ncases++; /* counted now, so its buffers are freed even if it fails midway */
         if (run_case(st, s, c, err))
             return err->code;
-        res->ncases++;
         st->cases_done++;
         c->copy_gbps = cr->gbps;
         c->copy_fraction = cr->gbps > 0 ? c->gbps / cr->gbps : 0;
@@ -623,11 +762,11 @@ int clr_run_device(const clr_run_config *cfg, const clr_device *dev, clr_device_
     if (clr_tuning_check(&res->tuning, dev, err) || clr_check_fits(cfg, dev, err))
         return err->code;
 
-    size_t ncases = cfg->nsizes * cfg->nbatches * cfg->nstrategies;
+    size_t ncases = cfg->nshapes * cfg->nbatches * cfg->nstrategies;
     res->cases = clr_calloc(ncases, sizeof *res->cases, "results", err);
-    res->variance = clr_calloc(cfg->nsizes * cfg->nstrategies, sizeof *res->variance, "results", err);
+    res->variance = clr_calloc(cfg->nshapes * cfg->nstrategies, sizeof *res->variance, "results", err);
     res->claims = clr_calloc(cfg->nstrategies * CLR_NCLAIMS, sizeof *res->claims, "results", err);
-    res->copies = clr_calloc(cfg->nsizes * cfg->nbatches, sizeof *res->copies, "results", err);
+    res->copies = clr_calloc(cfg->nshapes * cfg->nbatches, sizeof *res->copies, "results", err);
     if (!res->cases || !res->variance || !res->claims || !res->copies)
         return err->code;
 
@@ -638,11 +777,12 @@ int clr_run_device(const clr_run_config *cfg, const clr_device *dev, clr_device_
     st.cases_total = ncases;
     int rc = setup_device(&st, dev, err);
     size_t bmax = max_batch(cfg);
-    for (size_t zi = 0; zi < cfg->nsizes && rc == CLR_OK; ++zi) {
-        char what[96];
-        snprintf(what, sizeof what, "generating %zu rows of %s=%zu", bmax, cfg->op->dim_names[0], cfg->sizes[zi]);
+    for (size_t zi = 0; zi < cfg->nshapes && rc == CLR_OK; ++zi) {
+        char what[400], shape_text[128];
+        shape_of(&st, zi, shape_text, sizeof shape_text);
+        snprintf(what, sizeof what, "generating %zu rows of %s", bmax, shape_text);
         progress(&st, what);
-        rc = prepare_rows(&st, cfg->sizes[zi], bmax, err);
+        rc = prepare_shape(&st, zi, bmax, err);
         size_t first_case = res->ncases;
         for (size_t bi = 0; bi < cfg->nbatches && rc == CLR_OK; ++bi)
             rc = run_batch(&st, zi, cfg->batches[bi], err);
@@ -656,7 +796,7 @@ int clr_run_device(const clr_run_config *cfg, const clr_device *dev, clr_device_
         return rc;
     check_claims(&st);
     for (size_t i = 0; i < res->ncases; ++i)
-        res->invalid_cases += !res->cases[i].valid;
+        res->invalid_cases += !res->cases[i].valid && !res->cases[i].skipped;
     res->wall_seconds = clr_now() - start;
     return CLR_OK;
 }

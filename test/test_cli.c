@@ -31,12 +31,12 @@ START_TEST(cli_defaults)
     clr_error err;
     ck_assert_int_eq(parse("", &cli, &err), 0);
     ck_assert_int_eq(cli.command, CLR_CMD_RUN);
-    ck_assert_str_eq(cli.op_name, "sum");
+    ck_assert_ptr_null(cli.op_name); /* every operation */
     ck_assert_str_eq(cli.device_spec, "all");
     ck_assert_uint_eq(cli.trials, CLR_DEFAULT_TRIALS);
-    ck_assert_uint_eq(cli.nsizes, 3);
-    ck_assert_uint_eq(cli.sizes[2], 1u << 24);
-    ck_assert_uint_eq(cli.nbatches, 4);
+    ck_assert_uint_eq(cli.ndims, 0);   /* each operation's default shapes */
+    ck_assert_ptr_null(cli.batches); /* and batches */
+    ck_assert_int_eq(cli.dtype, 0);
     ck_assert_uint_eq(cli.seed, CLR_DEFAULT_SEED);
     clr_cli_free(&cli);
 }
@@ -49,14 +49,25 @@ START_TEST(cli_values)
     ck_assert_int_eq(parse("run --n 2^24,16M,4096,3K --batch=1,64 --trials 5 --reps 3 --seed 18446744073709551615 "
                            "--dist illcond --strategy tree,split --device 0:0 --strict --save-outputs --wg 64 --vec 8",
                            &cli, &err), 0);
-    ck_assert_uint_eq(cli.nsizes, 4);
-    ck_assert_uint_eq(cli.sizes[0], 1u << 24);
-    ck_assert_uint_eq(cli.sizes[1], 1u << 24);
-    ck_assert_uint_eq(cli.sizes[3], 3072);
+    const clr_dim_list *n = clr_cli_dim(&cli, "n");
+    ck_assert_ptr_nonnull(n);
+    ck_assert_uint_eq(n->count, 4);
+    ck_assert_uint_eq(n->values[0], 1u << 24);
+    ck_assert_uint_eq(n->values[1], 1u << 24);
+    ck_assert_uint_eq(n->values[3], 3072);
     ck_assert_uint_eq(cli.batches[1], 64);
     ck_assert_uint_eq(cli.seed, UINT64_MAX);
     ck_assert_int_eq(cli.dist, CLR_DIST_ILLCOND);
     ck_assert(cli.strict && cli.save_outputs && cli.wg == 64 && cli.vec == 8 && cli.trials == 5);
+    clr_cli_free(&cli);
+    ck_assert_int_eq(parse("run --op matmul --k 4096 --n 4096,14336 --dtype bf16 --batch 1,512", &cli, &err), 0);
+    ck_assert_str_eq(cli.op_name, "matmul");
+    ck_assert_uint_eq(clr_cli_dim(&cli, "n")->count, 2);
+    ck_assert_uint_eq(clr_cli_dim(&cli, "k")->values[0], 4096);
+    ck_assert_int_eq(cli.dtype, 1);
+    clr_cli_free(&cli);
+    ck_assert_int_eq(parse("--suite seed", &cli, &err), 0);
+    ck_assert_str_eq(cli.suite, "seed");
     clr_cli_free(&cli);
     ck_assert_int_eq(parse("devices --json --device gpu", &cli, &err), 0);
     ck_assert(cli.command == CLR_CMD_DEVICES && cli.json);
@@ -100,7 +111,11 @@ START_TEST(cli_errors)
     expect_error("--seed -1", "whole number");
     expect_error("--dist gamma", "expected uniform, normal or illcond");
     expect_error("--strict=yes", "takes no value");
-    expect_error("--input x.npy --n 5", "cannot be combined");
+    expect_error("--suite llm --op sum", "fixes the operations");
+    expect_error("--suite huge", "unknown suite");
+    expect_error("--dtype fp16", "expected fp32 or bf16");
+    expect_error("--hidden 0", "at least 1");
+    expect_error("--kv-len 1,x", "expected comma-separated");
 }
 END_TEST
 
@@ -109,10 +124,10 @@ START_TEST(cli_demo)
     clr_cli cli;
     clr_error err;
     ck_assert_int_eq(parse("demo order --orders 100 --n 2^10 --seed 3", &cli, &err), 0);
-    ck_assert(cli.command == CLR_CMD_DEMO && cli.orders == 100 && cli.sizes[0] == 1024);
+    ck_assert(cli.command == CLR_CMD_DEMO && cli.orders == 100 && clr_cli_dim(&cli, "n")->values[0] == 1024);
     clr_cli_free(&cli);
     ck_assert_int_eq(parse("demo order", &cli, &err), 0);
-    ck_assert(cli.orders == CLR_DEFAULT_ORDERS && cli.sizes[0] == CLR_DEFAULT_DEMO_N);
+    ck_assert(cli.orders == CLR_DEFAULT_ORDERS && clr_cli_dim(&cli, "n") == NULL);
     clr_cli_free(&cli);
     expect_error("demo", "needs the name of a demonstration");
     expect_error("demo chaos", "unknown demonstration 'chaos'");
@@ -205,6 +220,8 @@ static void expect_bin_error(const char *args, const char *needle)
     char out_dir[] = "/tmp/clrepro-out-XXXXXX", full[2048], msg[16384];
     ck_assert_ptr_nonnull(mkdtemp(out_dir));
     snprintf(full, sizeof full, "--device cpu --out %s --trials 2 --reps 1 %s", out_dir, args);
+    if (!strstr(args, "--op") && !strstr(args, "demo") && !strstr(args, "--suite"))
+        snprintf(full, sizeof full, "--op sum --device cpu --out %s --trials 2 --reps 1 %s", out_dir, args);
     int status = run_bin(full, msg, sizeof msg);
     ck_assert_msg(status == 2, "`clrepro %s` exited %d: %s", full, status, msg);
     ck_assert_msg(strstr(msg, needle) != NULL, "`clrepro %s`: stderr '%s' lacks '%s'", full, msg, needle);
@@ -227,6 +244,13 @@ START_TEST(binary_bad_input)
     expect_bin_error("--device 7:3", "there is no device 3 on platform 7");
     expect_bin_error("--strategy tree,bogus", "'bogus' is not a strategy of sum");
     expect_bin_error("--op matmul2", "unknown operation");
+    expect_bin_error("--op rmsnorm --k 5", "--k does not apply to rmsnorm");
+    expect_bin_error("--op sum --dtype bf16", "reads float32 only");
+    expect_bin_error("--op attention --head-dim 512", "at most 256");
+    expect_bin_error("--op attention --heads 64 --head-dim 128 --kv-len 2^20 --batch 64", "does not fit");
+    expect_bin_error("--op matmul --k 2^20 --n 2^20", "does not fit");
+    expect_bin_error("--op sum,rmsnorm --strategy tree", "single --op");
+    expect_bin_error("--op attention --input /tmp/x.npy", "--input needs a single --op");
     expect_bin_error("--n 2^40 --batch 1", "does not fit");
     expect_bin_error("--n 2^24 --batch 100000", "does not fit");
     expect_bin_error("--input /nonexistent.npy", "cannot open input");

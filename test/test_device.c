@@ -23,8 +23,10 @@ static void config(clr_run_config *cfg, size_t *sizes, size_t nsizes, size_t *ba
     cfg->op = &clr_op_sum;
     for (size_t i = 0; i < clr_op_sum.nstrategies; ++i)
         cfg->strategy_index[cfg->nstrategies++] = i;
-    cfg->sizes = sizes;
-    cfg->nsizes = nsizes;
+    cfg->shapes = calloc(nsizes, sizeof *cfg->shapes);
+    for (size_t i = 0; i < nsizes; ++i)
+        cfg->shapes[i].dims[0] = sizes[i];
+    cfg->nshapes = nsizes;
     cfg->batches = batches;
     cfg->nbatches = nbatches;
     cfg->trials = 3;
@@ -176,7 +178,7 @@ START_TEST(results_documents_parse_back)
     ck_assert_str_eq(json_string_value(field(doc, "tool.version")), CLREPRO_VERSION);
     const char *top[] = {"started_utc", "wall_seconds", "device.name", "device.driver_version",
                          "device.platform", "device.compute_units", "device.single_fp.denormals",
-                         "config.op", "config.strategies", "config.sizes.n", "config.batches", "config.trials",
+                         "config.op", "config.name", "config.strategies", "config.shapes", "config.batches", "config.trials",
                          "config.reps", "config.warmup", "config.input.seed", "config.input.dist",
                          "config.tuning.wg_size", "config.build_options", "build.seconds", "copy",
                          "strategies", "batch_variance", "claims", "summary.invalid_cases",

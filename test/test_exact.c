@@ -25,9 +25,9 @@ static void run_exact(const float *data, size_t rows, size_t n, size_t *batches,
     cfg.op = &clr_op_sum;
     cfg.strategy_index[0] = (size_t)(clr_strategy_find(&clr_op_sum, "exact") - clr_op_sum.strategies);
     cfg.nstrategies = 1;
-    size_t sizes[] = {n};
-    cfg.sizes = sizes;
-    cfg.nsizes = 1;
+    clr_shape shape = {.dims = {n}};
+    cfg.shapes = &shape;
+    cfg.nshapes = 1;
     cfg.batches = batches;
     cfg.nbatches = nbatches;
     cfg.trials = 3;

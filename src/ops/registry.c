@@ -2,10 +2,11 @@
 #include "op.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdarg.h>
 #include <string.h>
 
-static const clr_operation *const operations[] = {&clr_op_sum};
+static const clr_operation *const operations[] = {&clr_op_sum, &clr_op_rmsnorm, &clr_op_matmul, &clr_op_attention};
 
 const clr_operation *const *clr_op_all(size_t *count)
 {
@@ -94,4 +95,41 @@ int clr_enqueue_1d(clr_op_ctx *ctx, cl_kernel kernel, size_t global, size_t loca
 {
     return CLR_CL(err, clEnqueueNDRangeKernel(ctx->queue, kernel, 1, NULL, &global, local ? &local : NULL,
                                               0, NULL, event));
+}
+
+const char *clr_dtype_name(clr_dtype t)
+{
+    return t == CLR_BF16 ? "bf16" : "fp32";
+}
+
+size_t clr_dtype_size(clr_dtype t)
+{
+    return t == CLR_BF16 ? 2 : 4;
+}
+
+float clr_bf16_round(float x)
+{
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    if ((u & 0x7fffffffu) > 0x7f800000u) /* NaN: keep it quiet and a NaN */
+        u = (u | 0x00400000u) & 0xffff0000u;
+    else
+        u = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
+
+uint16_t clr_bf16_bits(float x)
+{
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    return (uint16_t)(u >> 16);
+}
+
+void clr_shape_text(const clr_operation *op, const clr_shape *shape, char *buf, size_t size)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (size_t d = 0; d < op->ndims && len < size; ++d)
+        len += (size_t)snprintf(buf + len, size - len, "%s%s=%zu", d ? " " : "", op->dim_names[d], shape->dims[d]);
 }

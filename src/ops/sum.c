@@ -262,20 +262,20 @@ static int exact_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first,
 
 static const clr_strategy strategies[] = {
     {"serial", "one work-item per row, left to right",
-     CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, serial_plan, serial_enqueue},
+     CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, NULL, serial_plan, serial_enqueue},
     {"tree", "one work-group per row, fixed work-group size, local-memory tree",
-     CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, tree_plan, tree_enqueue},
+     CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, NULL, tree_plan, tree_enqueue},
     {"split", "parts per row chosen from B and the compute units, then a combining pass",
-     CLR_CLAIM_DETERMINISTIC, split_plan, two_pass_enqueue},
+     CLR_CLAIM_DETERMINISTIC, NULL, split_plan, two_pass_enqueue},
     {"fixedsplit", "chunks of a fixed size whatever B, then a combining pass",
-     CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, fixedsplit_plan, two_pass_enqueue},
+     CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, NULL, fixedsplit_plan, two_pass_enqueue},
     {"atomic", "chunks as split, added into the row's sum by a compare-and-swap float add",
-     0, atomic_plan, atomic_enqueue},
+     0, NULL, atomic_plan, atomic_enqueue},
     {"compensated", "TwoSum-compensated per work-item, then a compensated tree",
-     CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, compensated_plan, compensated_enqueue},
+     CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, NULL, compensated_plan, compensated_enqueue},
     {"exact", "long accumulator behind a TwoSum filter, rounded once: the correctly rounded sum",
      CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT | CLR_CLAIM_ORDER_INDEPENDENT | CLR_CLAIM_DEVICE_INVARIANT,
-     exact_plan, exact_enqueue},
+     NULL, exact_plan, exact_enqueue},
 };
 
 static size_t sum_input_row(const clr_shape *s) { return s->dims[0]; }
@@ -283,8 +283,9 @@ static size_t sum_output_row(const clr_shape *s) { (void)s; return 1; }
 static double sum_bytes(const clr_shape *s) { return (double)s->batch * ((double)s->dims[0] + 1) * sizeof(float); }
 static double sum_flops(const clr_shape *s) { return (double)s->batch * (double)s->dims[0]; }
 
-static void sum_reference(const clr_shape *s, const float *row, float *ref, double *scale)
+static void sum_reference(const clr_shape *s, const float *row, const float *shared, float *ref, double *scale)
 {
+    (void)shared;
     clr_exact_acc acc;
     clr_exact_init(&acc);
     double abs_sum = 0.0;
@@ -308,12 +309,24 @@ static void sum_permute(const clr_shape *s, float *row, uint64_t seed)
     }
 }
 
+static int sum_check_shape(const clr_shape *s, clr_error *err)
+{
+    if (s->dtype != CLR_FP32)
+        return clr_fail(err, CLR_EUSAGE, "sum reads float32 rows only; --dtype bf16 is for rmsnorm, matmul and attention");
+    return CLR_OK;
+}
+
 const clr_operation clr_op_sum = {
     .name = "sum",
     .summary = "B rows of n float32 values -> B sums; reference: the exact, correctly rounded sum",
     .source = "sum.cl",
+    .batch_name = "B",
     .ndims = 1,
     .dim_names = {"n"},
+    .dim_defaults = {"4096,1048576,16777216"},
+    .default_batches = "1,2,8,16",
+    .supports_input_file = 1,
+    .check_shape = sum_check_shape,
     .strategies = strategies,
     .nstrategies = sizeof strategies / sizeof strategies[0],
     .input_row_floats = sum_input_row,

@@ -24,15 +24,19 @@ char *clr_results_csv(const clr_run_config *cfg, const clr_device_result *res)
 {
     const clr_operation *op = cfg->op;
     clr_text t = {0};
-    clr_text_printf(&t, "device,platform,driver,op,strategy,claims,%s,batch,valid,time_min_ms,time_median_ms,"
+    clr_text_printf(&t, "device,platform,driver,op,strategy,claims,");
+    for (size_t d = 0; d < op->ndims; ++d)
+        clr_text_printf(&t, "%s,", op->dim_names[d]);
+    clr_text_printf(&t, "dtype,batch,valid,time_min_ms,time_median_ms,"
                         "time_mean_ms,time_stddev_ms,gbps,gflops,copy_gbps,copy_fraction,overhead,r2r_trials,"
-                        "r2r_distinct,r2r_max_ulp,batch_distinct,batch_max_ulp,order_distinct,order_max_ulp,accuracy_max_ulp,"
-                        "fingerprint\n",
-                    op->dim_names[0]);
+                        "r2r_distinct,r2r_max_ulp,batch_distinct,batch_max_ulp,order_distinct,order_max_ulp,"
+                        "layout_same,accuracy_max_ulp,fingerprint\n");
     for (size_t i = 0; i < res->ncases; ++i) {
         const clr_case *c = &res->cases[i];
         const clr_strategy *s = &op->strategies[c->strategy];
-        const clr_variance *v = clr_find_variance(res, c->strategy, c->shape.dims[0]);
+        if (c->skipped)
+            continue; /* not measured: listed in the JSON and Markdown with the reason */
+        const clr_variance *v = clr_find_variance(res, c->strategy, c->shape_index);
         char claims[128], fp[17];
         clr_claims_text(s->claims, claims, sizeof claims);
         clr_hex64(c->fingerprint, fp);
@@ -43,7 +47,10 @@ char *clr_results_csv(const clr_run_config *cfg, const clr_device_result *res)
         csv_string(&t, res->device.driver_version);
         clr_text_printf(&t, ",%s,%s,", op->name, s->name);
         csv_string(&t, claims);
-        clr_text_printf(&t, ",%zu,%zu,%s", c->shape.dims[0], c->shape.batch, c->valid ? "true" : "false");
+        clr_text_printf(&t, ",");
+        for (size_t d = 0; d < op->ndims; ++d)
+            clr_text_printf(&t, "%zu,", c->shape.dims[d]);
+        clr_text_printf(&t, "%s,%zu,%s", clr_dtype_name(c->shape.dtype), c->shape.batch, c->valid ? "true" : "false");
         if (c->valid)
             clr_text_printf(&t, ",%.6f,%.6f,%.6f,%.6f,%.3f,%.3f,%.3f,%.4f,%.4f", c->time.min * 1e3,
                             c->time.median * 1e3, c->time.mean * 1e3, c->time.stddev * 1e3, c->gbps, c->gflops,
@@ -59,6 +66,7 @@ char *clr_results_csv(const clr_run_config *cfg, const clr_device_result *res)
         else
             clr_text_printf(&t, ",");
         csv_ulps(&t, c->norders ? c->order_max_ulp : UINT64_MAX);
+        clr_text_printf(&t, ",%s", c->has_layout ? (c->layout_same ? "true" : "false") : "");
         csv_ulps(&t, c->accuracy_max_ulp);
         clr_text_printf(&t, ",%s\n", fp);
     }

@@ -51,14 +51,23 @@ static json_t *claims_array(unsigned claims)
     return a;
 }
 
+json_t *clr_shape_json(const clr_operation *op, const clr_shape *shape)
+{
+    json_t *j = json_object();
+    for (size_t d = 0; d < op->ndims; ++d)
+        json_object_set_new(j, op->dim_names[d], json_integer((json_int_t)shape->dims[d]));
+    json_object_set_new(j, "dtype", json_string(clr_dtype_name(shape->dtype)));
+    return j;
+}
+
 static json_t *config_json(const clr_run_config *cfg, const clr_device_result *res)
 {
     const clr_operation *op = cfg->op;
-    json_t *strategies = json_array(), *sizes = json_array(), *batches = json_array();
+    json_t *strategies = json_array(), *shapes = json_array(), *batches = json_array();
     for (size_t i = 0; i < cfg->nstrategies; ++i)
         json_array_append_new(strategies, json_string(op->strategies[cfg->strategy_index[i]].name));
-    for (size_t i = 0; i < cfg->nsizes; ++i)
-        json_array_append_new(sizes, json_integer((json_int_t)cfg->sizes[i]));
+    for (size_t i = 0; i < cfg->nshapes; ++i)
+        json_array_append_new(shapes, clr_shape_json(op, &cfg->shapes[i]));
     for (size_t i = 0; i < cfg->nbatches; ++i)
         json_array_append_new(batches, json_integer((json_int_t)cfg->batches[i]));
     json_t *input = cfg->input.from_file
@@ -67,9 +76,9 @@ static json_t *config_json(const clr_run_config *cfg, const clr_device_result *r
                         : json_pack("{s:s, s:I, s:s}", "kind", "generator", "seed", (json_int_t)cfg->input.seed,
                                     "dist", clr_dist_name(cfg->input.dist));
     const clr_tuning *t = &res->tuning;
-    return json_pack("{s:s, s:o, s:{s:o}, s:o, s:I, s:I, s:I, s:o, s:{s:I, s:I, s:b, s:I, s:I}, s:s, s:s, s:s}",
-                     "op", op->name, "strategies", strategies, "sizes", op->dim_names[0], sizes, "batches",
-                     batches, "trials", (json_int_t)cfg->trials, "reps", (json_int_t)cfg->reps, "warmup",
+    return json_pack("{s:s, s:s, s:o, s:o, s:s, s:o, s:I, s:I, s:I, s:o, s:{s:I, s:I, s:b, s:I, s:I}, s:s, s:s, s:s}",
+                     "op", op->name, "name", cfg->name ? cfg->name : op->name, "strategies", strategies, "shapes",
+                     shapes, "batch_name", op->batch_name, "batches", batches, "trials", (json_int_t)cfg->trials, "reps", (json_int_t)cfg->reps, "warmup",
                      (json_int_t)cfg->warmup, "input", input, "tuning", "wg_size", (json_int_t)t->wg_size, "vec",
                      (json_int_t)t->vec, "contig", t->contig != 0, "groups_per_cu", (json_int_t)t->groups_per_cu,
                      "fixed_chunk", (json_int_t)t->fixed_chunk, "build_options", res->build_options,
@@ -81,9 +90,10 @@ static json_t *case_json(const clr_run_config *cfg, const clr_device_result *res
 {
     const clr_operation *op = cfg->op;
     size_t out_row = op->output_row_floats(&c->shape);
-    json_t *shape = json_object(), *plan = json_object(), *positions = json_array();
-    for (size_t d = 0; d < op->ndims; ++d)
-        json_object_set_new(shape, op->dim_names[d], json_integer((json_int_t)c->shape.dims[d]));
+    json_t *shape = clr_shape_json(op, &c->shape), *plan = json_object(), *positions = json_array();
+    if (c->skipped)
+        return json_pack("{s:s, s:s, s:o, s:I, s:s}", "op", op->name, "strategy", op->strategies[c->strategy].name,
+                         "shape", shape, "batch", (json_int_t)c->shape.batch, "skipped", c->skip_reason);
     json_object_set_new(plan, "global", json_integer((json_int_t)c->plan.global));
     json_object_set_new(plan, "local", json_integer((json_int_t)c->plan.local));
     json_object_set_new(plan, "depth", number(c->plan.depth));
@@ -101,7 +111,7 @@ static json_t *case_json(const clr_run_config *cfg, const clr_device_result *res
     }
     char fp[17];
     clr_hex64(c->fingerprint, fp);
-    const clr_variance *v = clr_find_variance(res, c->strategy, c->shape.dims[0]);
+    const clr_variance *v = clr_find_variance(res, c->strategy, c->shape_index);
     json_t *j = json_pack(
         "{s:s, s:s, s:o, s:I, s:o, s:b, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o,"
         " s:{s:I, s:I, s:o}, s:{s:o}, s:s, s:o, s:o}",
@@ -120,6 +130,9 @@ static json_t *case_json(const clr_run_config *cfg, const clr_device_result *res
         json_object_set_new(j, "order", json_pack("{s:I, s:I, s:o}", "permutations", (json_int_t)c->norders,
                                                  "distinct", (json_int_t)c->order_distinct, "max_ulp",
                                                  ulps(c->order_max_ulp)));
+    if (c->has_layout)
+        json_object_set_new(j, "layout", json_pack("{s:b, s:o}", "same_bits", c->layout_same, "max_ulp",
+                                                  ulps(c->layout_max_ulp)));
     if (v)
         json_object_set_new(j, "batch_variance",
                             json_pack("{s:I, s:I, s:o}", "distinct", (json_int_t)v->distinct, "base_batch",
@@ -142,8 +155,9 @@ json_t *clr_results_json(const clr_run_config *cfg, const clr_device_result *res
     for (size_t i = 0; i < res->nvariance; ++i) {
         const clr_variance *v = &res->variance[i];
         json_array_append_new(variance,
-                              json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:o}", "op", op->name, "strategy",
-                                        op->strategies[v->strategy].name, op->dim_names[0], (json_int_t)v->size,
+                              json_pack("{s:s, s:s, s:o, s:I, s:I, s:I, s:o}", "op", op->name, "strategy",
+                                        op->strategies[v->strategy].name, "shape",
+                                        clr_shape_json(op, &cfg->shapes[v->shape_index]),
                                         "base_batch", (json_int_t)v->base_batch, "observations",
                                         (json_int_t)v->observations, "distinct", (json_int_t)v->distinct,
                                         "max_ulp", ulps(v->max_ulp)));
@@ -160,7 +174,8 @@ json_t *clr_results_json(const clr_run_config *cfg, const clr_device_result *res
     }
     for (size_t i = 0; i < res->ncopies; ++i) {
         const clr_copy_result *c = &res->copies[i];
-        json_array_append_new(copies, json_pack("{s:I, s:I, s:o, s:o, s:o}", op->dim_names[0], (json_int_t)c->size,
+        json_array_append_new(copies, json_pack("{s:o, s:I, s:o, s:o, s:o}", "shape",
+                                                clr_shape_json(op, &cfg->shapes[c->shape_index]),
                                                 "batch", (json_int_t)c->batch, "bytes", number(c->bytes),
                                                 "time_s", stats_json(&c->time), "gbps", number(c->gbps)));
     }

@@ -18,7 +18,8 @@ char *clr_results_markdown(const clr_run_config *cfg, const clr_device_result *r
     const clr_device *d = &res->device;
     const clr_tuning *tu = &res->tuning;
     clr_text t = {0};
-    clr_text_printf(&t, "# clrepro %s: `%s` on %s\n\n", CLREPRO_VERSION, op->name, d->name);
+    clr_text_printf(&t, "# clrepro %s: `%s` (%s) on %s\n\n", CLREPRO_VERSION, cfg->name ? cfg->name : op->name,
+                    op->name, d->name);
     clr_text_printf(&t, "- Device: %s (%s, %u compute units), platform %s, driver %s, %s\n", d->name, d->vendor,
                     d->compute_units, d->platform_name, d->driver_version, d->device_version);
     clr_text_printf(&t, "- Started %s, %.1f s on this device; kernel build %.3f s (copy kernel %.3f s)\n",
@@ -39,27 +40,38 @@ char *clr_results_markdown(const clr_run_config *cfg, const clr_device_result *r
                         "the trials. Batch: distinct probe-row patterns over every batch size and position, "
                         "and the largest ulp distance from the smallest batch. Order: distinct probe-row patterns over "
                         "its original order and %d permutations of its input. Accuracy: largest ulp distance "
-                        "from the host reference.\n", CLR_ORDERS);
-    for (size_t zi = 0; zi < cfg->nsizes; ++zi) {
-        clr_text_printf(&t, "\n## %s = %zu\n\n", op->dim_names[0], cfg->sizes[zi]);
-        clr_text_printf(&t, "| strategy | batch | time (ms) | GB/s | %% copy | overhead | run-to-run distinct | "
-                            "run-to-run max ulp | batch distinct | batch max ulp | order distinct | accuracy (ulp) | valid |\n");
-        clr_text_printf(&t, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+                        "from the host reference (the exact sum for sum; float64 for the others).\n", CLR_ORDERS);
+    for (size_t zi = 0; zi < cfg->nshapes; ++zi) {
+        char shape[128];
+        clr_shape_text(op, &cfg->shapes[zi], shape, sizeof shape);
+        clr_text_printf(&t, "\n## %s (%s)\n\n", shape, clr_dtype_name(cfg->shapes[zi].dtype));
+        clr_text_printf(&t, "| strategy | %s | time (ms) | GB/s | GFLOP/s | %% copy | overhead | run-to-run distinct | "
+                            "run-to-run max ulp | batch distinct | batch max ulp | order distinct | accuracy (ulp) | valid |\n",
+                        op->batch_name);
+        clr_text_printf(&t, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
         for (size_t i = 0; i < res->ncases; ++i) {
             const clr_case *c = &res->cases[i];
-            if (c->shape.dims[0] != cfg->sizes[zi])
+            if (c->shape_index != zi)
                 continue;
-            const clr_variance *v = clr_find_variance(res, c->strategy, c->shape.dims[0]);
+            if (c->skipped) {
+                clr_text_printf(&t, "| %s | %zu | skipped: %s | | | | | | | | | | | |\n",
+                                op->strategies[c->strategy].name, c->shape.batch, c->skip_reason);
+                continue;
+            }
+            const clr_variance *v = clr_find_variance(res, c->strategy, c->shape_index);
             clr_text_printf(&t, "| %s | %zu |", op->strategies[c->strategy].name, c->shape.batch);
             if (c->valid)
-                clr_text_printf(&t, " %.4f | %.2f | %.1f%% | %.2fx |", c->time.median * 1e3, c->gbps,
-                                100 * c->copy_fraction, c->overhead);
+                clr_text_printf(&t, " %.4f | %.2f | %.2f | %.1f%% | %.2fx |", c->time.median * 1e3, c->gbps,
+                                c->gflops, 100 * c->copy_fraction, c->overhead);
             else
-                clr_text_printf(&t, " - | - | - | - |");
+                clr_text_printf(&t, " - | - | - | - | - |");
             clr_text_printf(&t, " %zu/%u |", c->r2r_distinct, cfg->trials);
             ulps_cell(&t, c->r2r_max_ulp);
             clr_text_printf(&t, " %zu |", v ? v->distinct : 0);
-            ulps_cell(&t, v ? v->max_ulp : UINT64_MAX);
+            if (c->has_layout && !c->layout_same)
+                clr_text_printf(&t, " %llu, larger buffer changed bits |", (unsigned long long)(v ? v->max_ulp : 0));
+            else
+                ulps_cell(&t, v ? v->max_ulp : UINT64_MAX);
             if (c->norders)
                 clr_text_printf(&t, " %zu/%zu |", c->order_distinct, c->norders + 1);
             else
@@ -80,12 +92,14 @@ char *clr_results_markdown(const clr_run_config *cfg, const clr_device_result *r
                         c->claimed && c->status == CLR_CLAIM_VIOLATED ? "**" : "", obs,
                         c->claimed && c->status == CLR_CLAIM_VIOLATED ? " (broken claim)**" : "", c->evidence);
     }
-    clr_text_printf(&t, "\n## Copy bandwidth (yardstick)\n\n| %s | batch | bytes moved | time (ms) | GB/s |\n"
-                        "|---:|---:|---:|---:|---:|\n", op->dim_names[0]);
+    clr_text_printf(&t, "\n## Copy bandwidth (yardstick)\n\n| shape | %s | bytes moved | time (ms) | GB/s |\n"
+                        "|---|---:|---:|---:|---:|\n", op->batch_name);
     for (size_t i = 0; i < res->ncopies; ++i) {
         const clr_copy_result *c = &res->copies[i];
-        clr_text_printf(&t, "| %zu | %zu | %.0f | %.4f | %.2f |\n", c->size, c->batch, c->bytes,
-                        c->time.median * 1e3, c->gbps);
+        char shape[128];
+        clr_shape_text(op, &cfg->shapes[c->shape_index], shape, sizeof shape);
+        clr_text_printf(&t, "| %s | %zu | %.0f | %.4f | %.2f |\n", shape, c->batch, c->bytes, c->time.median * 1e3,
+                        c->gbps);
     }
     if (t.failed) {
         free(t.buf);

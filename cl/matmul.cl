@@ -1,0 +1,85 @@
+/* matmul.cl: C[M x N] = A[M x K] B[K x N], row-major. Work-item (n, block) computes RB rows
+ * m0..m0+RB-1 of column n over the K slice [k0, k1), one fma chain per output in ascending k.
+ * The chain of an output depends only on its slice, never on RB, the tile shape or M: with
+ * one slice (tiled) every output is the same bits at any M. Split-K writes one partial per
+ * slice, combined in slice order (splitk) or with atomic adds (splitk-atomic). */
+#include "reduce.clh"
+#include "dtype.clh"
+
+#if VEC == 1
+#define VSTORE_OUT(v, p) (*(p) = (v))
+#define VFMA(a, b, c) fma((a), (b), (c))
+#else
+#define VSTORE_OUT(v, p) CLR_CAT(vstore, VEC)((v), 0, (p))
+#define VFMA(a, b, c) fma((vfloat)(a), (b), (c))
+#endif
+
+#ifdef IN_BF16
+#if VEC == 1
+#define LOAD_B(p) in_load((p), 0)
+#else
+#define LOAD_B(p) CLR_CAT(as_float, VEC)(CLR_CAT(convert_uint, VEC)(CLR_CAT(vload, VEC)(0, (p))) << 16)
+#endif
+#else
+#define LOAD_B(p) VLOAD(0, (p))
+#endif
+
+/* Work-item (j, block, slice) computes RB rows x VEC adjacent columns; every output is one fma
+ * chain over the slice in ascending k, so its bits do not depend on RB, VEC or M. Rows past M
+ * are computed from row M-1 (no branch in the k loop) and never stored; columns past N fall
+ * back to the same chain one column at a time. */
+#define MATMUL_KERNEL(RB)                                                                                  \
+    kernel void matmul_rb##RB(global const in_t *A, global const in_t *B, global float *out, uint M, uint N, \
+                              uint K, uint kslice, uint mode)                                               \
+    {                                                                                                      \
+        uint n0 = get_global_id(0) * VEC, m0 = get_global_id(1) * RB, s = get_global_id(2);                \
+        if (n0 >= N)                                                                                       \
+            return;                                                                                        \
+        uint k0 = min(s * kslice, K), k1 = min(k0 + kslice, K);                                            \
+        uint rows = min((uint)RB, M - min(m0, M)), cols = min((uint)VEC, N - n0);                          \
+        global const in_t *a[RB];                                                                          \
+        _Pragma("unroll") for (uint r = 0; r < RB; ++r) a[r] = A + (ulong)min(m0 + r, M - 1) * K;         \
+        float res[RB][VEC];                                                                                \
+        if (cols == VEC) {                                                                                 \
+            vfloat acc[RB];                                                                                \
+            _Pragma("unroll") for (uint r = 0; r < RB; ++r) acc[r] = (vfloat)(0.0f);                      \
+            for (uint k = k0; k < k1; ++k) {                                                               \
+                vfloat b = LOAD_B(B + (ulong)k * N + n0);                                                  \
+                _Pragma("unroll") for (uint r = 0; r < RB; ++r) acc[r] = VFMA(in_load(a[r], k), b, acc[r]); \
+            }                                                                                              \
+            _Pragma("unroll") for (uint r = 0; r < RB; ++r) VSTORE_OUT(acc[r], res[r]);                   \
+        } else {                                                                                           \
+            for (uint c = 0; c < cols; ++c)                                                                \
+                for (uint r = 0; r < RB; ++r) {                                                            \
+                    float acc = 0.0f;                                                                      \
+                    for (uint k = k0; k < k1; ++k)                                                         \
+                        acc = fma(in_load(a[r], k), in_load(B, (ulong)k * N + n0 + c), acc);               \
+                    res[r][c] = acc;                                                                       \
+                }                                                                                          \
+        }                                                                                                  \
+        for (uint r = 0; r < rows; ++r)                                                                    \
+            for (uint c = 0; c < cols; ++c) {                                                              \
+                ulong at = (ulong)(m0 + r) * N + n0 + c;                                                   \
+                if (mode == 2)                                                                             \
+                    atomic_add_float(out + at, res[r][c]);                                                 \
+                else                                                                                       \
+                    out[(ulong)s * M * N * mode + at] = res[r][c];                                         \
+            }                                                                                              \
+    }
+
+MATMUL_KERNEL(1)
+MATMUL_KERNEL(2)
+MATMUL_KERNEL(4)
+MATMUL_KERNEL(8)
+
+/* splitk's second pass: C = sum of the slices' partials, in slice order. */
+kernel void matmul_combine(global const float *partials, global float *C, uint MN, uint slices)
+{
+    uint i = get_global_id(0);
+    if (i >= MN)
+        return;
+    float s = partials[i];
+    for (uint q = 1; q < slices; ++q)
+        s += partials[(ulong)q * MN + i];
+    C[i] = s;
+}

@@ -1,0 +1,75 @@
+/* rmsnorm.cl: y = x / sqrt(mean(x^2) + eps) * w for B rows of D values, one kernel family per
+ * strategy of src/ops/rmsnorm.c. The sum of squares is the reduction; its order is what the
+ * strategies differ in. */
+#include "reduce.clh"
+#include "dtype.clh"
+
+/* Sum of squares of x[begin, end) by one work-group: strided per work-item, then the tree. */
+inline float wg_sumsq(local float *scratch, global const in_t *x, uint begin, uint end, uint lid)
+{
+    float s = 0.0f;
+    for (uint i = begin + lid; i < end; i += WG_SIZE) {
+        float v = in_load(x, i);
+        s += v * v;
+    }
+    return wg_tree_sum(scratch, s, lid);
+}
+
+inline void normalize_row(global const in_t *x, global const in_t *w, global float *y, uint D, float sumsq,
+                          float eps, uint lid)
+{
+    float inv = 1.0f / sqrt(sumsq / (float)D + eps);
+    for (uint i = lid; i < D; i += WG_SIZE)
+        y[i] = (in_load(x, i) * inv) * in_load(w, i);
+}
+
+/* row: one work-group per row, one fixed order. */
+kernel __attribute__((reqd_work_group_size(WG_SIZE, 1, 1)))
+void rmsnorm_row(global const in_t *x, global const in_t *w, global float *y, uint D, float eps)
+{
+    local float scratch[WG_SIZE];
+    uint row = get_group_id(0), lid = get_local_id(0);
+    global const in_t *xr = x + (ulong)row * D;
+    float total = wg_sumsq(scratch, xr, 0, D, lid);
+    normalize_row(xr, w, y + (ulong)row * D, D, total, eps, lid);
+}
+
+/* split pass 1 (and atomic's): work-group g reduces chunk g % parts of row g / parts. */
+kernel __attribute__((reqd_work_group_size(WG_SIZE, 1, 1)))
+void rmsnorm_partials(global const in_t *x, global float *partials, uint D, uint parts, uint chunk, uint atomic)
+{
+    local float scratch[WG_SIZE];
+    uint g = get_group_id(0), lid = get_local_id(0), row = g / parts, part = g % parts;
+    uint begin = min(part * chunk, D), end = min(begin + chunk, D);
+    float s = wg_sumsq(scratch, x + (ulong)row * D, begin, end, lid);
+    if (lid == 0) {
+        if (atomic)
+            atomic_add_float(partials + row, s);
+        else
+            partials[g] = s;
+    }
+}
+
+/* split pass 2: one work-group per row combines its parts, then normalizes. */
+kernel __attribute__((reqd_work_group_size(WG_SIZE, 1, 1)))
+void rmsnorm_combine(global const in_t *x, global const in_t *w, global const float *partials, global float *y,
+                     uint D, uint parts, float eps)
+{
+    local float scratch[WG_SIZE];
+    uint row = get_group_id(0), lid = get_local_id(0);
+    global const float *p = partials + (ulong)row * parts;
+    float s = 0.0f;
+    for (uint i = lid; i < parts; i += WG_SIZE)
+        s += p[i];
+    float total = wg_tree_sum(scratch, s, lid);
+    normalize_row(x + (ulong)row * D, w, y + (ulong)row * D, D, total, eps, lid);
+}
+
+/* atomic pass 2: the row's sum of squares was accumulated with atomic adds. */
+kernel __attribute__((reqd_work_group_size(WG_SIZE, 1, 1)))
+void rmsnorm_apply(global const in_t *x, global const in_t *w, global const float *sumsq, global float *y, uint D,
+                   float eps)
+{
+    uint row = get_group_id(0), lid = get_local_id(0);
+    normalize_row(x + (ulong)row * D, w, y + (ulong)row * D, D, sumsq[row], eps, lid);
+}

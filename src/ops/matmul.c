@@ -1,0 +1,303 @@
+/* matmul.c: operation `matmul`, C[M x N] = A[M x K] B[K x N] (row-major), M playing the batch
+ * (tokens); B is shared. Kernels in cl/matmul.cl; CLBlast as users call it.
+ *
+ * Strategy        each output's K reduction                          claims
+ * tiled           one fma chain over k = 0..K-1, whatever M and tile  deterministic, batch-invariant
+ * splitk          slices chosen from M, N and the compute units,     deterministic
+ *                 combined in slice order
+ * splitk-atomic   slices added with a float atomic add                (none)
+ * clblast         CLBlastSgemm as a user calls it (direct or indirect kernel by m*n*k)   deterministic
+ * clblast-pinned  the same, its kernel path pinned for every M (indirect)               deterministic
+ *
+ * Reference: float64 on the host. Bound: |c - ref| <= gamma_K * sum_k |a_k b_kn| (any order).
+ * Validated rows: the first 32 of each batch and every probe position. */
+#include <clblast_c.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "data.h"
+#include "op.h"
+
+#define SIZE(x) sizeof(x), &(x)
+
+static size_t dim_k(const clr_shape *s) { return s->dims[0]; }
+static size_t dim_n(const clr_shape *s) { return s->dims[1]; }
+
+static unsigned rows_per_item(size_t m)
+{
+    return m <= 1 ? 1 : m <= 2 ? 2 : m <= 4 ? 4 : 8;
+}
+
+static size_t param(const clr_plan *plan, const char *name)
+{
+    for (size_t i = 0; i < plan->nparams; ++i)
+        if (!strcmp(plan->params[i].name, name))
+            return (size_t)plan->params[i].value;
+    return 0;
+}
+
+/* Geometry with `slices` K slices. */
+static void plan_slices(const clr_op_ctx *ctx, size_t slices, clr_plan *plan)
+{
+    size_t M = ctx->shape.batch, K = dim_k(&ctx->shape), N = dim_n(&ctx->shape);
+    unsigned rb = rows_per_item(M), wg = ctx->tuning->wg_size;
+    size_t kslice = (K + slices - 1) / slices;
+    slices = (K + kslice - 1) / kslice;
+    size_t items = (N + ctx->tuning->vec - 1) / ctx->tuning->vec;
+    plan->local = wg;
+    plan->global = (items + wg - 1) / wg * wg;
+    plan->depth = (double)kslice + (double)slices;
+    plan->err_abs = clr_gamma((double)K + (double)slices);
+    plan->err_rel = 0;
+    clr_plan_param(plan, "rows_per_item", rb);
+    clr_plan_param(plan, "slices", (double)slices);
+    clr_plan_param(plan, "kslice", (double)kslice);
+    clr_plan_param(plan, "wg", wg);
+}
+
+static int tiled_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
+{
+    (void)err;
+    plan_slices(ctx, 1, plan);
+    return CLR_OK;
+}
+
+/* Slices chosen to fill the device when M x N alone does not. */
+static int splitk_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
+{
+    (void)err;
+    size_t M = ctx->shape.batch, K = dim_k(&ctx->shape), N = dim_n(&ctx->shape);
+    size_t wg = ctx->tuning->wg_size, rb = rows_per_item(M);
+    size_t items = (N + ctx->tuning->vec - 1) / ctx->tuning->vec;
+    size_t groups = (items + wg - 1) / wg * ((M + rb - 1) / rb);
+    size_t target = (size_t)ctx->device->compute_units * ctx->tuning->groups_per_cu;
+    size_t slices = (target + groups - 1) / groups, max_slices = K / 128 > 1 ? K / 128 : 1;
+    slices = slices > max_slices ? max_slices : slices < 1 ? 1 : slices;
+    plan_slices(ctx, slices, plan);
+    return CLR_OK;
+}
+
+static int launch_blocks(clr_op_ctx *ctx, const clr_plan *plan, cl_mem out, cl_uint mode, cl_event *ev,
+                         clr_error *err)
+{
+    char name[32];
+    cl_kernel k;
+    cl_uint M = (cl_uint)ctx->shape.batch, N = (cl_uint)dim_n(&ctx->shape), K = (cl_uint)dim_k(&ctx->shape);
+    cl_uint kslice = (cl_uint)param(plan, "kslice");
+    size_t rb = param(plan, "rows_per_item"), slices = param(plan, "slices");
+    snprintf(name, sizeof name, "matmul_rb%zu", rb);
+    size_t global[3] = {plan->global, (M + rb - 1) / rb, slices}, local[3] = {plan->local, 1, 1};
+    if (clr_program_kernel(ctx->program, name, &k, err) ||
+        clr_set_args(k, err, 8, SIZE(ctx->input), SIZE(ctx->shared), SIZE(out), SIZE(M), SIZE(N), SIZE(K),
+                     SIZE(kslice), SIZE(mode)) ||
+        CLR_CL(err, clEnqueueNDRangeKernel(ctx->queue, k, 3, NULL, global, local, 0, NULL, ev)))
+        return err->code;
+    return CLR_OK;
+}
+
+static int tiled_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first, cl_event *last, clr_error *err)
+{
+    if (launch_blocks(ctx, plan, ctx->output, 0, first, err))
+        return err->code;
+    *last = *first;
+    return CLR_OK;
+}
+
+static int splitk_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first, cl_event *last, clr_error *err)
+{
+    cl_mem partials;
+    cl_kernel kc;
+    size_t M = ctx->shape.batch, N = dim_n(&ctx->shape), slices = param(plan, "slices");
+    cl_uint MN = (cl_uint)(M * N), nslices = (cl_uint)slices;
+    size_t global = (MN + 255) / 256 * 256;
+    if (clr_op_scratch(ctx, slices * M * N * sizeof(float), &partials, err) ||
+        clr_program_kernel(ctx->program, "matmul_combine", &kc, err) ||
+        clr_set_args(kc, err, 4, SIZE(partials), SIZE(ctx->output), SIZE(MN), SIZE(nslices)) ||
+        launch_blocks(ctx, plan, partials, 1, first, err))
+        return err->code;
+    if (clr_enqueue_1d(ctx, kc, global, 0, last, err)) {
+        clReleaseEvent(*first);
+        return err->code;
+    }
+    return CLR_OK;
+}
+
+static int atomic_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
+{
+    return splitk_plan(ctx, plan, err);
+}
+
+static int atomic_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first, cl_event *last, clr_error *err)
+{
+    const float zero = 0.0f;
+    size_t bytes = ctx->shape.batch * dim_n(&ctx->shape) * sizeof(float);
+    if (CLR_CL(err, clEnqueueFillBuffer(ctx->queue, ctx->output, &zero, sizeof zero, 0, bytes, 0, NULL, first)))
+        return err->code;
+    if (launch_blocks(ctx, plan, ctx->output, 2, last, err)) {
+        clReleaseEvent(*first);
+        return err->code;
+    }
+    return CLR_OK;
+}
+
+/* CLBlast. Its parameter overrides are global per device, so the pinned strategy sets its
+ * override and the plain one clears CLBlast's cache (back to its database defaults) when the
+ * last call was pinned. Both happen during warm-up, never in a timed launch. */
+static int clblast_pinned_active;
+
+static int clblast_available(const clr_op_ctx *ctx, char *why, size_t size)
+{
+    if (ctx->shape.dtype != CLR_FP32) {
+        snprintf(why, size, "CLBlast has no bf16 GEMM");
+        return 0;
+    }
+    return 1;
+}
+
+static int clblast_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
+{
+    (void)err;
+    size_t M = ctx->shape.batch, K = dim_k(&ctx->shape), N = dim_n(&ctx->shape);
+    plan->depth = (double)K;
+    plan->err_abs = clr_gamma((double)K + 2);
+    plan->err_rel = 0;
+    clr_plan_param(plan, "mnk", (double)M * (double)N * (double)K);
+    return CLR_OK;
+}
+
+static int clblast_call(clr_op_ctx *ctx, cl_event *first, cl_event *last, clr_error *err)
+{
+    size_t M = ctx->shape.batch, K = dim_k(&ctx->shape), N = dim_n(&ctx->shape);
+    /* A marker brackets everything CLBlast enqueues (it may run several kernels). */
+    if (CLR_CL(err, clEnqueueMarkerWithWaitList(ctx->queue, 0, NULL, first)))
+        return err->code;
+    cl_event done = NULL;
+    CLBlastStatusCode st = CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeNo, M, N, K, 1.0f,
+                                        ctx->input, 0, K, ctx->shared, 0, N, 0.0f, ctx->output, 0, N, &ctx->queue,
+                                        &done);
+    if (st != CLBlastSuccess) {
+        clReleaseEvent(*first);
+        return clr_fail(err, CLR_EFAIL, "CLBlastSgemm failed with status %d (M=%zu, N=%zu, K=%zu)", (int)st, M, N, K);
+    }
+    *last = done;
+    return CLR_OK;
+}
+
+static int clblast_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first, cl_event *last, clr_error *err)
+{
+    (void)plan;
+    if (clblast_pinned_active) {
+        CLBlastStatusCode st = CLBlastClearCache();
+        if (st != CLBlastSuccess)
+            return clr_fail(err, CLR_EFAIL, "CLBlastClearCache failed with status %d", (int)st);
+        clblast_pinned_active = 0;
+    }
+    return clblast_call(ctx, first, last, err);
+}
+
+static int clblast_pinned_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first, cl_event *last,
+                                  clr_error *err)
+{
+    (void)plan;
+    if (!clblast_pinned_active) {
+        /* Threshold 0: m*n*k is never below it, so every call takes the indirect kernel. */
+        const char *names[] = {"XGEMM_MIN_INDIRECT_SIZE"};
+        const size_t values[] = {0};
+        CLBlastStatusCode st = CLBlastOverrideParameters(ctx->device->id, "GemmRoutine", CLBlastPrecisionSingle, 1,
+                                                         names, values);
+        if (st != CLBlastSuccess)
+            return clr_fail(err, CLR_EFAIL, "CLBlastOverrideParameters(GemmRoutine) failed with status %d", (int)st);
+        clblast_pinned_active = 1;
+    }
+    return clblast_call(ctx, first, last, err);
+}
+
+static const clr_strategy strategies[] = {
+    {"tiled", "each output's K loop whole, one fma chain in ascending k, tile shape free",
+     CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, NULL, tiled_plan, tiled_enqueue},
+    {"splitk", "K split into slices chosen from M, N and the compute units, combined in order",
+     CLR_CLAIM_DETERMINISTIC, NULL, splitk_plan, splitk_enqueue},
+    {"splitk-atomic", "K slices as splitk, added into C with a compare-and-swap float add", 0, NULL, atomic_plan,
+     atomic_enqueue},
+    {"clblast", "CLBlastSgemm as a user calls it", CLR_CLAIM_DETERMINISTIC, clblast_available, clblast_plan,
+     clblast_enqueue},
+    {"clblast-pinned", "CLBlastSgemm with its indirect kernel pinned for every M (CLBlastOverrideParameters)",
+     CLR_CLAIM_DETERMINISTIC, clblast_available, clblast_plan, clblast_pinned_enqueue},
+};
+
+static size_t row_floats(const clr_shape *s) { return dim_k(s); }
+static size_t out_floats(const clr_shape *s) { return dim_n(s); }
+static size_t shared_floats(const clr_shape *s) { return dim_k(s) * dim_n(s); }
+
+static double bytes(const clr_shape *s)
+{
+    double elem = (double)clr_dtype_size(s->dtype), M = (double)s->batch, K = (double)dim_k(s), N = (double)dim_n(s);
+    return (M * K + K * N) * elem + M * N * sizeof(float);
+}
+
+static double flops(const clr_shape *s) { return 2.0 * (double)s->batch * (double)dim_k(s) * (double)dim_n(s); }
+
+/* B scaled by 1/sqrt(K) so that C stays O(1) whatever K. */
+static void fill_b(const clr_shape *s, uint64_t seed, float *b)
+{
+    size_t K = dim_k(s), N = dim_n(s);
+    float scale = (float)(1.0 / sqrt((double)K));
+    for (size_t k = 0; k < K; ++k)
+        for (size_t n = 0; n < N; ++n)
+            b[k * N + n] = scale * clr_gen(seed, CLR_DIST_NORMAL, UINT64_MAX - 2 - k, n);
+}
+
+static void reference(const clr_shape *s, const float *a, const float *b, float *ref, double *scale)
+{
+    size_t K = dim_k(s), N = dim_n(s);
+    for (size_t n = 0; n < N; ++n) {
+        ref[n] = 0;
+        scale[n] = 0;
+    }
+    double *acc = calloc(N, sizeof *acc);
+    if (!acc)
+        return;
+    for (size_t k = 0; k < K; ++k) {
+        double av = a[k];
+        const float *brow = b + k * N;
+        for (size_t n = 0; n < N; ++n) {
+            acc[n] += av * (double)brow[n];
+            scale[n] += fabs(av * (double)brow[n]);
+        }
+    }
+    for (size_t n = 0; n < N; ++n)
+        ref[n] = (float)acc[n];
+    free(acc);
+}
+
+static int check_shape(const clr_shape *s, clr_error *err)
+{
+    if (dim_k(s) > UINT32_MAX / 2 || dim_n(s) > UINT32_MAX / 2)
+        return clr_fail(err, CLR_EUSAGE, "matmul --k %zu --n %zu: each at most %u", dim_k(s), dim_n(s), UINT32_MAX / 2);
+    return CLR_OK;
+}
+
+const clr_operation clr_op_matmul = {
+    .name = "matmul",
+    .summary = "C[M x N] = A[M x K] B[K x N], M the batch (tokens); reference: float64",
+    .source = "matmul.cl",
+    .batch_name = "M",
+    .ndims = 2,
+    .dim_names = {"k", "n"},
+    .dim_defaults = {"1024", "1024"},
+    .default_batches = "1,2,8,32,128",
+    .supports_bf16 = 1,
+    .supports_input_file = 1,
+    .validate_rows = 32,
+    .strategies = strategies,
+    .nstrategies = sizeof strategies / sizeof strategies[0],
+    .input_row_floats = row_floats,
+    .output_row_floats = out_floats,
+    .bytes = bytes,
+    .flops = flops,
+    .check_shape = check_shape,
+    .shared_floats = shared_floats,
+    .fill_shared = fill_b,
+    .reference = reference,
+};

@@ -1,0 +1,227 @@
+/* rmsnorm.c: operation `rmsnorm`, y = x / sqrt(mean(x^2) + eps) * w over B rows of hidden
+ * size D, with shared weights w. Kernels in cl/rmsnorm.cl.
+ *
+ * Strategy   the row's sum of squares is reduced                   claims
+ * row        by one work-group, one fixed order                    deterministic, batch-invariant
+ * split      by `parts` work-groups (from B and the compute units), deterministic
+ *            then combined
+ * atomic     by parts work-groups added with a float atomic add   (none)
+ *
+ * Reference: float64 on the host. Validation bound (u = 2^-24, d = longest chain of roundings
+ * in the sum of squares): |y - ref| <= (gamma_d / 2 + 10u) |ref| (sqrt halves the relative error
+ * of its argument; divide, sqrt and two products cost at most 8.5 ulp in OpenCL). */
+#include <math.h>
+#include <string.h>
+#include "data.h"
+#include "op.h"
+
+#define SIZE(x) sizeof(x), &(x)
+#define RMS_EPS 1e-6f
+
+static size_t dim_d(const clr_op_ctx *ctx) { return ctx->shape.dims[0]; }
+
+static double log2_int(unsigned v)
+{
+    double l = 0;
+    while (v > 1) {
+        v >>= 1;
+        l += 1;
+    }
+    return l;
+}
+
+static void bound(const clr_op_ctx *ctx, clr_plan *plan)
+{
+    (void)ctx;
+    plan->err_abs = 0;
+    plan->err_rel = clr_gamma(plan->depth) / 2 + 10 * 0x1p-24;
+    clr_plan_param(plan, "eps", RMS_EPS);
+}
+
+static int row_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
+{
+    (void)err;
+    unsigned wg = ctx->tuning->wg_size;
+    plan->local = wg;
+    plan->global = ctx->shape.batch * wg;
+    plan->depth = ceil((double)dim_d(ctx) / wg) + log2_int(wg);
+    clr_plan_param(plan, "wg", wg);
+    bound(ctx, plan);
+    return CLR_OK;
+}
+
+static int row_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first, cl_event *last, clr_error *err)
+{
+    cl_kernel k;
+    cl_uint D = (cl_uint)dim_d(ctx);
+    float eps = RMS_EPS;
+    if (clr_program_kernel(ctx->program, "rmsnorm_row", &k, err) ||
+        clr_set_args(k, err, 5, SIZE(ctx->input), SIZE(ctx->shared), SIZE(ctx->output), SIZE(D), SIZE(eps)) ||
+        clr_enqueue_1d(ctx, k, plan->global, plan->local, first, err))
+        return err->code;
+    *last = *first;
+    return CLR_OK;
+}
+
+/* Parts per row chosen from B and the compute units, as libraries do for small batches. */
+static int split_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
+{
+    (void)err;
+    unsigned wg = ctx->tuning->wg_size;
+    size_t D = dim_d(ctx), batch = ctx->shape.batch;
+    size_t target = (size_t)ctx->device->compute_units * ctx->tuning->groups_per_cu;
+    size_t parts = (target + batch - 1) / batch, max_parts = D / ((size_t)wg * 4);
+    if (max_parts < 1)
+        max_parts = 1;
+    parts = parts > max_parts ? max_parts : parts < 1 ? 1 : parts;
+    size_t chunk = (D + parts - 1) / parts;
+    parts = (D + chunk - 1) / chunk;
+    plan->local = wg;
+    plan->global = batch * parts * wg;
+    plan->depth = ceil((double)chunk / wg) + log2_int(wg) + ceil((double)parts / wg) + log2_int(wg);
+    clr_plan_param(plan, "parts", (double)parts);
+    clr_plan_param(plan, "chunk", (double)chunk);
+    clr_plan_param(plan, "wg", wg);
+    bound(ctx, plan);
+    return CLR_OK;
+}
+
+static size_t param(const clr_plan *plan, const char *name)
+{
+    for (size_t i = 0; i < plan->nparams; ++i)
+        if (!strcmp(plan->params[i].name, name))
+            return (size_t)plan->params[i].value;
+    return 0;
+}
+
+static int split_enqueue_impl(clr_op_ctx *ctx, const clr_plan *plan, int atomic, cl_event *first, cl_event *last,
+                              clr_error *err)
+{
+    cl_kernel kp, k2;
+    cl_mem partials;
+    cl_uint D = (cl_uint)dim_d(ctx), parts = (cl_uint)param(plan, "parts"), chunk = (cl_uint)param(plan, "chunk");
+    cl_uint is_atomic = (cl_uint)atomic;
+    float eps = RMS_EPS;
+    const float zero = 0.0f;
+    size_t batch = ctx->shape.batch, wg = ctx->tuning->wg_size;
+    size_t nparts = atomic ? batch : batch * parts;
+    if (clr_op_scratch(ctx, nparts * sizeof(float), &partials, err) ||
+        clr_program_kernel(ctx->program, "rmsnorm_partials", &kp, err) ||
+        clr_program_kernel(ctx->program, atomic ? "rmsnorm_apply" : "rmsnorm_combine", &k2, err) ||
+        clr_set_args(kp, err, 6, SIZE(ctx->input), SIZE(partials), SIZE(D), SIZE(parts), SIZE(chunk), SIZE(is_atomic)))
+        return err->code;
+    if (atomic ? clr_set_args(k2, err, 6, SIZE(ctx->input), SIZE(ctx->shared), SIZE(partials), SIZE(ctx->output),
+                              SIZE(D), SIZE(eps))
+               : clr_set_args(k2, err, 7, SIZE(ctx->input), SIZE(ctx->shared), SIZE(partials), SIZE(ctx->output),
+                              SIZE(D), SIZE(parts), SIZE(eps)))
+        return err->code;
+    cl_event fill = NULL, pass1 = NULL;
+    if (atomic && CLR_CL(err, clEnqueueFillBuffer(ctx->queue, partials, &zero, sizeof zero, 0, batch * sizeof(float),
+                                                  0, NULL, &fill)))
+        return err->code;
+    if (clr_enqueue_1d(ctx, kp, plan->global, plan->local, &pass1, err) ||
+        clr_enqueue_1d(ctx, k2, batch * wg, wg, last, err)) {
+        if (fill)
+            clReleaseEvent(fill);
+        if (pass1)
+            clReleaseEvent(pass1);
+        return err->code;
+    }
+    if (fill) {
+        clReleaseEvent(pass1);
+        *first = fill;
+    } else {
+        *first = pass1;
+    }
+    return CLR_OK;
+}
+
+static int split_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first, cl_event *last, clr_error *err)
+{
+    return split_enqueue_impl(ctx, plan, 0, first, last, err);
+}
+
+static int atomic_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
+{
+    split_plan(ctx, plan, err);
+    unsigned wg = ctx->tuning->wg_size;
+    plan->depth = ceil((double)param(plan, "chunk") / wg) + log2_int(wg) + (double)param(plan, "parts");
+    plan->err_rel = clr_gamma(plan->depth) / 2 + 10 * 0x1p-24;
+    return CLR_OK;
+}
+
+static int atomic_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first, cl_event *last, clr_error *err)
+{
+    return split_enqueue_impl(ctx, plan, 1, first, last, err);
+}
+
+static const clr_strategy strategies[] = {
+    {"row", "one work-group per row, one fixed reduction order",
+     CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, NULL, row_plan, row_enqueue},
+    {"split", "the row's sum of squares split over parts chosen from B and the compute units, then combined",
+     CLR_CLAIM_DETERMINISTIC, NULL, split_plan, split_enqueue},
+    {"atomic", "partial sums of squares combined with a compare-and-swap float add", 0, NULL, atomic_plan,
+     atomic_enqueue},
+};
+
+static size_t row_floats(const clr_shape *s) { return s->dims[0]; }
+static size_t shared_floats(const clr_shape *s) { return s->dims[0]; }
+
+static double bytes(const clr_shape *s)
+{
+    double elem = (double)clr_dtype_size(s->dtype), D = (double)s->dims[0];
+    return (double)s->batch * D * (elem + sizeof(float)) + D * elem;
+}
+
+static double flops(const clr_shape *s) { return 4.0 * (double)s->batch * (double)s->dims[0]; }
+
+/* Weights near 1, from their own stream of the generator. */
+static void fill_weights(const clr_shape *s, uint64_t seed, float *w)
+{
+    for (size_t i = 0; i < s->dims[0]; ++i)
+        w[i] = 1.0f + 0.25f * clr_gen(seed, CLR_DIST_UNIFORM, UINT64_MAX - 1, i);
+}
+
+static void reference(const clr_shape *s, const float *x, const float *w, float *ref, double *scale)
+{
+    size_t D = s->dims[0];
+    double ss = 0;
+    for (size_t i = 0; i < D; ++i)
+        ss += (double)x[i] * (double)x[i];
+    double inv = 1.0 / sqrt(ss / (double)D + (double)RMS_EPS);
+    for (size_t i = 0; i < D; ++i) {
+        double y = (double)x[i] * inv * (double)w[i];
+        ref[i] = (float)y;
+        scale[i] = fabs(y);
+    }
+}
+
+static int check_shape(const clr_shape *s, clr_error *err)
+{
+    if (s->dims[0] > UINT32_MAX / 2)
+        return clr_fail(err, CLR_EUSAGE, "rmsnorm --hidden %zu: at most %u", s->dims[0], UINT32_MAX / 2);
+    return CLR_OK;
+}
+
+const clr_operation clr_op_rmsnorm = {
+    .name = "rmsnorm",
+    .summary = "B rows of hidden size D: y = x / sqrt(mean(x^2) + 1e-6) * w; reference: float64",
+    .source = "rmsnorm.cl",
+    .batch_name = "B",
+    .ndims = 1,
+    .dim_names = {"hidden"},
+    .dim_defaults = {"4096"},
+    .default_batches = "1,2,8,32,128",
+    .supports_bf16 = 1,
+    .supports_input_file = 1,
+    .strategies = strategies,
+    .nstrategies = sizeof strategies / sizeof strategies[0],
+    .input_row_floats = row_floats,
+    .output_row_floats = row_floats,
+    .bytes = bytes,
+    .flops = flops,
+    .check_shape = check_shape,
+    .shared_floats = shared_floats,
+    .fill_shared = fill_weights,
+    .reference = reference,
+};
