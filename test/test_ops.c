@@ -1,0 +1,165 @@
+/* test_ops.c: rmsnorm, matmul and attention on a real device (PoCL by default): every strategy
+ * within its stated tolerance of the float64 host reference, in float32 and bfloat16 storage;
+ * the batch-invariant strategies bit-identical across batch sizes, probe positions and repeated
+ * runs; attention's invariant strategies bit-identical when the same tokens are read out of a
+ * larger KV cache; the batch-variant ones observed to vary where their plan changes. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+#include "op.h"
+#include "runner.h"
+#include "test_util.h"
+
+static const clr_claim_result *claim(const clr_device_result *res, const clr_operation *op, const char *strategy,
+                                     unsigned bit)
+{
+    for (size_t i = 0; i < res->nclaims; ++i)
+        if (res->claims[i].claim == bit && !strcmp(op->strategies[res->claims[i].strategy].name, strategy))
+            return &res->claims[i];
+    return NULL;
+}
+
+/* Runs every strategy of op over the shapes and batches; checks validity and the claims. */
+static void run_all(const clr_operation *op, clr_shape *shapes, size_t nshapes, size_t *batches, size_t nbatches,
+                    clr_device_result *res)
+{
+    clr_device dev = test_device();
+    clr_run_config cfg = {0};
+    cfg.op = op;
+    for (size_t i = 0; i < op->nstrategies; ++i)
+        cfg.strategy_index[cfg.nstrategies++] = i;
+    cfg.shapes = shapes;
+    cfg.nshapes = nshapes;
+    cfg.batches = batches;
+    cfg.nbatches = nbatches;
+    cfg.trials = 3;
+    cfg.reps = 1;
+    cfg.warmup = 1;
+    cfg.input.seed = 5;
+    cfg.input.dist = CLR_DIST_NORMAL;
+    clr_error err = {0};
+    ck_assert_msg(clr_run_device(&cfg, &dev, res, &err) == 0, "%s", err.msg);
+    for (size_t i = 0; i < res->ncases; ++i) {
+        const clr_case *c = &res->cases[i];
+        if (c->skipped)
+            continue;
+        char shape[128];
+        clr_shape_text(op, &c->shape, shape, sizeof shape);
+        ck_assert_msg(c->valid, "%s %s %s batch %zu (%s): %zu rows beyond the tolerance (worst %.3g x)", op->name,
+                      op->strategies[c->strategy].name, shape, c->shape.batch, clr_dtype_name(c->shape.dtype),
+                      c->rows_out_of_bound, c->worst_error_ratio);
+    }
+    for (size_t k = 0; k < op->nstrategies; ++k) {
+        const clr_strategy *s = &op->strategies[k];
+        for (unsigned bit = CLR_CLAIM_DETERMINISTIC; bit <= CLR_CLAIM_BATCH_INVARIANT; bit <<= 1) {
+            const clr_claim_result *cr = claim(res, op, s->name, bit);
+            int ran = 0;
+            for (size_t i = 0; i < res->ncases; ++i)
+                ran |= res->cases[i].strategy == k && !res->cases[i].skipped;
+            if ((s->claims & bit) && ran)
+                ck_assert_msg(cr && cr->status == CLR_CLAIM_HELD, "%s %s claims %s: %s", op->name, s->name,
+                              clr_claim_name(bit), cr ? cr->evidence : "not measured");
+        }
+    }
+}
+
+static int varied(const clr_device_result *res, const clr_operation *op, const char *strategy)
+{
+    const clr_claim_result *cr = claim(res, op, strategy, CLR_CLAIM_BATCH_INVARIANT);
+    return cr && cr->status == CLR_CLAIM_VIOLATED;
+}
+
+START_TEST(rmsnorm_strategies)
+{
+    for (int dt = 0; dt < 2; ++dt) {
+        clr_shape shapes[] = {{.dims = {4096}, .dtype = (clr_dtype)dt}, {.dims = {1000}, .dtype = (clr_dtype)dt},
+                              {.dims = {65536}, .dtype = (clr_dtype)dt}};
+        size_t batches[] = {1, 3, 16};
+        clr_device_result res;
+        run_all(&clr_op_rmsnorm, shapes, 3, batches, 3, &res);
+        ck_assert_msg(varied(&res, &clr_op_rmsnorm, "split"), "rmsnorm split did not vary with B");
+        clr_device_result_free(&res);
+    }
+}
+END_TEST
+
+START_TEST(matmul_strategies)
+{
+    for (int dt = 0; dt < 2; ++dt) {
+        /* n = 1000 is not a multiple of the vector width: the column tail path is exercised. */
+        clr_shape shapes[] = {{.dims = {512, 1024}, .dtype = (clr_dtype)dt}, {.dims = {300, 1000}, .dtype = (clr_dtype)dt}};
+        size_t batches[] = {1, 3, 8, 33};
+        clr_device_result res;
+        run_all(&clr_op_matmul, shapes, 2, batches, 4, &res);
+        ck_assert_msg(varied(&res, &clr_op_matmul, "splitk"), "matmul splitk did not vary with M");
+        for (size_t i = 0; i < res.ncases; ++i)
+            if (dt == CLR_BF16 && !strncmp(clr_op_matmul.strategies[res.cases[i].strategy].name, "clblast", 7))
+                ck_assert_msg(res.cases[i].skipped, "CLBlast ran on bf16");
+        clr_device_result_free(&res);
+    }
+}
+END_TEST
+
+START_TEST(attention_strategies)
+{
+    for (int dt = 0; dt < 2; ++dt) {
+        /* kv-len 1000 = 256+256+256+232 for fixedsplit; head-dim 80 leaves lanes idle. */
+        clr_shape shapes[] = {{.dims = {4, 64, 1000}, .dtype = (clr_dtype)dt}, {.dims = {2, 80, 300}, .dtype = (clr_dtype)dt}};
+        size_t batches[] = {1, 2, 9};
+        clr_device_result res;
+        run_all(&clr_op_attention, shapes, 2, batches, 3, &res);
+        ck_assert_msg(varied(&res, &clr_op_attention, "splitkv"), "attention splitkv did not vary with B");
+        for (size_t i = 0; i < res.ncases; ++i) {
+            const clr_case *c = &res.cases[i];
+            ck_assert(c->has_layout);
+            if (clr_op_attention.strategies[c->strategy].claims & CLR_CLAIM_BATCH_INVARIANT)
+                ck_assert_msg(c->layout_same, "%s changed bits in a larger KV cache",
+                              clr_op_attention.strategies[c->strategy].name);
+        }
+        clr_device_result_free(&res);
+    }
+}
+END_TEST
+
+START_TEST(fixedsplit_chunks_kv_length)
+{
+    /* The documented split of 1000 tokens: 256+256+256+232, whatever the batch. */
+    clr_device dev = test_device();
+    clr_op_ctx ctx = {0};
+    clr_tuning t = clr_tuning_default(&dev);
+    ctx.device = &dev;
+    ctx.tuning = &t;
+    const clr_strategy *s = clr_strategy_find(&clr_op_attention, "fixedsplit");
+    for (size_t batch = 1; batch <= 64; batch *= 4) {
+        ctx.shape = (clr_shape){.batch = batch, .dims = {8, 64, 1000}};
+        clr_plan plan = {0};
+        clr_error err = {0};
+        ck_assert_int_eq(s->plan(&ctx, &plan, &err), 0);
+        double splits = 0, chunk = 0;
+        for (size_t i = 0; i < plan.nparams; ++i) {
+            if (!strcmp(plan.params[i].name, "splits"))
+                splits = plan.params[i].value;
+            if (!strcmp(plan.params[i].name, "chunk"))
+                chunk = plan.params[i].value;
+        }
+        ck_assert(splits == 4 && chunk == 256);
+    }
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("ops");
+    TCase *t = tcase_create("ops");
+    tcase_set_timeout(t, 900);
+    tcase_add_test(t, rmsnorm_strategies);
+    tcase_add_test(t, matmul_strategies);
+    tcase_add_test(t, attention_strategies);
+    tcase_add_test(t, fixedsplit_chunks_kv_length);
+    suite_add_tcase(s, t);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
