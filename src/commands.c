@@ -256,8 +256,9 @@ static int plan_runs(const clr_cli *cli, const char *command_line, prepared_run 
                 char names[256] = "";
                 for (size_t i = 0; i < nops; ++i)
                     snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "", all[i]->name);
+                clr_fail(err, CLR_EUSAGE, "--op '%s': unknown operation; choose from %s", tok, names);
                 free(copy);
-                return clr_fail(err, CLR_EUSAGE, "--op '%s': unknown operation; choose from %s", tok, names);
+                return err->code;
             }
             parts[nparts++] = (run_part){clr_op_find(tok)->name, clr_op_find(tok)->name, {0}, NULL, 0};
         }

@@ -78,6 +78,7 @@ static void check_run(clr_dist dist)
     }
     ck_assert_uint_eq(res.broken_claims, 0);
     clr_device_result_free(&res);
+    free(cfg.shapes);
 }
 
 START_TEST(strategies_uniform) { check_run(CLR_DIST_UNIFORM); }
@@ -110,6 +111,7 @@ START_TEST(split_is_batch_variant_where_parts_change)
     ck_assert_msg(parts1 > parts64, "split used %g parts at B=1 and %g at B=64", parts1, parts64);
     ck_assert_uint_gt(res.variance[0].distinct, 1);
     clr_device_result_free(&res);
+    free(cfg.shapes);
 }
 END_TEST
 
@@ -137,6 +139,7 @@ START_TEST(serial_matches_host_replay)
         ck_assert_uint_eq(clr_float_bits(res.cases[0].outputs[r]), clr_float_bits(s));
     }
     clr_device_result_free(&res);
+    free(cfg.shapes);
 }
 END_TEST
 
@@ -230,6 +233,7 @@ START_TEST(results_documents_parse_back)
             ck_assert_mem_eq(back, res.cases[i].outputs, 4 * sizeof(float));
     free(back);
     clr_device_result_free(&res);
+    free(cfg.shapes);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     ck_assert_int_eq(system(cmd), 0);
