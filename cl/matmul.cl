@@ -24,30 +24,49 @@
 #define LOAD_B(p) VLOAD(0, (p))
 #endif
 
-/* Work-item (j, block, slice) computes RB rows x VEC adjacent columns; every output is one fma
- * chain over the slice in ascending k, so its bits do not depend on RB, VEC or M. Rows past M
- * are computed from row M-1 (no branch in the k loop) and never stored; columns past N fall
- * back to the same chain one column at a time. */
+/* Vectors of columns per work-item: several adjacent ones on CPUs (more cache lines in flight
+ * per row of B), one on GPUs (coalesced across work-items). */
+#ifndef MM_CW
+#if CONTIG
+#define MM_CW 4
+#else
+#define MM_CW 1
+#endif
+#endif
+#define MM_COLS (VEC * MM_CW)
+
+/* Work-item (j, block, slice) computes RB rows x MM_COLS adjacent columns; every output is one
+ * fma chain over the slice in ascending k, so its bits do not depend on RB, the vector width or
+ * M. Rows past M are computed from row M-1 (no branch in the k loop) and never stored; columns
+ * past N fall back to the same chain one column at a time. */
 #define MATMUL_KERNEL(RB)                                                                                  \
     kernel void matmul_rb##RB(global const in_t *A, global const in_t *B, global float *out, uint M, uint N, \
                               uint K, uint kslice, uint mode)                                               \
     {                                                                                                      \
-        uint n0 = get_global_id(0) * VEC, m0 = get_global_id(1) * RB, s = get_global_id(2);                \
+        uint n0 = get_global_id(0) * MM_COLS, m0 = get_global_id(1) * RB, s = get_global_id(2);            \
         if (n0 >= N)                                                                                       \
             return;                                                                                        \
         uint k0 = min(s * kslice, K), k1 = min(k0 + kslice, K);                                            \
-        uint rows = min((uint)RB, M - min(m0, M)), cols = min((uint)VEC, N - n0);                          \
+        uint rows = min((uint)RB, M - min(m0, M)), cols = min((uint)MM_COLS, N - n0);                      \
         global const in_t *a[RB];                                                                          \
         _Pragma("unroll") for (uint r = 0; r < RB; ++r) a[r] = A + (ulong)min(m0 + r, M - 1) * K;         \
-        float res[RB][VEC];                                                                                \
-        if (cols == VEC) {                                                                                 \
-            vfloat acc[RB];                                                                                \
-            _Pragma("unroll") for (uint r = 0; r < RB; ++r) acc[r] = (vfloat)(0.0f);                      \
+        float res[RB][MM_COLS];                                                                            \
+        if (cols == MM_COLS) {                                                                             \
+            vfloat acc[RB][MM_CW];                                                                         \
+            _Pragma("unroll") for (uint r = 0; r < RB; ++r)                                                \
+                _Pragma("unroll") for (uint c = 0; c < MM_CW; ++c) acc[r][c] = (vfloat)(0.0f);             \
             for (uint k = k0; k < k1; ++k) {                                                               \
-                vfloat b = LOAD_B(B + (ulong)k * N + n0);                                                  \
-                _Pragma("unroll") for (uint r = 0; r < RB; ++r) acc[r] = VFMA(in_load(a[r], k), b, acc[r]); \
+                vfloat b[MM_CW];                                                                           \
+                _Pragma("unroll") for (uint c = 0; c < MM_CW; ++c)                                         \
+                    b[c] = LOAD_B(B + (ulong)k * N + n0 + c * VEC);                                        \
+                _Pragma("unroll") for (uint r = 0; r < RB; ++r)                                            \
+                {                                                                                          \
+                    float av = in_load(a[r], k);                                                           \
+                    _Pragma("unroll") for (uint c = 0; c < MM_CW; ++c) acc[r][c] = VFMA(av, b[c], acc[r][c]); \
+                }                                                                                          \
             }                                                                                              \
-            _Pragma("unroll") for (uint r = 0; r < RB; ++r) VSTORE_OUT(acc[r], res[r]);                   \
+            _Pragma("unroll") for (uint r = 0; r < RB; ++r)                                                \
+                _Pragma("unroll") for (uint c = 0; c < MM_CW; ++c) VSTORE_OUT(acc[r][c], res[r] + c * VEC); \
         } else {                                                                                           \
             for (uint c = 0; c < cols; ++c)                                                                \
                 for (uint r = 0; r < RB; ++r) {                                                            \

@@ -82,14 +82,17 @@ int clr_check_fits(const clr_run_config *cfg, const clr_device *dev, clr_error *
         clr_shape alt;
         if (op->alt_shape && op->alt_shape(&s, &alt))
             in = fmax(in, (double)bmax * (double)op->input_row_floats(&alt) * elem);
-        /* Input, its copy for the yardstick, outputs, scratch of the same order as outputs. */
-        double need = 2 * in + 3 * out + shared;
+        /* Inputs, outputs, scratch of the order of the outputs, and the copy yardstick's source
+         * and destination, each as large as the op's traffic. */
+        double traffic = op->bytes(&s);
+        double need = in + 3 * out + shared + 2 * traffic;
         char need_text[32], have[32], alloc[32], shape_text[128];
         clr_format_bytes(need, need_text, sizeof need_text);
         clr_format_bytes((double)dev->global_mem, have, sizeof have);
         clr_format_bytes((double)dev->max_alloc, alloc, sizeof alloc);
         clr_shape_text(op, &s, shape_text, sizeof shape_text);
         if (in > (double)dev->max_alloc || out > (double)dev->max_alloc || shared > (double)dev->max_alloc ||
+            traffic > (double)dev->max_alloc ||
             need > 0.9 * (double)dev->global_mem || in > (double)SIZE_MAX / 4)
             return clr_fail(err, CLR_EUSAGE,
                             "%s %s with batch %zu does not fit %s: it needs %s of device memory (inputs, their "
@@ -404,7 +407,9 @@ static int run_case(run_state *st, size_t strategy_index, clr_case *c, clr_error
     return CLR_OK;
 }
 
-static int measure_copy(run_state *st, cl_mem target, size_t bytes, clr_copy_result *cr, clr_error *err)
+/* Copies `bytes` (the op's own traffic for this shape) from one scratch buffer to another. */
+static int measure_copy(run_state *st, cl_mem source, cl_mem target, size_t bytes, clr_copy_result *cr,
+                        clr_error *err)
 {
     const clr_run_config *cfg = st->cfg;
     cl_kernel k;
@@ -414,7 +419,7 @@ static int measure_copy(run_state *st, cl_mem target, size_t bytes, clr_copy_res
     size_t local = t->wg_size;
     size_t global = (size_t)st->ctx.device->compute_units * t->groups_per_cu * 4 * local;
     if (clr_program_kernel(&st->copy_program, "copy_floats", &k, err) ||
-        clr_set_args(k, err, 3, sizeof(cl_mem), &st->ctx.input, sizeof(cl_mem), &target, sizeof n, &n))
+        clr_set_args(k, err, 3, sizeof(cl_mem), &source, sizeof(cl_mem), &target, sizeof n, &n))
         return err->code;
     double *times = clr_calloc(cfg->reps, sizeof *times, "timings", err);
     if (!times)
@@ -696,7 +701,8 @@ static int run_batch(run_state *st, size_t shape_index, size_t batch, clr_error 
     size_t in_row = st->op->input_row_floats(&st->ctx.shape);
     size_t out_row = st->op->output_row_floats(&st->ctx.shape);
     size_t in_bytes = batch * in_row * clr_dtype_size(st->ctx.shape.dtype);
-    cl_mem copy_target = NULL;
+    cl_mem copy_source = NULL, copy_target = NULL;
+    size_t copy_bytes = ((size_t)st->op->bytes(&st->ctx.shape) + 3) / 4 * 4;
     if (st->ctx.input)
         clReleaseMemObject(st->ctx.input);
     if (st->ctx.output)
@@ -715,9 +721,13 @@ static int run_batch(run_state *st, size_t shape_index, size_t batch, clr_error 
     memset(cr, 0, sizeof *cr);
     cr->shape_index = shape_index;
     cr->batch = batch;
-    int rc = alloc_buffer(st, in_bytes, &copy_target, err);
+    int rc = alloc_buffer(st, copy_bytes, &copy_source, err);
     if (rc == CLR_OK)
-        rc = measure_copy(st, copy_target, in_bytes, cr, err);
+        rc = alloc_buffer(st, copy_bytes, &copy_target, err);
+    if (rc == CLR_OK)
+        rc = measure_copy(st, copy_source, copy_target, copy_bytes, cr, err);
+    if (copy_source)
+        clReleaseMemObject(copy_source);
     if (copy_target)
         clReleaseMemObject(copy_target);
     if (rc)

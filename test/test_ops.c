@@ -87,7 +87,7 @@ START_TEST(matmul_strategies)
 {
     for (int dt = 0; dt < 2; ++dt) {
         /* n = 1000 is not a multiple of the vector width: the column tail path is exercised. */
-        clr_shape shapes[] = {{.dims = {512, 1024}, .dtype = (clr_dtype)dt}, {.dims = {300, 1000}, .dtype = (clr_dtype)dt}};
+        clr_shape shapes[] = {{.dims = {2048, 512}, .dtype = (clr_dtype)dt}, {.dims = {300, 1000}, .dtype = (clr_dtype)dt}};
         size_t batches[] = {1, 3, 8, 33};
         clr_device_result res;
         run_all(&clr_op_matmul, shapes, 2, batches, 4, &res);

@@ -24,9 +24,19 @@
 static size_t dim_k(const clr_shape *s) { return s->dims[0]; }
 static size_t dim_n(const clr_shape *s) { return s->dims[1]; }
 
-static unsigned rows_per_item(size_t m)
+static unsigned rows_per_item(const clr_op_ctx *ctx)
 {
-    return m <= 1 ? 1 : m <= 2 ? 2 : m <= 4 ? 4 : 8;
+    size_t m = ctx->shape.batch;
+    /* CPUs keep 4 column vectors per work-item (cl/matmul.cl): at most 4 rows fit the registers. */
+    unsigned most = ctx->tuning->contig ? 4 : 8;
+    unsigned rb = m <= 1 ? 1 : m <= 2 ? 2 : m <= 4 ? 4 : 8;
+    return rb < most ? rb : most;
+}
+
+/* Columns one work-item computes (MM_COLS in cl/matmul.cl). */
+static size_t cols_per_item(const clr_op_ctx *ctx)
+{
+    return (size_t)ctx->tuning->vec * (ctx->tuning->contig ? 4 : 1);
 }
 
 static size_t param(const clr_plan *plan, const char *name)
@@ -40,11 +50,11 @@ static size_t param(const clr_plan *plan, const char *name)
 /* Geometry with `slices` K slices. */
 static void plan_slices(const clr_op_ctx *ctx, size_t slices, clr_plan *plan)
 {
-    size_t M = ctx->shape.batch, K = dim_k(&ctx->shape), N = dim_n(&ctx->shape);
-    unsigned rb = rows_per_item(M), wg = ctx->tuning->wg_size;
+    size_t K = dim_k(&ctx->shape), N = dim_n(&ctx->shape);
+    unsigned rb = rows_per_item(ctx), wg = ctx->tuning->wg_size;
     size_t kslice = (K + slices - 1) / slices;
     slices = (K + kslice - 1) / kslice;
-    size_t items = (N + ctx->tuning->vec - 1) / ctx->tuning->vec;
+    size_t items = (N + cols_per_item(ctx) - 1) / cols_per_item(ctx);
     plan->local = wg;
     plan->global = (items + wg - 1) / wg * wg;
     plan->depth = (double)kslice + (double)slices;
@@ -68,8 +78,8 @@ static int splitk_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
 {
     (void)err;
     size_t M = ctx->shape.batch, K = dim_k(&ctx->shape), N = dim_n(&ctx->shape);
-    size_t wg = ctx->tuning->wg_size, rb = rows_per_item(M);
-    size_t items = (N + ctx->tuning->vec - 1) / ctx->tuning->vec;
+    size_t wg = ctx->tuning->wg_size, rb = rows_per_item(ctx);
+    size_t items = (N + cols_per_item(ctx) - 1) / cols_per_item(ctx);
     size_t groups = (items + wg - 1) / wg * ((M + rb - 1) / rb);
     size_t target = (size_t)ctx->device->compute_units * ctx->tuning->groups_per_cu;
     size_t slices = (target + groups - 1) / groups, max_slices = K / 128 > 1 ? K / 128 : 1;
