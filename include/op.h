@@ -119,6 +119,8 @@ typedef struct clr_operation {
     /* Optional: another layout of the same rows that must give the same bits (attention: the
      * same tokens read out of a larger KV cache). Returns 1 and fills alt when there is one. */
     int (*alt_shape)(const clr_shape *shape, clr_shape *alt);
+    /* With alt_shape: copies a row of `shape` into the layout of `alt` (no regeneration). */
+    void (*relayout_row)(const clr_shape *shape, const float *row, const clr_shape *alt, float *out);
     /* Optional: reorders one input row so that the exact result is unchanged (for sum, a
      * permutation of the addends); lets the runner observe order dependence. */
     void (*permute_row)(const clr_shape *shape, float *row, uint64_t seed);

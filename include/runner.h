@@ -13,6 +13,7 @@
 #define CLR_MAX_STRATEGIES 32
 #define CLR_MAX_POSITIONS 3
 #define CLR_ORDERS 3 /* permutations of the probe row per case */
+#define CLR_LAYOUT_MAX_BATCH 8 /* the alternative-layout check runs at batches up to this */
 
 typedef struct clr_run_config {
     const clr_operation *op;

@@ -81,7 +81,8 @@ int clr_check_fits(const clr_run_config *cfg, const clr_device *dev, clr_error *
         double shared = (double)shared_floats(op, &s) * elem;
         clr_shape alt;
         if (op->alt_shape && op->alt_shape(&s, &alt))
-            in = fmax(in, (double)bmax * (double)op->input_row_floats(&alt) * elem);
+            in += (double)(bmax < CLR_LAYOUT_MAX_BATCH ? bmax : CLR_LAYOUT_MAX_BATCH) *
+                  (double)op->input_row_floats(&alt) * elem;
         /* Inputs, outputs, scratch of the order of the outputs, and the copy yardstick's source
          * and destination, each as large as the op's traffic. */
         double traffic = op->bytes(&s);
@@ -239,7 +240,8 @@ static int observe_layout(run_state *st, const clr_strategy *s, clr_case *c, con
 {
     clr_shape alt;
     const clr_operation *op = st->op;
-    if (!op->alt_shape || !op->alt_shape(&c->shape, &alt))
+    if (!op->alt_shape || !op->relayout_row || c->shape.batch > CLR_LAYOUT_MAX_BATCH ||
+        !op->alt_shape(&c->shape, &alt))
         return CLR_OK;
     size_t batch = c->shape.batch, out_row = op->output_row_floats(&c->shape);
     size_t alt_row = op->input_row_floats(&alt);
@@ -250,8 +252,9 @@ static int observe_layout(run_state *st, const clr_strategy *s, clr_case *c, con
     clr_shape saved_shape = st->ctx.shape;
     clr_plan plan = {0};
     int rc = alloc_buffer(st, batch * alt_row * clr_dtype_size(alt.dtype), &alt_input, err);
+    size_t in_row = op->input_row_floats(&c->shape);
     for (size_t r = 0; r < batch && rc == CLR_OK; ++r)
-        make_row(st, &alt, r, rows + r * alt_row);
+        op->relayout_row(&c->shape, st->host_rows + r * in_row, &alt, rows + r * alt_row);
     if (rc == CLR_OK)
         rc = upload(st, alt_input, 0, rows, batch * alt_row, alt.dtype, err);
     if (rc == CLR_OK) {

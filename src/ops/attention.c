@@ -165,18 +165,37 @@ static double flops(const clr_shape *s)
 #define K_BASE (1ull << 40)
 #define V_BASE (1ull << 41)
 
+/* Tokens past L are never read: they get values that would show if they were. */
+static void poison_tail(const clr_shape *s, float *row)
+{
+    size_t hd = heads(s) * head_dim(s), C = capacity(s), L = kv_len(s);
+    float *K = row + hd, *V = K + C * hd;
+    for (size_t i = L * hd; i < C * hd; ++i) {
+        K[i] = 1e30f;
+        V[i] = NAN;
+    }
+}
+
 static void fill_row(const clr_shape *s, const clr_input *in, uint64_t row, float *out)
 {
     size_t H = heads(s), d = head_dim(s), C = capacity(s), L = kv_len(s), hd = H * d;
     for (size_t i = 0; i < hd; ++i)
         out[i] = clr_gen(in->seed, in->dist, row, i);
     float *K = out + hd, *V = K + C * hd;
-    for (size_t t = 0; t < C; ++t)
-        for (size_t i = 0; i < hd; ++i) {
-            /* Tokens past L are never read: give them values that would show if they were. */
-            K[t * hd + i] = t < L ? clr_gen(in->seed, in->dist, row, K_BASE + t * hd + i) : 1e30f;
-            V[t * hd + i] = t < L ? clr_gen(in->seed, in->dist, row, V_BASE + t * hd + i) : NAN;
-        }
+    for (size_t i = 0; i < L * hd; ++i) {
+        K[i] = clr_gen(in->seed, in->dist, row, K_BASE + i);
+        V[i] = clr_gen(in->seed, in->dist, row, V_BASE + i);
+    }
+    poison_tail(s, out);
+}
+
+static void relayout_row(const clr_shape *s, const float *row, const clr_shape *alt, float *out)
+{
+    size_t hd = heads(s) * head_dim(s), L = kv_len(s), C = capacity(s), C2 = capacity(alt);
+    memcpy(out, row, hd * sizeof(float));
+    memcpy(out + hd, row + hd, L * hd * sizeof(float));
+    memcpy(out + hd + C2 * hd, row + hd + C * hd, L * hd * sizeof(float));
+    poison_tail(alt, out);
 }
 
 static void reference(const clr_shape *s, const float *row, const float *shared, float *ref, double *scale_out)
@@ -263,4 +282,5 @@ const clr_operation clr_op_attention = {
     .fill_row = fill_row,
     .reference = reference,
     .alt_shape = alt_shape,
+    .relayout_row = relayout_row,
 };
