@@ -8,7 +8,15 @@
 #include "data.h"
 #include "util.h"
 
-typedef enum clr_command { CLR_CMD_RUN, CLR_CMD_DEVICES, CLR_CMD_DEMO, CLR_CMD_HELP, CLR_CMD_VERSION } clr_command;
+typedef enum clr_command {
+    CLR_CMD_RUN,
+    CLR_CMD_DEVICES,
+    CLR_CMD_DEMO,
+    CLR_CMD_COMPARE,
+    CLR_CMD_REPORT,
+    CLR_CMD_HELP,
+    CLR_CMD_VERSION
+} clr_command;
 
 #define CLR_DEFAULT_TRIALS 10
 #define CLR_DEFAULT_REPS 10
@@ -36,6 +44,9 @@ typedef struct clr_cli {
     int trials_given;
     const char *demo_name;    /* `clrepro demo NAME` */
     const char *command_line; /* the whole command, recorded with results */
+    char **files;             /* compare, report: results documents */
+    size_t nfiles;
+    const char *output;       /* report: the HTML file */
     unsigned trials, reps, warmup, wg, vec, chunk, orders;
     uint64_t seed;
     clr_dist dist;

@@ -17,6 +17,8 @@ typedef struct option_spec {
 #define RUN (1u << CLR_CMD_RUN)
 #define DEV (1u << CLR_CMD_DEVICES)
 #define DEMO (1u << CLR_CMD_DEMO)
+#define CMP (1u << CLR_CMD_COMPARE)
+#define REP (1u << CLR_CMD_REPORT)
 
 static const option_spec options[] = {
     {"op", ARG_VALUE, RUN, "LIST", "operations: sum, rmsnorm, matmul, attention, comma-separated (default: all four)"},
@@ -38,32 +40,36 @@ static const option_spec options[] = {
     {"dist", ARG_VALUE, RUN, "D", "input distribution: uniform, normal or illcond (default uniform)"},
     {"input", ARG_VALUE, RUN, "FILE.npy", "use rows of a float32 .npy file (1-D or 2-D, C order) instead of the generator; n is its row length"},
     {"device", ARG_VALUE, RUN | DEV | DEMO, "SPEC", "all, gpu, cpu, an index N, P:D or part of a name; comma lists (default all)"},
-    {"out", ARG_VALUE, RUN | DEMO, "DIR", "results go to DIR/<device>/ (default results/<device>/)"},
+    {"out", ARG_VALUE, RUN | DEMO | CMP, "DIR", "results go to DIR/<device>/ (default results/<device>/); compare: DIR/compare.{md,csv,json} (default results/compare)"},
+    {"output", ARG_VALUE, REP, "FILE", "report: the HTML file to write (required; -o FILE also works)"},
     {"save-outputs", ARG_NONE, RUN, NULL, "also write every case's outputs as .npy beside the JSON"},
     {"strict", ARG_NONE, RUN, NULL, "exit with status 1 when an observation breaks a strategy's claim"},
     {"kernel-dir", ARG_VALUE, RUN | DEMO, "DIR", "read kernel sources from DIR instead of the embedded copies"},
     {"wg", ARG_VALUE, RUN, "N", "work-group size of reduction kernels, a power of two (default: per device type)"},
     {"vec", ARG_VALUE, RUN, "N", "vector width 1, 2, 4, 8 or 16 (default: per device type)"},
     {"chunk", ARG_VALUE, RUN, "N", "elements per chunk of fixedsplit (default: per device type)"},
-    {"quiet", ARG_NONE, RUN | DEMO, NULL, "no summary on stdout"},
+    {"quiet", ARG_NONE, RUN | DEMO | CMP, NULL, "no summary on stdout"},
     {"no-progress", ARG_NONE, RUN, NULL, "no progress line on stderr (it only appears on a terminal anyway)"},
     {"json", ARG_NONE, DEV, NULL, "machine-readable output"},
-    {"help", ARG_NONE, RUN | DEV | DEMO, NULL, "this help"},
+    {"help", ARG_NONE, RUN | DEV | DEMO | CMP | REP, NULL, "this help"},
 };
 
 static const char *command_name(clr_command c)
 {
-    return c == CLR_CMD_DEVICES ? "devices" : c == CLR_CMD_DEMO ? "demo" : "run";
+    return c == CLR_CMD_DEVICES ? "devices" : c == CLR_CMD_DEMO ? "demo" : c == CLR_CMD_COMPARE ? "compare"
+           : c == CLR_CMD_REPORT ? "report" : "run";
 }
 
 void clr_cli_usage(FILE *out, clr_command command)
 {
-    if (command != CLR_CMD_RUN && command != CLR_CMD_DEVICES && command != CLR_CMD_DEMO) {
+    if (command == CLR_CMD_HELP || command == CLR_CMD_VERSION) {
         fprintf(out,
                 "clrepro %s: how much do the reductions behind LLM inference vary, and what does it cost?\n\n"
                 "usage: clrepro [run] [options]      benchmark every strategy on every selected device\n"
                 "       clrepro devices [options]    list OpenCL platforms and devices\n"
                 "       clrepro demo order [options] sum the same values in many orders, count the results\n"
+                "       clrepro compare FILE.json... [--out DIR]   which devices and runs give the same bits\n"
+                "       clrepro report FILE.json... -o report.html self-contained HTML report with charts\n"
                 "       clrepro --version | --help   (clrepro COMMAND --help for its options)\n\n"
                 "exit status: 0 success; 1 a kernel's output failed validation, a runtime OpenCL error,\n"
                 "or (with --strict) a broken claim; 2 bad input (options, files, devices, sizes, kernels).\n\n",
@@ -137,6 +143,7 @@ static int apply(clr_cli *cli, const char *name, const char *v, clr_error *err)
     }
     if (!strcmp(name, "op")) cli->op_name = v;
     else if (!strcmp(name, "suite")) cli->suite = v;
+    else if (!strcmp(name, "output")) cli->output = v;
     else if (!strcmp(name, "dtype")) {
         if (strcmp(v, "fp32") && strcmp(v, "bf16"))
             return bad(err, name, v, "expected fp32 or bf16");
@@ -191,6 +198,10 @@ int clr_cli_parse(int argc, char **argv, clr_cli *cli, clr_error *err)
             cli->command = CLR_CMD_RUN;
         else if (!strcmp(argv[i], "devices"))
             cli->command = CLR_CMD_DEVICES;
+        else if (!strcmp(argv[i], "compare"))
+            cli->command = CLR_CMD_COMPARE;
+        else if (!strcmp(argv[i], "report"))
+            cli->command = CLR_CMD_REPORT;
         else if (!strcmp(argv[i], "demo")) {
             cli->command = CLR_CMD_DEMO;
             if (i + 1 < argc && argv[i + 1][0] != '-')
@@ -201,7 +212,7 @@ int clr_cli_parse(int argc, char **argv, clr_cli *cli, clr_error *err)
             cli->help_for = CLR_CMD_HELP;
             return CLR_OK;
         } else
-            return clr_fail(err, CLR_EUSAGE, "unknown command '%s'; commands are run, devices and demo (clrepro --help)",
+            return clr_fail(err, CLR_EUSAGE, "unknown command '%s'; commands are run, devices, demo, compare and report (clrepro --help)",
                             argv[i]);
         ++i;
     } else if (i < argc && (!strcmp(argv[i], "--version") || !strcmp(argv[i], "-V"))) {
@@ -216,6 +227,16 @@ int clr_cli_parse(int argc, char **argv, clr_cli *cli, clr_error *err)
         const char *arg = argv[i];
         if (!strcmp(arg, "-h"))
             arg = "--help";
+        if (!strcmp(arg, "-o") && cli->command == CLR_CMD_REPORT)
+            arg = "--output";
+        if ((cli->command == CLR_CMD_COMPARE || cli->command == CLR_CMD_REPORT) && arg[0] != '-') {
+            char **grown = realloc(cli->files, (cli->nfiles + 1) * sizeof *grown);
+            if (!grown)
+                return clr_fail(err, CLR_EFAIL, "out of host memory");
+            cli->files = grown;
+            cli->files[cli->nfiles++] = argv[i];
+            continue;
+        }
         if (strncmp(arg, "--", 2) != 0 || !arg[2])
             return clr_fail(err, CLR_EUSAGE, "unexpected argument '%s' (options start with --; clrepro %s --help)",
                             arg, command_name(cli->command));
@@ -260,6 +281,11 @@ int clr_cli_parse(int argc, char **argv, clr_cli *cli, clr_error *err)
         if (n && n->values[0] > (1u << 30))
             return clr_fail(err, CLR_EUSAGE, "demo order: --n %zu: at most 2^30 values", n->values[0]);
     }
+    if ((cli->command == CLR_CMD_COMPARE || cli->command == CLR_CMD_REPORT) && cli->nfiles == 0)
+        return clr_fail(err, CLR_EUSAGE, "`clrepro %s` needs results documents: clrepro %s results/*/*.json",
+                        command_name(cli->command), command_name(cli->command));
+    if (cli->command == CLR_CMD_REPORT && !cli->output)
+        return clr_fail(err, CLR_EUSAGE, "`clrepro report` needs -o FILE.html");
     if (cli->suite && (cli->op_name || cli->ndims || cli->batches || cli->input_path))
         return clr_fail(err, CLR_EUSAGE, "--suite %s fixes the operations, shapes and batches; do not combine it with "
                         "--op, --batch, --input or shape options", cli->suite);
@@ -275,4 +301,7 @@ void clr_cli_free(clr_cli *cli)
     cli->ndims = 0;
     free(cli->batches);
     cli->batches = NULL;
+    free(cli->files);
+    cli->files = NULL;
+    cli->nfiles = 0;
 }

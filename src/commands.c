@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "atomic_file.h"
+#include "compare.h"
 #include "demo.h"
 #include "device.h"
 #include "op.h"
@@ -365,6 +366,56 @@ int clr_cmd_run(const clr_cli *cli, const char *command_line, clr_error *err)
     return rc ? rc : status;
 }
 
+static int cmd_compare(const clr_cli *cli, clr_error *err)
+{
+    clr_comparison cmp;
+    int rc = clr_compare_load(cli->files, cli->nfiles, &cmp, err);
+    char *md = NULL, *csv = NULL, *json = NULL;
+    const char *dir = cli->out_dir ? cli->out_dir : "results/compare";
+    if (rc == CLR_OK) {
+        md = clr_compare_markdown(&cmp);
+        csv = clr_compare_csv(&cmp);
+        json = clr_compare_json(&cmp);
+        if (!md || !csv || !json)
+            rc = clr_fail(err, CLR_EFAIL, "out of host memory");
+    }
+    if (rc == CLR_OK)
+        rc = clr_prepare_out_dir(dir, err);
+    if (rc == CLR_OK) {
+        clr_file_batch batch = {0};
+        char path[4200];
+        const char *texts[] = {md, csv, json}, *exts[] = {"md", "csv", "json"};
+        for (int i = 0; i < 3 && rc == CLR_OK; ++i) {
+            snprintf(path, sizeof path, "%s/compare.%s", dir, exts[i]);
+            rc = clr_batch_add(&batch, path, texts[i], strlen(texts[i]), err);
+        }
+        rc = rc == CLR_OK ? clr_batch_commit(&batch, err) : (clr_batch_abort(&batch), rc);
+    }
+    if (rc == CLR_OK && !cli->quiet)
+        printf("%s\nwritten: %s/compare.{md,csv,json}\n", md, dir);
+    free(md);
+    free(csv);
+    free(json);
+    clr_compare_free(&cmp);
+    return rc;
+}
+
+static int cmd_report(const clr_cli *cli, clr_error *err)
+{
+    clr_comparison cmp;
+    int rc = clr_compare_load(cli->files, cli->nfiles, &cmp, err);
+    char *html = rc == CLR_OK ? clr_report_html(&cmp) : NULL;
+    if (rc == CLR_OK && !html)
+        rc = clr_fail(err, CLR_EFAIL, "out of host memory");
+    if (rc == CLR_OK)
+        rc = clr_write_file_atomic(cli->output, html, strlen(html), err);
+    if (rc == CLR_OK)
+        printf("report: %s (%zu documents)\n", cli->output, cmp.ndocs);
+    free(html);
+    clr_compare_free(&cmp);
+    return rc;
+}
+
 int clr_main(int argc, char **argv)
 {
     clr_cli cli;
@@ -380,6 +431,12 @@ int clr_main(int argc, char **argv)
             break;
         case CLR_CMD_DEVICES:
             rc = clr_cmd_devices(&cli, &err);
+            break;
+        case CLR_CMD_COMPARE:
+            rc = cmd_compare(&cli, &err);
+            break;
+        case CLR_CMD_REPORT:
+            rc = cmd_report(&cli, &err);
             break;
         case CLR_CMD_RUN:
         case CLR_CMD_DEMO: {

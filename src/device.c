@@ -7,10 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NO_PLATFORM_ADVICE                                                                  \
-    "no OpenCL platform found. Install one: on Debian/Ubuntu `sudo apt-get install "       \
+#define INSTALL_ADVICE                                                                      \
+    "Install one: on Debian/Ubuntu `sudo apt-get install "                                  \
     "pocl-opencl-icd ocl-icd-libopencl1` gives a CPU device (or run scripts/install-deps.sh); " \
     "GPU vendors ship their own ICD"
+#define NO_PLATFORM_ADVICE "no OpenCL platform found. " INSTALL_ADVICE
 
 static void info_string(cl_device_id d, cl_device_info what, char *buf, size_t size)
 {
@@ -132,8 +133,8 @@ int clr_devices_enumerate(clr_device_list *list, clr_error *err)
     }
     free(plats);
     if (list->count == 0)
-        return clr_fail(err, CLR_EUSAGE, "OpenCL platforms were found but they expose no device; %s",
-                        NO_PLATFORM_ADVICE + strlen("no OpenCL platform found. "));
+        return clr_fail(err, CLR_EUSAGE, "OpenCL platforms were found but they expose no device. %s",
+                        INSTALL_ADVICE);
     return CLR_OK;
 }
 

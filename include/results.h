@@ -1,0 +1,60 @@
+/* results.h: reading results documents (schema clrepro.results, version 1) back, for `compare`
+ * and `report`. The reader never trusts its input: every field is type- and range-checked, and
+ * whatever bytes it is given it either fills a clr_rdoc or returns CLR_EUSAGE with a message
+ * naming the file and the field. */
+#ifndef CLREPRO_RESULTS_H
+#define CLREPRO_RESULTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "util.h"
+
+#define CLR_RESULTS_MAX_BYTES ((size_t)1 << 30)
+#define CLR_RESULTS_MAX_PROBE 4096
+
+typedef struct clr_rpos {
+    size_t position;
+    int64_t max_ulp_vs_base; /* -1: unknown */
+} clr_rpos;
+
+typedef struct clr_rcase {
+    char strategy[64];
+    char shape[160]; /* "n=4096 dtype=fp32" in the document's key order */
+    double kv_len;   /* attention's kv-len when present, else 0 (for the length figure) */
+    size_t batch;
+    int valid, skipped;
+    double median_s, gbps, gflops, copy_gbps, overhead; /* NaN where the document has null */
+    size_t r2r_distinct, trials;
+    int64_t r2r_max_ulp, accuracy_max_ulp;   /* -1: unknown */
+    size_t batch_distinct;                   /* 0: absent */
+    int64_t batch_max_ulp;
+    char fingerprint[17];
+    uint32_t *probe_bits;
+    size_t nprobe;
+    clr_rpos positions[3];
+    size_t npositions;
+} clr_rcase;
+
+typedef struct clr_rclaim {
+    char strategy[64], claim[32], observed[16], evidence[320];
+    int claimed, broken;
+} clr_rclaim;
+
+typedef struct clr_rdoc {
+    char path[1024];
+    char tool_version[32], device[256], platform[256], driver[256], device_type[32];
+    char op[32], name[64], batch_name[8], started[32], command[1024];
+    double wall_seconds;
+    clr_rcase *cases;
+    size_t ncases;
+    clr_rclaim *claims;
+    size_t nclaims;
+    char (*strategies)[64]; /* in the document's order */
+    size_t nstrategies;
+} clr_rdoc;
+
+int clr_results_parse(const char *bytes, size_t size, const char *label, clr_rdoc *doc, clr_error *err);
+int clr_results_load(const char *path, clr_rdoc *doc, clr_error *err);
+void clr_rdoc_free(clr_rdoc *doc);
+
+#endif

@@ -1,0 +1,361 @@
+/* results.c: the results reader. Jansson parses (with its own nesting limit); this file walks
+ * the tree with checked accessors, so a missing field, a wrong type, an absurd number or a
+ * truncated file becomes one message, never a crash or an out-of-bounds read. */
+#include "results.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "output.h"
+
+typedef struct reader {
+    const char *label;
+    clr_error *err;
+} reader;
+
+/* Records the error (the first one wins) and returns -1. */
+static int fail(reader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(reader *r, const char *fmt, ...)
+{
+    char msg[sizeof r->err->msg];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    clr_fail(r->err, CLR_EUSAGE, "%s", msg);
+    return -1;
+}
+#define FAIL fail
+
+static json_t *get(reader *r, json_t *obj, const char *key, const char *where)
+{
+    json_t *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
+    if (!v)
+        FAIL(r, "%s: %s%s%s is missing", r->label, where, *where ? "." : "", key);
+    return v;
+}
+
+static int get_string(reader *r, json_t *obj, const char *key, const char *where, char *out, size_t size)
+{
+    json_t *v = get(r, obj, key, where);
+    if (!v)
+        return -1;
+    if (!json_is_string(v))
+        return FAIL(r, "%s: %s.%s should be a string", r->label, where, key);
+    snprintf(out, size, "%s", json_string_value(v));
+    return 0;
+}
+
+/* A number or null (NaN). */
+static int get_number(reader *r, json_t *obj, const char *key, const char *where, double *out)
+{
+    json_t *v = get(r, obj, key, where);
+    if (!v)
+        return -1;
+    if (json_is_null(v)) {
+        *out = NAN;
+        return 0;
+    }
+    if (!json_is_number(v))
+        return FAIL(r, "%s: %s.%s should be a number", r->label, where, key);
+    *out = json_number_value(v);
+    if (!isfinite(*out))
+        return FAIL(r, "%s: %s.%s is not finite", r->label, where, key);
+    return 0;
+}
+
+static int get_count(reader *r, json_t *obj, const char *key, const char *where, size_t max, size_t *out)
+{
+    json_t *v = get(r, obj, key, where);
+    if (!v)
+        return -1;
+    if (!json_is_integer(v) || json_integer_value(v) < 0 || (uint64_t)json_integer_value(v) > max)
+        return FAIL(r, "%s: %s.%s should be a whole number from 0 to %zu", r->label, where, key, max);
+    *out = (size_t)json_integer_value(v);
+    return 0;
+}
+
+/* ulps: a non-negative integer, or null (unknown: -1). */
+static int get_ulps(reader *r, json_t *obj, const char *key, const char *where, int64_t *out)
+{
+    json_t *v = get(r, obj, key, where);
+    if (!v)
+        return -1;
+    if (json_is_null(v)) {
+        *out = -1;
+        return 0;
+    }
+    if (!json_is_integer(v) || json_integer_value(v) < 0)
+        return FAIL(r, "%s: %s.%s should be a non-negative integer or null", r->label, where, key);
+    *out = json_integer_value(v);
+    return 0;
+}
+
+static int get_bool(reader *r, json_t *obj, const char *key, const char *where, int *out)
+{
+    json_t *v = get(r, obj, key, where);
+    if (!v)
+        return -1;
+    if (!json_is_boolean(v))
+        return FAIL(r, "%s: %s.%s should be true or false", r->label, where, key);
+    *out = json_is_true(v);
+    return 0;
+}
+
+static int parse_hex32(const char *s, uint32_t *out)
+{
+    if (strlen(s) != 8)
+        return -1;
+    uint32_t v = 0;
+    for (int i = 0; i < 8; ++i) {
+        char c = s[i];
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (d < 0)
+            return -1;
+        v = v << 4 | (uint32_t)d;
+    }
+    *out = v;
+    return 0;
+}
+
+static int read_shape(reader *r, json_t *shape, const char *where, clr_rcase *c)
+{
+    if (!json_is_object(shape))
+        return FAIL(r, "%s: %s.shape should be an object", r->label, where);
+    size_t len = 0;
+    const char *key;
+    json_t *v;
+    c->shape[0] = '\0';
+    json_object_foreach(shape, key, v) {
+        char item[96];
+        if (json_is_integer(v) && json_integer_value(v) >= 0)
+            snprintf(item, sizeof item, "%s=%lld", key, (long long)json_integer_value(v));
+        else if (json_is_string(v))
+            snprintf(item, sizeof item, "%s=%s", key, json_string_value(v));
+        else
+            return FAIL(r, "%s: %s.shape.%s should be a whole number or a string", r->label, where, key);
+        if (!strcmp(key, "kv-len"))
+            c->kv_len = (double)json_integer_value(v);
+        size_t n = strlen(item);
+        if (len + n + 2 >= sizeof c->shape)
+            return FAIL(r, "%s: %s.shape has too many fields", r->label, where);
+        if (len)
+            c->shape[len++] = ' ';
+        memcpy(c->shape + len, item, n + 1);
+        len += n;
+    }
+    return 0;
+}
+
+static int read_case(reader *r, json_t *jc, size_t index, clr_rcase *c)
+{
+    char where[48];
+    snprintf(where, sizeof where, "cases[%zu]", index);
+    if (!json_is_object(jc))
+        return FAIL(r, "%s: %s should be an object", r->label, where);
+    json_t *shape = get(r, jc, "shape", where);
+    if (get_string(r, jc, "strategy", where, c->strategy, sizeof c->strategy) || !shape ||
+        read_shape(r, shape, where, c) || get_count(r, jc, "batch", where, (size_t)1 << 40, &c->batch))
+        return -1;
+    if (c->batch == 0)
+        return FAIL(r, "%s: %s.batch is 0", r->label, where);
+    if (json_object_get(jc, "skipped")) {
+        c->skipped = 1;
+        return 0;
+    }
+    json_t *time = get(r, jc, "time_s", where), *r2r = get(r, jc, "run_to_run", where);
+    json_t *acc = get(r, jc, "accuracy", where), *probe = get(r, jc, "probe_bits", where);
+    json_t *positions = get(r, jc, "positions", where);
+    char fp[64];
+    if (!time || !r2r || !acc || !probe || !positions || get_bool(r, jc, "valid", where, &c->valid) ||
+        get_number(r, jc, "gbps", where, &c->gbps) || get_number(r, jc, "gflops", where, &c->gflops) ||
+        get_number(r, jc, "copy_gbps", where, &c->copy_gbps) || get_number(r, jc, "overhead", where, &c->overhead) ||
+        get_count(r, r2r, "distinct", where, (size_t)1 << 30, &c->r2r_distinct) ||
+        get_count(r, r2r, "trials", where, (size_t)1 << 30, &c->trials) ||
+        get_ulps(r, r2r, "max_ulp", where, &c->r2r_max_ulp) || get_ulps(r, acc, "max_ulp", where, &c->accuracy_max_ulp) ||
+        get_string(r, jc, "fingerprint", where, fp, sizeof fp))
+        return -1;
+    c->median_s = NAN;
+    if (json_is_object(time)) {
+        if (get_number(r, time, "median", where, &c->median_s))
+            return -1;
+    } else if (!json_is_null(time)) {
+        return FAIL(r, "%s: %s.time_s should be an object or null", r->label, where);
+    }
+    if (strlen(fp) != 16 || strspn(fp, "0123456789abcdef") != 16)
+        return FAIL(r, "%s: %s.fingerprint should be 16 hexadecimal digits", r->label, where);
+    memcpy(c->fingerprint, fp, 17);
+    if (!json_is_array(probe) || json_array_size(probe) > CLR_RESULTS_MAX_PROBE)
+        return FAIL(r, "%s: %s.probe_bits should be an array of at most %d values", r->label, where,
+                    CLR_RESULTS_MAX_PROBE);
+    c->nprobe = json_array_size(probe);
+    c->probe_bits = calloc(c->nprobe ? c->nprobe : 1, sizeof *c->probe_bits);
+    if (!c->probe_bits)
+        return FAIL(r, "%s: out of memory", r->label);
+    for (size_t i = 0; i < c->nprobe; ++i) {
+        json_t *h = json_array_get(probe, i);
+        if (!json_is_string(h) || parse_hex32(json_string_value(h), &c->probe_bits[i]))
+            return FAIL(r, "%s: %s.probe_bits[%zu] should be 8 hexadecimal digits", r->label, where, i);
+    }
+    if (!json_is_array(positions))
+        return FAIL(r, "%s: %s.positions should be an array", r->label, where);
+    for (size_t i = 0; i < json_array_size(positions) && c->npositions < 3; ++i) {
+        json_t *p = json_array_get(positions, i);
+        clr_rpos *rp = &c->positions[c->npositions];
+        if (get_count(r, p, "position", where, (size_t)1 << 40, &rp->position) ||
+            get_ulps(r, p, "max_ulp_vs_base", where, &rp->max_ulp_vs_base))
+            return -1;
+        c->npositions++;
+    }
+    json_t *bv = json_object_get(jc, "batch_variance");
+    c->batch_max_ulp = -1;
+    if (bv && (get_count(r, bv, "distinct", where, (size_t)1 << 30, &c->batch_distinct) ||
+               get_ulps(r, bv, "max_ulp", where, &c->batch_max_ulp)))
+        return -1;
+    return 0;
+}
+
+static int read_claim(reader *r, json_t *jc, size_t index, clr_rclaim *c)
+{
+    char where[48];
+    snprintf(where, sizeof where, "claims[%zu]", index);
+    if (get_string(r, jc, "strategy", where, c->strategy, sizeof c->strategy) ||
+        get_string(r, jc, "claim", where, c->claim, sizeof c->claim) ||
+        get_string(r, jc, "observed", where, c->observed, sizeof c->observed) ||
+        get_string(r, jc, "evidence", where, c->evidence, sizeof c->evidence) ||
+        get_bool(r, jc, "claimed", where, &c->claimed) || get_bool(r, jc, "broken", where, &c->broken))
+        return -1;
+    return 0;
+}
+
+static int read_doc(reader *r, json_t *root, clr_rdoc *doc)
+{
+    char schema[64];
+    if (!json_is_object(root))
+        return FAIL(r, "%s: not a clrepro results document (the top level is not an object)", r->label);
+    if (get_string(r, root, "schema", "", schema, sizeof schema))
+        return -1;
+    if (strcmp(schema, CLR_SCHEMA_NAME))
+        return FAIL(r, "%s: schema '%s' is not %s (a demo-order document? compare and report read run results)",
+                    r->label, schema, CLR_SCHEMA_NAME);
+    json_t *ver = get(r, root, "schema_version", "");
+    if (!ver)
+        return -1;
+    if (!json_is_integer(ver))
+        return FAIL(r, "%s: schema_version should be an integer", r->label);
+    if (json_integer_value(ver) != CLR_SCHEMA_VERSION)
+        return FAIL(r, "%s: written with schema version %lld, this clrepro %s reads version %d; use a matching "
+                       "clrepro",
+                    r->label, (long long)json_integer_value(ver), CLREPRO_VERSION, CLR_SCHEMA_VERSION);
+    json_t *tool = get(r, root, "tool", ""), *dev = get(r, root, "device", ""), *cfg = get(r, root, "config", "");
+    json_t *cases = get(r, root, "cases", ""), *claims = get(r, root, "claims", "");
+    json_t *strategies = get(r, root, "strategies", "");
+    if (!tool || !dev || !cfg || !cases || !claims || !strategies ||
+        get_string(r, tool, "version", "tool", doc->tool_version, sizeof doc->tool_version) ||
+        get_string(r, dev, "name", "device", doc->device, sizeof doc->device) ||
+        get_string(r, dev, "platform", "device", doc->platform, sizeof doc->platform) ||
+        get_string(r, dev, "driver_version", "device", doc->driver, sizeof doc->driver) ||
+        get_string(r, dev, "type", "device", doc->device_type, sizeof doc->device_type) ||
+        get_string(r, cfg, "op", "config", doc->op, sizeof doc->op) ||
+        get_string(r, cfg, "name", "config", doc->name, sizeof doc->name) ||
+        get_string(r, cfg, "batch_name", "config", doc->batch_name, sizeof doc->batch_name) ||
+        get_string(r, cfg, "command", "config", doc->command, sizeof doc->command) ||
+        get_string(r, root, "started_utc", "", doc->started, sizeof doc->started) ||
+        get_number(r, root, "wall_seconds", "", &doc->wall_seconds))
+        return -1;
+    if (!json_is_array(cases) || !json_is_array(claims) || !json_is_array(strategies))
+        return FAIL(r, "%s: cases, claims and strategies should be arrays", r->label);
+    doc->nstrategies = json_array_size(strategies);
+    doc->strategies = calloc(doc->nstrategies ? doc->nstrategies : 1, sizeof *doc->strategies);
+    doc->cases = calloc(json_array_size(cases) ? json_array_size(cases) : 1, sizeof *doc->cases);
+    doc->claims = calloc(json_array_size(claims) ? json_array_size(claims) : 1, sizeof *doc->claims);
+    if (!doc->strategies || !doc->cases || !doc->claims)
+        return FAIL(r, "%s: out of memory", r->label);
+    for (size_t i = 0; i < doc->nstrategies; ++i) {
+        char where[48];
+        snprintf(where, sizeof where, "strategies[%zu]", i);
+        if (get_string(r, json_array_get(strategies, i), "name", where, doc->strategies[i], sizeof doc->strategies[i]))
+            return -1;
+    }
+    for (size_t i = 0; i < json_array_size(cases); ++i) {
+        doc->ncases++; /* counted first, so its probe bits are freed on failure */
+        if (read_case(r, json_array_get(cases, i), i, &doc->cases[i]))
+            return -1;
+    }
+    for (size_t i = 0; i < json_array_size(claims); ++i) {
+        if (read_claim(r, json_array_get(claims, i), i, &doc->claims[i]))
+            return -1;
+        doc->nclaims++;
+    }
+    return 0;
+}
+
+int clr_results_parse(const char *bytes, size_t size, const char *label, clr_rdoc *doc, clr_error *err)
+{
+    memset(doc, 0, sizeof *doc);
+    snprintf(doc->path, sizeof doc->path, "%s", label);
+    reader r = {label, err};
+    json_error_t jerr;
+    json_t *root = json_loadb(bytes, size, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root)
+        return clr_fail(err, CLR_EUSAGE, "%s: not valid JSON (line %d, column %d: %s)", label, jerr.line, jerr.column,
+                        jerr.text);
+    int rc = read_doc(&r, root, doc);
+    json_decref(root);
+    if (rc) {
+        clr_rdoc_free(doc);
+        return err->code ? err->code : CLR_EUSAGE;
+    }
+    return CLR_OK;
+}
+
+int clr_results_load(const char *path, clr_rdoc *doc, clr_error *err)
+{
+    memset(doc, 0, sizeof *doc);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return clr_fail(err, CLR_EUSAGE, "cannot open results file %s: %s", path, strerror(errno));
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    int rc = CLR_OK;
+    for (;;) {
+        if (len + 65536 > cap) {
+            cap = cap ? cap * 2 : 1 << 20;
+            char *grown = cap <= CLR_RESULTS_MAX_BYTES + 65536 ? realloc(buf, cap) : NULL;
+            if (!grown) {
+                rc = clr_fail(err, CLR_EUSAGE, "%s: larger than %zu bytes; not a clrepro results file", path,
+                              CLR_RESULTS_MAX_BYTES);
+                break;
+            }
+            buf = grown;
+        }
+        size_t got = fread(buf + len, 1, 65536, f);
+        len += got;
+        if (got < 65536)
+            break;
+    }
+    if (rc == CLR_OK && ferror(f))
+        rc = clr_fail(err, CLR_EUSAGE, "error reading %s", path);
+    fclose(f);
+    if (rc == CLR_OK)
+        rc = clr_results_parse(buf, len, path, doc, err);
+    free(buf);
+    return rc;
+}
+
+void clr_rdoc_free(clr_rdoc *doc)
+{
+    for (size_t i = 0; i < doc->ncases; ++i)
+        free(doc->cases[i].probe_bits);
+    free(doc->cases);
+    free(doc->claims);
+    free(doc->strategies);
+    doc->cases = NULL;
+    doc->claims = NULL;
+    doc->strategies = NULL;
+    doc->ncases = doc->nclaims = doc->nstrategies = 0;
+}
