@@ -68,6 +68,8 @@ int clr_op_scratch(clr_op_ctx *ctx, size_t bytes, cl_mem *out, clr_error *err);
 struct clr_operation;
 void clr_shape_text(const struct clr_operation *op, const clr_shape *shape, char *buf, size_t size);
 void clr_plan_param(clr_plan *plan, const char *name, double value);
+/* The value of a plan parameter set with clr_plan_param (0 when absent). */
+size_t clr_plan_get(const clr_plan *plan, const char *name);
 /* gamma_k = k u / (1 - k u) with u = 2^-24: the classic bound factor for k roundings. */
 double clr_gamma(double k);
 /* clSetKernelArg for nargs (size_t size, const void *value) pairs, in order. */

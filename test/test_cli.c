@@ -1,6 +1,7 @@
 /* test_cli.c: option parsing and its errors, then the clrepro binary itself on bad input:
  * one clear message, exit status 2, and no output file left behind. */
 #include <check.h>
+#include "test_util.h"
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -313,9 +314,5 @@ int main(void)
     tcase_add_test(b, binary_corrupt_npy_and_broken_kernel);
     tcase_add_test(b, binary_demo_order);
     suite_add_tcase(s, b);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return clr_run_suite(s);
 }

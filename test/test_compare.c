@@ -2,6 +2,7 @@
  * hand-made documents with known agreements and disagreements; `report` from the committed
  * results; and every input the fuzzer ever found (test/fuzz-regressions/) read without harm. */
 #include <check.h>
+#include "test_util.h"
 #include <dirent.h>
 #include <math.h>
 #include <stdio.h>
@@ -270,9 +271,5 @@ int main(void)
     tcase_add_test(t, report_from_committed_results);
     tcase_add_test(t, fuzz_regressions_and_corpus);
     suite_add_tcase(s, t);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return clr_run_suite(s);
 }

@@ -1,6 +1,7 @@
 /* test_data.c: the counter-based generator (pure function of seed, row, index; pinned known
  * values; distribution sanity) and the .npy reader and writer, including malformed files. */
 #include <check.h>
+#include "test_util.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,9 +196,5 @@ int main(void)
     tcase_add_test(npy, npy_round_trip);
     tcase_add_test(npy, npy_malformed);
     suite_add_tcase(s, npy);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return clr_run_suite(s);
 }

@@ -252,9 +252,5 @@ int main(void)
     tcase_add_test(t, serial_matches_host_replay);
     tcase_add_test(t, results_documents_parse_back);
     suite_add_tcase(s, t);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return clr_run_suite(s);
 }

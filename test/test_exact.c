@@ -214,9 +214,5 @@ int main(void)
     tcase_add_test(t, exact_same_bits_across_tunings);
     tcase_add_test(t, exact_same_bits_for_permuted_rows);
     suite_add_tcase(s, t);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return clr_run_suite(s);
 }

@@ -157,9 +157,5 @@ int main(void)
     tcase_add_test(t, attention_strategies);
     tcase_add_test(t, fixedsplit_chunks_kv_length);
     suite_add_tcase(s, t);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return clr_run_suite(s);
 }

@@ -1,6 +1,7 @@
 /* test_reference.c: the host exact sum on hard cases, ulp distances at the edges of the
  * float32 lattice, and the statistics. No device needed. */
 #include <check.h>
+#include "test_util.h"
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -147,9 +148,5 @@ int main(void)
     TCase *stats = tcase_create("stats");
     tcase_add_test(stats, stats_values);
     suite_add_tcase(s, stats);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return clr_run_suite(s);
 }

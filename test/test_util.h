@@ -20,4 +20,14 @@ static inline clr_device test_device(void)
     return d;
 }
 
+/* Runs a suite; the process exit status. */
+static inline int clr_run_suite(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
 #endif

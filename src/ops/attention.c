@@ -85,14 +85,6 @@ static int fixedsplit_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err
     return CLR_OK;
 }
 
-static size_t param(const clr_plan *plan, const char *name)
-{
-    for (size_t i = 0; i < plan->nparams; ++i)
-        if (!strcmp(plan->params[i].name, name))
-            return (size_t)plan->params[i].value;
-    return 0;
-}
-
 static size_t row_floats(const clr_shape *s)
 {
     return heads(s) * head_dim(s) * (1 + 2 * capacity(s));
@@ -120,7 +112,7 @@ static int split_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first,
     cl_mem partials;
     const clr_shape *s = &ctx->shape;
     cl_uint H = (cl_uint)heads(s), d = (cl_uint)head_dim(s), L = (cl_uint)kv_len(s), C = (cl_uint)capacity(s);
-    cl_uint splits = (cl_uint)param(plan, "splits"), chunk = (cl_uint)param(plan, "chunk");
+    cl_uint splits = (cl_uint)clr_plan_get(plan, "splits"), chunk = (cl_uint)clr_plan_get(plan, "chunk");
     cl_ulong rowlen = row_floats(s);
     float scale = score_scale(d);
     size_t bh = s->batch * H;

@@ -39,14 +39,6 @@ static size_t cols_per_item(const clr_op_ctx *ctx)
     return (size_t)ctx->tuning->vec * (ctx->tuning->contig ? 4 : 1);
 }
 
-static size_t param(const clr_plan *plan, const char *name)
-{
-    for (size_t i = 0; i < plan->nparams; ++i)
-        if (!strcmp(plan->params[i].name, name))
-            return (size_t)plan->params[i].value;
-    return 0;
-}
-
 /* Geometry with `slices` K slices. */
 static void plan_slices(const clr_op_ctx *ctx, size_t slices, clr_plan *plan)
 {
@@ -94,8 +86,8 @@ static int launch_blocks(clr_op_ctx *ctx, const clr_plan *plan, cl_mem out, cl_u
     char name[32];
     cl_kernel k;
     cl_uint M = (cl_uint)ctx->shape.batch, N = (cl_uint)dim_n(&ctx->shape), K = (cl_uint)dim_k(&ctx->shape);
-    cl_uint kslice = (cl_uint)param(plan, "kslice");
-    size_t rb = param(plan, "rows_per_item"), slices = param(plan, "slices");
+    cl_uint kslice = (cl_uint)clr_plan_get(plan, "kslice");
+    size_t rb = clr_plan_get(plan, "rows_per_item"), slices = clr_plan_get(plan, "slices");
     snprintf(name, sizeof name, "matmul_rb%zu", rb);
     size_t global[3] = {plan->global, (M + rb - 1) / rb, slices}, local[3] = {plan->local, 1, 1};
     if (clr_program_kernel(ctx->program, name, &k, err) ||
@@ -118,7 +110,7 @@ static int splitk_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first
 {
     cl_mem partials;
     cl_kernel kc;
-    size_t M = ctx->shape.batch, N = dim_n(&ctx->shape), slices = param(plan, "slices");
+    size_t M = ctx->shape.batch, N = dim_n(&ctx->shape), slices = clr_plan_get(plan, "slices");
     cl_uint MN = (cl_uint)(M * N), nslices = (cl_uint)slices;
     size_t global = (MN + 255) / 256 * 256;
     if (clr_op_scratch(ctx, slices * M * N * sizeof(float), &partials, err) ||

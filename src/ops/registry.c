@@ -70,6 +70,14 @@ void clr_plan_param(clr_plan *plan, const char *name, double value)
     }
 }
 
+size_t clr_plan_get(const clr_plan *plan, const char *name)
+{
+    for (size_t i = 0; i < plan->nparams; ++i)
+        if (!strcmp(plan->params[i].name, name))
+            return (size_t)plan->params[i].value;
+    return 0;
+}
+
 double clr_gamma(double k)
 {
     double ku = k * 0x1p-24;

@@ -86,20 +86,12 @@ static int split_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
     return CLR_OK;
 }
 
-static size_t param(const clr_plan *plan, const char *name)
-{
-    for (size_t i = 0; i < plan->nparams; ++i)
-        if (!strcmp(plan->params[i].name, name))
-            return (size_t)plan->params[i].value;
-    return 0;
-}
-
 static int split_enqueue_impl(clr_op_ctx *ctx, const clr_plan *plan, int atomic, cl_event *first, cl_event *last,
                               clr_error *err)
 {
     cl_kernel kp, k2;
     cl_mem partials;
-    cl_uint D = (cl_uint)dim_d(ctx), parts = (cl_uint)param(plan, "parts"), chunk = (cl_uint)param(plan, "chunk");
+    cl_uint D = (cl_uint)dim_d(ctx), parts = (cl_uint)clr_plan_get(plan, "parts"), chunk = (cl_uint)clr_plan_get(plan, "chunk");
     cl_uint is_atomic = (cl_uint)atomic;
     float eps = RMS_EPS;
     const float zero = 0.0f;
@@ -145,7 +137,7 @@ static int atomic_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
 {
     split_plan(ctx, plan, err);
     unsigned wg = ctx->tuning->wg_size;
-    plan->depth = ceil((double)param(plan, "chunk") / wg) + log2_int(wg) + (double)param(plan, "parts");
+    plan->depth = ceil((double)clr_plan_get(plan, "chunk") / wg) + log2_int(wg) + (double)clr_plan_get(plan, "parts");
     plan->err_rel = clr_gamma(plan->depth) / 2 + 10 * 0x1p-24;
     return CLR_OK;
 }

@@ -77,14 +77,6 @@ static void plan_chunks(const clr_op_ctx *ctx, size_t chunk, clr_plan *plan)
     clr_plan_param(plan, "vec", t->vec);
 }
 
-static size_t plan_get(const clr_plan *plan, const char *name)
-{
-    for (size_t i = 0; i < plan->nparams; ++i)
-        if (strcmp(plan->params[i].name, name) == 0)
-            return (size_t)plan->params[i].value;
-    return 0;
-}
-
 /* serial */
 static int serial_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
 {
@@ -176,8 +168,8 @@ static int two_pass_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *fir
 {
     cl_kernel kp, kc;
     cl_mem partials;
-    cl_ulong n = row_n(ctx), chunk = plan_get(plan, "chunk");
-    cl_uint parts = (cl_uint)plan_get(plan, "parts");
+    cl_ulong n = row_n(ctx), chunk = clr_plan_get(plan, "chunk");
+    cl_uint parts = (cl_uint)clr_plan_get(plan, "parts");
     size_t combine_global = ctx->shape.batch * ctx->tuning->wg_size;
     if (clr_op_scratch(ctx, ctx->shape.batch * parts * sizeof(float), &partials, err) ||
         clr_program_kernel(ctx->program, "sum_partials", &kp, err) ||
@@ -197,8 +189,8 @@ static int two_pass_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *fir
 static int atomic_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
 {
     split_plan(ctx, plan, err);
-    size_t parts = plan_get(plan, "parts");
-    plan->depth = group_depth(ctx->tuning, plan_get(plan, "chunk")) + (double)parts;
+    size_t parts = clr_plan_get(plan, "parts");
+    plan->depth = group_depth(ctx->tuning, clr_plan_get(plan, "chunk")) + (double)parts;
     plain_bound(plan);
     return CLR_OK;
 }
@@ -206,8 +198,8 @@ static int atomic_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
 static int atomic_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first, cl_event *last, clr_error *err)
 {
     cl_kernel k;
-    cl_ulong n = row_n(ctx), chunk = plan_get(plan, "chunk");
-    cl_uint parts = (cl_uint)plan_get(plan, "parts");
+    cl_ulong n = row_n(ctx), chunk = clr_plan_get(plan, "chunk");
+    cl_uint parts = (cl_uint)clr_plan_get(plan, "parts");
     const float zero = 0.0f;
     if (clr_program_kernel(ctx->program, "sum_atomic", &k, err) ||
         clr_set_args(k, err, 5, SIZE(ctx->input), SIZE(ctx->output), SIZE(n), SIZE(parts), SIZE(chunk)) ||
@@ -243,8 +235,8 @@ static int exact_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first,
 {
     cl_kernel kp, kf;
     cl_mem partials;
-    cl_ulong n = row_n(ctx), chunk = plan_get(plan, "chunk");
-    cl_uint parts = (cl_uint)plan_get(plan, "parts");
+    cl_ulong n = row_n(ctx), chunk = clr_plan_get(plan, "chunk");
+    cl_uint parts = (cl_uint)clr_plan_get(plan, "parts");
     size_t finish_global = ctx->shape.batch * ctx->tuning->wg_size;
     if (clr_op_scratch(ctx, ctx->shape.batch * parts * EXACT_WORDS * sizeof(cl_long), &partials, err) ||
         clr_program_kernel(ctx->program, "sum_exact_partials", &kp, err) ||
