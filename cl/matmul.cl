@@ -3,6 +3,11 @@
  * The chain of an output depends only on its slice, never on RB, the tile shape or M: with
  * one slice (tiled) every output is the same bits at any M. Split-K writes one partial per
  * slice, combined in slice order (splitk) or with atomic adds (splitk-atomic). */
+/* GPUs: one column per work-item (see MM_CW below), so scalar loads. */
+#if !CONTIG
+#undef VEC
+#define VEC 1
+#endif
 #include "reduce.clh"
 #include "dtype.clh"
 
@@ -24,14 +29,15 @@
 #define LOAD_B(p) VLOAD(0, (p))
 #endif
 
-/* Vectors of columns per work-item: several adjacent ones on CPUs (more cache lines in flight
- * per row of B), one on GPUs (coalesced across work-items). */
-#ifndef MM_CW
+/* Columns per work-item: on CPUs several vectors (more cache lines in flight per row of B); on
+ * GPUs one column, so that even M = 1 has N work-items, each with an unrolled k loop that keeps
+ * many loads of B in flight ahead of its fma chain. */
 #if CONTIG
 #define MM_CW 4
+#define MM_UNROLL_K
 #else
 #define MM_CW 1
-#endif
+#define MM_UNROLL_K _Pragma("unroll 16")
 #endif
 #define MM_COLS (VEC * MM_CW)
 
@@ -55,7 +61,7 @@
             vfloat acc[RB][MM_CW];                                                                         \
             _Pragma("unroll") for (uint r = 0; r < RB; ++r)                                                \
                 _Pragma("unroll") for (uint c = 0; c < MM_CW; ++c) acc[r][c] = (vfloat)(0.0f);             \
-            for (uint k = k0; k < k1; ++k) {                                                               \
+            MM_UNROLL_K for (uint k = k0; k < k1; ++k) {                                                   \
                 vfloat b[MM_CW];                                                                           \
                 _Pragma("unroll") for (uint c = 0; c < MM_CW; ++c)                                         \
                     b[c] = LOAD_B(B + (ulong)k * N + n0 + c * VEC);                                        \

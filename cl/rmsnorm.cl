@@ -23,15 +23,40 @@ inline void normalize_row(global const in_t *x, global const in_t *w, global flo
         y[i] = (in_load(x, i) * inv) * in_load(w, i);
 }
 
-/* row: one work-group per row, one fixed order. */
+/* row: one work-group per row, one fixed order (wg_sumsq's). Rows of up to RMS_HELD values
+ * per work-item are read once and kept in registers for the normalization; the additions are
+ * the same, in the same order, as wg_sumsq's, so the bits are too. */
+#define RMS_HELD 16
 kernel __attribute__((reqd_work_group_size(WG_SIZE, 1, 1)))
 void rmsnorm_row(global const in_t *x, global const in_t *w, global float *y, uint D, float eps)
 {
     local float scratch[WG_SIZE];
     uint row = get_group_id(0), lid = get_local_id(0);
     global const in_t *xr = x + (ulong)row * D;
-    float total = wg_sumsq(scratch, xr, 0, D, lid);
-    normalize_row(xr, w, y + (ulong)row * D, D, total, eps, lid);
+    global float *yr = y + (ulong)row * D;
+    if (D > RMS_HELD * WG_SIZE) {
+        float total = wg_sumsq(scratch, xr, 0, D, lid);
+        normalize_row(xr, w, yr, D, total, eps, lid);
+        return;
+    }
+    float held[RMS_HELD], s = 0.0f;
+#pragma unroll
+    for (uint k = 0; k < RMS_HELD; ++k) {
+        uint i = lid + k * WG_SIZE;
+        held[k] = i < D ? in_load(xr, i) : 0.0f;
+    }
+#pragma unroll
+    for (uint k = 0; k < RMS_HELD; ++k)
+        if (lid + k * WG_SIZE < D)
+            s += held[k] * held[k];
+    float total = wg_tree_sum(scratch, s, lid);
+    float inv = 1.0f / sqrt(total / (float)D + eps);
+#pragma unroll
+    for (uint k = 0; k < RMS_HELD; ++k) {
+        uint i = lid + k * WG_SIZE;
+        if (i < D)
+            yr[i] = (held[k] * inv) * in_load(w, i);
+    }
 }
 
 /* split pass 1 (and atomic's): work-group g reduces chunk g % parts of row g / parts. */

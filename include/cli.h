@@ -48,6 +48,7 @@ typedef struct clr_cli {
     size_t nfiles;
     const char *output;       /* report: the HTML file */
     unsigned trials, reps, warmup, wg, vec, chunk, orders;
+    int contig; /* -1: the device's default */
     uint64_t seed;
     clr_dist dist;
     int save_outputs, strict, json, quiet, no_progress;

@@ -28,6 +28,7 @@ typedef struct clr_run_config {
     clr_input input;
     const char *kernel_dir;
     unsigned wg, vec, chunk; /* 0: the device's default tuning */
+    int contig;              /* 0: the device's default; 1: contiguous; 2: interleaved */
     int save_outputs;
     int progress; /* progress line on stderr */
     const char *command_line; /* recorded with the results */

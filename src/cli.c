@@ -47,6 +47,7 @@ static const option_spec options[] = {
     {"kernel-dir", ARG_VALUE, RUN | DEMO, "DIR", "read kernel sources from DIR instead of the embedded copies"},
     {"wg", ARG_VALUE, RUN, "N", "work-group size of reduction kernels, a power of two (default: per device type)"},
     {"vec", ARG_VALUE, RUN, "N", "vector width 1, 2, 4, 8 or 16 (default: per device type)"},
+    {"contig", ARG_VALUE, RUN, "0|1", "1: each work-item walks contiguous data (CPU style); 0: interleaved, one column per work-item in matmul (GPU style) (default: per device type)"},
     {"chunk", ARG_VALUE, RUN, "N", "elements per chunk of fixedsplit (default: per device type)"},
     {"quiet", ARG_NONE, RUN | DEMO | CMP, NULL, "no summary on stdout"},
     {"no-progress", ARG_NONE, RUN, NULL, "no progress line on stderr (it only appears on a terminal anyway)"},
@@ -165,6 +166,12 @@ static int apply(clr_cli *cli, const char *name, const char *v, clr_error *err)
     else if (!strcmp(name, "vec")) return parse_uint_opt(name, v, 1, 16, &cli->vec, err);
     else if (!strcmp(name, "chunk")) return parse_uint_opt(name, v, 1, 1u << 30, &cli->chunk, err);
     else if (!strcmp(name, "orders")) return parse_uint_opt(name, v, 2, 1000000, &cli->orders, err);
+    else if (!strcmp(name, "contig")) {
+        unsigned c;
+        if (parse_uint_opt(name, v, 0, 1, &c, err))
+            return err->code;
+        cli->contig = (int)c;
+    }
     else if (!strcmp(name, "seed")) {
         if (clr_parse_u64(v, &cli->seed))
             return bad(err, name, v, "expected a whole number from 0 to 18446744073709551615");
@@ -190,6 +197,7 @@ int clr_cli_parse(int argc, char **argv, clr_cli *cli, clr_error *err)
     cli->warmup = CLR_DEFAULT_WARMUP;
     cli->seed = CLR_DEFAULT_SEED;
     cli->orders = CLR_DEFAULT_ORDERS;
+    cli->contig = -1;
     cli->dist = CLR_DIST_UNIFORM;
 
     int i = 1;

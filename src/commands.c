@@ -221,6 +221,7 @@ static int prepare_part(const clr_cli *cli, const run_part *part, const char *co
     cfg->wg = cli->wg;
     cfg->vec = cli->vec;
     cfg->chunk = cli->chunk;
+    cfg->contig = cli->contig < 0 ? 0 : cli->contig ? 1 : 2;
     cfg->save_outputs = cli->save_outputs;
     cfg->progress = !cli->no_progress && isatty(STDERR_FILENO);
     cfg->command_line = command_line;

@@ -44,6 +44,8 @@ clr_tuning clr_run_tuning(const clr_run_config *cfg, const clr_device *dev)
         t.vec = cfg->vec;
     if (cfg->chunk)
         t.fixed_chunk = t.kv_chunk = cfg->chunk;
+    if (cfg->contig)
+        t.contig = cfg->contig == 1;
     return t;
 }
 

@@ -20,6 +20,8 @@ static const clr_claim_result *claim(const clr_device_result *res, const clr_ope
 }
 
 /* Runs every strategy of op over the shapes and batches; checks validity and the claims. */
+static int test_contig; /* as clr_run_config.contig */
+
 static void run_all(const clr_operation *op, clr_shape *shapes, size_t nshapes, size_t *batches, size_t nbatches,
                     clr_device_result *res)
 {
@@ -37,6 +39,7 @@ static void run_all(const clr_operation *op, clr_shape *shapes, size_t nshapes, 
     cfg.warmup = 1;
     cfg.input.seed = 5;
     cfg.input.dist = CLR_DIST_NORMAL;
+    cfg.contig = test_contig;
     clr_error err = {0};
     ck_assert_msg(clr_run_device(&cfg, &dev, res, &err) == 0, "%s", err.msg);
     for (size_t i = 0; i < res->ncases; ++i) {
@@ -100,6 +103,30 @@ START_TEST(matmul_strategies)
 }
 END_TEST
 
+START_TEST(matmul_tiled_same_bits_for_any_tiling)
+{
+    /* CPU-style (4 vectors of columns per work-item) and GPU-style (one column, unrolled k)
+     * tilings, at several M: every output is one fma chain in k order, so the bits agree. */
+    clr_shape shapes[] = {{.dims = {777, 300}}};
+    size_t batches[] = {1, 5, 16};
+    uint64_t prints[2][3];
+    for (int contig = 0; contig < 2; ++contig) {
+        test_contig = 1 + contig;
+        clr_device_result res;
+        run_all(&clr_op_matmul, shapes, 1, batches, 3, &res);
+        size_t k = 0;
+        for (size_t i = 0; i < res.ncases; ++i)
+            if (!strcmp(clr_op_matmul.strategies[res.cases[i].strategy].name, "tiled"))
+                prints[contig][k++] = res.cases[i].fingerprint;
+        ck_assert_uint_eq(k, 3);
+        clr_device_result_free(&res);
+    }
+    test_contig = 0;
+    for (size_t k = 0; k < 3; ++k)
+        ck_assert_msg(prints[0][k] == prints[1][k], "tiling changed tiled's bits at batch %zu", batches[k]);
+}
+END_TEST
+
 START_TEST(attention_strategies)
 {
     for (int dt = 0; dt < 2; ++dt) {
@@ -154,6 +181,7 @@ int main(void)
     tcase_set_timeout(t, 900);
     tcase_add_test(t, rmsnorm_strategies);
     tcase_add_test(t, matmul_strategies);
+    tcase_add_test(t, matmul_tiled_same_bits_for_any_tiling);
     tcase_add_test(t, attention_strategies);
     tcase_add_test(t, fixedsplit_chunks_kv_length);
     suite_add_tcase(s, t);

@@ -36,7 +36,7 @@ static unsigned rows_per_item(const clr_op_ctx *ctx)
 /* Columns one work-item computes (MM_COLS in cl/matmul.cl). */
 static size_t cols_per_item(const clr_op_ctx *ctx)
 {
-    return (size_t)ctx->tuning->vec * (ctx->tuning->contig ? 4 : 1);
+    return ctx->tuning->contig ? (size_t)ctx->tuning->vec * 4 : 1;
 }
 
 /* Geometry with `slices` K slices. */
