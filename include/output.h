@@ -9,6 +9,9 @@
 
 #define CLR_SCHEMA_NAME "clrepro.results"
 #define CLR_SCHEMA_VERSION 1
+/* Probe outputs stored as bits: the first this many values of the probe row (the fingerprint
+ * covers every output). */
+#define CLR_PROBE_BITS_STORED 256
 
 json_t *clr_results_json(const clr_run_config *cfg, const clr_device_result *res);
 char *clr_results_csv(const clr_run_config *cfg, const clr_device_result *res);

@@ -27,7 +27,7 @@ static json_t *ulps(uint64_t v)
 static json_t *bits_array(const float *v, size_t n)
 {
     json_t *a = json_array();
-    for (size_t i = 0; i < n && i < 4096; ++i) {
+    for (size_t i = 0; i < n && i < CLR_PROBE_BITS_STORED; ++i) {
         char hex[9];
         snprintf(hex, sizeof hex, "%08x", clr_float_bits(v[i]));
         json_array_append_new(a, json_string(hex));
