@@ -33,7 +33,7 @@
  * GPUs one column, so that even M = 1 has N work-items, each with an unrolled k loop that keeps
  * many loads of B in flight ahead of its fma chain. */
 #ifndef MM_K_UNROLL
-#define MM_K_UNROLL 16 /* GPUs: k iterations unrolled, so their loads of B are in flight together */
+#define MM_K_UNROLL 128 /* GPUs: k iterations unrolled, so their loads of B are in flight together */
 #endif
 #define MM_PRAGMA_(x) _Pragma(#x)
 #define MM_PRAGMA(x) MM_PRAGMA_(x)
