@@ -32,12 +32,17 @@
 /* Columns per work-item: on CPUs several vectors (more cache lines in flight per row of B); on
  * GPUs one column, so that even M = 1 has N work-items, each with an unrolled k loop that keeps
  * many loads of B in flight ahead of its fma chain. */
+#ifndef MM_K_UNROLL
+#define MM_K_UNROLL 128 /* GPUs: k iterations unrolled, so their loads of B are in flight together */
+#endif
+#define MM_PRAGMA_(x) _Pragma(#x)
+#define MM_PRAGMA(x) MM_PRAGMA_(x)
 #if CONTIG
 #define MM_CW 4
-#define MM_KB 1
+#define MM_UNROLL_K
 #else
 #define MM_CW 1
-#define MM_KB 32 /* k values of B loaded into registers before their fmas: loads in flight */
+#define MM_UNROLL_K MM_PRAGMA(unroll MM_K_UNROLL)
 #endif
 #define MM_COLS (VEC * MM_CW)
 
@@ -61,21 +66,7 @@
             vfloat acc[RB][MM_CW];                                                                         \
             _Pragma("unroll") for (uint r = 0; r < RB; ++r)                                                \
                 _Pragma("unroll") for (uint c = 0; c < MM_CW; ++c) acc[r][c] = (vfloat)(0.0f);             \
-            uint k = k0;                                                                                   \
-            for (; k + MM_KB <= k1; k += MM_KB) {                                                          \
-                vfloat bb[MM_KB][MM_CW];                                                                   \
-                _Pragma("unroll") for (uint i = 0; i < MM_KB; ++i)                                         \
-                    _Pragma("unroll") for (uint c = 0; c < MM_CW; ++c)                                     \
-                        bb[i][c] = LOAD_B(B + (ulong)(k + i) * N + n0 + c * VEC);                          \
-                _Pragma("unroll") for (uint i = 0; i < MM_KB; ++i)                                         \
-                    _Pragma("unroll") for (uint r = 0; r < RB; ++r)                                        \
-                    {                                                                                      \
-                        float av = in_load(a[r], k + i);                                                   \
-                        _Pragma("unroll") for (uint c = 0; c < MM_CW; ++c)                                 \
-                            acc[r][c] = VFMA(av, bb[i][c], acc[r][c]);                                     \
-                    }                                                                                      \
-            }                                                                                              \
-            for (; k < k1; ++k) {                                                                          \
+            MM_UNROLL_K for (uint k = k0; k < k1; ++k) {                                                   \
                 vfloat b[MM_CW];                                                                           \
                 _Pragma("unroll") for (uint c = 0; c < MM_CW; ++c)                                         \
                     b[c] = LOAD_B(B + (ulong)k * N + n0 + c * VEC);                                        \
