@@ -185,7 +185,8 @@ static int run_bin(const char *args, char *out, size_t size)
     int fd = mkstemp(log);
     ck_assert_int_ge(fd, 0);
     close(fd);
-    snprintf(cmd, sizeof cmd, "'%s' %s >/dev/null 2>'%s'", CLREPRO_BIN, args, log);
+    snprintf(cmd, sizeof cmd, "%s'%s' %s >/dev/null 2>'%s'", getenv("CLREPRO_TEST_ENV") ? getenv("CLREPRO_TEST_ENV") : "",
+             CLREPRO_BIN, args, log);
     int status = system(cmd);
     FILE *f = fopen(log, "r");
     size_t n = f ? fread(out, 1, size - 1, f) : 0;
@@ -241,6 +242,13 @@ START_TEST(binary_bad_input)
     ck_assert_ptr_nonnull(strstr(msg, "unknown option"));
     ck_assert_int_eq(run_bin("devices --device nosuchdevice", msg, sizeof msg), 2);
     ck_assert_ptr_nonnull(strstr(msg, "no device or platform name contains 'nosuchdevice'"));
+    /* No OpenCL platform at all: advice on installing PoCL, status 2. */
+    setenv("CLREPRO_TEST_ENV", "OCL_ICD_VENDORS=/nonexistent-clrepro-icd-dir ", 1);
+    ck_assert_int_eq(run_bin("devices", msg, sizeof msg), 2);
+    ck_assert_ptr_nonnull(strstr(msg, "no OpenCL platform found"));
+    ck_assert_ptr_nonnull(strstr(msg, "pocl-opencl-icd"));
+    expect_bin_error("--n 64 --batch 1", "no OpenCL platform found");
+    unsetenv("CLREPRO_TEST_ENV");
     expect_bin_error("--device 99", "no device with that index");
     expect_bin_error("--device 7:3", "there is no device 3 on platform 7");
     expect_bin_error("--strategy tree,bogus", "'bogus' is not a strategy of sum");
