@@ -108,7 +108,7 @@ START_TEST(matmul_tiled_same_bits_for_any_tiling)
     /* CPU-style (4 vectors of columns per work-item) and GPU-style (one column, unrolled k)
      * tilings, at several M: every output is one fma chain in k order, so the bits agree. */
     clr_shape shapes[] = {{.dims = {777, 300}}};
-    size_t batches[] = {1, 5, 70}; /* 70: the GPU style takes the local-memory 64 x 64 tile */
+    size_t batches[] = {1, 70, 300}; /* GPU style: 70 takes the 64 x 64 tile, 300 the 128 x 64 one */
     uint64_t prints[2][3];
     for (int contig = 0; contig < 2; ++contig) {
         test_contig = 1 + contig;

@@ -58,15 +58,17 @@ static void plan_slices(const clr_op_ctx *ctx, size_t slices, clr_plan *plan)
     clr_plan_param(plan, "wg", wg);
 }
 
-/* GPUs (interleaved tuning) take the local-memory 64 x 64 tile from this M on. */
+/* GPUs (interleaved tuning) take the local-memory 64 x 64 tile from this M on, the 128 x 64
+ * one from TILE128_MIN_M (tiles timed on the H200: results/gpu-variants). */
 #define TILE64_MIN_M 64
+#define TILE128_MIN_M 256
 
 static int tiled_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
 {
     (void)err;
     plan_slices(ctx, 1, plan);
     if (!ctx->tuning->contig && ctx->shape.batch >= TILE64_MIN_M)
-        clr_plan_param(plan, "tile64", 1);
+        clr_plan_param(plan, "tile", ctx->shape.batch >= TILE128_MIN_M ? 128 : 64);
     return CLR_OK;
 }
 
@@ -105,11 +107,12 @@ static int launch_blocks(clr_op_ctx *ctx, const clr_plan *plan, cl_mem out, cl_u
 
 static int tiled_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first, cl_event *last, clr_error *err)
 {
-    if (clr_plan_get(plan, "tile64")) {
+    size_t tile = clr_plan_get(plan, "tile");
+    if (tile) {
         cl_kernel k;
         cl_uint M = (cl_uint)ctx->shape.batch, N = (cl_uint)dim_n(&ctx->shape), K = (cl_uint)dim_k(&ctx->shape);
-        size_t global[2] = {(N + 63) / 64 * 16, (M + 63) / 64 * 16}, local[2] = {16, 16};
-        if (clr_program_kernel(ctx->program, "matmul_tile64", &k, err) ||
+        size_t global[2] = {(N + 63) / 64 * 16, (M + tile - 1) / tile * 16}, local[2] = {16, 16};
+        if (clr_program_kernel(ctx->program, tile == 128 ? "matmul_tile128" : "matmul_tile64", &k, err) ||
             clr_set_args(k, err, 6, SIZE(ctx->input), SIZE(ctx->shared), SIZE(ctx->output), SIZE(M), SIZE(N),
                          SIZE(K)) ||
             CLR_CL(err, clEnqueueNDRangeKernel(ctx->queue, k, 2, NULL, global, local, 0, NULL, first)))
