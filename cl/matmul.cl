@@ -102,94 +102,57 @@ MATMUL_KERNEL(2)
 MATMUL_KERNEL(4)
 MATMUL_KERNEL(8)
 
-/* tiled for GPUs at larger M: a work-group of 16 x 16 computes a 64 x 64 block of C, each
- * work-item 4 x 4 outputs (rows ty + 16i, columns tx + 16j), staging 64 x 16 of A and 16 x 64 of
- * B in local memory per step. Every output is still one fma chain over k = 0..K-1 in order, so
- * its bits are those of matmul_rb*. */
-#define T64 64
+/* tiled for GPUs at larger M: a work-group of 16 x 16 computes a TM x 64 block of C, each
+ * work-item RI x 4 outputs (rows ty + 16i, columns tx + 16j), staging TM x 16 of A and 16 x 64
+ * of B in local memory per step. Every output is still one fma chain over k = 0..K-1 in order,
+ * so its bits are those of matmul_rb*. matmul_tile64 (64 x 64) serves M from 64, matmul_tile128
+ * (128 x 64, a quarter fewer local loads per fma) from 256. */
+#define TN 64
 #define TK 16
-kernel __attribute__((reqd_work_group_size(16, 16, 1)))
-void matmul_tile64(global const in_t *A, global const in_t *B, global float *C, uint M, uint N, uint K)
-{
-    local float As[T64][TK + 1], Bs[TK][T64 + 1];
-    uint tx = get_local_id(0), ty = get_local_id(1), tid = ty * 16 + tx;
-    uint n0 = get_group_id(0) * T64, m0 = get_group_id(1) * T64;
-    float acc[4][4];
-    for (uint i = 0; i < 4; ++i)
-        for (uint j = 0; j < 4; ++j)
-            acc[i][j] = 0.0f;
-    for (uint k0 = 0; k0 < K; k0 += TK) {
-        for (uint e = tid; e < T64 * TK; e += 256) {
-            uint r = e / TK, c = e % TK, m = m0 + r, k = k0 + c;
-            As[r][c] = m < M && k < K ? in_load(A, (ulong)m * K + k) : 0.0f;
-            uint kr = e / T64, nc = e % T64, n = n0 + nc, kb = k0 + kr;
-            Bs[kr][nc] = n < N && kb < K ? in_load(B, (ulong)kb * N + n) : 0.0f;
-        }
-        barrier(CLK_LOCAL_MEM_FENCE);
-        uint steps = min((uint)TK, K - k0);
-        for (uint kk = 0; kk < steps; ++kk) {
-            float a[4], b[4];
-            for (uint i = 0; i < 4; ++i)
-                a[i] = As[ty + 16 * i][kk];
-            for (uint j = 0; j < 4; ++j)
-                b[j] = Bs[kk][tx + 16 * j];
-            for (uint i = 0; i < 4; ++i)
-                for (uint j = 0; j < 4; ++j)
-                    acc[i][j] = fma(a[i], b[j], acc[i][j]);
-        }
-        barrier(CLK_LOCAL_MEM_FENCE);
+#define MATMUL_TILE_KERNEL(NAME, TM, RI)                                                                   \
+    kernel __attribute__((reqd_work_group_size(16, 16, 1)))                                                \
+    void NAME(global const in_t *A, global const in_t *B, global float *C, uint M, uint N, uint K)           \
+    {                                                                                                      \
+        local float As[TM][TK + 1], Bs[TK][TN + 1];                                                        \
+        uint tx = get_local_id(0), ty = get_local_id(1), tid = ty * 16 + tx;                               \
+        uint n0 = get_group_id(0) * TN, m0 = get_group_id(1) * TM;                                         \
+        float acc[RI][4];                                                                                  \
+        for (uint i = 0; i < RI; ++i)                                                                      \
+            for (uint j = 0; j < 4; ++j)                                                                   \
+                acc[i][j] = 0.0f;                                                                          \
+        for (uint k0 = 0; k0 < K; k0 += TK) {                                                              \
+            for (uint e = tid; e < TM * TK; e += 256) {                                                    \
+                uint r = e / TK, c = e % TK, m = m0 + r, k = k0 + c;                                       \
+                As[r][c] = m < M && k < K ? in_load(A, (ulong)m * K + k) : 0.0f;                           \
+            }                                                                                              \
+            for (uint e = tid; e < TN * TK; e += 256) {                                                    \
+                uint kr = e / TN, nc = e % TN, n = n0 + nc, kb = k0 + kr;                                  \
+                Bs[kr][nc] = n < N && kb < K ? in_load(B, (ulong)kb * N + n) : 0.0f;                       \
+            }                                                                                              \
+            barrier(CLK_LOCAL_MEM_FENCE);                                                                  \
+            uint steps = min((uint)TK, K - k0);                                                            \
+            for (uint kk = 0; kk < steps; ++kk) {                                                          \
+                float a[RI], b[4];                                                                         \
+                for (uint i = 0; i < RI; ++i)                                                              \
+                    a[i] = As[ty + 16 * i][kk];                                                            \
+                for (uint j = 0; j < 4; ++j)                                                               \
+                    b[j] = Bs[kk][tx + 16 * j];                                                            \
+                for (uint i = 0; i < RI; ++i)                                                              \
+                    for (uint j = 0; j < 4; ++j)                                                           \
+                        acc[i][j] = fma(a[i], b[j], acc[i][j]);                                            \
+            }                                                                                              \
+            barrier(CLK_LOCAL_MEM_FENCE);                                                                  \
+        }                                                                                                  \
+        for (uint i = 0; i < RI; ++i)                                                                      \
+            for (uint j = 0; j < 4; ++j) {                                                                 \
+                uint m = m0 + ty + 16 * i, n = n0 + tx + 16 * j;                                           \
+                if (m < M && n < N)                                                                        \
+                    C[(ulong)m * N + n] = acc[i][j];                                                       \
+            }                                                                                              \
     }
-    for (uint i = 0; i < 4; ++i)
-        for (uint j = 0; j < 4; ++j) {
-            uint m = m0 + ty + 16 * i, n = n0 + tx + 16 * j;
-            if (m < M && n < N)
-                C[(ulong)m * N + n] = acc[i][j];
-        }
-}
 
-/* The same for M >= 256: 128 x 64 blocks, each work-item 8 x 4 outputs (rows ty + 16i, columns
- * tx + 16j): a quarter fewer local loads per fma than matmul_tile64. */
-#define T128 128
-kernel __attribute__((reqd_work_group_size(16, 16, 1)))
-void matmul_tile128(global const in_t *A, global const in_t *B, global float *C, uint M, uint N, uint K)
-{
-    local float As[T128][TK + 1], Bs[TK][T64 + 1];
-    uint tx = get_local_id(0), ty = get_local_id(1), tid = ty * 16 + tx;
-    uint n0 = get_group_id(0) * T64, m0 = get_group_id(1) * T128;
-    float acc[8][4];
-    for (uint i = 0; i < 8; ++i)
-        for (uint j = 0; j < 4; ++j)
-            acc[i][j] = 0.0f;
-    for (uint k0 = 0; k0 < K; k0 += TK) {
-        for (uint e = tid; e < T128 * TK; e += 256) {
-            uint r = e / TK, c = e % TK, m = m0 + r, k = k0 + c;
-            As[r][c] = m < M && k < K ? in_load(A, (ulong)m * K + k) : 0.0f;
-        }
-        for (uint e = tid; e < T64 * TK; e += 256) {
-            uint kr = e / T64, nc = e % T64, n = n0 + nc, kb = k0 + kr;
-            Bs[kr][nc] = n < N && kb < K ? in_load(B, (ulong)kb * N + n) : 0.0f;
-        }
-        barrier(CLK_LOCAL_MEM_FENCE);
-        uint steps = min((uint)TK, K - k0);
-        for (uint kk = 0; kk < steps; ++kk) {
-            float a[8], b[4];
-            for (uint i = 0; i < 8; ++i)
-                a[i] = As[ty + 16 * i][kk];
-            for (uint j = 0; j < 4; ++j)
-                b[j] = Bs[kk][tx + 16 * j];
-            for (uint i = 0; i < 8; ++i)
-                for (uint j = 0; j < 4; ++j)
-                    acc[i][j] = fma(a[i], b[j], acc[i][j]);
-        }
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    for (uint i = 0; i < 8; ++i)
-        for (uint j = 0; j < 4; ++j) {
-            uint m = m0 + ty + 16 * i, n = n0 + tx + 16 * j;
-            if (m < M && n < N)
-                C[(ulong)m * N + n] = acc[i][j];
-        }
-}
+MATMUL_TILE_KERNEL(matmul_tile64, 64, 4)
+MATMUL_TILE_KERNEL(matmul_tile128, 128, 8)
 
 /* splitk's second pass: C = sum of the slices' partials, in slice order. */
 kernel void matmul_combine(global const float *partials, global float *C, uint MN, uint slices)
