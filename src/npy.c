@@ -38,9 +38,11 @@ static int parse_header(const char *path, const char *hdr, size_t *rows, size_t 
     const char *shape = dict_value(hdr, "shape");
     if (!descr || !order || !shape)
         return BAD("%s: malformed .npy header (needs descr, fortran_order and shape)", path);
-    if (strncmp(descr, "'<f4'", 5) != 0)
-        return BAD("%s: unsupported dtype %.8s; clrepro reads float32 little-endian ('<f4'): convert with "
-                   "numpy.asarray(x, dtype='<f4')", path, descr);
+    if (strncmp(descr, "'<f4'", 5) != 0) {
+        int len = descr[0] == '\'' ? (int)strcspn(descr + 1, "'") + 2 : (int)strcspn(descr, ",}");
+        return BAD("%s: unsupported dtype %.*s; clrepro reads float32 little-endian ('<f4'): convert with "
+                   "numpy.asarray(x, dtype='<f4')", path, len > 32 ? 32 : len, descr);
+    }
     if (strncmp(order, "False", 5) != 0)
         return BAD("%s: Fortran-ordered arrays are not supported; save with numpy.ascontiguousarray", path);
     if (*shape != '(')
