@@ -268,6 +268,31 @@ START_TEST(binary_bad_input)
 }
 END_TEST
 
+START_TEST(binary_strict_broken_claim)
+{
+    /* A tree kernel that moves its result by one ulp whenever the batch has more than one row:
+     * still within the error bound, but no longer batch-invariant. Without --strict that is a
+     * finding (status 0); with --strict it is status 1. */
+    char dir[] = "/tmp/clrepro-strict-XXXXXX", out[] = "/tmp/clrepro-strict-out-XXXXXX", cmd[2048], args[1024];
+    char msg[16384];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    ck_assert_ptr_nonnull(mkdtemp(out));
+    snprintf(cmd, sizeof cmd,
+             "cp '%s'/cl/*.cl* '%s'/ && perl -0pi -e 's/(void sum_tree.*?)out\\[row\\] = s;/$1out[row] = "
+             "get_num_groups(0) > 1 ? nextafter(s, INFINITY) : s;/s' '%s/sum.cl' && grep -q nextafter '%s/sum.cl'",
+             CLREPRO_SOURCE_DIR, dir, dir, dir);
+    ck_assert_int_eq(system(cmd), 0);
+    snprintf(args, sizeof args, "--op sum --strategy tree --device cpu --n 1000 --batch 1,4 --trials 2 --reps 1 "
+             "--kernel-dir %s --out %s", dir, out);
+    ck_assert_int_eq(run_bin(args, msg, sizeof msg), 0);
+    snprintf(args + strlen(args), sizeof args - strlen(args), " --strict");
+    ck_assert_int_eq(run_bin(args, msg, sizeof msg), 1);
+    ck_assert_msg(strstr(msg, "--strict: 1 broken claim") != NULL, "stderr: %s", msg);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", dir, out);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 START_TEST(binary_demo_order)
 {
     /* The demo validates every device result against a host replay; exit 0 means it did. */
@@ -321,6 +346,7 @@ int main(void)
     tcase_add_test(b, binary_bad_input);
     tcase_add_test(b, binary_corrupt_npy_and_broken_kernel);
     tcase_add_test(b, binary_demo_order);
+    tcase_add_test(b, binary_strict_broken_claim);
     suite_add_tcase(s, b);
     return clr_run_suite(s);
 }
