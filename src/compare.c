@@ -200,6 +200,40 @@ static size_t summarise(const clr_comparison *cmp, summary_row *rows)
     return n;
 }
 
+/* Two documents of the same device (another driver, build or day): their common cases. */
+typedef struct pair_row {
+    size_t a, b, common, changed;
+    double log_ratio; /* sum of log(time b / time a) */
+    size_t timed;
+} pair_row;
+
+static size_t same_device_pairs(const clr_comparison *cmp, pair_row *rows, size_t max)
+{
+    size_t n = 0;
+    for (size_t a = 0; a < cmp->ndocs; ++a)
+        for (size_t b = a + 1; b < cmp->ndocs && n < max; ++b) {
+            if (strcmp(cmp->docs[a].device, cmp->docs[b].device) || strcmp(cmp->docs[a].name, cmp->docs[b].name))
+                continue;
+            pair_row *r = &rows[n++];
+            memset(r, 0, sizeof *r);
+            r->a = a;
+            r->b = b;
+            for (size_t m = 0; m < cmp->nmatches; ++m) {
+                const clr_match *mt = &cmp->matches[m];
+                const clr_rcase *x = mt->cases[a], *y = mt->cases[b];
+                if (!x || !y)
+                    continue;
+                r->common++;
+                r->changed += mt->group_of[a] != mt->group_of[b];
+                if (x->valid && y->valid && isfinite(x->median_s) && isfinite(y->median_s) && x->median_s > 0) {
+                    r->log_ratio += log(y->median_s / x->median_s);
+                    r->timed++;
+                }
+            }
+        }
+    return n;
+}
+
 char *clr_compare_markdown(const clr_comparison *cmp)
 {
     clr_text t = {0};
@@ -229,6 +263,24 @@ char *clr_compare_markdown(const clr_comparison *cmp)
             clr_text_printf(&t, " - |\n");
     }
     free(rows);
+    pair_row pairs[64];
+    size_t npairs = same_device_pairs(cmp, pairs, 64);
+    if (npairs) {
+        clr_text_printf(&t, "\n## Same device, different runs\n\nTwo documents of one device (another driver, "
+                            "build or day): how many of their common cases changed bits, and the geometric mean of "
+                            "the second's time over the first's.\n\n| run | device | first | second | common cases | "
+                            "bits changed | time second / first |\n|---|---|---:|---:|---:|---:|---:|\n");
+        for (size_t i = 0; i < npairs; ++i) {
+            const pair_row *r = &pairs[i];
+            clr_text_printf(&t, "| %s | %s | #%zu (%s) | #%zu (%s) | %zu | %zu |", cmp->docs[r->a].name,
+                            cmp->docs[r->a].device, r->a, cmp->docs[r->a].driver, r->b, cmp->docs[r->b].driver,
+                            r->common, r->changed);
+            if (r->timed)
+                clr_text_printf(&t, " %.3fx |\n", exp(r->log_ratio / (double)r->timed));
+            else
+                clr_text_printf(&t, " - |\n");
+        }
+    }
     clr_text_printf(&t, "\n## Cases\n\nFingerprint groups: documents with the same letter gave the same bits.\n\n"
                         "| run | strategy | shape | batch | groups | max ulp | time ratio | fastest |\n"
                         "|---|---|---|---:|---|---:|---:|---|\n");
@@ -307,8 +359,18 @@ char *clr_compare_json(const clr_comparison *cmp)
                              mt->max_ulp >= 0 ? json_integer(mt->max_ulp) : json_null(), "time_ratio",
                              isfinite(mt->time_ratio) ? json_real(mt->time_ratio) : json_null()));
     }
-    json_t *root = json_pack("{s:s, s:i, s:{s:s, s:s}, s:o, s:o}", "schema", "clrepro.compare", "schema_version", 1,
-                             "tool", "name", "clrepro", "version", CLREPRO_VERSION, "documents", docs, "cases", cases);
+    pair_row pairs[64];
+    size_t npairs = same_device_pairs(cmp, pairs, 64);
+    json_t *same = json_array();
+    for (size_t i = 0; i < npairs; ++i)
+        json_array_append_new(same, json_pack("{s:I, s:I, s:I, s:I, s:o}", "first", (json_int_t)pairs[i].a, "second",
+                                              (json_int_t)pairs[i].b, "common_cases", (json_int_t)pairs[i].common,
+                                              "bits_changed", (json_int_t)pairs[i].changed, "time_ratio",
+                                              pairs[i].timed ? json_real(exp(pairs[i].log_ratio / (double)pairs[i].timed))
+                                                             : json_null()));
+    json_t *root = json_pack("{s:s, s:i, s:{s:s, s:s}, s:o, s:o, s:o}", "schema", "clrepro.compare", "schema_version", 1,
+                             "tool", "name", "clrepro", "version", CLREPRO_VERSION, "documents", docs, "cases", cases,
+                             "same_device", same);
     char *text = root ? json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17)) : NULL;
     json_decref(root);
     return text;

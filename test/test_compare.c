@@ -118,6 +118,12 @@ START_TEST(compare_same_device_two_runs)
     ck_assert_uint_eq(cmp.nmatches, 1);
     ck_assert_uint_eq(cmp.matches[0].groups, 1);
     ck_assert(fabs(cmp.matches[0].time_ratio - 1.5) < 1e-9);
+    char *md = clr_compare_markdown(&cmp), *json = clr_compare_json(&cmp);
+    ck_assert_ptr_nonnull(strstr(md, "## Same device, different runs"));
+    ck_assert_ptr_nonnull(strstr(md, "| 1 | 0 | 1.500x |"));
+    ck_assert_ptr_nonnull(strstr(json, "\"bits_changed\": 0"));
+    free(md);
+    free(json);
     clr_compare_free(&cmp);
     for (int i = 0; i < 2; ++i) {
         remove(paths[i]);
