@@ -297,6 +297,9 @@ static int check_shape(const clr_shape *s, clr_error *err)
 {
     if (dim_k(s) > UINT32_MAX / 2 || dim_n(s) > UINT32_MAX / 2)
         return clr_fail(err, CLR_EUSAGE, "matmul --k %zu --n %zu: each at most %u", dim_k(s), dim_n(s), UINT32_MAX / 2);
+    if ((uint64_t)s->batch * dim_n(s) > UINT32_MAX / 2)
+        return clr_fail(err, CLR_EUSAGE, "matmul: M x N = %zu x %zu outputs; at most 2^31 (reduce --batch or --n)",
+                        s->batch, dim_n(s));
     return CLR_OK;
 }
 
