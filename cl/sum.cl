@@ -129,7 +129,7 @@ void sum_compensated(global const float *x, global float *out, ulong n)
         barrier(CLK_LOCAL_MEM_FENCE);
     }
     if (lid == 0)
-        out[row] = ls[0] + le[0];
+        out[row] = isfinite(ls[0]) ? ls[0] + le[0] : ls[0]; /* inf and NaN: the plain sum is IEEE */
 }
 
 /* exact: a long accumulator behind a TwoSum filter (exact.clh). Work-group g accumulates the

@@ -3,6 +3,7 @@
  * determinism and batch-invariance claims, the serial kernel bit-equal to a host replay, and
  * the results documents parsed back. Contexts are created inside each test (Check forks). */
 #include <check.h>
+#include <math.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,6 +111,39 @@ START_TEST(split_is_batch_variant_where_parts_change)
         }
     ck_assert_msg(parts1 > parts64, "split used %g parts at B=1 and %g at B=64", parts1, parts64);
     ck_assert_uint_gt(res.variance[0].distinct, 1);
+    clr_device_result_free(&res);
+    free(cfg.shapes);
+}
+END_TEST
+
+START_TEST(specials_follow_ieee)
+{
+    /* Rows with infinities and NaN: every strategy but atomic's race-free peers must give the
+     * IEEE result (validation requires specials to match the exact sum's exactly). */
+    enum { N = 300, ROWS = 4 };
+    float m[ROWS * N] = {0};
+    for (size_t i = 0; i < ROWS * N; ++i)
+        m[i] = (float)(i % 7) - 3.0f;
+    m[0 * N + 17] = INFINITY;
+    m[1 * N + 5] = -INFINITY;
+    m[2 * N + 1] = INFINITY;
+    m[2 * N + 250] = -INFINITY;
+    m[3 * N + 99] = NAN;
+    clr_device dev = test_device();
+    size_t sizes[] = {N};
+    size_t batches[] = {1, 4};
+    clr_run_config cfg;
+    config(&cfg, sizes, 1, batches, 2, CLR_DIST_UNIFORM);
+    cfg.input.from_file = 1;
+    cfg.input.data = m;
+    cfg.input.rows = ROWS;
+    cfg.input.cols = N;
+    clr_device_result res;
+    clr_error err = {0};
+    ck_assert_msg(clr_run_device(&cfg, &dev, &res, &err) == 0, "%s", err.msg);
+    for (size_t i = 0; i < res.ncases; ++i)
+        ck_assert_msg(res.cases[i].valid, "%s gave a non-IEEE result for a row with inf or NaN",
+                      clr_op_sum.strategies[res.cases[i].strategy].name);
     clr_device_result_free(&res);
     free(cfg.shapes);
 }
@@ -249,6 +283,7 @@ int main(void)
     tcase_add_test(t, strategies_normal);
     tcase_add_test(t, strategies_illcond);
     tcase_add_test(t, split_is_batch_variant_where_parts_change);
+    tcase_add_test(t, specials_follow_ieee);
     tcase_add_test(t, serial_matches_host_replay);
     tcase_add_test(t, results_documents_parse_back);
     suite_add_tcase(s, t);
