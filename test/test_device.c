@@ -118,8 +118,8 @@ END_TEST
 
 START_TEST(specials_follow_ieee)
 {
-    /* Rows with infinities and NaN: every strategy but atomic's race-free peers must give the
-     * IEEE result (validation requires specials to match the exact sum's exactly). */
+    /* Rows with infinities and NaN: every strategy must give the IEEE result (validation
+     * requires a special result to match the exact sum's exactly). */
     enum { N = 300, ROWS = 4 };
     float m[ROWS * N] = {0};
     for (size_t i = 0; i < ROWS * N; ++i)
