@@ -1,6 +1,7 @@
 /* cli.c: parses `clrepro [command] [options]` into a clr_cli. Options take `--name value` or
  * `--name=value`; every value is checked here, so later stages can trust it. */
 #include "cli.h"
+#include "op.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -48,7 +49,7 @@ static const option_spec options[] = {
     {"wg", ARG_VALUE, RUN, "N", "work-group size of reduction kernels, a power of two (default: per device type)"},
     {"vec", ARG_VALUE, RUN, "N", "vector width 1, 2, 4, 8 or 16 (default: per device type)"},
     {"contig", ARG_VALUE, RUN, "0|1", "1: each work-item walks contiguous data (CPU style); 0: interleaved, one column per work-item in matmul (GPU style) (default: per device type)"},
-    {"chunk", ARG_VALUE, RUN, "N", "elements per chunk of fixedsplit (default: per device type)"},
+    {"chunk", ARG_VALUE, RUN, "N", "fixedsplit chunk: sum elements (default 65536 on CPUs, 16384 on GPUs), attention tokens (default 256)"},
     {"quiet", ARG_NONE, RUN | DEMO | CMP, NULL, "no summary on stdout"},
     {"no-progress", ARG_NONE, RUN, NULL, "no progress line on stderr (it only appears on a terminal anyway)"},
     {"json", ARG_NONE, DEV, NULL, "machine-readable output"},
@@ -85,6 +86,23 @@ void clr_cli_usage(FILE *out, clr_command command)
         snprintf(left, sizeof left, "--%s%s%s", options[i].name, options[i].metavar ? " " : "",
                  options[i].metavar ? options[i].metavar : "");
         fprintf(out, "  %-24s %s\n", left, options[i].help);
+    }
+    if (command != CLR_CMD_RUN)
+        return;
+    size_t nops;
+    const clr_operation *const *ops = clr_op_all(&nops);
+    fprintf(out, "\noperations, their strategies and what each claims:\n");
+    for (size_t i = 0; i < nops; ++i) {
+        fprintf(out, "  %s: %s\n", ops[i]->name, ops[i]->summary);
+        for (size_t k = 0; k < ops[i]->nstrategies; ++k) {
+            const clr_strategy *st = &ops[i]->strategies[k];
+            char claims[128] = "";
+            for (unsigned bit = 1; bit < (1u << CLR_NCLAIMS); bit <<= 1)
+                if (st->claims & bit)
+                    snprintf(claims + strlen(claims), sizeof claims - strlen(claims), "%s%s", claims[0] ? ", " : "",
+                             clr_claim_name(bit));
+            fprintf(out, "    %-15s %s [%s]\n", st->name, st->summary, claims[0] ? claims : "no claims");
+        }
     }
 }
 
