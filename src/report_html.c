@@ -254,6 +254,8 @@ static void heatmap(clr_text *t, const clr_rdoc *d, const double *xs, size_t nx)
                                 x, y, cw - 2, ch - 2, x + cw / 2, y + ch / 2 + 4, u == -1 ? "?" : "–");
         }
     }
+    clr_text_printf(t, "<text transform='translate(14 %.0f) rotate(-90)' class='label' text-anchor='middle'>strategy"
+                       "</text>", T + ch * (double)d->nstrategies / 2);
     clr_text_printf(t, "<text x='%.0f' y='%.0f' class='label' text-anchor='middle'>batch size</text>"
                        "<text x='10' y='%.0f' class='legend'>legend: '=' bit-identical to the smallest batch; a number "
                        "is the max ulp distance (darker = larger, log scale); '–' not run</text></svg></figure>\n",
@@ -371,9 +373,10 @@ static void document_section(clr_text *t, const clr_rdoc *d)
                            "<text x='%.1f' y='%.0f' class='cell'>%.0f</text>",
                         L, y + 3, w, rowh - 6, v > 1 ? "#555" : "#ddd", L + w + 6, y + 15, v);
     }
-    clr_text_printf(t, "<text x='%.0f' y='%.0f' class='label'>distinct outputs (count) — legend: grey bar = 1 "
+    clr_text_printf(t, "<text transform='translate(14 %.0f) rotate(-90)' class='label' text-anchor='middle'>strategy"
+                       "</text><text x='%.0f' y='%.0f' class='label'>distinct outputs (count) — legend: grey bar = 1 "
                        "(deterministic), dark bar = more than 1</text></svg></figure>\n",
-                    L, H - 8);
+                    34 + rowh * (double)ns / 2, L, H - 8);
     clr_text_printf(t, "<table><tr><th>strategy</th><th>max distinct outputs in %zu trials</th></tr>", trials);
     for (size_t s = 0; s < ns; ++s) {
         clr_text_printf(t, "<tr><td>");
@@ -466,6 +469,10 @@ static void agreement_for(clr_text *t, const clr_comparison *cmp, const char *ru
             clr_text_printf(t, "</text>");
         }
     }
+    clr_text_printf(t, "<text x='%.0f' y='%.0f' class='label' text-anchor='middle'>document # (columns)</text>"
+                       "<text transform='translate(12 %.0f) rotate(-90)' class='label' text-anchor='middle'>document #"
+                       "</text>",
+                    L + cw * (double)n / 2, T - 24, T + 17 * (double)n);
     clr_text_printf(t, "<text x='10' y='%.0f' class='legend'>rows and columns: documents by number (table below); "
                        "darker = more cases with identical bits</text></svg></figure>\n<table><tr><th>#</th>"
                        "<th>device (driver)</th>",
