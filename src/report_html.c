@@ -79,7 +79,7 @@ static void line_chart(clr_text *t, const char *title, const char *xlabel, const
     clr_text_printf(t, "<figure><svg class='chart' viewBox='0 0 %.0f %.0f' width='%.0f' height='%.0f' role='img' "
                        "aria-label='", W, H, W, H);
     esc(t, title);
-    clr_text_printf(t, "'><text x='%.0f' y='20' class='title'>", W / 2 - 60);
+    clr_text_printf(t, "'><text x='10' y='20' class='title'>");
     esc(t, title);
     clr_text_printf(t, "</text><line x1='%.0f' y1='%.0f' x2='%.0f' y2='%.0f' class='axis'/>"
                        "<line x1='%.0f' y1='%.0f' x2='%.0f' y2='%.0f' class='axis'/>",
