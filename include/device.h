@@ -37,5 +37,7 @@ const char *clr_device_type_name(cl_device_type type);
 /* "<vendor-ish device name>" made safe for a directory name, e.g. "nvidia-h200". */
 void clr_device_slug(const clr_device *dev, char *buf, size_t size);
 json_t *clr_device_to_json(const clr_device *dev);
+/* Where a device's results go: <out_root or "results">/<slug>. */
+void clr_device_results_dir(const char *out_root, const clr_device *dev, char *buf, size_t size);
 
 #endif

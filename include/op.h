@@ -70,6 +70,12 @@ void clr_shape_text(const struct clr_operation *op, const clr_shape *shape, char
 void clr_plan_param(clr_plan *plan, const char *name, double value);
 /* The value of a plan parameter set with clr_plan_param (0 when absent). */
 size_t clr_plan_get(const clr_plan *plan, const char *name);
+/* floor(log2(v)) for v >= 1: tree levels of a power-of-two work-group or vector. */
+double clr_log2u(unsigned v);
+/* How libraries fill a device: the number of parts each of `groups` work items is split into so
+ * that there are about compute units x groups_per_cu work-groups, clamped to [1, max_parts].
+ * A count that follows the batch: what makes split strategies batch-variant. */
+size_t clr_parts_to_fill(const clr_op_ctx *ctx, size_t groups, size_t max_parts);
 /* gamma_k = k u / (1 - k u) with u = 2^-24: the classic bound factor for k roundings. */
 double clr_gamma(double k);
 /* clSetKernelArg for nargs (size_t size, const void *value) pairs, in order. */

@@ -40,6 +40,8 @@ int clr_parse_uint(const char *text, unsigned min, unsigned max, unsigned *out);
 int clr_parse_size_list(const char *text, size_t **items, size_t *count);
 
 double clr_now(void); /* monotonic seconds */
+/* The current UTC time as 2026-01-31T12:00:00Z. */
+void clr_utc_timestamp(char buf[32]);
 void clr_format_bytes(double bytes, char *buf, size_t size);
 /* Lower-case, [a-z0-9-] only: safe as a directory name. */
 void clr_slugify(const char *text, char *buf, size_t size);

@@ -99,13 +99,6 @@ static int resolve_strategies(const char *spec, clr_run_config *cfg, clr_error *
     return rc;
 }
 
-static void device_dir(const clr_cli *cli, const clr_device *dev, char *buf, size_t size)
-{
-    char slug[256];
-    clr_device_slug(dev, slug, sizeof slug);
-    snprintf(buf, size, "%s/%s", cli->out_dir ? cli->out_dir : "results", slug);
-}
-
 /* One run of one operation: a plain `run` has one per --op, a suite a fixed list. */
 typedef struct run_part {
     const char *name, *op;
@@ -322,7 +315,7 @@ int clr_cmd_run(const clr_cli *cli, const char *command_line, clr_error *err)
     /* Everything that can be refused is refused before the first measurement. */
     for (size_t i = 0; i < chosen.count && rc == CLR_OK; ++i) {
         char dir[4096];
-        device_dir(cli, &chosen.items[i], dir, sizeof dir);
+        clr_device_results_dir(cli->out_dir, &chosen.items[i], dir, sizeof dir);
         for (size_t r = 0; r < nruns && rc == CLR_OK; ++r) {
             clr_tuning t = clr_run_tuning(&runs[r].cfg, &chosen.items[i]);
             rc = clr_tuning_check(&t, &chosen.items[i], err);
@@ -335,7 +328,7 @@ int clr_cmd_run(const clr_cli *cli, const char *command_line, clr_error *err)
     int status = CLR_OK;
     for (size_t i = 0; i < chosen.count && rc == CLR_OK; ++i) {
         char dir[4096];
-        device_dir(cli, &chosen.items[i], dir, sizeof dir);
+        clr_device_results_dir(cli->out_dir, &chosen.items[i], dir, sizeof dir);
         for (size_t r = 0; r < nruns && rc == CLR_OK; ++r) {
             const clr_run_config *cfg = &runs[r].cfg;
             clr_device_result res;

@@ -10,10 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include "atomic_file.h"
 #include "data.h"
 #include "device.h"
+#include "metrics.h"
 #include "output.h"
 #include "program.h"
 #include "reference.h"
@@ -81,12 +81,6 @@ typedef struct demo_case {
     double *x64;
     method_result results[M_COUNT];
 } demo_case;
-
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
-}
 
 static uint64_t double_key(double d)
 {
@@ -166,7 +160,7 @@ static int run_method(demo_ctx *d, demo_case *c, enum method m, clr_error *err)
     uint64_t *keys = rc == CLR_OK ? clr_malloc((size_t)d->orders * sizeof *keys, "demo results", err) : NULL;
     if (rc == CLR_OK && !keys)
         rc = err->code;
-    float exact = clr_exact_sum(c->x32, c->n);
+    float exact = m == M_EXACT ? clr_exact_sum(c->x32, c->n) : 0.0f;
     for (uint32_t w = 0; w < d->orders && rc == CLR_OK; ++w) {
         double v = m == M_DOUBLE ? ((double *)host)[w] : (double)((float *)host)[w];
         double want = m == M_EXACT ? (double)exact : replay(c, m, half, clr_demo_key(d->seed, w));
@@ -181,10 +175,7 @@ static int run_method(demo_ctx *d, demo_case *c, enum method m, clr_error *err)
             r->max = v;
     }
     if (rc == CLR_OK) {
-        qsort(keys, d->orders, sizeof *keys, cmp_u64);
-        r->distinct = 1;
-        for (uint32_t w = 1; w < d->orders; ++w)
-            r->distinct += keys[w] != keys[w - 1];
+        r->distinct = clr_count_distinct_u64(keys, d->orders);
         r->spread_ulp = m == M_DOUBLE ? double_key(r->max) - double_key(r->min)
                                       : clr_ulp_distance((float)r->min, (float)r->max);
         r->available = 1;
@@ -292,13 +283,9 @@ static json_t *document(const demo_case *cases, const demo_ctx *d, double wall, 
 static int demo_device(const clr_cli *cli, const clr_device *dev, const char *command, clr_error *err)
 {
     double start = clr_now();
-    char started[32], slug[256], dir[4096];
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(started, sizeof started, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    clr_device_slug(dev, slug, sizeof slug);
-    snprintf(dir, sizeof dir, "%s/%s", cli->out_dir ? cli->out_dir : "results", slug);
+    char started[32], dir[4096];
+    clr_utc_timestamp(started);
+    clr_device_results_dir(cli->out_dir, dev, dir, sizeof dir);
 
     demo_ctx d = {0};
     d.dev = dev;

@@ -254,6 +254,13 @@ void clr_device_slug(const clr_device *dev, char *buf, size_t size)
     clr_slugify(text, buf, size);
 }
 
+void clr_device_results_dir(const char *out_root, const clr_device *dev, char *buf, size_t size)
+{
+    char slug[256];
+    clr_device_slug(dev, slug, sizeof slug);
+    snprintf(buf, size, "%s/%s", out_root ? out_root : "results", slug);
+}
+
 json_t *clr_device_to_json(const clr_device *dev)
 {
     cl_device_fp_config fp = dev->single_fp;

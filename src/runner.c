@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
 #include "reference.h"
@@ -770,10 +769,7 @@ int clr_run_device(const clr_run_config *cfg, const clr_device *dev, clr_device_
     memset(res, 0, sizeof *res);
     res->device = *dev;
     res->tuning = clr_run_tuning(cfg, dev);
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(res->started_utc, sizeof res->started_utc, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    clr_utc_timestamp(res->started_utc);
     if (clr_tuning_check(&res->tuning, dev, err) || clr_check_fits(cfg, dev, err))
         return err->code;
 

@@ -189,6 +189,14 @@ double clr_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+void clr_utc_timestamp(char buf[32])
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
 void clr_format_bytes(double bytes, char *buf, size_t size)
 {
     const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};

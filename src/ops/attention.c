@@ -69,9 +69,7 @@ static int splitkv_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
 {
     (void)err;
     size_t L = kv_len(&ctx->shape), bh = ctx->shape.batch * heads(&ctx->shape);
-    size_t target = (size_t)ctx->device->compute_units * ctx->tuning->groups_per_cu;
-    size_t splits = (target + bh - 1) / bh, max_splits = (L + ATT_WG - 1) / ATT_WG;
-    splits = splits > max_splits ? max_splits : splits < 1 ? 1 : splits;
+    size_t splits = clr_parts_to_fill(ctx, bh, (L + ATT_WG - 1) / ATT_WG);
     size_t chunk = (L + splits - 1) / splits;
     chunk = (chunk + ATT_WG - 1) / ATT_WG * ATT_WG;
     plan_chunks(ctx, chunk, plan);

@@ -80,10 +80,7 @@ static int splitk_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
     size_t wg = ctx->tuning->wg_size, rb = rows_per_item(ctx);
     size_t items = (N + cols_per_item(ctx) - 1) / cols_per_item(ctx);
     size_t groups = (items + wg - 1) / wg * ((M + rb - 1) / rb);
-    size_t target = (size_t)ctx->device->compute_units * ctx->tuning->groups_per_cu;
-    size_t slices = (target + groups - 1) / groups, max_slices = K / 128 > 1 ? K / 128 : 1;
-    slices = slices > max_slices ? max_slices : slices < 1 ? 1 : slices;
-    plan_slices(ctx, slices, plan);
+    plan_slices(ctx, clr_parts_to_fill(ctx, groups, K / 128), plan);
     return CLR_OK;
 }
 

@@ -78,6 +78,25 @@ size_t clr_plan_get(const clr_plan *plan, const char *name)
     return 0;
 }
 
+double clr_log2u(unsigned v)
+{
+    double l = 0;
+    while (v > 1) {
+        v >>= 1;
+        l += 1;
+    }
+    return l;
+}
+
+size_t clr_parts_to_fill(const clr_op_ctx *ctx, size_t groups, size_t max_parts)
+{
+    size_t target = (size_t)ctx->device->compute_units * ctx->tuning->groups_per_cu;
+    size_t parts = (target + groups - 1) / (groups ? groups : 1);
+    if (max_parts < 1)
+        max_parts = 1;
+    return parts < 1 ? 1 : parts > max_parts ? max_parts : parts;
+}
+
 double clr_gamma(double k)
 {
     double ku = k * 0x1p-24;

@@ -20,16 +20,6 @@
 
 static size_t dim_d(const clr_op_ctx *ctx) { return ctx->shape.dims[0]; }
 
-static double log2_int(unsigned v)
-{
-    double l = 0;
-    while (v > 1) {
-        v >>= 1;
-        l += 1;
-    }
-    return l;
-}
-
 static void bound(const clr_op_ctx *ctx, clr_plan *plan)
 {
     (void)ctx;
@@ -44,7 +34,7 @@ static int row_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
     unsigned wg = ctx->tuning->wg_size;
     plan->local = wg;
     plan->global = ctx->shape.batch * wg;
-    plan->depth = ceil((double)dim_d(ctx) / wg) + log2_int(wg);
+    plan->depth = ceil((double)dim_d(ctx) / wg) + clr_log2u(wg);
     clr_plan_param(plan, "wg", wg);
     bound(ctx, plan);
     return CLR_OK;
@@ -69,16 +59,12 @@ static int split_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
     (void)err;
     unsigned wg = ctx->tuning->wg_size;
     size_t D = dim_d(ctx), batch = ctx->shape.batch;
-    size_t target = (size_t)ctx->device->compute_units * ctx->tuning->groups_per_cu;
-    size_t parts = (target + batch - 1) / batch, max_parts = D / ((size_t)wg * 4);
-    if (max_parts < 1)
-        max_parts = 1;
-    parts = parts > max_parts ? max_parts : parts < 1 ? 1 : parts;
+    size_t parts = clr_parts_to_fill(ctx, batch, D / ((size_t)wg * 4));
     size_t chunk = (D + parts - 1) / parts;
     parts = (D + chunk - 1) / chunk;
     plan->local = wg;
     plan->global = batch * parts * wg;
-    plan->depth = ceil((double)chunk / wg) + log2_int(wg) + ceil((double)parts / wg) + log2_int(wg);
+    plan->depth = ceil((double)chunk / wg) + clr_log2u(wg) + ceil((double)parts / wg) + clr_log2u(wg);
     clr_plan_param(plan, "parts", (double)parts);
     clr_plan_param(plan, "chunk", (double)chunk);
     clr_plan_param(plan, "wg", wg);
@@ -137,7 +123,7 @@ static int atomic_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
 {
     split_plan(ctx, plan, err);
     unsigned wg = ctx->tuning->wg_size;
-    plan->depth = ceil((double)clr_plan_get(plan, "chunk") / wg) + log2_int(wg) + (double)clr_plan_get(plan, "parts");
+    plan->depth = ceil((double)clr_plan_get(plan, "chunk") / wg) + clr_log2u(wg) + (double)clr_plan_get(plan, "parts");
     plan->err_rel = clr_gamma(plan->depth) / 2 + 10 * 0x1p-24;
     return CLR_OK;
 }

@@ -22,21 +22,11 @@
 
 static size_t row_n(const clr_op_ctx *ctx) { return ctx->shape.dims[0]; }
 
-static double log2_int(unsigned v)
-{
-    double l = 0;
-    while (v > 1) {
-        v >>= 1;
-        l += 1;
-    }
-    return l;
-}
-
 /* Roundings on the longest path of wg_range_sum over len elements. */
 static double group_depth(const clr_tuning *t, size_t len)
 {
     double vectors = ceil((double)(len / t->vec) / (double)t->wg_size);
-    return vectors + log2_int(t->vec) + 1 + log2_int(t->wg_size);
+    return vectors + clr_log2u(t->vec) + 1 + clr_log2u(t->wg_size);
 }
 
 static void plain_bound(clr_plan *plan)
@@ -50,14 +40,8 @@ static void plain_bound(clr_plan *plan)
 static size_t parts_for_batch(const clr_op_ctx *ctx)
 {
     const clr_tuning *t = ctx->tuning;
-    size_t n = row_n(ctx), batch = ctx->shape.batch;
-    size_t target = (size_t)ctx->device->compute_units * t->groups_per_cu;
-    size_t parts = (target + batch - 1) / batch;
-    size_t min_per_part = (size_t)t->wg_size * t->vec * 4;
-    size_t max_parts = n / min_per_part > 1 ? n / min_per_part : 1;
-    if (max_parts > 4096)
-        max_parts = 4096;
-    return parts < 1 ? 1 : parts > max_parts ? max_parts : parts;
+    size_t max_parts = row_n(ctx) / ((size_t)t->wg_size * t->vec * 4);
+    return clr_parts_to_fill(ctx, ctx->shape.batch, max_parts > 4096 ? 4096 : max_parts);
 }
 
 /* Geometry of a two-pass sum with `parts` chunks per row. */
