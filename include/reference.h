@@ -27,6 +27,14 @@ double clr_exact_result_double(clr_exact_acc *acc);
 
 float clr_exact_sum(const float *x, size_t n);
 
+/* The `tree` strategy's sum, replayed: aligned blocks of CLR_TREE_BLOCK elements, each folded
+ * (x[i] += x[i + h], h = CLR_TREE_BLOCK/2 down to 1; missing elements are -0.0f, the identity),
+ * the block sums forming the next level, until one value is left. */
+#define CLR_TREE_BLOCK 4096
+float clr_tree_sum(const float *x, size_t n);
+/* Roundings on the longest path of that tree. */
+double clr_tree_depth(size_t n);
+
 /* Distance in units in the last place: how many float32 values lie between a and b
  * (+0 and -0 are the same point). Both NaN: 0. One NaN: UINT64_MAX. */
 uint64_t clr_ulp_distance(float a, float b);

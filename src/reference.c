@@ -194,3 +194,52 @@ uint64_t clr_ulp_distance(float a, float b)
     int64_t kb = (ub >> 31) ? -(int64_t)(ub & 0x7fffffffu) : (int64_t)ub;
     return ka > kb ? (uint64_t)(ka - kb) : (uint64_t)(kb - ka);
 }
+
+/* Sum of level-`level` node `index` of the tree: level 0 nodes are elements, a node of level
+ * L folds the CLR_TREE_BLOCK nodes of level L - 1 below it; those past the row are -0.0f. */
+static float tree_node(const float *x, size_t n, unsigned level, size_t index)
+{
+    if (level == 0)
+        return x[index];
+    float v[CLR_TREE_BLOCK];
+    size_t span = 1; /* elements under one child */
+    for (unsigned l = 1; l < level; ++l)
+        span *= CLR_TREE_BLOCK;
+    for (size_t c = 0; c < CLR_TREE_BLOCK; ++c) {
+        size_t child = index * CLR_TREE_BLOCK + c;
+        v[c] = child < (n + span - 1) / span ? tree_node(x, n, level - 1, child) : -0.0f;
+    }
+    for (size_t h = CLR_TREE_BLOCK / 2; h > 0; h >>= 1)
+        for (size_t i = 0; i < h; ++i)
+            v[i] += v[i + h];
+    return v[0];
+}
+
+static unsigned tree_levels(size_t n)
+{
+    unsigned levels = 1;
+    for (size_t cover = CLR_TREE_BLOCK; cover < n; cover *= CLR_TREE_BLOCK)
+        ++levels;
+    return levels;
+}
+
+float clr_tree_sum(const float *x, size_t n)
+{
+    if (n == 0)
+        return -0.0f;
+    return tree_node(x, n, tree_levels(n), 0);
+}
+
+double clr_tree_depth(size_t n)
+{
+    unsigned levels = tree_levels(n);
+    size_t top = n;
+    for (unsigned l = 1; l < levels; ++l)
+        top = (top + CLR_TREE_BLOCK - 1) / CLR_TREE_BLOCK;
+    double depth = 0;
+    for (size_t c = 1; c < CLR_TREE_BLOCK; c *= 2)
+        depth += levels - 1; /* log2(CLR_TREE_BLOCK) roundings per full level */
+    for (size_t c = 1; c < top; c *= 2)
+        depth += 1;
+    return depth;
+}

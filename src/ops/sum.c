@@ -2,11 +2,12 @@
  *
  * Strategy       order of additions depends on                  claims
  * serial         n                                              deterministic, batch-invariant
- * tree           n, work-group size, vector width                deterministic, batch-invariant
+ * tree           n only: blocks of 4096 folded, level by level       deterministic, batch-invariant,
+ *                (src/reference.c replays it on the host)            device-invariant
  * split          n, B and compute units (parts per row)         deterministic
  * fixedsplit     n and a fixed chunk size                        deterministic, batch-invariant
  * atomic         which work-group wins the compare-and-swap     (none)
- * compensated    as tree, errors carried by TwoSum               deterministic, batch-invariant
+ * compensated    work-group tree, errors carried by TwoSum              deterministic, batch-invariant
  * exact          nothing: a long accumulator, rounded once           all four, device-invariant too
  *
  * Error bounds used to validate outputs (u = 2^-24, d = plan depth, S = exact sum):
@@ -85,8 +86,8 @@ static int serial_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first
     return CLR_OK;
 }
 
-/* tree and compensated: one work-group per row */
-static int tree_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
+/* compensated: one work-group per row */
+static int row_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
 {
     (void)err;
     const clr_tuning *t = ctx->tuning;
@@ -96,6 +97,66 @@ static int tree_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
     plain_bound(plan);
     clr_plan_param(plan, "wg", t->wg_size);
     clr_plan_param(plan, "vec", t->vec);
+    return CLR_OK;
+}
+
+/* tree: blocks of CLR_TREE_BLOCK folded by work-groups (sum_tree), spread over about as many
+ * work-groups as the copy yardstick uses; rows of more than one block get a second launch
+ * (sum_tree_final) that folds the block sums, two levels at once. Where the work-groups go
+ * changes nothing in the bits: each block's fold is fixed. */
+/* TREE_WG of cl/sum.cl: a work-item per work-group on CPUs, the tuning's size on GPUs. */
+static size_t tree_wg(const clr_tuning *t) { return t->contig ? 1 : t->wg_size; }
+
+static int tree_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
+{
+    const clr_tuning *t = ctx->tuning;
+    size_t n = row_n(ctx), B = ctx->shape.batch;
+    size_t blocks = (n + CLR_TREE_BLOCK - 1) / CLR_TREE_BLOCK;
+    if (blocks > (size_t)CLR_TREE_BLOCK * CLR_TREE_BLOCK)
+        return clr_fail(err, CLR_EUSAGE, "sum tree: n = %zu is beyond its %llu elements per row", n,
+                        (unsigned long long)CLR_TREE_BLOCK * CLR_TREE_BLOCK * CLR_TREE_BLOCK);
+    size_t target = (size_t)ctx->device->compute_units * t->groups_per_cu * 4;
+    size_t per_group = (B * blocks + target - 1) / target;
+    if (per_group < 1)
+        per_group = 1;
+    if (per_group > blocks)
+        per_group = blocks;
+    size_t groups_per_row = (blocks + per_group - 1) / per_group;
+    plan->local = tree_wg(t);
+    plan->global = B * groups_per_row * tree_wg(t);
+    plan->depth = clr_tree_depth(n);
+    plain_bound(plan);
+    clr_plan_param(plan, "blocks", (double)blocks);
+    clr_plan_param(plan, "per_group", (double)per_group);
+    clr_plan_param(plan, "groups_per_row", (double)groups_per_row);
+    clr_plan_param(plan, "wg", tree_wg(t));
+    clr_plan_param(plan, "vec", t->vec);
+    return CLR_OK;
+}
+
+static int tree_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first, cl_event *last, clr_error *err)
+{
+    cl_kernel k, kf;
+    cl_mem sums = ctx->output;
+    cl_ulong n = row_n(ctx), blocks = clr_plan_get(plan, "blocks");
+    cl_uint per_group = (cl_uint)clr_plan_get(plan, "per_group");
+    cl_uint groups_per_row = (cl_uint)clr_plan_get(plan, "groups_per_row");
+    if (blocks > 1 && clr_op_scratch(ctx, ctx->shape.batch * blocks * sizeof(float), &sums, err))
+        return err->code;
+    if (clr_program_kernel(ctx->program, "sum_tree", &k, err) ||
+        clr_set_args(k, err, 6, SIZE(ctx->input), SIZE(sums), SIZE(n), SIZE(blocks), SIZE(per_group),
+                     SIZE(groups_per_row)) ||
+        clr_enqueue_1d(ctx, k, plan->global, plan->local, first, err))
+        return err->code;
+    *last = *first;
+    if (blocks == 1)
+        return CLR_OK;
+    if (clr_program_kernel(ctx->program, "sum_tree_final", &kf, err) ||
+        clr_set_args(kf, err, 3, SIZE(sums), SIZE(ctx->output), SIZE(blocks)) ||
+        clr_enqueue_1d(ctx, kf, ctx->shape.batch * plan->local, plan->local, last, err)) {
+        clReleaseEvent(*first);
+        return err->code;
+    }
     return CLR_OK;
 }
 
@@ -112,14 +173,10 @@ static int row_kernel_enqueue(clr_op_ctx *ctx, const char *name, const clr_plan 
     return CLR_OK;
 }
 
-static int tree_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first, cl_event *last, clr_error *err)
-{
-    return row_kernel_enqueue(ctx, "sum_tree", plan, first, last, err);
-}
 
 static int compensated_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
 {
-    tree_plan(ctx, plan, err);
+    row_plan(ctx, plan, err);
     double g = clr_gamma(plan->depth);
     plan->err_abs = g * g;
     plan->err_rel = 2 * 0x1p-24;
@@ -239,15 +296,15 @@ static int exact_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first,
 static const clr_strategy strategies[] = {
     {"serial", "one work-item per row, left to right",
      CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, NULL, serial_plan, serial_enqueue},
-    {"tree", "one work-group per row, fixed work-group size, local-memory tree",
-     CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, NULL, tree_plan, tree_enqueue},
+    {"tree", "blocks of 4096 folded pairwise, level by level: one tree per n, on every device and tuning",
+     CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT | CLR_CLAIM_DEVICE_INVARIANT, NULL, tree_plan, tree_enqueue},
     {"split", "parts per row chosen from B and the compute units, then a combining pass",
      CLR_CLAIM_DETERMINISTIC, NULL, split_plan, two_pass_enqueue},
     {"fixedsplit", "chunks of a fixed size whatever B, then a combining pass",
      CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, NULL, fixedsplit_plan, two_pass_enqueue},
     {"atomic", "chunks as split, added into the row's sum by a compare-and-swap float add",
      0, NULL, atomic_plan, atomic_enqueue},
-    {"compensated", "TwoSum-compensated per work-item, then a compensated tree",
+    {"compensated", "one work-group per row: TwoSum-compensated per work-item, then a compensated tree",
      CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, NULL, compensated_plan, compensated_enqueue},
     {"exact", "long accumulator behind a TwoSum filter, rounded once: the correctly rounded sum",
      CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT | CLR_CLAIM_ORDER_INDEPENDENT | CLR_CLAIM_DEVICE_INVARIANT,
