@@ -1,8 +1,16 @@
-/* matmul.cl: C[M x N] = A[M x K] B[K x N], row-major. Work-item (n, block) computes RB rows
- * m0..m0+RB-1 of column n over the K slice [k0, k1), one fma chain per output in ascending k.
- * The chain of an output depends only on its slice, never on RB, the tile shape or M: with
- * one slice (tiled) every output is the same bits at any M. Split-K writes one partial per
- * slice, combined in slice order (splitk) or with atomic adds (splitk-atomic). */
+/* matmul.cl: C[M x N] = A[M x K] B[K x N], row-major.
+ *
+ * tiled's order, the same for every M, tile and device (src/ops/matmul.c replays it): K is cut
+ * into chunks of MM_KC; chunk q's partial P_q is one fma chain over its k in ascending order,
+ * starting from +0; C = ((0 + P_0) + P_1) + ... in chunk order. The chunks are what let every
+ * M fill the device: at small M each chunk is its own work-item and a combining pass adds them
+ * in order; at large M a work-group runs the chunks one after the other, adding each into a
+ * running total held in registers. Both give the same bits (0 + P == P but for P = -0, and the
+ * total, starting from +0, is never -0, so x + -0 and x + +0 agree).
+ *
+ * Work-item (n, block, slice) of matmul_rb* computes RB rows x MM_COLS columns over the K slice
+ * [k0, k1) in chunks of kchunk. splitk uses one chunk per slice, slices chosen from the device
+ * and M, combined in slice order; splitk-atomic adds the slices with atomics. */
 /* GPUs: one column per work-item (see MM_CW below), so scalar loads. */
 #if !CONTIG
 #undef VEC
@@ -52,7 +60,7 @@
  * past N fall back to the same chain one column at a time. */
 #define MATMUL_KERNEL(RB)                                                                                  \
     kernel void matmul_rb##RB(global const in_t *A, global const in_t *B, global float *out, uint M, uint N, \
-                              uint K, uint kslice, uint mode)                                               \
+                              uint K, uint kslice, uint kchunk, uint mode)                                  \
     {                                                                                                      \
         uint n0 = get_global_id(0) * MM_COLS, m0 = get_global_id(1) * RB, s = get_global_id(2);            \
         if (n0 >= N)                                                                                       \
@@ -63,28 +71,39 @@
         _Pragma("unroll") for (uint r = 0; r < RB; ++r) a[r] = A + (ulong)min(m0 + r, M - 1) * K;         \
         float res[RB][MM_COLS];                                                                            \
         if (cols == MM_COLS) {                                                                             \
-            vfloat acc[RB][MM_CW];                                                                         \
+            vfloat acc[RB][MM_CW], total[RB][MM_CW];                                                       \
             _Pragma("unroll") for (uint r = 0; r < RB; ++r)                                                \
-                _Pragma("unroll") for (uint c = 0; c < MM_CW; ++c) acc[r][c] = (vfloat)(0.0f);             \
-            MM_UNROLL_K for (uint k = k0; k < k1; ++k) {                                                   \
-                vfloat b[MM_CW];                                                                           \
-                _Pragma("unroll") for (uint c = 0; c < MM_CW; ++c)                                         \
-                    b[c] = LOAD_B(B + (ulong)k * N + n0 + c * VEC);                                        \
+                _Pragma("unroll") for (uint c = 0; c < MM_CW; ++c) total[r][c] = (vfloat)(0.0f);           \
+            for (uint kc = k0; kc < k1; kc += kchunk) {                                                    \
+                uint kend = min(kc + kchunk, k1);                                                          \
                 _Pragma("unroll") for (uint r = 0; r < RB; ++r)                                            \
-                {                                                                                          \
-                    float av = in_load(a[r], k);                                                           \
-                    _Pragma("unroll") for (uint c = 0; c < MM_CW; ++c) acc[r][c] = VFMA(av, b[c], acc[r][c]); \
+                    _Pragma("unroll") for (uint c = 0; c < MM_CW; ++c) acc[r][c] = (vfloat)(0.0f);         \
+                MM_UNROLL_K for (uint k = kc; k < kend; ++k) {                                             \
+                    vfloat b[MM_CW];                                                                       \
+                    _Pragma("unroll") for (uint c = 0; c < MM_CW; ++c)                                     \
+                        b[c] = LOAD_B(B + (ulong)k * N + n0 + c * VEC);                                    \
+                    _Pragma("unroll") for (uint r = 0; r < RB; ++r)                                        \
+                    {                                                                                      \
+                        float av = in_load(a[r], k);                                                       \
+                        _Pragma("unroll") for (uint c = 0; c < MM_CW; ++c) acc[r][c] = VFMA(av, b[c], acc[r][c]); \
+                    }                                                                                      \
                 }                                                                                          \
+                _Pragma("unroll") for (uint r = 0; r < RB; ++r)                                            \
+                    _Pragma("unroll") for (uint c = 0; c < MM_CW; ++c) total[r][c] += acc[r][c];           \
             }                                                                                              \
             _Pragma("unroll") for (uint r = 0; r < RB; ++r)                                                \
-                _Pragma("unroll") for (uint c = 0; c < MM_CW; ++c) VSTORE_OUT(acc[r][c], res[r] + c * VEC); \
+                _Pragma("unroll") for (uint c = 0; c < MM_CW; ++c) VSTORE_OUT(total[r][c], res[r] + c * VEC); \
         } else {                                                                                           \
             for (uint c = 0; c < cols; ++c)                                                                \
                 for (uint r = 0; r < RB; ++r) {                                                            \
-                    float acc = 0.0f;                                                                      \
-                    for (uint k = k0; k < k1; ++k)                                                         \
-                        acc = fma(in_load(a[r], k), in_load(B, (ulong)k * N + n0 + c), acc);               \
-                    res[r][c] = acc;                                                                       \
+                    float total = 0.0f;                                                                    \
+                    for (uint kc = k0; kc < k1; kc += kchunk) {                                            \
+                        float acc = 0.0f;                                                                  \
+                        for (uint k = kc; k < min(kc + kchunk, k1); ++k)                                   \
+                            acc = fma(in_load(a[r], k), in_load(B, (ulong)k * N + n0 + c), acc);           \
+                        total += acc;                                                                      \
+                    }                                                                                      \
+                    res[r][c] = total;                                                                     \
                 }                                                                                          \
         }                                                                                                  \
         for (uint r = 0; r < rows; ++r)                                                                    \
@@ -102,66 +121,134 @@ MATMUL_KERNEL(2)
 MATMUL_KERNEL(4)
 MATMUL_KERNEL(8)
 
-/* tiled for GPUs at larger M: a work-group of 16 x 16 computes a TM x 64 block of C, each
- * work-item RI x 4 outputs (rows ty + 16i, columns tx + 16j), staging TM x 16 of A and 16 x 64
- * of B in local memory per step. Every output is still one fma chain over k = 0..K-1 in order,
- * so its bits are those of matmul_rb*. matmul_tile64 (64 x 64) serves M from 64, matmul_tile128
- * (128 x 64, a quarter fewer local loads per fma) from 256. */
-#define TN 64
-#define TK 16
-#define MATMUL_TILE_KERNEL(NAME, TM, RI)                                                                   \
+/* tiled on GPUs from a few rows of A on (K and N multiples of 4): a work-group of 16 x 16
+ * computes a (16 TM) x (16 TN) block of C, each work-item TM x TN outputs (rows in runs of 4
+ * with a stride of 64, columns likewise), from tiles of GK k staged in local memory, double
+ * buffered and fetched as 4-vectors. The chunk structure of tiled is kept: a fresh accumulator
+ * per chunk of MM_KC, added into a running total. per_chunk = 1: work-group (x, y, q) does
+ * chunk q only and writes it to out + q * M * N for matmul_combine (small M, to fill the
+ * device); per_chunk = 0: all chunks, the total to C. Out-of-range A and B read as 0 (an fma
+ * of 0 by 0 leaves a chunk partial the same up to the sign of a zero, which the total drops). */
+#define MM_KC 256 /* MM_CHUNK in src/ops/matmul.c */
+#define GK 16
+
+/* 4 aligned elements: K and N are multiples of 4 on this path, and i is too. */
+#ifdef IN_BF16
+#define LOAD4(p, i) as_float4(convert_uint4(*(global const ushort4 *)((p) + (i))) << 16)
+#else
+#define LOAD4(p, i) (*(global const float4 *)((p) + (i)))
+#endif
+
+/* Row of output i (< TM) and column j (< TN) within the work-item's share. */
+#define GEMM_ROW(TM, i, ty) ((TM) >= 4 ? ((i) / 4) * 64 + (ty) * 4 + (i) % 4 : (ty) * (TM) + (i))
+#define GEMM_COL(j, tx) (((j) / 4) * 64 + (tx) * 4 + (j) % 4)
+
+#define GEMM_KERNEL(NAME, TM, TN)                                                                          \
     kernel __attribute__((reqd_work_group_size(16, 16, 1)))                                                \
-    void NAME(global const in_t *A, global const in_t *B, global float *C, uint M, uint N, uint K)           \
+    void NAME(global const in_t *A, global const in_t *B, global float *out, uint M, uint N, uint K,       \
+              uint per_chunk)                                                                              \
     {                                                                                                      \
-        local float As[TM][TK + 1], Bs[TK][TN + 1];                                                        \
+        enum { BM = 16 * TM, BN = 16 * TN, AV = BM * GK / 4, BV = GK * BN / 4 };                           \
+        local float4 As[2][GK][BM / 4 > 0 ? BM / 4 : 1];                                                   \
+        local float4 Bs[2][GK][BN / 4];                                                                    \
         uint tx = get_local_id(0), ty = get_local_id(1), tid = ty * 16 + tx;                               \
-        uint n0 = get_group_id(0) * TN, m0 = get_group_id(1) * TM;                                         \
-        float acc[RI][4];                                                                                  \
-        for (uint i = 0; i < RI; ++i)                                                                      \
-            for (uint j = 0; j < 4; ++j)                                                                   \
-                acc[i][j] = 0.0f;                                                                          \
-        for (uint k0 = 0; k0 < K; k0 += TK) {                                                              \
-            for (uint e = tid; e < TM * TK; e += 256) {                                                    \
-                uint r = e / TK, c = e % TK, m = m0 + r, k = k0 + c;                                       \
-                As[r][c] = m < M && k < K ? in_load(A, (ulong)m * K + k) : 0.0f;                           \
+        uint n0 = get_group_id(0) * BN, m0 = get_group_id(1) * BM;                                         \
+        uint kb = per_chunk ? get_group_id(2) * MM_KC : 0, ke = per_chunk ? min(kb + MM_KC, K) : K;         \
+        global float *C = out + (per_chunk ? (ulong)get_group_id(2) * M * N : 0);                          \
+        uint tiles = (ke - kb + GK - 1) / GK;                                                              \
+        float4 ra[(AV + 255) / 256], rb[(BV + 255) / 256];                                                 \
+        float acc[TM][TN], total[TM][TN], a[TM], b[TN];                                                    \
+        _Pragma("unroll") for (uint i = 0; i < TM; ++i)                                                    \
+            _Pragma("unroll") for (uint j = 0; j < TN; ++j) acc[i][j] = total[i][j] = 0.0f;               \
+        /* fetch tile t into registers */                                                                  \
+        uint t = 0, buf = 0;                                                                               \
+        for (;;) {                                                                                         \
+            uint k0 = kb + t * GK;                                                                         \
+            _Pragma("unroll") for (uint v = 0; v < (AV + 255) / 256; ++v) {                                \
+                uint e = tid + 256 * v, r = e / (GK / 4), kq = (e % (GK / 4)) * 4;                         \
+                ra[v] = e < AV && m0 + r < M && k0 + kq < ke ? LOAD4(A, (ulong)(m0 + r) * K + k0 + kq)      \
+                                                             : (float4)(0.0f);                             \
             }                                                                                              \
-            for (uint e = tid; e < TN * TK; e += 256) {                                                    \
-                uint kr = e / TN, nc = e % TN, n = n0 + nc, kb = k0 + kr;                                  \
-                Bs[kr][nc] = n < N && kb < K ? in_load(B, (ulong)kb * N + n) : 0.0f;                       \
+            _Pragma("unroll") for (uint v = 0; v < (BV + 255) / 256; ++v) {                                \
+                uint e = tid + 256 * v, kr = e / (BN / 4), c = (e % (BN / 4)) * 4;                         \
+                rb[v] = k0 + kr < ke && n0 + c < N ? LOAD4(B, (ulong)(k0 + kr) * N + n0 + c) : (float4)(0.0f); \
+            }                                                                                              \
+            if (t > 0) {                                                                                   \
+                /* compute tile t - 1 from buffer buf ^ 1 while tile t's loads are in flight */            \
+                _Pragma("unroll") for (uint kk = 0; kk < GK; ++kk) {                                       \
+                    local const float *ak = (local const float *)As[buf ^ 1][kk];                          \
+                    local const float *bk = (local const float *)Bs[buf ^ 1][kk];                          \
+                    if (TM >= 4) {                                                                         \
+                        _Pragma("unroll") for (uint h = 0; h < TM / 4; ++h) {                              \
+                            float4 v = ((local const float4 *)ak)[h * 16 + ty];                            \
+                            a[h * 4] = v.s0; a[h * 4 + 1] = v.s1; a[h * 4 + 2] = v.s2; a[h * 4 + 3] = v.s3; \
+                        }                                                                                  \
+                    } else if (TM == 2) {                                                                  \
+                        float2 v = ((local const float2 *)ak)[ty];                                         \
+                        a[0] = v.s0; a[TM - 1] = v.s1;                                                     \
+                    } else {                                                                               \
+                        a[0] = ak[ty];                                                                     \
+                    }                                                                                      \
+                    _Pragma("unroll") for (uint h = 0; h < TN / 4; ++h) {                                  \
+                        float4 v = ((local const float4 *)bk)[h * 16 + tx];                                \
+                        b[h * 4] = v.s0; b[h * 4 + 1] = v.s1; b[h * 4 + 2] = v.s2; b[h * 4 + 3] = v.s3;    \
+                    }                                                                                      \
+                    _Pragma("unroll") for (uint i = 0; i < TM; ++i)                                        \
+                        _Pragma("unroll") for (uint j = 0; j < TN; ++j) acc[i][j] = fma(a[i], b[j], acc[i][j]); \
+                }                                                                                          \
+                if (t % (MM_KC / GK) == 0 || t == tiles) {                                                 \
+                    _Pragma("unroll") for (uint i = 0; i < TM; ++i)                                        \
+                        _Pragma("unroll") for (uint j = 0; j < TN; ++j) {                                  \
+                            total[i][j] += acc[i][j];                                                      \
+                            acc[i][j] = 0.0f;                                                              \
+                        }                                                                                  \
+                }                                                                                          \
+            }                                                                                              \
+            if (t == tiles)                                                                                \
+                break;                                                                                     \
+            /* tile t to local memory (buffer buf: nobody reads it until after the barrier) */             \
+            _Pragma("unroll") for (uint v = 0; v < (AV + 255) / 256; ++v) {                                \
+                uint e = tid + 256 * v, r = e / (GK / 4), kq = (e % (GK / 4)) * 4;                         \
+                if (e < AV) {                                                                              \
+                    ((local float *)As[buf][kq])[r] = ra[v].s0;                                            \
+                    ((local float *)As[buf][kq + 1])[r] = ra[v].s1;                                        \
+                    ((local float *)As[buf][kq + 2])[r] = ra[v].s2;                                        \
+                    ((local float *)As[buf][kq + 3])[r] = ra[v].s3;                                        \
+                }                                                                                          \
+            }                                                                                              \
+            _Pragma("unroll") for (uint v = 0; v < (BV + 255) / 256; ++v) {                                \
+                uint e = tid + 256 * v;                                                                    \
+                Bs[buf][e / (BN / 4)][e % (BN / 4)] = rb[v];                                               \
             }                                                                                              \
             barrier(CLK_LOCAL_MEM_FENCE);                                                                  \
-            uint steps = min((uint)TK, K - k0);                                                            \
-            for (uint kk = 0; kk < steps; ++kk) {                                                          \
-                float a[RI], b[4];                                                                         \
-                for (uint i = 0; i < RI; ++i)                                                              \
-                    a[i] = As[ty + 16 * i][kk];                                                            \
-                for (uint j = 0; j < 4; ++j)                                                               \
-                    b[j] = Bs[kk][tx + 16 * j];                                                            \
-                for (uint i = 0; i < RI; ++i)                                                              \
-                    for (uint j = 0; j < 4; ++j)                                                           \
-                        acc[i][j] = fma(a[i], b[j], acc[i][j]);                                            \
-            }                                                                                              \
-            barrier(CLK_LOCAL_MEM_FENCE);                                                                  \
+            buf ^= 1;                                                                                      \
+            ++t;                                                                                           \
         }                                                                                                  \
-        for (uint i = 0; i < RI; ++i)                                                                      \
-            for (uint j = 0; j < 4; ++j) {                                                                 \
-                uint m = m0 + ty + 16 * i, n = n0 + tx + 16 * j;                                           \
+        _Pragma("unroll") for (uint i = 0; i < TM; ++i) {                                                  \
+            uint m = m0 + GEMM_ROW(TM, i, ty);                                                             \
+            _Pragma("unroll") for (uint j = 0; j < TN; ++j) {                                              \
+                uint n = n0 + GEMM_COL(j, tx);                                                             \
                 if (m < M && n < N)                                                                        \
-                    C[(ulong)m * N + n] = acc[i][j];                                                       \
+                    C[(ulong)m * N + n] = total[i][j];                                                     \
             }                                                                                              \
+        }                                                                                                  \
     }
 
-MATMUL_TILE_KERNEL(matmul_tile64, 64, 4)
-MATMUL_TILE_KERNEL(matmul_tile128, 128, 8)
+GEMM_KERNEL(matmul_gemm_1x8, 1, 8)
+GEMM_KERNEL(matmul_gemm_2x8, 2, 8)
+GEMM_KERNEL(matmul_gemm_4x8, 4, 8)
+GEMM_KERNEL(matmul_gemm_8x8, 8, 8)
+GEMM_KERNEL(matmul_gemm_8x4, 8, 4)
+GEMM_KERNEL(matmul_gemm_4x4, 4, 4)
 
-/* splitk's second pass: C = sum of the slices' partials, in slice order. */
+/* Second pass of splitk and of tiled at small M: C = ((0 + P_0) + P_1) + ..., slice order. */
 kernel void matmul_combine(global const float *partials, global float *C, uint MN, uint slices)
 {
     uint i = get_global_id(0);
     if (i >= MN)
         return;
-    float s = partials[i];
-    for (uint q = 1; q < slices; ++q)
+    float s = 0.0f;
+    for (uint q = 0; q < slices; ++q)
         s += partials[(ulong)q * MN + i];
     C[i] = s;
 }

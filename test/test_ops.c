@@ -4,9 +4,12 @@
  * runs; attention's invariant strategies bit-identical when the same tokens are read out of a
  * larger KV cache; the batch-variant ones observed to vary where their plan changes. */
 #include <check.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "data.h"
 #include "op.h"
+#include "reference.h"
 #include "runner.h"
 #include "test_util.h"
 
@@ -111,27 +114,80 @@ START_TEST(matmul_strategies)
 }
 END_TEST
 
-START_TEST(matmul_tiled_same_bits_for_any_tiling)
+/* tiled's order replayed on the host: chunks of 256 k, each an fma chain from +0, added in
+ * chunk order into a total starting at +0 (cl/matmul.cl). */
+static float tiled_host(const float *a, const float *b, size_t K, size_t N, size_t n)
 {
-    /* CPU-style (4 vectors of columns per work-item) and GPU-style (one column, unrolled k)
-     * tilings, at several M: every output is one fma chain in k order, so the bits agree. */
-    clr_shape shapes[] = {{.dims = {777, 300}}};
-    size_t batches[] = {1, 70, 300}; /* GPU style: 70 takes the 64 x 64 tile, 300 the 128 x 64 one */
-    uint64_t prints[2][3];
-    for (int contig = 0; contig < 2; ++contig) {
-        test_contig = 1 + contig;
-        clr_device_result res;
-        run_all(&clr_op_matmul, shapes, 1, batches, 3, &res);
-        size_t k = 0;
-        for (size_t i = 0; i < res.ncases; ++i)
-            if (!strcmp(clr_op_matmul.strategies[res.cases[i].strategy].name, "tiled"))
-                prints[contig][k++] = res.cases[i].fingerprint;
-        ck_assert_uint_eq(k, 3);
-        clr_device_result_free(&res);
+    float total = 0.0f;
+    for (size_t k0 = 0; k0 < K; k0 += 256) {
+        float acc = 0.0f;
+        for (size_t k = k0; k < K && k < k0 + 256; ++k)
+            acc = fmaf(a[k], b[k * N + n], acc);
+        total += acc;
     }
-    test_contig = 0;
-    for (size_t k = 0; k < 3; ++k)
-        ck_assert_msg(prints[0][k] == prints[1][k], "tiling changed tiled's bits at batch %zu", batches[k]);
+    return total;
+}
+
+START_TEST(matmul_tiled_is_the_host_order_for_any_tiling)
+{
+    /* CPU style (whole K per work-item, chunks in registers) and GPU style (a work-item per
+     * chunk and a combining pass at small M; the local-memory kernels of 16 to 128 rows, per
+     * chunk or whole, beyond), at K with a ragged last chunk and last tile, aligned (772) and
+     * not (777, which keeps the GPU style on its work-item paths): every output of every row
+     * equals the host replay of tiled's order, bit for bit. */
+    const size_t ks[] = {772, 777}, N = 300;
+    size_t batches[] = {1, 5, 12, 24, 40, 70, 300};
+    enum { NB = sizeof batches / sizeof batches[0], ROWS = 300 };
+    for (size_t z = 0; z < 2; ++z) {
+        size_t K = ks[z];
+        clr_shape shape = {.dims = {K, N}};
+        float *a = malloc(ROWS * K * sizeof *a), *b = malloc(K * N * sizeof *b), *want = malloc(ROWS * N * sizeof *want);
+        for (size_t r = 0; r < ROWS; ++r)
+            clr_gen_row(9, CLR_DIST_NORMAL, r, a + r * K, K);
+        a[3 * K + 10] = -0.0f;
+        clr_op_matmul.fill_shared(&shape, 5, b);
+        for (size_t r = 0; r < ROWS; ++r)
+            for (size_t n = 0; n < N; ++n)
+                want[r * N + n] = tiled_host(a + r * K, b, K, N, n);
+        for (int contig = 1; contig <= 2; ++contig) {
+            clr_device dev = test_device();
+            clr_run_config cfg = {0};
+            cfg.op = &clr_op_matmul;
+            cfg.strategy_index[0] = (size_t)(clr_strategy_find(&clr_op_matmul, "tiled") - clr_op_matmul.strategies);
+            cfg.nstrategies = 1;
+            cfg.shapes = &shape;
+            cfg.nshapes = 1;
+            cfg.batches = batches;
+            cfg.nbatches = NB;
+            cfg.trials = 2;
+            cfg.reps = 1;
+            cfg.warmup = 1;
+            cfg.contig = contig;
+            cfg.save_outputs = 1;
+            cfg.input.seed = 5;
+            cfg.input.from_file = 1;
+            cfg.input.data = a;
+            cfg.input.rows = ROWS;
+            cfg.input.cols = K;
+            clr_device_result res;
+            clr_error err = {0};
+            ck_assert_msg(clr_run_device(&cfg, &dev, &res, &err) == 0, "%s", err.msg);
+            ck_assert_uint_eq(res.ncases, NB);
+            for (size_t i = 0; i < res.ncases; ++i) {
+                const clr_case *c = &res.cases[i];
+                ck_assert_msg(c->valid && c->outputs, "K %zu M %zu contig %d: not valid", K, c->shape.batch, contig);
+                for (size_t e = 0; e < c->shape.batch * N; ++e)
+                    ck_assert_msg(clr_float_bits(c->outputs[e]) == clr_float_bits(want[e]),
+                                  "K %zu M %zu contig %d: output (%zu, %zu) is %a, the host's order gives %a", K,
+                                  c->shape.batch, contig, e / N, e % N, (double)c->outputs[e], (double)want[e]);
+            }
+            ck_assert_uint_eq(res.broken_claims, 0);
+            clr_device_result_free(&res);
+        }
+        free(a);
+        free(b);
+        free(want);
+    }
 }
 END_TEST
 
@@ -189,7 +245,7 @@ int main(void)
     tcase_set_timeout(t, 900);
     tcase_add_test(t, rmsnorm_strategies);
     tcase_add_test(t, matmul_strategies);
-    tcase_add_test(t, matmul_tiled_same_bits_for_any_tiling);
+    tcase_add_test(t, matmul_tiled_is_the_host_order_for_any_tiling);
     tcase_add_test(t, attention_strategies);
     tcase_add_test(t, fixedsplit_chunks_kv_length);
     suite_add_tcase(s, t);

@@ -2,7 +2,8 @@
  * (tokens); B is shared. Kernels in cl/matmul.cl; CLBlast as users call it.
  *
  * Strategy        each output's K reduction                          claims
- * tiled           one fma chain over k = 0..K-1, whatever M and tile  deterministic, batch-invariant
+ * tiled           chunks of MM_CHUNK k, each one fma chain, added     deterministic, batch-invariant,
+ *                 in chunk order: one order whatever M, tile, device  device-invariant
  * splitk          slices chosen from M, N and the compute units,     deterministic
  *                 combined in slice order
  * splitk-atomic   slices added with a float atomic add                (none)
@@ -39,12 +40,16 @@ static size_t cols_per_item(const clr_op_ctx *ctx)
     return ctx->tuning->contig ? (size_t)ctx->tuning->vec * 4 : 1;
 }
 
-/* Geometry with `slices` K slices. */
-static void plan_slices(const clr_op_ctx *ctx, size_t slices, clr_plan *plan)
+/* Geometry of matmul_rb* with K slices of kslice (0: slices chosen by `slices`), each in
+ * chunks of kchunk (0: the whole slice). */
+static void plan_slices(const clr_op_ctx *ctx, size_t slices, size_t kslice, size_t kchunk, clr_plan *plan)
 {
     size_t K = dim_k(&ctx->shape), N = dim_n(&ctx->shape);
     unsigned rb = rows_per_item(ctx), wg = ctx->tuning->wg_size;
-    size_t kslice = (K + slices - 1) / slices;
+    if (!kslice)
+        kslice = (K + slices - 1) / slices;
+    if (kslice < 1)
+        kslice = 1;
     slices = (K + kslice - 1) / kslice;
     size_t items = (N + cols_per_item(ctx) - 1) / cols_per_item(ctx);
     plan->local = wg;
@@ -55,20 +60,57 @@ static void plan_slices(const clr_op_ctx *ctx, size_t slices, clr_plan *plan)
     clr_plan_param(plan, "rows_per_item", rb);
     clr_plan_param(plan, "slices", (double)slices);
     clr_plan_param(plan, "kslice", (double)kslice);
+    clr_plan_param(plan, "kchunk", (double)(kchunk ? kchunk : kslice));
     clr_plan_param(plan, "wg", wg);
 }
 
-/* GPUs (interleaved tuning) take the local-memory 64 x 64 tile from this M on, the 128 x 64
- * one from TILE128_MIN_M (tiles timed on the H200: results/gpu-variants). */
-#define TILE64_MIN_M 64
-#define TILE128_MIN_M 256
+/* tiled's chunk of K (MM_KC in cl/matmul.cl). */
+#define MM_CHUNK 256
+
+/* Developer knobs for timing tile variants on a device (results/gpu-variants); they change
+ * which kernel runs, never the bits. */
+static size_t env_size(const char *name, size_t fallback)
+{
+    const char *v = getenv(name);
+    char *end;
+    if (!v || !*v)
+        return fallback;
+    unsigned long long x = strtoull(v, &end, 10);
+    return *end ? fallback : (size_t)x;
+}
+
+/* tiled on GPUs: up to this M one work-item per column and chunk (matmul_rb*, then
+ * matmul_combine); beyond it the local-memory kernel matmul_gemm_TMxTN. */
+#define MM_RB_MAX_M 8
 
 static int tiled_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
 {
     (void)err;
-    plan_slices(ctx, 1, plan);
-    if (!ctx->tuning->contig && ctx->shape.batch >= TILE64_MIN_M)
-        clr_plan_param(plan, "tile", ctx->shape.batch >= TILE128_MIN_M ? 128 : 64);
+    size_t M = ctx->shape.batch, K = dim_k(&ctx->shape), N = dim_n(&ctx->shape);
+    size_t chunks = (K + MM_CHUNK - 1) / MM_CHUNK;
+    int gpu = !ctx->tuning->contig, aligned = K % 4 == 0 && N % 4 == 0;
+    if (!gpu || (!aligned && M > env_size("CLREPRO_MATMUL_RB_MAX", MM_RB_MAX_M))) {
+        /* CPUs (and unaligned GPU shapes at larger M): whole K per work-item, chunks in registers. */
+        plan_slices(ctx, 1, 0, MM_CHUNK, plan);
+    } else if (!aligned || M <= env_size("CLREPRO_MATMUL_RB_MAX", MM_RB_MAX_M)) {
+        plan_slices(ctx, 0, MM_CHUNK, 0, plan); /* one chunk per work-item */
+    } else {
+        size_t tm = M <= 16 ? 1 : M <= 32 ? 2 : M <= 64 ? 4 : 8, tn = 8;
+        tm = env_size("CLREPRO_MATMUL_TM", tm);
+        tn = env_size("CLREPRO_MATMUL_TN", tn);
+        size_t groups = (N + 16 * tn - 1) / (16 * tn) * ((M + 16 * tm - 1) / (16 * tm));
+        size_t per_chunk = chunks > 1 && groups < 2 * (size_t)ctx->device->compute_units;
+        per_chunk = env_size("CLREPRO_MATMUL_PER_CHUNK", per_chunk) && chunks > 1;
+        plan->local = 256;
+        plan->global = groups * 256 * (per_chunk ? chunks : 1);
+        clr_plan_param(plan, "tile_m", (double)(16 * tm));
+        clr_plan_param(plan, "tile_n", (double)(16 * tn));
+        clr_plan_param(plan, "per_chunk", (double)per_chunk);
+        clr_plan_param(plan, "kchunk", MM_CHUNK);
+    }
+    plan->depth = (double)(K < MM_CHUNK ? K : MM_CHUNK) + (double)chunks;
+    plan->err_abs = clr_gamma((double)K + (double)chunks);
+    plan->err_rel = 0;
     return CLR_OK;
 }
 
@@ -80,7 +122,7 @@ static int splitk_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
     size_t wg = ctx->tuning->wg_size, rb = rows_per_item(ctx);
     size_t items = (N + cols_per_item(ctx) - 1) / cols_per_item(ctx);
     size_t groups = (items + wg - 1) / wg * ((M + rb - 1) / rb);
-    plan_slices(ctx, clr_parts_to_fill(ctx, groups, K / 128), plan);
+    plan_slices(ctx, clr_parts_to_fill(ctx, groups, K / 128), 0, 0, plan);
     return CLR_OK;
 }
 
@@ -90,56 +132,79 @@ static int launch_blocks(clr_op_ctx *ctx, const clr_plan *plan, cl_mem out, cl_u
     char name[32];
     cl_kernel k;
     cl_uint M = (cl_uint)ctx->shape.batch, N = (cl_uint)dim_n(&ctx->shape), K = (cl_uint)dim_k(&ctx->shape);
-    cl_uint kslice = (cl_uint)clr_plan_get(plan, "kslice");
+    cl_uint kslice = (cl_uint)clr_plan_get(plan, "kslice"), kchunk = (cl_uint)clr_plan_get(plan, "kchunk");
     size_t rb = clr_plan_get(plan, "rows_per_item"), slices = clr_plan_get(plan, "slices");
     snprintf(name, sizeof name, "matmul_rb%zu", rb);
     size_t global[3] = {plan->global, (M + rb - 1) / rb, slices}, local[3] = {plan->local, 1, 1};
     if (clr_program_kernel(ctx->program, name, &k, err) ||
-        clr_set_args(k, err, 8, SIZE(ctx->input), SIZE(ctx->shared), SIZE(out), SIZE(M), SIZE(N), SIZE(K),
-                     SIZE(kslice), SIZE(mode)) ||
+        clr_set_args(k, err, 9, SIZE(ctx->input), SIZE(ctx->shared), SIZE(out), SIZE(M), SIZE(N), SIZE(K),
+                     SIZE(kslice), SIZE(kchunk), SIZE(mode)) ||
         CLR_CL(err, clEnqueueNDRangeKernel(ctx->queue, k, 3, NULL, global, local, 0, NULL, ev)))
         return err->code;
     return CLR_OK;
 }
 
-static int tiled_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first, cl_event *last, clr_error *err)
+/* Adds the `slices` partials of M x N outputs in slice order into C (matmul_combine). */
+static int combine(clr_op_ctx *ctx, cl_mem partials, size_t slices, cl_event *first, cl_event *last, clr_error *err)
 {
-    size_t tile = clr_plan_get(plan, "tile");
-    if (tile) {
-        cl_kernel k;
-        cl_uint M = (cl_uint)ctx->shape.batch, N = (cl_uint)dim_n(&ctx->shape), K = (cl_uint)dim_k(&ctx->shape);
-        size_t global[2] = {(N + 63) / 64 * 16, (M + tile - 1) / tile * 16}, local[2] = {16, 16};
-        if (clr_program_kernel(ctx->program, tile == 128 ? "matmul_tile128" : "matmul_tile64", &k, err) ||
-            clr_set_args(k, err, 6, SIZE(ctx->input), SIZE(ctx->shared), SIZE(ctx->output), SIZE(M), SIZE(N),
-                         SIZE(K)) ||
-            CLR_CL(err, clEnqueueNDRangeKernel(ctx->queue, k, 2, NULL, global, local, 0, NULL, first)))
-            return err->code;
-        *last = *first;
-        return CLR_OK;
-    }
-    if (launch_blocks(ctx, plan, ctx->output, 0, first, err))
-        return err->code;
-    *last = *first;
-    return CLR_OK;
-}
-
-static int splitk_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first, cl_event *last, clr_error *err)
-{
-    cl_mem partials;
     cl_kernel kc;
-    size_t M = ctx->shape.batch, N = dim_n(&ctx->shape), slices = clr_plan_get(plan, "slices");
-    cl_uint MN = (cl_uint)(M * N), nslices = (cl_uint)slices;
-    size_t global = (MN + 255) / 256 * 256;
-    if (clr_op_scratch(ctx, slices * M * N * sizeof(float), &partials, err) ||
-        clr_program_kernel(ctx->program, "matmul_combine", &kc, err) ||
+    cl_uint MN = (cl_uint)(ctx->shape.batch * dim_n(&ctx->shape)), nslices = (cl_uint)slices;
+    if (clr_program_kernel(ctx->program, "matmul_combine", &kc, err) ||
         clr_set_args(kc, err, 4, SIZE(partials), SIZE(ctx->output), SIZE(MN), SIZE(nslices)) ||
-        launch_blocks(ctx, plan, partials, 1, first, err))
-        return err->code;
-    if (clr_enqueue_1d(ctx, kc, global, 0, last, err)) {
+        clr_enqueue_1d(ctx, kc, (MN + 255) / 256 * 256, 0, last, err)) {
         clReleaseEvent(*first);
         return err->code;
     }
     return CLR_OK;
+}
+
+/* matmul_rb* over slices, then (with more than one slice) their combination. */
+static int blocks_then_combine(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first, cl_event *last, clr_error *err)
+{
+    cl_mem partials;
+    size_t M = ctx->shape.batch, N = dim_n(&ctx->shape), slices = clr_plan_get(plan, "slices");
+    if (slices == 1) {
+        if (launch_blocks(ctx, plan, ctx->output, 0, first, err))
+            return err->code;
+        *last = *first;
+        return CLR_OK;
+    }
+    if (clr_op_scratch(ctx, slices * M * N * sizeof(float), &partials, err) ||
+        launch_blocks(ctx, plan, partials, 1, first, err))
+        return err->code;
+    return combine(ctx, partials, slices, first, last, err);
+}
+
+static int tiled_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first, cl_event *last, clr_error *err)
+{
+    size_t tile_m = clr_plan_get(plan, "tile_m"), tile_n = clr_plan_get(plan, "tile_n");
+    if (!tile_m)
+        return blocks_then_combine(ctx, plan, first, last, err);
+    char name[64];
+    cl_kernel k;
+    cl_mem target = ctx->output;
+    size_t M = ctx->shape.batch, N = dim_n(&ctx->shape), K = dim_k(&ctx->shape);
+    size_t chunks = (K + MM_CHUNK - 1) / MM_CHUNK;
+    cl_uint per_chunk = (cl_uint)clr_plan_get(plan, "per_chunk"), uM = (cl_uint)M, uN = (cl_uint)N, uK = (cl_uint)K;
+    size_t global[3] = {(N + tile_n - 1) / tile_n * 16, (M + tile_m - 1) / tile_m * 16, per_chunk ? chunks : 1};
+    size_t local[3] = {16, 16, 1};
+    snprintf(name, sizeof name, "matmul_gemm_%zux%zu", tile_m / 16, tile_n / 16);
+    if ((per_chunk && clr_op_scratch(ctx, chunks * M * N * sizeof(float), &target, err)) ||
+        clr_program_kernel(ctx->program, name, &k, err) ||
+        clr_set_args(k, err, 7, SIZE(ctx->input), SIZE(ctx->shared), SIZE(target), SIZE(uM), SIZE(uN), SIZE(uK),
+                     SIZE(per_chunk)) ||
+        CLR_CL(err, clEnqueueNDRangeKernel(ctx->queue, k, 3, NULL, global, local, 0, NULL, first)))
+        return err->code;
+    if (!per_chunk) {
+        *last = *first;
+        return CLR_OK;
+    }
+    return combine(ctx, target, chunks, first, last, err);
+}
+
+static int splitk_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first, cl_event *last, clr_error *err)
+{
+    return blocks_then_combine(ctx, plan, first, last, err);
 }
 
 static int atomic_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
@@ -233,8 +298,9 @@ static int clblast_pinned_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_even
 }
 
 static const clr_strategy strategies[] = {
-    {"tiled", "each output's K loop whole, one fma chain in ascending k, tile shape free",
-     CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, NULL, tiled_plan, tiled_enqueue},
+    {"tiled", "K in chunks of 256, each one fma chain, added in chunk order: one order for every M, tile and device",
+     CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT | CLR_CLAIM_DEVICE_INVARIANT, NULL, tiled_plan,
+     tiled_enqueue},
     {"splitk", "K split into slices chosen from M, N and the compute units, combined in order",
      CLR_CLAIM_DETERMINISTIC, NULL, splitk_plan, splitk_enqueue},
     {"splitk-atomic", "K slices as splitk, added into C with a compare-and-swap float add", 0, NULL, atomic_plan,
