@@ -234,6 +234,7 @@ MATMUL_KERNEL(8)
         }                                                                                                  \
     }
 
+GEMM_KERNEL(matmul_gemm_1x4, 1, 4)
 GEMM_KERNEL(matmul_gemm_1x8, 1, 8)
 GEMM_KERNEL(matmul_gemm_2x8, 2, 8)
 GEMM_KERNEL(matmul_gemm_4x8, 4, 8)

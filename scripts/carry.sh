@@ -15,5 +15,5 @@ for lib in libclblast.so.1 libjansson.so.4 libxxhash.so.0; do
   # Not linked (the linker drops libraries nothing calls yet): nothing to carry.
   [ -n "$path" ] && cp -L "$path" .carry/lib/
 done
-cp scripts/remote-bench.sh .carry/
+cp scripts/remote-bench.sh scripts/matmul-variants.sh scripts/sum-variants.sh .carry/
 echo "carry: $(du -sh .carry | cut -f1) in .carry/"

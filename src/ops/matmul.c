@@ -67,21 +67,9 @@ static void plan_slices(const clr_op_ctx *ctx, size_t slices, size_t kslice, siz
 /* tiled's chunk of K (MM_KC in cl/matmul.cl). */
 #define MM_CHUNK 256
 
-/* Developer knobs for timing tile variants on a device (results/gpu-variants); they change
- * which kernel runs, never the bits. */
-static size_t env_size(const char *name, size_t fallback)
-{
-    const char *v = getenv(name);
-    char *end;
-    if (!v || !*v)
-        return fallback;
-    unsigned long long x = strtoull(v, &end, 10);
-    return *end ? fallback : (size_t)x;
-}
-
 /* tiled on GPUs: up to this M one work-item per column and chunk (matmul_rb*, then
  * matmul_combine); beyond it the local-memory kernel matmul_gemm_TMxTN. */
-#define MM_RB_MAX_M 8
+#define MM_RB_MAX_M 2
 
 static int tiled_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
 {
@@ -89,18 +77,22 @@ static int tiled_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
     size_t M = ctx->shape.batch, K = dim_k(&ctx->shape), N = dim_n(&ctx->shape);
     size_t chunks = (K + MM_CHUNK - 1) / MM_CHUNK;
     int gpu = !ctx->tuning->contig, aligned = K % 4 == 0 && N % 4 == 0;
-    if (!gpu || (!aligned && M > env_size("CLREPRO_MATMUL_RB_MAX", MM_RB_MAX_M))) {
+    if (!gpu || (!aligned && M > clr_env_size("CLREPRO_MATMUL_RB_MAX", MM_RB_MAX_M))) {
         /* CPUs (and unaligned GPU shapes at larger M): whole K per work-item, chunks in registers. */
         plan_slices(ctx, 1, 0, MM_CHUNK, plan);
-    } else if (!aligned || M <= env_size("CLREPRO_MATMUL_RB_MAX", MM_RB_MAX_M)) {
+    } else if (!aligned || M <= clr_env_size("CLREPRO_MATMUL_RB_MAX", MM_RB_MAX_M)) {
         plan_slices(ctx, 0, MM_CHUNK, 0, plan); /* one chunk per work-item */
     } else {
         size_t tm = M <= 16 ? 1 : M <= 32 ? 2 : M <= 64 ? 4 : 8, tn = 8;
-        tm = env_size("CLREPRO_MATMUL_TM", tm);
-        tn = env_size("CLREPRO_MATMUL_TN", tn);
+        tm = clr_env_size("CLREPRO_MATMUL_TM", tm);
+        tn = clr_env_size("CLREPRO_MATMUL_TN", tn);
         size_t groups = (N + 16 * tn - 1) / (16 * tn) * ((M + 16 * tm - 1) / (16 * tm));
-        size_t per_chunk = chunks > 1 && groups < 2 * (size_t)ctx->device->compute_units;
-        per_chunk = env_size("CLREPRO_MATMUL_PER_CHUNK", per_chunk) && chunks > 1;
+        /* A work-group per tile and chunk, then a combining pass, while the tiles alone hold
+         * less than about 6 rows of 8 x 8 outputs per thread per compute unit (timed on the H200,
+         * results/gpu-variants: per chunk wins at 112 tiles of 16 to 64 rows, loses at 112
+         * tiles of 128 rows and at 128 tiles of 128 x 128 from N = 4096, M = 512). */
+        size_t per_chunk = chunks > 1 && groups * tm < 6 * (size_t)ctx->device->compute_units;
+        per_chunk = clr_env_size("CLREPRO_MATMUL_PER_CHUNK", per_chunk) && chunks > 1;
         plan->local = 256;
         plan->global = groups * 256 * (per_chunk ? chunks : 1);
         clr_plan_param(plan, "tile_m", (double)(16 * tm));
