@@ -52,9 +52,6 @@
 #define MM_CW 1
 #define MM_UNROLL_K MM_PRAGMA(unroll MM_K_UNROLL)
 #endif
-#ifndef MM_PF
-#define MM_PF (CONTIG ? 1 : 16) /* k steps whose loads are issued together (GPUs) */
-#endif
 #define MM_COLS (VEC * MM_CW)
 
 /* Work-item (j, block, slice) computes RB rows x MM_COLS adjacent columns; every output is one
@@ -81,22 +78,7 @@
                 uint kend = min(kc + kchunk, k1);                                                          \
                 _Pragma("unroll") for (uint r = 0; r < RB; ++r)                                            \
                     _Pragma("unroll") for (uint c = 0; c < MM_CW; ++c) acc[r][c] = (vfloat)(0.0f);         \
-                uint k = kc;                                                                               \
-                /* MM_PF steps' loads issued together, then their fmas in k order */                       \
-                for (; k + MM_PF <= kend; k += MM_PF) {                                                    \
-                    vfloat bb[MM_PF][MM_CW];                                                               \
-                    float aa[MM_PF][RB];                                                                   \
-                    _Pragma("unroll") for (uint j = 0; j < MM_PF; ++j)                                     \
-                        _Pragma("unroll") for (uint c = 0; c < MM_CW; ++c)                                 \
-                            bb[j][c] = LOAD_B(B + (ulong)(k + j) * N + n0 + c * VEC);                      \
-                    _Pragma("unroll") for (uint j = 0; j < MM_PF; ++j)                                     \
-                        _Pragma("unroll") for (uint r = 0; r < RB; ++r) aa[j][r] = in_load(a[r], k + j);   \
-                    _Pragma("unroll") for (uint j = 0; j < MM_PF; ++j)                                     \
-                        _Pragma("unroll") for (uint r = 0; r < RB; ++r)                                    \
-                            _Pragma("unroll") for (uint c = 0; c < MM_CW; ++c)                             \
-                                acc[r][c] = VFMA(aa[j][r], bb[j][c], acc[r][c]);                           \
-                }                                                                                          \
-                MM_UNROLL_K for (; k < kend; ++k) {                                                        \
+                MM_UNROLL_K for (uint k = kc; k < kend; ++k) {                                             \
                     vfloat b[MM_CW];                                                                       \
                     _Pragma("unroll") for (uint c = 0; c < MM_CW; ++c)                                     \
                         b[c] = LOAD_B(B + (ulong)k * N + n0 + c * VEC);                                    \

@@ -29,9 +29,10 @@ static unsigned rows_per_item(const clr_op_ctx *ctx)
 {
     size_t m = ctx->shape.batch;
     /* CPUs keep 4 column vectors per work-item (cl/matmul.cl): at most 4 rows fit the registers. */
-    unsigned most = ctx->tuning->contig ? 4 : 8;
+    unsigned most = ctx->tuning->contig ? 4 : (unsigned)clr_env_size("CLREPRO_MATMUL_RB", 8);
     unsigned rb = m <= 1 ? 1 : m <= 2 ? 2 : m <= 4 ? 4 : 8;
-    return rb < most ? rb : most;
+    rb = rb < most ? rb : most;
+    return rb == 1 || rb == 2 || rb == 4 || rb == 8 ? rb : 1;
 }
 
 /* Columns one work-item computes (MM_COLS in cl/matmul.cl). */
