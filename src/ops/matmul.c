@@ -43,10 +43,13 @@ static size_t cols_per_item(const clr_op_ctx *ctx)
 
 /* Geometry of matmul_rb* with K slices of kslice (0: slices chosen by `slices`), each in
  * chunks of kchunk (0: the whole slice). */
-static void plan_slices(const clr_op_ctx *ctx, size_t slices, size_t kslice, size_t kchunk, clr_plan *plan)
+static void plan_slices(const clr_op_ctx *ctx, size_t slices, size_t kslice, size_t kchunk, unsigned rb,
+                        clr_plan *plan)
 {
     size_t K = dim_k(&ctx->shape), N = dim_n(&ctx->shape);
-    unsigned rb = rows_per_item(ctx), wg = ctx->tuning->wg_size;
+    unsigned wg = ctx->tuning->wg_size;
+    if (rb != 1 && rb != 2 && rb != 4 && rb != 8) /* the matmul_rb* kernels there are */
+        rb = 1;
     if (!kslice)
         kslice = (K + slices - 1) / slices;
     if (kslice < 1)
@@ -68,9 +71,10 @@ static void plan_slices(const clr_op_ctx *ctx, size_t slices, size_t kslice, siz
 /* tiled's chunk of K (MM_KC in cl/matmul.cl). */
 #define MM_CHUNK 256
 
-/* tiled on GPUs: up to this M one work-item per column and chunk (matmul_rb*, then
- * matmul_combine); beyond it the local-memory kernel matmul_gemm_TMxTN. */
-#define MM_RB_MAX_M 2
+/* tiled on GPUs: up to this M one work-item per column and chunk, of one row up to M = 2
+ * and two rows beyond (matmul_rb*, then matmul_combine), beyond it the local-memory kernel
+ * matmul_gemm_TMxTN (the choices timed on the H200: results/gpu-variants). */
+#define MM_RB_MAX_M 4
 
 static int tiled_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
 {
@@ -80,9 +84,10 @@ static int tiled_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
     int gpu = !ctx->tuning->contig, aligned = K % 4 == 0 && N % 4 == 0;
     if (!gpu || (!aligned && M > clr_env_size("CLREPRO_MATMUL_RB_MAX", MM_RB_MAX_M))) {
         /* CPUs (and unaligned GPU shapes at larger M): whole K per work-item, chunks in registers. */
-        plan_slices(ctx, 1, 0, MM_CHUNK, plan);
+        plan_slices(ctx, 1, 0, MM_CHUNK, rows_per_item(ctx), plan);
     } else if (!aligned || M <= clr_env_size("CLREPRO_MATMUL_RB_MAX", MM_RB_MAX_M)) {
-        plan_slices(ctx, 0, MM_CHUNK, 0, plan); /* one chunk per work-item */
+        unsigned rb = M <= 2 ? 1 : M <= 4 ? 2 : rows_per_item(ctx);
+        plan_slices(ctx, 0, MM_CHUNK, 0, (unsigned)clr_env_size("CLREPRO_MATMUL_TILED_RB", rb), plan);
     } else {
         size_t tm = M <= 16 ? 1 : M <= 32 ? 2 : M <= 64 ? 4 : 8, tn = 8;
         tm = clr_env_size("CLREPRO_MATMUL_TM", tm);
@@ -115,7 +120,7 @@ static int splitk_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
     size_t wg = ctx->tuning->wg_size, rb = rows_per_item(ctx);
     size_t items = (N + cols_per_item(ctx) - 1) / cols_per_item(ctx);
     size_t groups = (items + wg - 1) / wg * ((M + rb - 1) / rb);
-    plan_slices(ctx, clr_parts_to_fill(ctx, groups, K / 128), 0, 0, plan);
+    plan_slices(ctx, clr_parts_to_fill(ctx, groups, K / 128), 0, 0, (unsigned)rb, plan);
     return CLR_OK;
 }
 
