@@ -23,26 +23,11 @@ static void run_sum(const char *strategy, float (*host)(const float *, size_t), 
                     clr_device_result *res)
 {
     clr_device dev = test_device();
-    clr_run_config cfg = {0};
-    cfg.op = &clr_op_sum;
-    cfg.strategy_index[0] = (size_t)(clr_strategy_find(&clr_op_sum, strategy) - clr_op_sum.strategies);
-    cfg.nstrategies = 1;
     clr_shape shape = {.dims = {n}};
-    cfg.shapes = &shape;
-    cfg.nshapes = 1;
-    cfg.batches = batches;
-    cfg.nbatches = nbatches;
-    cfg.trials = 3;
-    cfg.reps = 1;
-    cfg.warmup = 1;
+    clr_run_config cfg = test_file_config(&clr_op_sum, strategy, &shape, batches, nbatches, data, rows, n);
     cfg.wg = wg;
     cfg.vec = vec;
     cfg.contig = contig;
-    cfg.save_outputs = 1;
-    cfg.input.from_file = 1;
-    cfg.input.data = (float *)data;
-    cfg.input.rows = rows;
-    cfg.input.cols = n;
     clr_error err = {0};
     ck_assert_msg(clr_run_device(&cfg, &dev, res, &err) == 0, "%s", err.msg);
     for (size_t i = 0; i < res->ncases; ++i) {

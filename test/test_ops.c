@@ -151,24 +151,8 @@ START_TEST(matmul_tiled_is_the_host_order_for_any_tiling)
                 want[r * N + n] = tiled_host(a + r * K, b, K, N, n);
         for (int contig = 1; contig <= 2; ++contig) {
             clr_device dev = test_device();
-            clr_run_config cfg = {0};
-            cfg.op = &clr_op_matmul;
-            cfg.strategy_index[0] = (size_t)(clr_strategy_find(&clr_op_matmul, "tiled") - clr_op_matmul.strategies);
-            cfg.nstrategies = 1;
-            cfg.shapes = &shape;
-            cfg.nshapes = 1;
-            cfg.batches = batches;
-            cfg.nbatches = NB;
-            cfg.trials = 2;
-            cfg.reps = 1;
-            cfg.warmup = 1;
+            clr_run_config cfg = test_file_config(&clr_op_matmul, "tiled", &shape, batches, NB, a, ROWS, K);
             cfg.contig = contig;
-            cfg.save_outputs = 1;
-            cfg.input.seed = 5;
-            cfg.input.from_file = 1;
-            cfg.input.data = a;
-            cfg.input.rows = ROWS;
-            cfg.input.cols = K;
             clr_device_result res;
             clr_error err = {0};
             ck_assert_msg(clr_run_device(&cfg, &dev, &res, &err) == 0, "%s", err.msg);
