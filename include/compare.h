@@ -29,6 +29,21 @@ typedef struct clr_comparison {
 int clr_compare_load(char *const *paths, size_t npaths, clr_comparison *cmp, clr_error *err);
 void clr_compare_free(clr_comparison *cmp);
 
+/* A device-invariance claim judged across the documents: for a (run, strategy) that some
+ * document claims device_invariant for, the matched cases measured on at least two different
+ * devices (device name or platform differs), how many gave one fingerprint on all of them, and
+ * the first case that did not. */
+typedef struct clr_device_claim {
+    const char *run, *strategy;
+    size_t cases, identical;
+    char evidence[512];
+} clr_device_claim;
+
+/* Fills rows (room for cmp->nmatches) and returns how many; "held" when cases == identical > 0,
+ * "violated" when identical < cases, "not measured" when cases == 0. */
+size_t clr_compare_device_claims(const clr_comparison *cmp, clr_device_claim *rows);
+const char *clr_device_claim_observed(const clr_device_claim *row);
+
 char *clr_compare_markdown(const clr_comparison *cmp);
 char *clr_compare_csv(const clr_comparison *cmp);
 char *clr_compare_json(const clr_comparison *cmp);

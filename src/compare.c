@@ -200,6 +200,79 @@ static size_t summarise(const clr_comparison *cmp, summary_row *rows)
     return n;
 }
 
+static int claims_device_invariance(const clr_rdoc *d, const char *strategy)
+{
+    for (size_t k = 0; k < d->nclaims; ++k)
+        if (d->claims[k].claimed && !strcmp(d->claims[k].claim, "device_invariant") &&
+            !strcmp(d->claims[k].strategy, strategy))
+            return 1;
+    return 0;
+}
+
+static int other_device(const clr_rdoc *a, const clr_rdoc *b)
+{
+    return strcmp(a->device, b->device) || strcmp(a->platform, b->platform);
+}
+
+size_t clr_compare_device_claims(const clr_comparison *cmp, clr_device_claim *rows)
+{
+    size_t n = 0;
+    for (size_t m = 0; m < cmp->nmatches; ++m) {
+        const clr_match *mt = &cmp->matches[m];
+        const char *strategy = any_case(mt)->strategy;
+        int claimed = 0;
+        for (size_t d = 0; d < cmp->ndocs && !claimed; ++d)
+            claimed = mt->cases[d] && claims_device_invariance(&cmp->docs[d], strategy);
+        if (!claimed)
+            continue;
+        clr_device_claim *r = NULL;
+        for (size_t i = 0; i < n && !r; ++i)
+            if (!strcmp(rows[i].run, cmp->match_name[m]) && !strcmp(rows[i].strategy, strategy))
+                r = &rows[i];
+        if (!r) {
+            r = &rows[n++];
+            memset(r, 0, sizeof *r);
+            r->run = cmp->match_name[m];
+            r->strategy = strategy;
+        }
+        size_t pairs = 0, differ_a = 0, differ_b = 0, differs = 0;
+        for (size_t a = 0; a < cmp->ndocs; ++a)
+            for (size_t b = a + 1; b < cmp->ndocs; ++b) {
+                if (!mt->cases[a] || !mt->cases[b] || !other_device(&cmp->docs[a], &cmp->docs[b]))
+                    continue;
+                pairs++;
+                if (mt->group_of[a] != mt->group_of[b] && !differs++) {
+                    differ_a = a;
+                    differ_b = b;
+                }
+            }
+        if (!pairs)
+            continue;
+        r->cases++;
+        r->identical += !differs;
+        if (differs && !r->evidence[0]) {
+            const clr_rcase *c = mt->cases[differ_a];
+            snprintf(r->evidence, sizeof r->evidence, "%.120s batch %zu: #%zu (%.120s) and #%zu (%.120s) gave different bits",
+                     c->shape, c->batch, differ_a, cmp->docs[differ_a].device, differ_b, cmp->docs[differ_b].device);
+        }
+    }
+    for (size_t i = 0; i < n; ++i) {
+        if (rows[i].evidence[0])
+            continue;
+        if (rows[i].cases)
+            snprintf(rows[i].evidence, sizeof rows[i].evidence, "one fingerprint on every device in all %zu cases",
+                     rows[i].cases);
+        else
+            snprintf(rows[i].evidence, sizeof rows[i].evidence, "no case was measured on two different devices");
+    }
+    return n;
+}
+
+const char *clr_device_claim_observed(const clr_device_claim *row)
+{
+    return !row->cases ? "not measured" : row->identical == row->cases ? "held" : "violated";
+}
+
 /* Two documents of the same device (another driver, build or day): their common cases. */
 typedef struct pair_row {
     size_t a, b, common, changed;
@@ -263,6 +336,19 @@ char *clr_compare_markdown(const clr_comparison *cmp)
             clr_text_printf(&t, " - |\n");
     }
     free(rows);
+    clr_device_claim *claims = calloc(cmp->nmatches ? cmp->nmatches : 1, sizeof *claims);
+    size_t nclaims = claims ? clr_compare_device_claims(cmp, claims) : 0;
+    if (nclaims) {
+        clr_text_printf(&t, "\n## Device-invariance claims\n\nStrategies that claim the same bits on every device, "
+                            "judged here: every case measured on two or more different devices must have one "
+                            "fingerprint on all of them.\n\n| run | strategy | cases on 2+ devices | identical on "
+                            "every device | observed | evidence |\n|---|---|---:|---:|---|---|\n");
+        for (size_t i = 0; i < nclaims; ++i)
+            clr_text_printf(&t, "| %s | %s | %zu | %zu | %s | %s |\n", claims[i].run, claims[i].strategy,
+                            claims[i].cases, claims[i].identical, clr_device_claim_observed(&claims[i]),
+                            claims[i].evidence);
+    }
+    free(claims);
     pair_row pairs[64];
     size_t npairs = same_device_pairs(cmp, pairs, 64);
     if (npairs) {
@@ -368,9 +454,20 @@ char *clr_compare_json(const clr_comparison *cmp)
                                               "bits_changed", (json_int_t)pairs[i].changed, "time_ratio",
                                               pairs[i].timed ? json_real(exp(pairs[i].log_ratio / (double)pairs[i].timed))
                                                              : json_null()));
-    json_t *root = json_pack("{s:s, s:i, s:{s:s, s:s}, s:o, s:o, s:o}", "schema", "clrepro.compare", "schema_version", 1,
-                             "tool", "name", "clrepro", "version", CLREPRO_VERSION, "documents", docs, "cases", cases,
-                             "same_device", same);
+    json_t *device_claims = json_array();
+    clr_device_claim *claims = calloc(cmp->nmatches ? cmp->nmatches : 1, sizeof *claims);
+    size_t nclaims = claims ? clr_compare_device_claims(cmp, claims) : 0;
+    for (size_t i = 0; i < nclaims; ++i)
+        json_array_append_new(device_claims,
+                              json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:s}", "run", claims[i].run, "strategy",
+                                        claims[i].strategy, "claim", "device_invariant", "cases",
+                                        (json_int_t)claims[i].cases, "identical", (json_int_t)claims[i].identical,
+                                        "observed", clr_device_claim_observed(&claims[i]), "evidence",
+                                        claims[i].evidence));
+    free(claims);
+    json_t *root = json_pack("{s:s, s:i, s:{s:s, s:s}, s:o, s:o, s:o, s:o}", "schema", "clrepro.compare",
+                             "schema_version", 1, "tool", "name", "clrepro", "version", CLREPRO_VERSION, "documents",
+                             docs, "cases", cases, "same_device", same, "device_claims", device_claims);
     char *text = root ? json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17)) : NULL;
     json_decref(root);
     return text;

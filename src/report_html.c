@@ -540,11 +540,15 @@ char *clr_report_html(const clr_comparison *cmp)
                         "results documents. Every kernel output in them was validated against a host reference "
                         "before its time was recorded.</p>\n",
                     CLREPRO_VERSION, when, cmp->ndocs);
-    /* Broken claims first. */
+    /* Broken claims first: those a run observed, and device invariance judged across documents. */
     size_t broken = 0;
     for (size_t i = 0; i < cmp->ndocs; ++i)
         for (size_t k = 0; k < cmp->docs[i].nclaims; ++k)
             broken += cmp->docs[i].claims[k].broken;
+    clr_device_claim *dclaims = calloc(cmp->nmatches ? cmp->nmatches : 1, sizeof *dclaims);
+    size_t ndclaims = dclaims ? clr_compare_device_claims(cmp, dclaims) : 0;
+    for (size_t i = 0; i < ndclaims; ++i)
+        broken += dclaims[i].identical < dclaims[i].cases;
     clr_text_printf(&t, "<section class='%s'><h2>Broken claims</h2>", broken ? "broken" : "");
     if (!broken)
         clr_text_printf(&t, "<p>None: every claim a strategy makes held wherever it was measured.</p>");
@@ -565,8 +569,35 @@ char *clr_report_html(const clr_comparison *cmp)
                 esc(&t, c->evidence);
                 clr_text_printf(&t, "</li>");
             }
+        for (size_t i = 0; i < ndclaims; ++i) {
+            if (dclaims[i].identical == dclaims[i].cases)
+                continue;
+            clr_text_printf(&t, "<li><b>");
+            esc(&t, dclaims[i].strategy);
+            clr_text_printf(&t, "</b> claims device_invariant in ");
+            esc(&t, dclaims[i].run);
+            clr_text_printf(&t, ", but across devices %zu of %zu cases differ: ", dclaims[i].cases - dclaims[i].identical,
+                            dclaims[i].cases);
+            esc(&t, dclaims[i].evidence);
+            clr_text_printf(&t, "</li>");
+        }
         clr_text_printf(&t, "</ul>");
     }
+    if (ndclaims) {
+        clr_text_printf(&t, "<p>Device invariance, judged across these documents:</p><table><tr><th>run</th>"
+                            "<th>strategy</th><th>cases on 2+ devices</th><th>identical everywhere</th>"
+                            "<th>observed</th></tr>");
+        for (size_t i = 0; i < ndclaims; ++i) {
+            clr_text_printf(&t, "<tr><td>");
+            esc(&t, dclaims[i].run);
+            clr_text_printf(&t, "</td><td>");
+            esc(&t, dclaims[i].strategy);
+            clr_text_printf(&t, "</td><td>%zu</td><td>%zu</td><td>%s</td></tr>", dclaims[i].cases,
+                            dclaims[i].identical, clr_device_claim_observed(&dclaims[i]));
+        }
+        clr_text_printf(&t, "</table>");
+    }
+    free(dclaims);
     clr_text_printf(&t, "</section>\n<section><h2>Documents</h2><table><tr><th>#</th><th>device (driver)</th>"
                         "<th>platform</th><th>run</th><th>file</th></tr>");
     for (size_t i = 0; i < cmp->ndocs; ++i) {

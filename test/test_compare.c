@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "compare.h"
 #include "results.h"
 
@@ -20,6 +21,8 @@ typedef struct hand_case {
     double median;
 } hand_case;
 
+static int claim_tree_device_invariant; /* documents claim device_invariant for tree */
+
 static char *document(const char *device, const char *driver, const hand_case *cases, size_t n, int version)
 {
     size_t cap = 8192 + n * 1024;
@@ -30,9 +33,12 @@ static char *document(const char *device, const char *driver, const hand_case *c
         "\"device\": {\"name\": \"%s\", \"platform\": \"P\", \"driver_version\": \"%s\", \"type\": \"GPU\"},"
         "\"config\": {\"op\": \"sum\", \"name\": \"sum\", \"batch_name\": \"B\", \"command\": \"clrepro run\"},"
         "\"strategies\": [{\"name\": \"tree\"}, {\"name\": \"split\"}], \"claims\": [{\"strategy\": \"split\", \"claim\":"
-        " \"deterministic\", \"claimed\": true, \"observed\": \"held\", \"broken\": false, \"evidence\": \"x\"}],"
+        " \"deterministic\", \"claimed\": true, \"observed\": \"held\", \"broken\": false, \"evidence\": \"x\"}%s],"
         "\"cases\": [",
-        version, device, driver);
+        version, device, driver,
+        claim_tree_device_invariant ? ", {\"strategy\": \"tree\", \"claim\": \"device_invariant\", \"claimed\": true,"
+                                      " \"observed\": \"not_measured\", \"broken\": false, \"evidence\": \"y\"}"
+                                    : "");
     for (size_t i = 0; i < n; ++i)
         len += (size_t)snprintf(buf + len, cap - len,
             "%s{\"strategy\": \"%s\", \"shape\": {\"n\": 64, \"dtype\": \"fp32\"}, \"batch\": %d, \"valid\": true,"
@@ -55,6 +61,57 @@ static char *write_temp(const char *text)
     fclose(f);
     return path;
 }
+
+START_TEST(compare_judges_device_invariance)
+{
+    /* tree claims device invariance. At B = 1 GPU A and GPU B agree but CPU C does not: violated.
+     * At B = 2 all three agree: that case alone would hold. Two documents of one device that
+     * differ (GPU A twice) are not evidence either way. */
+    claim_tree_device_invariant = 1;
+    hand_case a[] = {{"tree", 1, "1111111111111111", "3f800000", 1e-3}, {"tree", 2, "4444444444444444", "3f800000", 1e-3}};
+    hand_case b[] = {{"tree", 1, "1111111111111111", "3f800000", 1e-3}, {"tree", 2, "4444444444444444", "3f800000", 1e-3}};
+    hand_case c[] = {{"tree", 1, "2222222222222222", "3f800002", 1e-3}, {"tree", 2, "4444444444444444", "3f800000", 1e-3}};
+    hand_case a2[] = {{"tree", 3, "5555555555555555", "3f800000", 1e-3}};
+    hand_case a3[] = {{"tree", 3, "6666666666666666", "3f800001", 1e-3}};
+    char *docs[5] = {document("GPU A", "1.0", a, 2, 1), document("GPU B", "2.0", b, 2, 1),
+                     document("CPU C", "3.0", c, 2, 1), document("GPU A", "1.0", a2, 1, 1),
+                     document("GPU A", "1.1", a3, 1, 1)};
+    claim_tree_device_invariant = 0;
+    char *paths[5];
+    for (int i = 0; i < 5; ++i)
+        paths[i] = write_temp(docs[i]);
+    for (int subset = 0; subset < 2; ++subset) {
+        /* subset 0: all five documents; subset 1: only A and B, which agree */
+        size_t n = subset ? 2 : 5;
+        clr_comparison cmp;
+        clr_error err = {0};
+        ck_assert_msg(clr_compare_load(paths, n, &cmp, &err) == 0, "%s", err.msg);
+        clr_device_claim rows[8];
+        ck_assert_uint_le(cmp.nmatches, 8);
+        size_t nrows = clr_compare_device_claims(&cmp, rows);
+        ck_assert_uint_eq(nrows, 1);
+        ck_assert_str_eq(rows[0].strategy, "tree");
+        ck_assert_uint_eq(rows[0].cases, 2); /* B = 1 and 2; B = 3 is on one device only */
+        ck_assert_uint_eq(rows[0].identical, subset ? 2 : 1);
+        ck_assert_str_eq(clr_device_claim_observed(&rows[0]), subset ? "held" : "violated");
+        char *md = clr_compare_markdown(&cmp), *js = clr_compare_json(&cmp), *html = clr_report_html(&cmp);
+        ck_assert_ptr_nonnull(strstr(md, subset ? "| sum | tree | 2 | 2 | held |" : "| sum | tree | 2 | 1 | violated |"));
+        ck_assert_ptr_nonnull(strstr(js, subset ? "\"observed\": \"held\"" : "\"observed\": \"violated\""));
+        ck_assert_int_eq(strstr(html, "claims device_invariant in sum") != NULL, !subset);
+        if (!subset)
+            ck_assert_ptr_nonnull(strstr(md, "#0 (GPU A) and #2 (CPU C) gave different bits"));
+        free(md);
+        free(js);
+        free(html);
+        clr_compare_free(&cmp);
+    }
+    for (int i = 0; i < 5; ++i) {
+        unlink(paths[i]);
+        free(paths[i]);
+        free(docs[i]);
+    }
+}
+END_TEST
 
 START_TEST(compare_known_agreement)
 {
@@ -271,6 +328,7 @@ int main(void)
     TCase *t = tcase_create("compare");
     tcase_set_timeout(t, 120);
     tcase_add_test(t, compare_known_agreement);
+    tcase_add_test(t, compare_judges_device_invariance);
     tcase_add_test(t, compare_same_device_two_runs);
     tcase_add_test(t, reader_refuses_bad_documents);
     tcase_add_test(t, reader_field_checks);
