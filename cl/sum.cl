@@ -288,3 +288,56 @@ void sum_exact_finish(global const long *partials, global float *out, uint parts
         out[row] = exact_round(d, lflags[0]);
     }
 }
+
+/* exact in one launch: sum_exact_partials, then the last work-group of a row to finish (a
+ * ticket per row counted with atomic_inc) adds the row's partials as sum_exact_finish does,
+ * rounds, and resets the ticket for the next launch (the host zeroes the tickets once, when it
+ * allocates them). Partials are written and read back with 32-bit atomics, which every work-group
+ * sees, so the last one reads the others' digits whatever the caching. */
+kernel __attribute__((reqd_work_group_size(WG_SIZE, 1, 1)))
+void sum_exact_fused(global const float *x, global long *partials, volatile global uint *tickets, global float *out,
+                     ulong n, uint parts, ulong chunk)
+{
+    local long ld[WG_SIZE * EXACT_LIMBS];
+    local uint lflags[WG_SIZE];
+    local uint last;
+    uint g = get_group_id(0), lid = get_local_id(0);
+    uint row = g / parts, part = g % parts;
+    ulong begin = min((ulong)part * chunk, n);
+    ulong end = min(begin + chunk, n);
+    exact_acc a;
+    exact_clear(&a);
+    exact_share(&a, ROW_PTR(x, row, n) + begin, end - begin, lid);
+    exact_wg_merge(&a, ld, lflags, lid);
+    if (lid == 0) {
+        long d[EXACT_LIMBS];
+        exact_wg_total(ld, d);
+        volatile global uint *dst = (volatile global uint *)(partials + (ulong)g * EXACT_WORDS);
+        for (int k = 0; k < EXACT_LIMBS; ++k) {
+            atomic_xchg(dst + 2 * k, (uint)((ulong)d[k] & 0xffffffffUL));
+            atomic_xchg(dst + 2 * k + 1, (uint)((ulong)d[k] >> 32));
+        }
+        atomic_xchg(dst + 2 * EXACT_LIMBS, lflags[0]);
+        mem_fence(CLK_GLOBAL_MEM_FENCE);
+        last = atomic_inc(tickets + row) == parts - 1;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (!last)
+        return;
+    mem_fence(CLK_GLOBAL_MEM_FENCE);
+    exact_clear(&a);
+    volatile global uint *p = (volatile global uint *)(partials + (ulong)row * parts * EXACT_WORDS);
+    for (uint q = lid; q < parts; q += WG_SIZE) {
+        volatile global uint *w = p + (ulong)q * EXACT_WORDS * 2;
+        for (int k = 0; k < EXACT_LIMBS; ++k)
+            a.d[k] += (long)(((ulong)atomic_or(w + 2 * k + 1, 0u) << 32) | (ulong)atomic_or(w + 2 * k, 0u));
+        a.flags |= atomic_or(w + 2 * EXACT_LIMBS, 0u);
+    }
+    exact_wg_merge(&a, ld, lflags, lid);
+    if (lid == 0) {
+        long d[EXACT_LIMBS];
+        exact_wg_total(ld, d);
+        out[row] = exact_round(d, lflags[0]);
+        atomic_xchg(tickets + row, 0u);
+    }
+}
