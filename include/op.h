@@ -61,15 +61,9 @@ typedef struct clr_op_ctx {
     cl_mem shared;  /* shared_floats weights (as shape.dtype), or NULL */
     cl_mem scratch; /* grown on demand by clr_op_scratch */
     size_t scratch_bytes;
-    cl_mem counters; /* zeroed uints, grown on demand by clr_op_counters */
-    size_t ncounters;
 } clr_op_ctx;
 
 int clr_op_scratch(clr_op_ctx *ctx, size_t bytes, cl_mem *out, clr_error *err);
-/* At least `count` 32-bit counters, zero when first handed out (the fill is enqueued before
- * whatever the caller enqueues next, so it is never inside a timed span); a kernel that uses
- * them must leave them zero again. Not shared with clr_op_scratch. */
-int clr_op_counters(clr_op_ctx *ctx, size_t count, cl_mem *out, clr_error *err);
 /* "n=4096" or "k=4096 n=14336" (dims in the op's order), for messages and tables. */
 struct clr_operation;
 void clr_shape_text(const struct clr_operation *op, const clr_shape *shape, char *buf, size_t size);

@@ -640,7 +640,7 @@ static void teardown(run_state *st)
 {
     clr_program_release(&st->program);
     clr_program_release(&st->copy_program);
-    cl_mem bufs[] = {st->ctx.input, st->ctx.output, st->ctx.shared, st->ctx.scratch, st->ctx.counters, st->row_tmp};
+    cl_mem bufs[] = {st->ctx.input, st->ctx.output, st->ctx.shared, st->ctx.scratch, st->row_tmp};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; ++i)
         if (bufs[i])
             clReleaseMemObject(bufs[i]);

@@ -99,29 +99,6 @@ START_TEST(exact_hard_rows)
 }
 END_TEST
 
-START_TEST(exact_in_one_launch_and_in_two)
-{
-    /* The same hard rows with the last work-group of each row finishing it (one launch, the GPU
-     * default) and with a finishing kernel (two, the CPU default), each forced both ways, over
-     * batches that reuse the tickets: bit for bit the host's exact sum every time. */
-    float *m = hard_rows();
-    size_t batches[] = {1, 7, HARD_ROWS};
-    for (int fused = 0; fused <= 1; ++fused)
-        for (int contig = 1; contig <= 2; ++contig) {
-            setenv("CLREPRO_EXACT_FUSED", fused ? "1" : "0", 1);
-            clr_device_result res;
-            run_sum("exact", clr_exact_sum, m, HARD_ROWS, HARD_N, batches, 3, 0, 0, contig, &res);
-            for (size_t i = 0; i < res.ncases; ++i)
-                for (size_t k = 0; k < res.cases[i].plan.nparams; ++k)
-                    if (!strcmp(res.cases[i].plan.params[k].name, "fused"))
-                        ck_assert_int_eq((int)res.cases[i].plan.params[k].value, fused);
-            clr_device_result_free(&res);
-        }
-    unsetenv("CLREPRO_EXACT_FUSED");
-    free(m);
-}
-END_TEST
-
 START_TEST(exact_rows_of_one_element)
 {
     float m[] = {SUB_MIN, -0.0f, 0.0f, FLT_MAX, -FLT_MAX, INFINITY, NAN, 1.0f, -0x1p-126f, 3.0e-39f};
@@ -261,7 +238,6 @@ int main(void)
     tcase_add_test(t, exact_signed_zeros);
     tcase_add_test(t, exact_wide_random_rows);
     tcase_add_test(t, exact_same_bits_across_tunings);
-    tcase_add_test(t, exact_in_one_launch_and_in_two);
     tcase_add_test(t, tree_is_the_host_tree_in_every_tuning);
     tcase_add_test(t, exact_same_bits_for_permuted_rows);
     suite_add_tcase(s, t);

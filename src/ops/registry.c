@@ -63,32 +63,6 @@ int clr_op_scratch(clr_op_ctx *ctx, size_t bytes, cl_mem *out, clr_error *err)
     return CLR_OK;
 }
 
-int clr_op_counters(clr_op_ctx *ctx, size_t count, cl_mem *out, clr_error *err)
-{
-    if (ctx->counters && ctx->ncounters >= count) {
-        *out = ctx->counters;
-        return CLR_OK;
-    }
-    if (ctx->counters)
-        clReleaseMemObject(ctx->counters);
-    ctx->counters = NULL;
-    ctx->ncounters = 0;
-    cl_int st;
-    const cl_uint zero = 0;
-    cl_mem m = clCreateBuffer(ctx->context, CL_MEM_READ_WRITE, (count ? count : 1) * sizeof(cl_uint), NULL, &st);
-    if (CLR_CL(err, st))
-        return err->code;
-    if (CLR_CL(err, clEnqueueFillBuffer(ctx->queue, m, &zero, sizeof zero, 0, (count ? count : 1) * sizeof(cl_uint), 0,
-                                        NULL, NULL))) {
-        clReleaseMemObject(m);
-        return err->code;
-    }
-    ctx->counters = m;
-    ctx->ncounters = count;
-    *out = m;
-    return CLR_OK;
-}
-
 void clr_plan_param(clr_plan *plan, const char *name, double value)
 {
     if (plan->nparams < CLR_MAX_PLAN_PARAMS) {

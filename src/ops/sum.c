@@ -273,9 +273,6 @@ static int exact_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
     if ((n + parts - 1) / parts > EXACT_MAX_CHUNK)
         parts = (n + EXACT_MAX_CHUNK - 1) / EXACT_MAX_CHUNK;
     plan_chunks(ctx, (n + parts - 1) / parts, plan);
-    /* One launch (the last work-group of a row finishes it) on GPUs, where a second launch is
-     * a fixed cost at B = 1; two (a finishing kernel) on CPUs (timed: results/gpu-variants). */
-    clr_plan_param(plan, "fused", clr_env_size("CLREPRO_EXACT_FUSED", !ctx->tuning->contig) != 0);
     plan->depth = 1; /* one rounding */
     plan->err_abs = 0;
     plan->err_rel = 0;
@@ -289,19 +286,6 @@ static int exact_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first,
     cl_ulong n = row_n(ctx), chunk = clr_plan_get(plan, "chunk");
     cl_uint parts = (cl_uint)clr_plan_get(plan, "parts");
     size_t finish_global = ctx->shape.batch * ctx->tuning->wg_size;
-    if (clr_plan_get(plan, "fused")) {
-        cl_kernel k;
-        cl_mem tickets;
-        if (clr_op_scratch(ctx, ctx->shape.batch * parts * EXACT_WORDS * sizeof(cl_long), &partials, err) ||
-            clr_op_counters(ctx, ctx->shape.batch, &tickets, err) ||
-            clr_program_kernel(ctx->program, "sum_exact_fused", &k, err) ||
-            clr_set_args(k, err, 7, SIZE(ctx->input), SIZE(partials), SIZE(tickets), SIZE(ctx->output), SIZE(n),
-                         SIZE(parts), SIZE(chunk)) ||
-            clr_enqueue_1d(ctx, k, plan->global, plan->local, first, err))
-            return err->code;
-        *last = *first;
-        return CLR_OK;
-    }
     if (clr_op_scratch(ctx, ctx->shape.batch * parts * EXACT_WORDS * sizeof(cl_long), &partials, err) ||
         clr_program_kernel(ctx->program, "sum_exact_partials", &kp, err) ||
         clr_program_kernel(ctx->program, "sum_exact_finish", &kf, err) ||
