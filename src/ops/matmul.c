@@ -90,8 +90,14 @@ static int tiled_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
         plan_slices(ctx, 0, MM_CHUNK, 0, (unsigned)clr_env_size("CLREPRO_MATMUL_TILED_RB", rb), plan);
     } else {
         size_t tm = M <= 16 ? 1 : M <= 32 ? 2 : M <= 64 ? 4 : 8, tn = 8;
-        tm = clr_env_size("CLREPRO_MATMUL_TM", tm);
-        tn = clr_env_size("CLREPRO_MATMUL_TN", tn);
+        size_t want_m = clr_env_size("CLREPRO_MATMUL_TM", tm), want_n = clr_env_size("CLREPRO_MATMUL_TN", tn);
+        /* the matmul_gemm_TMxTN kernels cl/matmul.cl compiles */
+        static const size_t compiled[][2] = {{1, 4}, {1, 8}, {2, 8}, {4, 8}, {8, 8}, {8, 4}, {4, 4}};
+        for (size_t i = 0; i < sizeof compiled / sizeof compiled[0]; ++i)
+            if (compiled[i][0] == want_m && compiled[i][1] == want_n) {
+                tm = want_m;
+                tn = want_n;
+            }
         size_t groups = (N + 16 * tn - 1) / (16 * tn) * ((M + 16 * tm - 1) / (16 * tm));
         /* A work-group per tile and chunk, then a combining pass, while the tiles alone hold
          * less than about 6 rows of 8 x 8 outputs per thread per compute unit (timed on the H200,
