@@ -1,6 +1,6 @@
 /* matmul.cl: C[M x N] = A[M x K] B[K x N], row-major.
  *
- * tiled's order, the same for every M, tile and device (src/ops/matmul.c replays it): K is cut
+ * tiled's order, the same for every M, tile and device (test/test_ops.c replays it): K is cut
  * into chunks of MM_KC; chunk q's partial P_q is one fma chain over its k in ascending order,
  * starting from +0; C = ((0 + P_0) + P_1) + ... in chunk order. The chunks are what let every
  * M fill the device: at small M each chunk is its own work-item and a combining pass adds them
@@ -54,9 +54,9 @@
 #endif
 #define MM_COLS (VEC * MM_CW)
 
-/* Work-item (j, block, slice) computes RB rows x MM_COLS adjacent columns; every output is one
- * fma chain over the slice in ascending k, so its bits do not depend on RB, the vector width or
- * M. Rows past M are computed from row M-1 (no branch in the k loop) and never stored; columns
+/* Work-item (j, block, slice) computes RB rows x MM_COLS adjacent columns; every output is an
+ * fma chain per chunk of kchunk over the slice in ascending k, the chunks added in order to a
+ * total from +0, so its bits do not depend on RB, the vector width or M. Rows past M are computed from row M-1 (no branch in the k loop) and never stored; columns
  * past N fall back to the same chain one column at a time. */
 #define MATMUL_KERNEL(RB)                                                                                  \
     kernel void matmul_rb##RB(global const in_t *A, global const in_t *B, global float *out, uint M, uint N, \
@@ -149,7 +149,7 @@ MATMUL_KERNEL(8)
               uint per_chunk)                                                                              \
     {                                                                                                      \
         enum { BM = 16 * TM, BN = 16 * TN, AV = BM * GK / 4, BV = GK * BN / 4 };                           \
-        local float4 As[2][GK][BM / 4 > 0 ? BM / 4 : 1];                                                   \
+        local float4 As[2][GK][BM / 4];                                                                    \
         local float4 Bs[2][GK][BN / 4];                                                                    \
         uint tx = get_local_id(0), ty = get_local_id(1), tid = ty * 16 + tx;                               \
         uint n0 = get_group_id(0) * BN, m0 = get_group_id(1) * BM;                                         \
@@ -160,9 +160,9 @@ MATMUL_KERNEL(8)
         float acc[TM][TN], total[TM][TN], a[TM], b[TN];                                                    \
         _Pragma("unroll") for (uint i = 0; i < TM; ++i)                                                    \
             _Pragma("unroll") for (uint j = 0; j < TN; ++j) acc[i][j] = total[i][j] = 0.0f;               \
-        /* fetch tile t into registers */                                                                  \
         uint t = 0, buf = 0;                                                                               \
         for (;;) {                                                                                         \
+            /* fetch tile t into registers (zeros past the last tile) */                                   \
             uint k0 = kb + t * GK;                                                                         \
             _Pragma("unroll") for (uint v = 0; v < (AV + 255) / 256; ++v) {                                \
                 uint e = tid + 256 * v, r = e / (GK / 4), kq = (e % (GK / 4)) * 4;                         \

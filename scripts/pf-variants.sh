@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Times the loads-in-flight variants (MM_PF of cl/matmul.cl for matmul's work-item kernels at
+# Ran at commit 3bad034, where MM_PF and EXACT_PF existed (dropped in 344a785 as slower or no
+# faster); at later commits the -D options it passes change nothing. Times the loads-in-flight variants (MM_PF of cl/matmul.cl for matmul's work-item kernels at
 # small M, EXACT_PF of cl/exact.clh for sum exact) through CLREPRO_CL_DEFINES, with the
 # benchmark itself; one results folder per variant under $RESULTS (default
 # results/gpu-variants/pf). Neither changes the bits; the script checks that.

@@ -236,10 +236,10 @@ double clr_tree_depth(size_t n)
     size_t top = n;
     for (unsigned l = 1; l < levels; ++l)
         top = (top + CLR_TREE_BLOCK - 1) / CLR_TREE_BLOCK;
-    double depth = 0;
+    unsigned per_level = 0, top_level = 0; /* roundings: log2 of a block, and of the top count */
     for (size_t c = 1; c < CLR_TREE_BLOCK; c *= 2)
-        depth += levels - 1; /* log2(CLR_TREE_BLOCK) roundings per full level */
+        ++per_level;
     for (size_t c = 1; c < top; c *= 2)
-        depth += 1;
-    return depth;
+        ++top_level;
+    return (double)per_level * (levels - 1) + top_level;
 }

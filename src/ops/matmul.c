@@ -82,10 +82,11 @@ static int tiled_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
     size_t M = ctx->shape.batch, K = dim_k(&ctx->shape), N = dim_n(&ctx->shape);
     size_t chunks = (K + MM_CHUNK - 1) / MM_CHUNK;
     int gpu = !ctx->tuning->contig, aligned = K % 4 == 0 && N % 4 == 0;
-    if (!gpu || (!aligned && M > clr_env_size("CLREPRO_MATMUL_RB_MAX", MM_RB_MAX_M))) {
+    size_t rb_max = clr_env_size("CLREPRO_MATMUL_RB_MAX", MM_RB_MAX_M);
+    if (!gpu || (!aligned && M > rb_max)) {
         /* CPUs (and unaligned GPU shapes at larger M): whole K per work-item, chunks in registers. */
         plan_slices(ctx, 1, 0, MM_CHUNK, rows_per_item(ctx), plan);
-    } else if (!aligned || M <= clr_env_size("CLREPRO_MATMUL_RB_MAX", MM_RB_MAX_M)) {
+    } else if (!aligned || M <= rb_max) {
         unsigned rb = M <= 2 ? 1 : M <= 4 ? 2 : rows_per_item(ctx);
         plan_slices(ctx, 0, MM_CHUNK, 0, (unsigned)clr_env_size("CLREPRO_MATMUL_TILED_RB", rb), plan);
     } else {

@@ -37,12 +37,13 @@ static void plain_bound(clr_plan *plan)
 }
 
 /* Parts per row chosen the way libraries fill a device: enough work-groups for every
- * compute unit, fewer parts as the batch grows. This is what makes `split` batch-variant. */
-static size_t parts_for_batch(const clr_op_ctx *ctx)
+ * compute unit, fewer parts as the batch grows. This is what makes `split` batch-variant.
+ * rows_weight scales the batch: 2 aims at half the work-groups. */
+static size_t parts_for_batch(const clr_op_ctx *ctx, size_t rows_weight)
 {
     const clr_tuning *t = ctx->tuning;
     size_t max_parts = row_n(ctx) / ((size_t)t->wg_size * t->vec * 4);
-    return clr_parts_to_fill(ctx, ctx->shape.batch, max_parts > 4096 ? 4096 : max_parts);
+    return clr_parts_to_fill(ctx, rows_weight * ctx->shape.batch, max_parts > 4096 ? 4096 : max_parts);
 }
 
 /* Geometry of a two-pass sum with `parts` chunks per row. */
@@ -100,13 +101,12 @@ static int row_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
     return CLR_OK;
 }
 
-/* tree: blocks of CLR_TREE_BLOCK folded by work-groups (sum_tree), spread over about as many
- * work-groups as the copy yardstick uses; rows of more than one block get a second launch
- * (sum_tree_final) that folds the block sums, two levels at once. Where the work-groups go
- * changes nothing in the bits: each block's fold is fixed. */
 /* TREE_WG of cl/sum.cl: a work-item per work-group on CPUs, the tuning's size on GPUs. */
 static size_t tree_wg(const clr_tuning *t) { return t->contig ? 1 : t->wg_size; }
 
+/* tree: blocks of CLR_TREE_BLOCK folded by work-groups (sum_tree); rows of more than one block
+ * get a second launch (sum_tree_final) that folds the block sums, two levels at once. Where the
+ * work-groups go changes nothing in the bits: each block's fold is fixed. */
 static int tree_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
 {
     const clr_tuning *t = ctx->tuning;
@@ -176,7 +176,6 @@ static int row_kernel_enqueue(clr_op_ctx *ctx, const char *name, const clr_plan 
     return CLR_OK;
 }
 
-
 static int compensated_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
 {
     row_plan(ctx, plan, err);
@@ -196,7 +195,7 @@ static int compensated_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *
 static int split_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
 {
     (void)err;
-    size_t parts = parts_for_batch(ctx);
+    size_t parts = parts_for_batch(ctx, 1);
     plan_chunks(ctx, (row_n(ctx) + parts - 1) / parts, plan);
     return CLR_OK;
 }
@@ -267,9 +266,7 @@ static int exact_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
     (void)err;
     /* Half the work-groups of split: each part ends in a costly merge of long accumulators
      * (parts per row timed on the H200: results/gpu-variants/sum). */
-    size_t n = row_n(ctx), max_parts = n / ((size_t)ctx->tuning->wg_size * ctx->tuning->vec * 4);
-    size_t parts = clr_parts_to_fill(ctx, 2 * ctx->shape.batch, max_parts > 4096 ? 4096 : max_parts);
-    parts = clr_env_size("CLREPRO_EXACT_PARTS", parts);
+    size_t n = row_n(ctx), parts = clr_env_size("CLREPRO_EXACT_PARTS", parts_for_batch(ctx, 2));
     if ((n + parts - 1) / parts > EXACT_MAX_CHUNK)
         parts = (n + EXACT_MAX_CHUNK - 1) / EXACT_MAX_CHUNK;
     plan_chunks(ctx, (n + parts - 1) / parts, plan);
