@@ -211,8 +211,7 @@ void sum_compensated(global const float *x, global float *out, ulong n)
         fc += lane_c[i] + e;
     }
 #endif
-    ulong t = nvec * VEC + lid;
-    if (lid < VEC && t < n) {
+    for (ulong t = nvec * VEC + lid; t < n; t += WG_SIZE) { /* the tail, as wi_partial_sum deals it */
         float e;
         two_sum(fs, p[t], &fs, &e);
         fc += e;

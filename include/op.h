@@ -98,6 +98,13 @@ typedef struct clr_strategy {
     /* Enqueues the whole strategy. *first and *last are the events that bracket it (the
      * same event when there is one command); the caller releases them. */
     int (*enqueue)(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first, cl_event *last, clr_error *err);
+    /* Optional: the host's replay of this strategy under `plan` for one input row (with the
+     * shared weights): out gets what the device must give and tol, per output, 0 where those
+     * bits are demanded exactly (the order is known) or the absolute error allowed around out
+     * where part of the order is not (the atomics' race). Without it only the plan's error
+     * bound validates the strategy. The runner uses it where the device keeps subnormals. */
+    int (*replay)(const clr_op_ctx *ctx, const clr_plan *plan, const float *row, const float *shared, float *out,
+                  double *tol, clr_error *err);
 } clr_strategy;
 
 typedef struct clr_operation {

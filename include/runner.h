@@ -66,6 +66,9 @@ typedef struct clr_case {
     int layout_same;        /* ... and gave the same bits for every row */
     uint64_t layout_max_ulp;
     float *outputs; /* whole output of trial 0 (kept with save_outputs) */
+    int replayed;             /* validated against the host's replay of the strategy's order */
+    size_t replay_mismatches; /* validated rows whose outputs differ from the replay */
+    char first_mismatch[160]; /* the first such output, device against replay */
 } clr_case;
 
 typedef struct clr_variance {
@@ -109,6 +112,7 @@ typedef struct clr_device_result {
     double wall_seconds;
     char started_utc[32];
     size_t invalid_cases, broken_claims;
+    int replay; /* strategies with a host replay were validated by it (the device keeps subnormals) */
 } clr_device_result;
 
 /* Refuses (CLR_EUSAGE) shapes that cannot fit the device, saying how big they are. */

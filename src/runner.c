@@ -32,6 +32,7 @@ typedef struct run_state {
     float *out_buf;   /* one batch of outputs */
     float *permuted;  /* CLR_ORDERS permutations of the probe row (logical row 0), or NULL */
     size_t cases_done, cases_total;
+    int replay_ok; /* the device keeps subnormals, so host replays give its bits */
 } run_state;
 
 clr_tuning clr_run_tuning(const clr_run_config *cfg, const clr_device *dev)
@@ -222,6 +223,47 @@ static void validate_row(clr_case *c, const float *out, const float *ref, const 
     }
 }
 
+/* Validates one output row (out, of input row `row`): against the reference and the plan's
+ * error bound, and, where the strategy can be replayed on the host, against the replay, bit for
+ * bit (or within the replay's tolerance where part of the order is a race). A dropped or doubled
+ * element can hide inside an error bound; it cannot hide from a replay. */
+static int check_row(run_state *st, const clr_strategy *s, clr_case *c, const float *out, const float *row,
+                     const float *ref, const double *scale, size_t n, clr_error *err)
+{
+    validate_row(c, out, ref, scale, n);
+    if (!s->replay || !st->replay_ok)
+        return CLR_OK;
+    float *want = clr_malloc(n * sizeof(float), "replayed outputs", err);
+    double *tol = clr_calloc(n, sizeof(double), "replay tolerances", err);
+    if (!want || !tol || s->replay(&st->ctx, &c->plan, row, st->shared, want, tol, err)) {
+        free(want);
+        free(tol);
+        return err->code;
+    }
+    c->replayed = 1;
+    size_t bad = n;
+    for (size_t i = 0; i < n && bad == n; ++i) {
+        int same = clr_float_bits(out[i]) == clr_float_bits(want[i]) || (isnan(out[i]) && isnan(want[i]));
+        if (same)
+            continue;
+        if (tol[i] > 0 && isfinite(want[i]) && isfinite(out[i]) &&
+            fabs((double)out[i] - (double)want[i]) <= tol[i])
+            continue;
+        bad = i;
+    }
+    if (bad < n) {
+        if (c->replay_mismatches++ == 0)
+            snprintf(c->first_mismatch, sizeof c->first_mismatch,
+                     "output %zu: device %.9g (0x%08x), host replay %.9g (0x%08x)%s", bad, (double)out[bad],
+                     (unsigned)clr_float_bits(out[bad]), (double)want[bad], (unsigned)clr_float_bits(want[bad]),
+                     tol[bad] > 0 ? " beyond the race's bound" : "");
+        c->valid = 0;
+    }
+    free(want);
+    free(tol);
+    return CLR_OK;
+}
+
 /* Makes row `row` of a shape as the op lays it out, rounded to the storage type. */
 static void make_row(run_state *st, const clr_shape *s, uint64_t row, float *out)
 {
@@ -339,7 +381,9 @@ static int run_case(run_state *st, size_t strategy_index, clr_case *c, clr_error
 
     /* Validation of trial 0 (logical row j at position j): every row, or the op's first rows. */
     for (size_t j = 0; j < batch && j < validated_rows(st, batch); ++j)
-        validate_row(c, first + j * out_row, st->refs + j * out_row, st->scales + j * out_row, out_row);
+        if (check_row(st, s, c, first + j * out_row, st->host_rows + j * in_row, st->refs + j * out_row,
+                      st->scales + j * out_row, out_row, err))
+            return err->code;
 
     /* Probe positions: 0, the middle, the end. */
     size_t candidates[CLR_MAX_POSITIONS] = {0, batch / 2, batch - 1};
@@ -363,7 +407,8 @@ static int run_case(run_state *st, size_t strategy_index, clr_case *c, clr_error
                 read_output(st, out_row, err) || swap_rows(st, row_bytes, 0, p, err))
                 return err->code;
             memcpy(o->probe, st->out_buf + p * out_row, out_row * sizeof(float));
-            validate_row(c, o->probe, st->refs, st->scales, out_row);
+            if (check_row(st, s, c, o->probe, st->host_rows, st->refs, st->scales, out_row, err))
+                return err->code;
         }
         o->hash = XXH64(o->probe, out_row * sizeof(float), 0);
     }
@@ -379,7 +424,8 @@ static int run_case(run_state *st, size_t strategy_index, clr_case *c, clr_error
             order_hashes[k + 1] = XXH64(st->out_buf, out_row * sizeof(float), 0);
             uint64_t d = max_ulp(st->out_buf, first, out_row);
             c->order_max_ulp = d > c->order_max_ulp ? d : c->order_max_ulp;
-            validate_row(c, st->out_buf, st->refs, st->scales, out_row);
+            if (check_row(st, s, c, st->out_buf, st->permuted + k * in_row, st->refs, st->scales, out_row, err))
+                return err->code;
         }
         c->norders = CLR_ORDERS;
         c->order_distinct = clr_count_distinct_u64(order_hashes, CLR_ORDERS + 1);
@@ -611,6 +657,12 @@ static int setup_device(run_state *st, const clr_device *dev, clr_error *err)
         return err->code;
     st->ctx.device = &st->res->device;
     st->ctx.tuning = &st->res->tuning;
+    /* Host replays compute with subnormals; a device that flushes them can differ there. */
+    cl_device_fp_config fp = 0;
+    if (CLR_CL(err, clGetDeviceInfo(dev->id, CL_DEVICE_SINGLE_FP_CONFIG, sizeof fp, &fp, NULL)))
+        return err->code;
+    st->replay_ok = (fp & CL_FP_DENORM) != 0;
+    st->res->replay = st->replay_ok;
     st->ctx.program = &st->program;
     const char *dtype = st->cfg->nshapes && st->cfg->shapes[0].dtype == CLR_BF16 ? "-DIN_BF16" : NULL;
     if (clr_program_build(st->ctx.context, dev, st->cfg->kernel_dir, st->op->source, &st->res->tuning, dtype,

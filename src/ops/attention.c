@@ -131,11 +131,11 @@ static int split_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first,
 
 static const clr_strategy strategies[] = {
     {"single", "one work-group per (sequence, head) walks the whole KV cache in one pass",
-     CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, NULL, single_plan, single_enqueue},
+     CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, NULL, single_plan, single_enqueue, NULL},
     {"splitkv", "flash-decoding: split count from B*H and the compute units, merged by log-sum-exp",
-     CLR_CLAIM_DETERMINISTIC, NULL, splitkv_plan, split_enqueue},
+     CLR_CLAIM_DETERMINISTIC, NULL, splitkv_plan, split_enqueue, NULL},
     {"fixedsplit", "splits of a fixed number of tokens (default 256) whatever B, merged by log-sum-exp",
-     CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, NULL, fixedsplit_plan, split_enqueue},
+     CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, NULL, fixedsplit_plan, split_enqueue, NULL},
 };
 
 static size_t out_floats(const clr_shape *s) { return heads(s) * head_dim(s); }

@@ -135,11 +135,11 @@ static int atomic_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first
 
 static const clr_strategy strategies[] = {
     {"row", "one work-group per row, one fixed reduction order",
-     CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, NULL, row_plan, row_enqueue},
+     CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, NULL, row_plan, row_enqueue, NULL},
     {"split", "the row's sum of squares split over parts chosen from B and the compute units, then combined",
-     CLR_CLAIM_DETERMINISTIC, NULL, split_plan, split_enqueue},
+     CLR_CLAIM_DETERMINISTIC, NULL, split_plan, split_enqueue, NULL},
     {"atomic", "partial sums of squares combined with a compare-and-swap float add", 0, NULL, atomic_plan,
-     atomic_enqueue},
+     atomic_enqueue, NULL},
 };
 
 static size_t row_floats(const clr_shape *s) { return s->dims[0]; }

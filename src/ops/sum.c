@@ -13,11 +13,13 @@
  * Error bounds used to validate outputs (u = 2^-24, d = plan depth, S = exact sum):
  * plain strategies |s - S| <= gamma_d * sum|x|; compensated |s - S| <= 2u|S| + gamma_d^2 sum|x|;
  * exact: s == S, the correctly rounded sum, bit for bit. */
+#include <stdlib.h>
 #include <math.h>
 #include <string.h>
 #include "op.h"
 #include "data.h"
 #include "reference.h"
+#include "replay.h"
 
 #define SIZE(x) sizeof(x), &(x)
 
@@ -297,22 +299,133 @@ static int exact_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first,
     return CLR_OK;
 }
 
+/* Host replays: the same additions in the same order as the kernels (include/replay.h). */
+static clr_reduce_geometry geometry(const clr_op_ctx *ctx)
+{
+    clr_reduce_geometry g = {ctx->tuning->wg_size, ctx->tuning->vec, (int)ctx->tuning->contig};
+    return g;
+}
+
+static int serial_replay(const clr_op_ctx *ctx, const clr_plan *plan, const float *row, const float *shared,
+                         float *out, double *tol, clr_error *err)
+{
+    (void)plan, (void)shared, (void)err;
+    float s = 0.0f;
+    for (size_t i = 0; i < row_n(ctx); ++i)
+        s += row[i];
+    out[0] = s;
+    tol[0] = 0;
+    return CLR_OK;
+}
+
+static int tree_replay(const clr_op_ctx *ctx, const clr_plan *plan, const float *row, const float *shared,
+                       float *out, double *tol, clr_error *err)
+{
+    (void)plan, (void)shared, (void)err;
+    out[0] = clr_tree_sum(row, row_n(ctx));
+    tol[0] = 0;
+    return CLR_OK;
+}
+
+/* Pass 1 of split, fixedsplit and atomic: every chunk's partial sum, as sum_partials makes it;
+ * the wg floats after the parts are scratch. */
+static float *chunk_partials(const clr_op_ctx *ctx, const clr_plan *plan, const float *row, clr_error *err)
+{
+    clr_reduce_geometry g = geometry(ctx);
+    size_t n = row_n(ctx), parts = clr_plan_get(plan, "parts"), chunk = clr_plan_get(plan, "chunk");
+    float *partials = clr_calloc(parts + g.wg, sizeof(float), "replayed partial sums", err);
+    if (!partials)
+        return NULL;
+    for (size_t q = 0; q < parts; ++q) {
+        size_t begin = q * chunk < n ? q * chunk : n;
+        size_t end = n - begin > chunk ? begin + chunk : n;
+        partials[q] = clr_replay_wg_range(&g, row + begin, end - begin, partials + parts);
+    }
+    return partials;
+}
+
+static int two_pass_replay(const clr_op_ctx *ctx, const clr_plan *plan, const float *row, const float *shared,
+                           float *out, double *tol, clr_error *err)
+{
+    (void)shared;
+    float *partials = chunk_partials(ctx, plan, row, err);
+    if (!partials)
+        return err->code;
+    clr_reduce_geometry g = geometry(ctx);
+    size_t parts = clr_plan_get(plan, "parts");
+    out[0] = clr_replay_wg_range(&g, partials, parts, partials + parts); /* sum_combine */
+    tol[0] = 0;
+    free(partials);
+    return CLR_OK;
+}
+
+/* atomic: the partial sums are replayed exactly; only the order in which the race adds them to
+ * +0 is unknown, so the output must lie within gamma_(parts-1) * sum|partial| of their exact sum
+ * (one part: +0 + p is exact, so its bits are known). */
+static int atomic_replay(const clr_op_ctx *ctx, const clr_plan *plan, const float *row, const float *shared,
+                         float *out, double *tol, clr_error *err)
+{
+    (void)shared;
+    float *partials = chunk_partials(ctx, plan, row, err);
+    if (!partials)
+        return err->code;
+    size_t parts = clr_plan_get(plan, "parts");
+    clr_exact_acc acc;
+    clr_exact_init(&acc);
+    double magnitude = 0;
+    for (size_t q = 0; q < parts; ++q) {
+        clr_exact_add(&acc, partials[q]);
+        magnitude += fabs((double)partials[q]);
+    }
+    free(partials);
+    out[0] = clr_exact_result(&acc);
+    double exact = clr_exact_result_double(&acc);
+    /* The bound, and the rounding of out itself, padded for the double arithmetic here. */
+    tol[0] = parts > 1 ? (clr_gamma((double)(parts - 1)) * magnitude + fabs((double)out[0] - exact)) * (1 + 0x1p-40)
+                       : 0;
+    return CLR_OK;
+}
+
+static int compensated_replay(const clr_op_ctx *ctx, const clr_plan *plan, const float *row, const float *shared,
+                              float *out, double *tol, clr_error *err)
+{
+    (void)plan, (void)shared;
+    clr_reduce_geometry g = geometry(ctx);
+    float *scratch = clr_malloc(2 * (size_t)g.wg * sizeof(float), "replay scratch", err);
+    if (!scratch)
+        return err->code;
+    out[0] = clr_replay_compensated(&g, row, row_n(ctx), scratch);
+    tol[0] = 0;
+    free(scratch);
+    return CLR_OK;
+}
+
+/* exact: the correctly rounded sum, whatever the order. */
+static int exact_replay(const clr_op_ctx *ctx, const clr_plan *plan, const float *row, const float *shared,
+                        float *out, double *tol, clr_error *err)
+{
+    (void)plan, (void)shared, (void)err;
+    out[0] = clr_exact_sum(row, row_n(ctx));
+    tol[0] = 0;
+    return CLR_OK;
+}
+
 static const clr_strategy strategies[] = {
     {"serial", "one work-item per row, left to right",
-     CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, NULL, serial_plan, serial_enqueue},
+     CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, NULL, serial_plan, serial_enqueue, serial_replay},
     {"tree", "blocks of 4096 folded pairwise, level by level: one tree per n, on every device and tuning",
-     CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT | CLR_CLAIM_DEVICE_INVARIANT, NULL, tree_plan, tree_enqueue},
+     CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT | CLR_CLAIM_DEVICE_INVARIANT, NULL, tree_plan, tree_enqueue, tree_replay},
     {"split", "parts per row chosen from B and the compute units, then a combining pass",
-     CLR_CLAIM_DETERMINISTIC, NULL, split_plan, two_pass_enqueue},
+     CLR_CLAIM_DETERMINISTIC, NULL, split_plan, two_pass_enqueue, two_pass_replay},
     {"fixedsplit", "chunks of a fixed size whatever B, then a combining pass",
-     CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, NULL, fixedsplit_plan, two_pass_enqueue},
+     CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, NULL, fixedsplit_plan, two_pass_enqueue, two_pass_replay},
     {"atomic", "chunks as split, added into the row's sum by a compare-and-swap float add",
-     0, NULL, atomic_plan, atomic_enqueue},
+     0, NULL, atomic_plan, atomic_enqueue, atomic_replay},
     {"compensated", "one work-group per row: TwoSum-compensated per work-item, then a compensated tree",
-     CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, NULL, compensated_plan, compensated_enqueue},
+     CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, NULL, compensated_plan, compensated_enqueue, compensated_replay},
     {"exact", "long accumulator behind a TwoSum filter, rounded once: the correctly rounded sum",
      CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT | CLR_CLAIM_ORDER_INDEPENDENT | CLR_CLAIM_DEVICE_INVARIANT,
-     NULL, exact_plan, exact_enqueue},
+     NULL, exact_plan, exact_enqueue, exact_replay},
 };
 
 static size_t sum_input_row(const clr_shape *s) { return s->dims[0]; }

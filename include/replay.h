@@ -1,0 +1,28 @@
+/* replay.h: the host's copy of the orders of addition in cl/reduce.clh, so that every
+ * deterministic strategy built on them can be replayed on the host and its output demanded bit
+ * for bit (src/runner.c validates with it). Every function here performs, in float, the same
+ * IEEE additions in the same order as the kernel it names; the file is compiled with contraction
+ * off, so the host's bits are the device's bits on any device that keeps subnormals. */
+#ifndef CLREPRO_REPLAY_H
+#define CLREPRO_REPLAY_H
+
+#include <stddef.h>
+#include "util.h"
+
+/* The geometry that fixes the order of cl/reduce.clh: WG_SIZE, VEC and CONTIG. */
+typedef struct clr_reduce_geometry {
+    unsigned wg;  /* work-group size, a power of two */
+    unsigned vec; /* 1, 2, 4, 8 or 16 */
+    int contig;   /* 1: a contiguous slice per work-item; 0: interleaved vectors */
+} clr_reduce_geometry;
+
+/* wi_partial_sum: work-item lid's plain float share of p[0, len). */
+float clr_replay_wi_partial(const clr_reduce_geometry *g, const float *p, size_t len, unsigned lid);
+/* wg_tree_sum over the values v[0, g->wg) (which it overwrites): the work-group's total. */
+float clr_replay_wg_tree(const clr_reduce_geometry *g, float *v);
+/* wg_range_sum: one work-group's sum of p[0, len). scratch holds g->wg floats. */
+float clr_replay_wg_range(const clr_reduce_geometry *g, const float *p, size_t len, float *scratch);
+/* sum_compensated's result for one row of n values. scratch holds 2 * g->wg floats. */
+float clr_replay_compensated(const clr_reduce_geometry *g, const float *p, size_t n, float *scratch);
+
+#endif

@@ -1,0 +1,108 @@
+/* replay.c: the orders of addition of cl/reduce.clh (and sum_compensated in cl/sum.cl),
+ * performed on the host in float, addition for addition, so that validation can demand the
+ * device's bits instead of an error bound (include/replay.h). Built with -ffp-contract=off. */
+#include <math.h>
+#include "replay.h"
+
+#define MAX_VEC 16
+
+/* wi_vector_span: the vectors [first, last) of work-item lid, stepping by stride. */
+static void vector_span(const clr_reduce_geometry *g, size_t nvec, unsigned lid, size_t *first, size_t *last,
+                        size_t *stride)
+{
+    if (g->contig) {
+        size_t per = (nvec + g->wg - 1) / g->wg;
+        *first = (size_t)lid * per < nvec ? (size_t)lid * per : nvec;
+        *last = *first + per < nvec ? *first + per : nvec;
+        *stride = 1;
+    } else {
+        *first = lid;
+        *last = nvec;
+        *stride = g->wg;
+    }
+}
+
+/* hsum2 ... hsum16: halves summed, each half pairwise. */
+static float lanes_pairwise(const float *v, unsigned n)
+{
+    if (n == 1)
+        return v[0];
+    return lanes_pairwise(v, n / 2) + lanes_pairwise(v + n / 2, n / 2);
+}
+
+float clr_replay_wi_partial(const clr_reduce_geometry *g, const float *p, size_t len, unsigned lid)
+{
+    size_t nvec = len / g->vec, first, last, stride;
+    vector_span(g, nvec, lid, &first, &last, &stride);
+    float acc[MAX_VEC] = {0};
+    for (size_t k = first; k < last; k += stride)
+        for (unsigned l = 0; l < g->vec; ++l)
+            acc[l] += p[k * g->vec + l];
+    float s = lanes_pairwise(acc, g->vec);
+    for (size_t t = nvec * g->vec + lid; t < len; t += g->wg)
+        s += p[t];
+    return s;
+}
+
+float clr_replay_wg_tree(const clr_reduce_geometry *g, float *v)
+{
+    for (unsigned s = g->wg / 2; s > 0; s >>= 1)
+        for (unsigned lid = 0; lid < s; ++lid)
+            v[lid] += v[lid + s];
+    return v[0];
+}
+
+float clr_replay_wg_range(const clr_reduce_geometry *g, const float *p, size_t len, float *scratch)
+{
+    for (unsigned lid = 0; lid < g->wg; ++lid)
+        scratch[lid] = clr_replay_wi_partial(g, p, len, lid);
+    return clr_replay_wg_tree(g, scratch);
+}
+
+static void two_sum(float a, float b, float *s, float *e)
+{
+    float t = a + b;
+    float z = t - a;
+    *e = (a - (t - z)) + (b - z);
+    *s = t;
+}
+
+float clr_replay_compensated(const clr_reduce_geometry *g, const float *p, size_t n, float *scratch)
+{
+    float *ls = scratch, *le = scratch + g->wg;
+    size_t nvec = n / g->vec;
+    for (unsigned lid = 0; lid < g->wg; ++lid) {
+        size_t first, last, stride;
+        vector_span(g, nvec, lid, &first, &last, &stride);
+        float s[MAX_VEC] = {0}, c[MAX_VEC] = {0};
+        for (size_t k = first; k < last; k += stride)
+            for (unsigned l = 0; l < g->vec; ++l) {
+                float v = p[k * g->vec + l];
+                float t = s[l] + v;
+                float z = t - s[l];
+                c[l] += (s[l] - (t - z)) + (v - z);
+                s[l] = t;
+            }
+        float fs = s[0], fc = c[0];
+        for (unsigned l = 1; l < g->vec; ++l) {
+            float e;
+            two_sum(fs, s[l], &fs, &e);
+            fc += c[l] + e;
+        }
+        for (size_t t = nvec * g->vec + lid; t < n; t += g->wg) {
+            float e;
+            two_sum(fs, p[t], &fs, &e);
+            fc += e;
+        }
+        ls[lid] = fs;
+        le[lid] = fc;
+    }
+    for (unsigned span = g->wg / 2; span > 0; span >>= 1)
+        for (unsigned lid = 0; lid < span; ++lid) {
+            float hs, e;
+            two_sum(ls[lid], ls[lid + span], &hs, &e);
+            le[lid] = le[lid] + le[lid + span] + e;
+            ls[lid] = hs;
+        }
+    return isfinite(ls[0]) ? ls[0] + le[0] : ls[0];
+}

@@ -1,0 +1,183 @@
+/* test_replay.c: validation by replay cannot be fooled. Every deterministic sum strategy is
+ * replayed by the host and must give the same bits at sizes with every kind of tail and at
+ * tunings with fewer work-items than tail elements (the dropped-tail bug of issue 10); and a
+ * kernel sabotaged to drop one element fails validation, even where the error bound alone would
+ * have passed it. */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "op.h"
+#include "reference.h"
+#include "runner.h"
+#include "test_util.h"
+
+static const char *const sum_strategies[] = {"serial", "tree", "split", "fixedsplit", "atomic", "compensated", "exact"};
+#define NSUM (sizeof sum_strategies / sizeof sum_strategies[0])
+
+/* A row whose exact sum is tiny against sum|x|: a cancelling pair in front of small values, so a
+ * missing small value stays inside the classic bound gamma_d * sum|x|. */
+static void cancelling_row(float *row, size_t n, uint64_t seed)
+{
+    clr_gen_row(seed, CLR_DIST_UNIFORM, 0, row, n);
+    if (n >= 4) {
+        row[0] = 3.0e5f;
+        row[n / 2] = -3.0e5f;
+    }
+}
+
+static void run_one(const char *strategy, size_t n, const float *row, unsigned wg, unsigned vec, int contig,
+                    const char *kernel_dir, clr_device_result *res)
+{
+    clr_device dev = test_device();
+    clr_shape shape = {.dims = {n}};
+    size_t batches[] = {1, 3};
+    float *rows = malloc(3 * n * sizeof *rows);
+    ck_assert_ptr_nonnull(rows);
+    for (size_t r = 0; r < 3; ++r)
+        memcpy(rows + r * n, row, n * sizeof *rows);
+    clr_run_config cfg = test_file_config(&clr_op_sum, strategy, &shape, batches, 2, rows, 3, n);
+    cfg.wg = wg;
+    cfg.vec = vec;
+    cfg.contig = contig;
+    cfg.kernel_dir = kernel_dir;
+    clr_error err = {0};
+    ck_assert_msg(clr_run_device(&cfg, &dev, res, &err) == 0, "%s n %zu: %s", strategy, n, err.msg);
+    free(rows);
+}
+
+START_TEST(every_sum_strategy_equals_its_replay)
+{
+    /* Tails of 0 to VEC-1 elements with 1, 2 and 256 work-items; ragged chunks and blocks. */
+    static const unsigned tunings[][3] = {{1, 4, 2}, {2, 16, 2}, {256, 4, 2}, {1, 4, 1}, {4, 8, 1}, {64, 1, 1}};
+    static const size_t sizes[] = {1, 3, 7, 17, 4099, 70003};
+    for (size_t t = 0; t < sizeof tunings / sizeof tunings[0]; ++t)
+        for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; ++z) {
+            size_t n = sizes[z];
+            float *row = malloc(n * sizeof *row);
+            cancelling_row(row, n, 11 + z);
+            for (size_t s = 0; s < NSUM; ++s) {
+                clr_device_result res;
+                run_one(sum_strategies[s], n, row, tunings[t][0], tunings[t][1], (int)tunings[t][2], NULL, &res);
+                ck_assert_int_eq(res.replay, 1);
+                for (size_t i = 0; i < res.ncases; ++i) {
+                    const clr_case *c = &res.cases[i];
+                    ck_assert_msg(c->replayed && c->valid && c->replay_mismatches == 0,
+                                  "%s n %zu B %zu wg %u vec %u contig %u: %s", sum_strategies[s], n, c->shape.batch,
+                                  tunings[t][0], tunings[t][1], tunings[t][2],
+                                  c->first_mismatch[0] ? c->first_mismatch : "not valid");
+                    if (!strcmp(sum_strategies[s], "exact"))
+                        ck_assert_uint_eq(clr_float_bits(c->outputs[0]), clr_float_bits(clr_exact_sum(row, n)));
+                }
+                clr_device_result_free(&res);
+            }
+            free(row);
+        }
+}
+END_TEST
+
+/* Copies the kernel directory into a fresh temporary one, replacing `old` by `new` in `file`. */
+static void sabotaged_kernels(char *dir, size_t size, const char *file, const char *old, const char *new)
+{
+    snprintf(dir, size, "/tmp/clrepro-sabotage-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    static const char *const files[] = {"sum.cl", "reduce.clh", "exact.clh", "dtype.clh", "copy.cl"};
+    for (size_t f = 0; f < sizeof files / sizeof files[0]; ++f) {
+        char src[512], dst[512];
+        snprintf(src, sizeof src, "%s/cl/%s", CLREPRO_SOURCE_DIR, files[f]);
+        snprintf(dst, sizeof dst, "%s/%s", dir, files[f]);
+        FILE *in = fopen(src, "rb");
+        ck_assert_msg(in != NULL, "%s: %s", src, strerror(errno));
+        static char text[1 << 20];
+        size_t len = fread(text, 1, sizeof text - 1, in);
+        fclose(in);
+        text[len] = 0;
+        FILE *out = fopen(dst, "wb");
+        ck_assert_ptr_nonnull(out);
+        char *at = strcmp(files[f], file) ? NULL : strstr(text, old);
+        if (!strcmp(files[f], file))
+            ck_assert_msg(at != NULL, "the sabotage of %s no longer applies: '%s' not found", file, old);
+        if (at) {
+            fwrite(text, 1, (size_t)(at - text), out);
+            fputs(new, out);
+            fputs(at + strlen(old), out);
+        } else {
+            fputs(text, out);
+        }
+        fclose(out);
+    }
+}
+
+static void remove_kernels(const char *dir)
+{
+    static const char *const files[] = {"sum.cl", "reduce.clh", "exact.clh", "dtype.clh", "copy.cl"};
+    for (size_t f = 0; f < sizeof files / sizeof files[0]; ++f) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", dir, files[f]);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+
+/* Each sabotage drops one element of the row (or one per work-item) in one strategy's kernel. */
+static const struct {
+    const char *file, *old, *new;
+    const char *strategies[3];
+} sabotages[] = {
+    {"reduce.clh", "for (ulong t = nvec * VEC + lid; t < len; t += WG_SIZE)\n        s += p[t];",
+     "for (ulong t = nvec * VEC + lid + WG_SIZE; t < len; t += WG_SIZE)\n        s += p[t];",
+     {"split", "fixedsplit"}}, /* atomic: the race's bound (gamma_(parts-1) sum|partial|) is all there is */
+    {"sum.cl", "for (ulong i = 0; i < n; ++i)\n        s += p[i];", "for (ulong i = 1; i < n; ++i)\n        s += p[i];",
+     {"serial"}},
+    {"sum.cl", "e[l] = first + l < len ? p[first + l] : -0.0f;", "e[l] = first + l + 1 < len ? p[first + l] : -0.0f;",
+     {"tree"}},
+    {"sum.cl", "for (ulong t = nvec * VEC + lid; t < n; t += WG_SIZE) {", "for (ulong t = nvec * VEC + lid + WG_SIZE; t < n; t += WG_SIZE) {",
+     {"compensated"}},
+    {"exact.clh", "for (ulong t = nvec * VEC + lid; t < len; t += WG_SIZE)", "for (ulong t = nvec * VEC + lid + WG_SIZE; t < len; t += WG_SIZE)",
+     {"exact"}},
+};
+
+START_TEST(a_kernel_dropping_one_element_fails)
+{
+    /* n = 4099 with one work-item of vectors of 4: a tail of 3 elements, one block of 4096 and a
+     * ragged one, so every sabotage above removes at least one element from the row. */
+    const size_t n = 4099;
+    float *row = malloc(n * sizeof *row);
+    cancelling_row(row, n, 3);
+    size_t hidden_by_bound = 0;
+    for (size_t k = 0; k < sizeof sabotages / sizeof sabotages[0]; ++k) {
+        char dir[64];
+        sabotaged_kernels(dir, sizeof dir, sabotages[k].file, sabotages[k].old, sabotages[k].new);
+        for (size_t s = 0; s < 3 && sabotages[k].strategies[s]; ++s) {
+            clr_device_result res;
+            run_one(sabotages[k].strategies[s], n, row, 1, 4, 2, dir, &res);
+            for (size_t i = 0; i < res.ncases; ++i) {
+                const clr_case *c = &res.cases[i];
+                ck_assert_msg(!c->valid && c->replay_mismatches > 0, "%s B %zu: a dropped element passed validation",
+                              sabotages[k].strategies[s], c->shape.batch);
+                hidden_by_bound += c->rows_out_of_bound == 0;
+            }
+            clr_device_result_free(&res);
+        }
+        remove_kernels(dir);
+    }
+    /* The reason for replays: the bound alone let some of these wrong answers through. */
+    ck_assert_msg(hidden_by_bound > 0, "every sabotage was also caught by the bound: the data no longer shows why "
+                                       "replays are needed");
+    free(row);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("replay");
+    TCase *t = tcase_create("sum");
+    tcase_set_timeout(t, 900);
+    tcase_add_test(t, every_sum_strategy_equals_its_replay);
+    tcase_add_test(t, a_kernel_dropping_one_element_fails);
+    suite_add_tcase(s, t);
+    return clr_run_suite(s);
+}
