@@ -119,6 +119,7 @@ typedef struct clr_operation {
     int supports_bf16;
     int supports_input_file;
     size_t validate_rows; /* rows of each batch checked against the reference (0: all) */
+    size_t replay_rows;   /* of those, rows also replayed (0: all): the first and the last half */
     const clr_strategy *strategies;
     size_t nstrategies;
     size_t (*input_row_floats)(const clr_shape *shape);

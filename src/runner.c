@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <time.h>
 #include <xxhash.h>
+#include "journal.h"
 #include "reference.h"
 #include "timing.h"
 
@@ -33,6 +35,9 @@ typedef struct run_state {
     float *permuted;  /* CLR_ORDERS permutations of the probe row (logical row 0), or NULL */
     size_t cases_done, cases_total;
     int replay_ok; /* the device keeps subnormals, so host replays give its bits */
+    struct clr_journal *journal; /* completed cases: taken from it, added to it; or NULL */
+    double case_start, case_deadline; /* clr_now() of the case's start and limit (0: none) */
+    int timed_out;                    /* a kernel overran the limit; its queue is still busy */
 } run_state;
 
 clr_tuning clr_run_tuning(const clr_run_config *cfg, const clr_device *dev)
@@ -163,10 +168,48 @@ static int swap_rows(run_state *st, size_t row_bytes, size_t a, size_t b, clr_er
     return CLR_OK;
 }
 
+/* Waits for `last` until the case's deadline, polling its status rather than blocking in
+ * clWaitForEvents, which never returns when a kernel does not end. Sleeps (no spinning: on a
+ * CPU device a spinning host thread would take a core from the kernel being timed) from 20 us,
+ * doubling to 1 ms, so a short kernel is seen at once and a long one costs < 1 ms of wall time
+ * per launch (device times come from profiling events, so the polling does not change them). */
+static int wait_until_deadline(run_state *st, const clr_strategy *s, cl_event last, clr_error *err)
+{
+    if (st->case_deadline <= 0)
+        return CLR_OK;
+    if (CLR_CL(err, clFlush(st->ctx.queue)))
+        return err->code;
+    long pause_ns = 20000;
+    for (;;) {
+        cl_int status = CL_QUEUED;
+        if (CLR_CL(err, clGetEventInfo(last, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof status, &status, NULL)))
+            return err->code;
+        if (status == CL_COMPLETE || status < 0)
+            return CLR_OK; /* an error status is reported by the wait that follows */
+        double now = clr_now();
+        if (now >= st->case_deadline)
+            break;
+        struct timespec pause = {0, pause_ns};
+        nanosleep(&pause, NULL);
+        pause_ns = pause_ns < 1000000 ? pause_ns * 2 : 1000000;
+    }
+    st->timed_out = 1;
+    char shape[128];
+    clr_shape_text(st->op, &st->ctx.shape, shape, sizeof shape);
+    return clr_fail(err, CLR_EFAIL,
+                    "%s strategy %s at %s, %s %zu did not finish within --timeout %u s (the case had run %.1f s); "
+                    "its kernel is still running on %s, so the run stops here, incomplete",
+                    st->op->name, s->name, shape, st->op->batch_name, st->ctx.shape.batch, st->cfg->timeout,
+                    clr_now() - st->case_start, st->res->device.name);
+}
+
 static int launch(run_state *st, const clr_strategy *s, const clr_plan *plan, double *seconds, clr_error *err)
 {
     cl_event first = NULL, last = NULL;
     if (s->enqueue(&st->ctx, plan, &first, &last, err))
+        return err->code;
+    /* On a timeout the events are left unreleased: the queue that holds them is abandoned. */
+    if (wait_until_deadline(st, s, last, err))
         return err->code;
     double t = 0;
     if (clr_event_span_release(first, last, &t, err))
@@ -209,7 +252,10 @@ static void validate_row(clr_case *c, const float *out, const float *ref, const 
                 row_bad = 1;
             continue;
         }
-        double allowed = c->plan.err_abs * scale[i] + c->plan.err_rel * fabs((double)ref[i]);
+        /* Bounds of the form |error| <= gamma * magnitude hold without underflow; each of the
+         * plan's roundings may also lose up to the smallest subnormal where results are tiny. */
+        double allowed = c->plan.err_abs * scale[i] + c->plan.err_rel * fabs((double)ref[i]) +
+                         (c->plan.depth + 2) * 0x1p-149;
         double error = fabs((double)out[i] - (double)ref[i]);
         double ratio = allowed > 0 ? error / allowed : INFINITY;
         if (ratio > c->worst_error_ratio)
@@ -228,10 +274,10 @@ static void validate_row(clr_case *c, const float *out, const float *ref, const 
  * bit (or within the replay's tolerance where part of the order is a race). A dropped or doubled
  * element can hide inside an error bound; it cannot hide from a replay. */
 static int check_row(run_state *st, const clr_strategy *s, clr_case *c, const float *out, const float *row,
-                     const float *ref, const double *scale, size_t n, clr_error *err)
+                     const float *ref, const double *scale, size_t n, int replay, clr_error *err)
 {
     validate_row(c, out, ref, scale, n);
-    if (!s->replay || !st->replay_ok)
+    if (!replay || !s->replay || !st->replay_ok)
         return CLR_OK;
     float *want = clr_malloc(n * sizeof(float), "replayed outputs", err);
     double *tol = clr_calloc(n, sizeof(double), "replay tolerances", err);
@@ -328,6 +374,13 @@ static size_t validated_rows(const run_state *st, size_t batch)
     return v && v < batch ? v : batch;
 }
 
+/* Whether validated row j of a batch is also replayed: all, or the op's first and last few. */
+static int replayed_row(const run_state *st, size_t j, size_t batch)
+{
+    size_t r = st->op->replay_rows;
+    return !r || batch <= r || j < r / 2 || j >= batch - (r - r / 2);
+}
+
 static int run_case(run_state *st, size_t strategy_index, clr_case *c, clr_error *err)
 {
     const clr_run_config *cfg = st->cfg;
@@ -382,7 +435,7 @@ static int run_case(run_state *st, size_t strategy_index, clr_case *c, clr_error
     /* Validation of trial 0 (logical row j at position j): every row, or the op's first rows. */
     for (size_t j = 0; j < batch && j < validated_rows(st, batch); ++j)
         if (check_row(st, s, c, first + j * out_row, st->host_rows + j * in_row, st->refs + j * out_row,
-                      st->scales + j * out_row, out_row, err))
+                      st->scales + j * out_row, out_row, replayed_row(st, j, batch), err))
             return err->code;
 
     /* Probe positions: 0, the middle, the end. */
@@ -407,7 +460,7 @@ static int run_case(run_state *st, size_t strategy_index, clr_case *c, clr_error
                 read_output(st, out_row, err) || swap_rows(st, row_bytes, 0, p, err))
                 return err->code;
             memcpy(o->probe, st->out_buf + p * out_row, out_row * sizeof(float));
-            if (check_row(st, s, c, o->probe, st->host_rows, st->refs, st->scales, out_row, err))
+            if (check_row(st, s, c, o->probe, st->host_rows, st->refs, st->scales, out_row, 1, err))
                 return err->code;
         }
         o->hash = XXH64(o->probe, out_row * sizeof(float), 0);
@@ -424,7 +477,7 @@ static int run_case(run_state *st, size_t strategy_index, clr_case *c, clr_error
             order_hashes[k + 1] = XXH64(st->out_buf, out_row * sizeof(float), 0);
             uint64_t d = max_ulp(st->out_buf, first, out_row);
             c->order_max_ulp = d > c->order_max_ulp ? d : c->order_max_ulp;
-            if (check_row(st, s, c, st->out_buf, st->permuted + k * in_row, st->refs, st->scales, out_row, err))
+            if (check_row(st, s, c, st->out_buf, st->permuted + k * in_row, st->refs, st->scales, out_row, 1, err))
                 return err->code;
         }
         c->norders = CLR_ORDERS;

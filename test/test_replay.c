@@ -4,6 +4,7 @@
  * kernel sabotaged to drop one element fails validation, even where the error bound alone would
  * have passed it. */
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,11 +85,16 @@ static void sabotaged_kernels(char *dir, size_t size, const char *file, const ch
 {
     snprintf(dir, size, "/tmp/clrepro-sabotage-XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(dir));
-    static const char *const files[] = {"sum.cl", "reduce.clh", "exact.clh", "dtype.clh", "copy.cl"};
-    for (size_t f = 0; f < sizeof files / sizeof files[0]; ++f) {
+    DIR *d = opendir(CLREPRO_SOURCE_DIR "/cl");
+    ck_assert_ptr_nonnull(d);
+    int applied = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        if (e->d_name[0] == '.')
+            continue;
+        const char *name = e->d_name;
         char src[512], dst[512];
-        snprintf(src, sizeof src, "%s/cl/%s", CLREPRO_SOURCE_DIR, files[f]);
-        snprintf(dst, sizeof dst, "%s/%s", dir, files[f]);
+        snprintf(src, sizeof src, "%s/cl/%s", CLREPRO_SOURCE_DIR, name);
+        snprintf(dst, sizeof dst, "%s/%s", dir, name);
         FILE *in = fopen(src, "rb");
         ck_assert_msg(in != NULL, "%s: %s", src, strerror(errno));
         static char text[1 << 20];
@@ -97,10 +103,11 @@ static void sabotaged_kernels(char *dir, size_t size, const char *file, const ch
         text[len] = 0;
         FILE *out = fopen(dst, "wb");
         ck_assert_ptr_nonnull(out);
-        char *at = strcmp(files[f], file) ? NULL : strstr(text, old);
-        if (!strcmp(files[f], file))
+        char *at = strcmp(name, file) ? NULL : strstr(text, old);
+        if (!strcmp(name, file))
             ck_assert_msg(at != NULL, "the sabotage of %s no longer applies: '%s' not found", file, old);
         if (at) {
+            applied = 1;
             fwrite(text, 1, (size_t)(at - text), out);
             fputs(new, out);
             fputs(at + strlen(old), out);
@@ -109,16 +116,21 @@ static void sabotaged_kernels(char *dir, size_t size, const char *file, const ch
         }
         fclose(out);
     }
+    closedir(d);
+    ck_assert_msg(applied, "no kernel file %s", file);
 }
 
 static void remove_kernels(const char *dir)
 {
-    static const char *const files[] = {"sum.cl", "reduce.clh", "exact.clh", "dtype.clh", "copy.cl"};
-    for (size_t f = 0; f < sizeof files / sizeof files[0]; ++f) {
+    DIR *d = opendir(dir);
+    ck_assert_ptr_nonnull(d);
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
         char path[512];
-        snprintf(path, sizeof path, "%s/%s", dir, files[f]);
-        unlink(path);
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (e->d_name[0] != '.')
+            unlink(path);
     }
+    closedir(d);
     rmdir(dir);
 }
 
@@ -171,6 +183,136 @@ START_TEST(a_kernel_dropping_one_element_fails)
 }
 END_TEST
 
+/* matmul: tiled and splitk are replayed bit for bit at every M (4 first and 4 last rows and the
+ * probes), splitk-atomic within its race's bound; a chain that skips one k fails. */
+static void run_matmul(const char *strategy, size_t K, size_t N, const float *a, size_t rows, const char *kernel_dir,
+                       int contig, clr_device_result *res)
+{
+    clr_device dev = test_device();
+    clr_shape shape = {.dims = {K, N}};
+    size_t batches[] = {1, 3, 12, 40};
+    clr_run_config cfg = test_file_config(&clr_op_matmul, strategy, &shape, batches, 4, a, rows, K);
+    cfg.kernel_dir = kernel_dir;
+    cfg.contig = contig;
+    clr_error err = {0};
+    ck_assert_msg(clr_run_device(&cfg, &dev, res, &err) == 0, "%s: %s", strategy, err.msg);
+}
+
+START_TEST(matmul_replays_and_a_skipped_k_fails)
+{
+    const size_t K = 777, N = 300, ROWS = 40;
+    float *a = malloc(ROWS * K * sizeof *a);
+    for (size_t r = 0; r < ROWS; ++r)
+        clr_gen_row(4, CLR_DIST_NORMAL, r, a + r * K, K);
+    static const char *const strategies[] = {"tiled", "splitk", "splitk-atomic"};
+    char dir[64];
+    sabotaged_kernels(dir, sizeof dir, "matmul.cl", "MM_UNROLL_K for (uint k = kc; k < kend; ++k)",
+                      "MM_UNROLL_K for (uint k = kc + (kc == 0); k < kend; ++k)");
+    for (int contig = 1; contig <= 2; ++contig)
+        for (size_t s = 0; s < 3; ++s) {
+            clr_device_result res;
+            run_matmul(strategies[s], K, N, a, ROWS, NULL, contig, &res);
+            for (size_t i = 0; i < res.ncases; ++i)
+                ck_assert_msg(res.cases[i].replayed && res.cases[i].valid, "%s M %zu contig %d: %s", strategies[s],
+                              res.cases[i].shape.batch, contig,
+                              res.cases[i].first_mismatch[0] ? res.cases[i].first_mismatch : "not valid");
+            clr_device_result_free(&res);
+            if (s == 2)
+                continue; /* a bound cannot promise to see one product missing */
+            run_matmul(strategies[s], K, N, a, ROWS, dir, contig, &res);
+            for (size_t i = 0; i < res.ncases; ++i)
+                if (clr_plan_get(&res.cases[i].plan, "tile_m") == 0) /* the sabotaged kernels ran */
+                    ck_assert_msg(!res.cases[i].valid && res.cases[i].replay_mismatches > 0,
+                                  "%s M %zu contig %d: a skipped product passed validation", strategies[s],
+                                  res.cases[i].shape.batch, contig);
+            clr_device_result_free(&res);
+        }
+    remove_kernels(dir);
+    free(a);
+}
+END_TEST
+
+/* rmsnorm: the sum of squares replayed, the normalization within 20u; tiny outputs (illcond
+ * reaches subnormals) are not failures; a square left out is. */
+static void run_rmsnorm(const char *strategy, size_t D, clr_dist dist, const char *kernel_dir, clr_device_result *res)
+{
+    clr_device dev = test_device();
+    clr_shape shape = {.dims = {D}};
+    size_t batches[] = {1, 5};
+    clr_run_config cfg = {0};
+    cfg.op = &clr_op_rmsnorm;
+    cfg.strategy_index[0] = (size_t)(clr_strategy_find(&clr_op_rmsnorm, strategy) - clr_op_rmsnorm.strategies);
+    cfg.nstrategies = 1;
+    cfg.shapes = &shape;
+    cfg.nshapes = 1;
+    cfg.batches = batches;
+    cfg.nbatches = 2;
+    cfg.trials = 2;
+    cfg.reps = 1;
+    cfg.warmup = 1;
+    cfg.input.seed = 8;
+    cfg.input.dist = dist;
+    cfg.kernel_dir = kernel_dir;
+    clr_error err = {0};
+    ck_assert_msg(clr_run_device(&cfg, &dev, res, &err) == 0, "%s: %s", strategy, err.msg);
+}
+
+START_TEST(rmsnorm_replays_and_a_missing_square_fails)
+{
+    static const char *const strategies[] = {"row", "split", "atomic"};
+    static const clr_dist dists[] = {CLR_DIST_NORMAL, CLR_DIST_ILLCOND};
+    for (size_t d = 0; d < 2; ++d)
+        for (size_t s = 0; s < 3; ++s) {
+            clr_device_result res;
+            run_rmsnorm(strategies[s], 4096, dists[d], NULL, &res);
+            for (size_t i = 0; i < res.ncases; ++i)
+                ck_assert_msg(res.cases[i].replayed && res.cases[i].valid, "%s dist %zu B %zu: %s", strategies[s], d,
+                              res.cases[i].shape.batch,
+                              res.cases[i].first_mismatch[0] ? res.cases[i].first_mismatch : "beyond the bound");
+            clr_device_result_free(&res);
+        }
+    char dir[64];
+    sabotaged_kernels(dir, sizeof dir, "rmsnorm.cl", "for (uint i = begin + lid; i < end; i += WG_SIZE)",
+                      "for (uint i = begin + lid + (lid == 0); i < end; i += WG_SIZE)");
+    for (size_t s = 0; s < 3; ++s) {
+        clr_device_result res;
+        run_rmsnorm(strategies[s], 70000, CLR_DIST_NORMAL, dir, &res); /* beyond the registers: wg_sumsq */
+        for (size_t i = 0; i < res.ncases; ++i)
+            ck_assert_msg(!res.cases[i].valid && res.cases[i].replay_mismatches > 0,
+                          "%s B %zu: a missing square passed validation", strategies[s], res.cases[i].shape.batch);
+        clr_device_result_free(&res);
+    }
+    remove_kernels(dir);
+}
+END_TEST
+
+/* matmul on subnormal inputs: products underflow; every strategy, CLBlast's included, is valid. */
+START_TEST(matmul_on_subnormal_inputs_is_valid)
+{
+    const size_t K = 256, N = 256, ROWS = 8;
+    float *a = malloc(ROWS * K * sizeof *a);
+    clr_gen_row(2, CLR_DIST_NORMAL, 0, a, ROWS * K);
+    for (size_t i = 0; i < ROWS * K; ++i)
+        a[i] *= 0x1p-146f; /* a few units of the smallest subnormal */
+    for (size_t s = 0; s < clr_op_matmul.nstrategies; ++s) {
+        clr_device dev = test_device();
+        clr_shape shape = {.dims = {K, N}};
+        size_t batches[] = {1, 8};
+        clr_run_config cfg = test_file_config(&clr_op_matmul, clr_op_matmul.strategies[s].name, &shape, batches, 2,
+                                              a, ROWS, K);
+        clr_device_result res;
+        clr_error err = {0};
+        ck_assert_msg(clr_run_device(&cfg, &dev, &res, &err) == 0, "%s", err.msg);
+        for (size_t i = 0; i < res.ncases; ++i)
+            ck_assert_msg(res.cases[i].valid, "%s M %zu on subnormal inputs: %s", clr_op_matmul.strategies[s].name,
+                          res.cases[i].shape.batch,
+                          res.cases[i].first_mismatch[0] ? res.cases[i].first_mismatch : "beyond the bound");
+        clr_device_result_free(&res);
+    }
+    free(a);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("replay");
@@ -178,6 +320,9 @@ int main(void)
     tcase_set_timeout(t, 900);
     tcase_add_test(t, every_sum_strategy_equals_its_replay);
     tcase_add_test(t, a_kernel_dropping_one_element_fails);
+    tcase_add_test(t, matmul_replays_and_a_skipped_k_fails);
+    tcase_add_test(t, rmsnorm_replays_and_a_missing_square_fails);
+    tcase_add_test(t, matmul_on_subnormal_inputs_is_valid);
     suite_add_tcase(s, t);
     return clr_run_suite(s);
 }

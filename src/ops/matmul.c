@@ -19,6 +19,7 @@
 #include <string.h>
 #include "data.h"
 #include "op.h"
+#include "reference.h"
 
 #define SIZE(x) sizeof(x), &(x)
 
@@ -302,14 +303,93 @@ static int clblast_pinned_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_even
     return clblast_call(ctx, first, last, err);
 }
 
+/* Host replays (validation demands their bits). tiled and splitk: every output is one fma chain
+ * per chunk of `kchunk` k in ascending order from +0, the chunks added in order to a total from
+ * +0 (cl/matmul.cl; splitk's chunk is its slice; a slice's own 0 + chain changes no bit of the
+ * total). Chains for all N columns advance together, so B is read row by row; the fma clone is
+ * the hardware instruction where the CPU has one, the same correctly rounded fmaf otherwise. */
+__attribute__((target_clones("fma", "default")))
+static void chain_chunk(const float *a, const float *b, size_t N, size_t k0, size_t k1, float *acc)
+{
+    for (size_t n = 0; n < N; ++n)
+        acc[n] = 0.0f;
+    for (size_t k = k0; k < k1; ++k) {
+        const float ak = a[k], *bk = b + k * N;
+        for (size_t n = 0; n < N; ++n)
+            acc[n] = fmaf(ak, bk[n], acc[n]);
+    }
+}
+
+/* Chunks of kchunk: out = total; with `slices` non-NULL, each chunk's value too (atomic). */
+static int chained_row(const clr_op_ctx *ctx, size_t kchunk, const float *a, const float *b, float *out,
+                       float *slices, clr_error *err)
+{
+    size_t K = dim_k(&ctx->shape), N = dim_n(&ctx->shape);
+    float *acc = clr_malloc(N * sizeof(float), "replayed chains", err);
+    if (!acc)
+        return err->code;
+    for (size_t n = 0; n < N; ++n)
+        out[n] = 0.0f;
+    for (size_t k0 = 0, q = 0; k0 < K; k0 += kchunk, ++q) {
+        chain_chunk(a, b, N, k0, k0 + kchunk < K ? k0 + kchunk : K, acc);
+        for (size_t n = 0; n < N; ++n)
+            out[n] += acc[n];
+        if (slices)
+            memcpy(slices + q * N, acc, N * sizeof(float));
+    }
+    free(acc);
+    return CLR_OK;
+}
+
+static int tiled_replay(const clr_op_ctx *ctx, const clr_plan *plan, const float *row, const float *shared,
+                        float *out, double *tol, clr_error *err)
+{
+    (void)plan, (void)tol; /* tol: calloc'ed zeros, bits demanded */
+    return chained_row(ctx, MM_CHUNK, row, shared, out, NULL, err);
+}
+
+static int splitk_replay(const clr_op_ctx *ctx, const clr_plan *plan, const float *row, const float *shared,
+                         float *out, double *tol, clr_error *err)
+{
+    (void)tol;
+    return chained_row(ctx, clr_plan_get(plan, "kslice"), row, shared, out, NULL, err);
+}
+
+/* splitk-atomic: every slice's chain is known; the race adds them to +0 in an unknown order, so
+ * each output must lie within gamma_(slices-1) * sum|slice| of their exact sum. */
+static int atomic_replay(const clr_op_ctx *ctx, const clr_plan *plan, const float *row, const float *shared,
+                         float *out, double *tol, clr_error *err)
+{
+    size_t N = dim_n(&ctx->shape), nslices = clr_plan_get(plan, "slices");
+    float *slices = clr_malloc(nslices * N * sizeof(float), "replayed slices", err);
+    if (!slices)
+        return err->code;
+    int rc = chained_row(ctx, clr_plan_get(plan, "kslice"), row, shared, out, slices, err);
+    for (size_t n = 0; n < N && rc == CLR_OK; ++n) {
+        clr_exact_acc acc;
+        clr_exact_init(&acc);
+        double magnitude = 0;
+        for (size_t q = 0; q < nslices; ++q) {
+            clr_exact_add(&acc, slices[q * N + n]);
+            magnitude += fabs((double)slices[q * N + n]);
+        }
+        out[n] = clr_exact_result(&acc);
+        tol[n] = nslices > 1 ? (clr_gamma((double)(nslices - 1)) * magnitude +
+                                fabs((double)out[n] - clr_exact_result_double(&acc))) * (1 + 0x1p-40)
+                             : 0;
+    }
+    free(slices);
+    return rc;
+}
+
 static const clr_strategy strategies[] = {
     {"tiled", "K in chunks of 256, each one fma chain, added in chunk order: one order for every M, tile and device",
      CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT | CLR_CLAIM_DEVICE_INVARIANT, NULL, tiled_plan,
-     tiled_enqueue, NULL},
+     tiled_enqueue, tiled_replay},
     {"splitk", "K split into slices chosen from M, N and the compute units, combined in order",
-     CLR_CLAIM_DETERMINISTIC, NULL, splitk_plan, splitk_enqueue, NULL},
+     CLR_CLAIM_DETERMINISTIC, NULL, splitk_plan, splitk_enqueue, splitk_replay},
     {"splitk-atomic", "K slices as splitk, added into C with a compare-and-swap float add", 0, NULL, atomic_plan,
-     atomic_enqueue, NULL},
+     atomic_enqueue, atomic_replay},
     {"clblast", "CLBlastSgemm as a user calls it", CLR_CLAIM_DETERMINISTIC, clblast_available, clblast_plan,
      clblast_enqueue, NULL},
     {"clblast-pinned", "CLBlastSgemm with its indirect kernel pinned for every M (CLBlastOverrideParameters)",
@@ -393,4 +473,5 @@ const clr_operation clr_op_matmul = {
     .shared_floats = shared_floats,
     .fill_shared = fill_b,
     .reference = reference,
+    .replay_rows = 8, /* a replay is K x N fmas a row: the first 4 rows, the last 4 and the probes */
 };

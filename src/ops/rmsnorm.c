@@ -11,6 +11,7 @@
  * in the sum of squares): |y - ref| <= (gamma_d / 2 + 10u) |ref| (sqrt halves the relative error
  * of its argument; divide, sqrt and two products cost at most 8.5 ulp in OpenCL). */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include "data.h"
 #include "op.h"
@@ -133,13 +134,121 @@ static int atomic_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first
     return split_enqueue_impl(ctx, plan, 1, first, last, err);
 }
 
+/* Host replays. The sum of squares is replayed bit for bit (wg_sumsq: work-item lid squares and
+ * adds x[begin + lid], x[begin + lid + WG], ... from +0, then the work-group tree); the
+ * normalization is checked around it: OpenCL lets division and sqrt err by 2.5 and 3 ulp, so
+ * 1 / sqrt(total / D + eps) may be 7 ulp off (14u) and the two products add 2u; 20u it is, with
+ * 2 units of the smallest subnormal for products that underflow. A missing or doubled square
+ * moves the total by far more than that. */
+static float sumsq_replay(const float *x, size_t begin, size_t end, unsigned wg, float *scratch)
+{
+    for (unsigned lid = 0; lid < wg; ++lid) {
+        float s = 0.0f;
+        for (size_t i = begin + lid; i < end; i += wg) {
+            float square = x[i] * x[i];
+            s += square;
+        }
+        scratch[lid] = s;
+    }
+    for (unsigned span = wg / 2; span > 0; span >>= 1)
+        for (unsigned lid = 0; lid < span; ++lid)
+            scratch[lid] += scratch[lid + span];
+    return scratch[0];
+}
+
+/* y around the replayed total; total_rel: relative uncertainty of the total itself (atomic). */
+static void normalize_replay(const float *x, const float *w, size_t D, float total, double total_rel, float *out,
+                             double *tol)
+{
+    double inv = 1.0 / sqrt((double)total / (double)D + (double)RMS_EPS);
+    double rel = 20 * 0x1p-24 + total_rel / 2;
+    for (size_t i = 0; i < D; ++i) {
+        double y = (double)x[i] * inv * (double)w[i];
+        out[i] = (float)y;
+        tol[i] = fabs(y) * rel + 2 * 0x1p-149 + fabs((double)out[i] - y);
+    }
+}
+
+static int row_replay(const clr_op_ctx *ctx, const clr_plan *plan, const float *row, const float *shared,
+                      float *out, double *tol, clr_error *err)
+{
+    (void)plan;
+    unsigned wg = ctx->tuning->wg_size;
+    float *scratch = clr_malloc(wg * sizeof(float), "replay scratch", err);
+    if (!scratch)
+        return err->code;
+    float total = sumsq_replay(row, 0, dim_d(ctx), wg, scratch);
+    normalize_replay(row, shared, dim_d(ctx), total, 0, out, tol);
+    free(scratch);
+    return CLR_OK;
+}
+
+/* split's pass 1 (rmsnorm_partials): the sum of squares of every chunk; wg floats of scratch
+ * follow the parts. */
+static float *part_sums(const clr_op_ctx *ctx, const clr_plan *plan, const float *row, clr_error *err)
+{
+    unsigned wg = ctx->tuning->wg_size;
+    size_t D = dim_d(ctx), parts = clr_plan_get(plan, "parts"), chunk = clr_plan_get(plan, "chunk");
+    float *p = clr_calloc(parts + wg, sizeof(float), "replayed partial sums", err);
+    if (!p)
+        return NULL;
+    for (size_t q = 0; q < parts; ++q) {
+        size_t begin = q * chunk < D ? q * chunk : D, end = D - begin > chunk ? begin + chunk : D;
+        p[q] = sumsq_replay(row, begin, end, wg, p + parts);
+    }
+    return p;
+}
+
+static int split_replay(const clr_op_ctx *ctx, const clr_plan *plan, const float *row, const float *shared,
+                        float *out, double *tol, clr_error *err)
+{
+    float *p = part_sums(ctx, plan, row, err);
+    if (!p)
+        return err->code;
+    size_t parts = clr_plan_get(plan, "parts");
+    /* rmsnorm_combine: work-item lid adds parts lid, lid + WG, ... from +0, then the tree. */
+    unsigned wg = ctx->tuning->wg_size;
+    float *scratch = p + parts;
+    for (unsigned lid = 0; lid < wg; ++lid) {
+        float s = 0.0f;
+        for (size_t i = lid; i < parts; i += wg)
+            s += p[i];
+        scratch[lid] = s;
+    }
+    for (unsigned span = wg / 2; span > 0; span >>= 1)
+        for (unsigned lid = 0; lid < span; ++lid)
+            scratch[lid] += scratch[lid + span];
+    normalize_replay(row, shared, dim_d(ctx), scratch[0], 0, out, tol);
+    free(p);
+    return CLR_OK;
+}
+
+/* atomic: the parts are replayed; the race adds them to +0 in an unknown order, so the total is
+ * known within gamma_(parts-1) of the sum of the parts (all non-negative). */
+static int atomic_replay(const clr_op_ctx *ctx, const clr_plan *plan, const float *row, const float *shared,
+                         float *out, double *tol, clr_error *err)
+{
+    float *p = part_sums(ctx, plan, row, err);
+    if (!p)
+        return err->code;
+    size_t parts = clr_plan_get(plan, "parts");
+    double sum = 0;
+    for (size_t q = 0; q < parts; ++q)
+        sum += (double)p[q];
+    float total = (float)sum;
+    double rel = parts > 1 ? clr_gamma((double)(parts - 1)) * 1.0001 + 0x1p-24 : 0;
+    normalize_replay(row, shared, dim_d(ctx), total, rel, out, tol);
+    free(p);
+    return CLR_OK;
+}
+
 static const clr_strategy strategies[] = {
     {"row", "one work-group per row, one fixed reduction order",
-     CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, NULL, row_plan, row_enqueue, NULL},
+     CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, NULL, row_plan, row_enqueue, row_replay},
     {"split", "the row's sum of squares split over parts chosen from B and the compute units, then combined",
-     CLR_CLAIM_DETERMINISTIC, NULL, split_plan, split_enqueue, NULL},
+     CLR_CLAIM_DETERMINISTIC, NULL, split_plan, split_enqueue, split_replay},
     {"atomic", "partial sums of squares combined with a compare-and-swap float add", 0, NULL, atomic_plan,
-     atomic_enqueue, NULL},
+     atomic_enqueue, atomic_replay},
 };
 
 static size_t row_floats(const clr_shape *s) { return s->dims[0]; }
