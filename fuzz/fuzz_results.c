@@ -1,7 +1,10 @@
 /* fuzz_results.c: libFuzzer target for the results reader (src/results.c). Build and run:
  *   cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCLREPRO_FUZZ=ON && cmake --build build-fuzz
- *   build-fuzz/fuzz_results -max_total_time=600 fuzz/corpus
- * Every input must come back as a parsed document or one error, without a sanitizer report. */
+ *   mkdir -p build-fuzz/corpus && build-fuzz/fuzz_results -max_total_time=600 build-fuzz/corpus fuzz/corpus
+ * (new inputs go to the first directory, so the committed corpus stays small). Every input must
+ * come back as a parsed document or one error, without a sanitizer report. The corpus holds
+ * real results, hostile documents (markup, quotes, pipes, newlines and formulas in every string)
+ * and names longer than any old fixed buffer in multi-byte UTF-8. */
 #include <stddef.h>
 #include <stdint.h>
 #include "results.h"

@@ -24,6 +24,9 @@ typedef enum clr_command {
 #define CLR_DEFAULT_SEED 42
 #define CLR_DEFAULT_ORDERS 5000
 #define CLR_DEFAULT_DEMO_N 4096
+/* Seconds one case may take: far above any shipped case on the slowest device measured (the llm
+ * suite's largest matmul on 2 CPU cores takes about a minute), short of a night lost to a hang. */
+#define CLR_DEFAULT_TIMEOUT 600
 
 /* Per-row dimension options (--n, --k, --hidden, ...): each a validated list. */
 #define CLR_MAX_DIM_OPTIONS 8
@@ -52,6 +55,8 @@ typedef struct clr_cli {
     uint64_t seed;
     clr_dist dist;
     int save_outputs, strict, json, quiet, no_progress;
+    unsigned timeout; /* seconds per case, 0: no limit */
+    int resume;       /* take completed cases from the journal of an interrupted run */
 } clr_cli;
 
 /* argv[0] is the program name. Errors are CLR_EUSAGE with a message naming the option. */

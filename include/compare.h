@@ -1,52 +1,69 @@
 /* compare.h: `clrepro compare` and `clrepro report`, which read results documents written by
- * `run` on any number of machines (results.h). */
+ * `run` on any number of machines (results.h). Matching is by hash, so the work grows with the
+ * number of cases, not with its square. */
 #ifndef CLREPRO_COMPARE_H
 #define CLREPRO_COMPARE_H
 
 #include "results.h"
 
-/* A case present in several documents, matched by (run name, strategy, shape, batch). */
+#define CLR_COMPARE_MAX_DOCS 64
+
+/* A case present in several documents, matched by (run name, strategy, shape, batch); where a
+ * document holds one key twice, its first case counts. */
 typedef struct clr_match {
-    const clr_rcase *cases[64]; /* per document, or NULL */
+    const char *run;         /* run name */
+    const clr_rcase **cases; /* ndocs entries: per document, or NULL */
+    int *group_of;           /* ndocs entries: fingerprint group of each document, -1 where absent */
     size_t present;
     size_t groups;        /* distinct fingerprints among the present documents */
-    int group_of[64];     /* fingerprint group of each document, -1 where absent */
     int64_t max_ulp;      /* largest probe-bit distance between two documents; -1 unknown */
     double time_ratio;    /* slowest / fastest median time; NaN if fewer than two timed */
     size_t fastest, slowest;
 } clr_match;
 
-typedef struct clr_comparison {
-    clr_rdoc *docs;
-    size_t ndocs;
-    char (*labels)[1600];
-    clr_match *matches; /* only keys present in at least two documents */
-    size_t nmatches;
-    const char **match_name; /* run name of each match */
-} clr_comparison;
-
-/* Loads every file (CLR_EUSAGE on the first bad one) and matches their cases. */
-int clr_compare_load(char *const *paths, size_t npaths, clr_comparison *cmp, clr_error *err);
-void clr_compare_free(clr_comparison *cmp);
-
 /* A device-invariance claim judged across the documents: for a (run, strategy) that some
  * document claims device_invariant for, the matched cases measured on at least two different
  * devices (device name or platform differs), how many gave one fingerprint on all of them, and
- * the first case that did not. */
+ * the first case that did not. Observed: "held" when cases == identical > 0, "violated" when
+ * identical < cases, "not measured" when cases == 0. */
 typedef struct clr_device_claim {
     const char *run, *strategy;
     size_t cases, identical;
-    char evidence[512];
+    char *evidence;
 } clr_device_claim;
 
-/* Fills rows (room for cmp->nmatches) and returns how many; "held" when cases == identical > 0,
- * "violated" when identical < cases, "not measured" when cases == 0. */
-size_t clr_compare_device_claims(const clr_comparison *cmp, clr_device_claim *rows);
+typedef struct clr_comparison {
+    clr_rdoc *docs;
+    size_t ndocs;
+    char **labels; /* "device (driver)", with the file where two documents would look alike */
+    clr_match *matches; /* only keys present in at least two documents, in order of first appearance */
+    size_t nmatches;
+    clr_device_claim *device_claims;
+    size_t ndevice_claims;
+} clr_comparison;
+
+/* Loads every file (CLR_EUSAGE on the first bad one), matches their cases and judges the
+ * device-invariance claims. */
+int clr_compare_load(char *const *paths, size_t npaths, clr_comparison *cmp, clr_error *err);
+void clr_compare_free(clr_comparison *cmp);
+
 const char *clr_device_claim_observed(const clr_device_claim *row);
 
-char *clr_compare_markdown(const clr_comparison *cmp);
-char *clr_compare_csv(const clr_comparison *cmp);
-char *clr_compare_json(const clr_comparison *cmp);
-char *clr_report_html(const clr_comparison *cmp);
+/* Fingerprint group g as letters: A..Z, then AA, AB, ... (buf of 8 bytes). */
+void clr_group_name(size_t g, char buf[8]);
+
+/* Refuses (CLR_EUSAGE, one message naming `option`, e.g. "-o") an output path that is one of
+ * the input files — the same file by device and inode, so links and other spellings count — or
+ * that exists as anything but a regular file; with parent_must_exist, also one whose directory
+ * is missing or not writable. Nothing is created. */
+int clr_check_output_path(char *const *inputs, size_t ninputs, const char *path, const char *option,
+                          int parent_must_exist, clr_error *err);
+
+/* Each returns the whole text, or NULL with err filled (out of memory, or a string the format
+ * cannot hold): never a text with something left out. */
+char *clr_compare_markdown(const clr_comparison *cmp, clr_error *err);
+char *clr_compare_csv(const clr_comparison *cmp, clr_error *err);
+char *clr_compare_json(const clr_comparison *cmp, clr_error *err);
+char *clr_report_html(const clr_comparison *cmp, clr_error *err);
 
 #endif

@@ -5,8 +5,12 @@
 #include <stddef.h>
 #include "util.h"
 
-/* A 1-D file of n values reads as 1 row of n columns. Malformed files are CLR_EUSAGE. */
+/* A 1-D file of n values reads as 1 row of n columns. Malformed files are CLR_EUSAGE, and
+ * nothing is allocated for the values before the file is known to hold all of them. */
 int clr_npy_read_f32(const char *path, float **data, size_t *rows, size_t *cols, clr_error *err);
+/* The same reader over a whole file already in memory; name is used in messages. */
+int clr_npy_decode_f32(const void *bytes, size_t size, const char *name, float **data, size_t *rows, size_t *cols,
+                       clr_error *err);
 /* Written whole or not at all (temporary file, then rename). */
 int clr_npy_write_f32(const char *path, const float *data, size_t rows, size_t cols, clr_error *err);
 /* The same encoder into memory; *bytes is malloc'ed. */

@@ -146,6 +146,11 @@ typedef struct clr_operation {
     void (*permute_row)(const clr_shape *shape, float *row, uint64_t seed);
 } clr_operation;
 
+/* Refuses (CLR_EUSAGE) a shape whose dimensions and batch multiply beyond CLR_MAX_SHAPE_PRODUCT
+ * elements (so no size product an operation forms from them can wrap), then applies the op's
+ * own check_shape. Every shape goes through it before any of the op's size functions. */
+#define CLR_MAX_SHAPE_PRODUCT ((size_t)1 << 50)
+int clr_op_check_shape(const clr_operation *op, const clr_shape *shape, clr_error *err);
 const clr_operation *clr_op_find(const char *name);
 const clr_operation *const *clr_op_all(size_t *count);
 const clr_strategy *clr_strategy_find(const clr_operation *op, const char *name);

@@ -42,6 +42,7 @@ typedef struct clr_program {
         char name[64];
         cl_kernel kernel;
     } kernels[CLR_MAX_KERNELS];
+    uint64_t source_hash; /* XXH64 of the expanded source text that was built */
 } clr_program;
 
 /* A kernel that fails to build is CLR_EUSAGE, and the message holds the build log. */

@@ -1,7 +1,10 @@
 /* results.h: reading results documents (schema clrepro.results, version 1) back, for `compare`
  * and `report`. The reader never trusts its input: every field is type- and range-checked, and
  * whatever bytes it is given it either fills a clr_rdoc or returns CLR_EUSAGE with a message
- * naming the file and the field. */
+ * naming the file and the field. Strings are kept whole (no fixed buffers, so nothing is cut
+ * inside a UTF-8 character) and are valid UTF-8: Jansson checks the document's, and the file
+ * label has any invalid byte replaced by U+FFFD. They are raw text: every writer escapes them
+ * for its own format (output.h). */
 #ifndef CLREPRO_RESULTS_H
 #define CLREPRO_RESULTS_H
 
@@ -18,8 +21,8 @@ typedef struct clr_rpos {
 } clr_rpos;
 
 typedef struct clr_rcase {
-    char strategy[64];
-    char shape[160]; /* "n=4096 dtype=fp32" in the document's key order */
+    char *strategy;
+    char *shape;     /* "n=4096 dtype=fp32" in the document's key order */
     double kv_len;   /* attention's kv-len when present, else 0 (for the length figure) */
     size_t batch;
     int valid, skipped;
@@ -36,25 +39,29 @@ typedef struct clr_rcase {
 } clr_rcase;
 
 typedef struct clr_rclaim {
-    char strategy[64], claim[32], observed[16], evidence[320];
+    char *strategy, *claim, *observed, *evidence;
     int claimed, broken;
 } clr_rclaim;
 
 typedef struct clr_rdoc {
-    char path[1024];
-    char tool_version[32], device[256], platform[256], driver[256], device_type[32];
-    char op[32], name[64], batch_name[8], started[32], command[1024];
+    char *path; /* the label the document was read under (its file), as valid UTF-8 */
+    char *tool_version, *device, *platform, *driver, *device_type;
+    char *op, *name, *batch_name, *started, *command;
     double wall_seconds;
     clr_rcase *cases;
     size_t ncases;
     clr_rclaim *claims;
     size_t nclaims;
-    char (*strategies)[64]; /* in the document's order */
+    char **strategies; /* in the document's order */
     size_t nstrategies;
 } clr_rdoc;
 
 int clr_results_parse(const char *bytes, size_t size, const char *label, clr_rdoc *doc, clr_error *err);
 int clr_results_load(const char *path, clr_rdoc *doc, clr_error *err);
 void clr_rdoc_free(clr_rdoc *doc);
+
+/* A copy of s with every byte that is not part of a well-formed UTF-8 character replaced by
+ * U+FFFD; NULL when out of memory. */
+char *clr_utf8_copy(const char *s);
 
 #endif

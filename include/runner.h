@@ -32,6 +32,7 @@ typedef struct clr_run_config {
     int save_outputs;
     int progress; /* progress line on stderr */
     const char *command_line; /* recorded with the results */
+    unsigned timeout; /* seconds one case may take before it is abandoned; 0: no limit */
 } clr_run_config;
 
 typedef struct clr_observation {
@@ -113,11 +114,31 @@ typedef struct clr_device_result {
     char started_utc[32];
     size_t invalid_cases, broken_claims;
     int replay; /* strategies with a host replay were validated by it (the device keeps subnormals) */
+    int timed_out;        /* a case overran cfg->timeout: the results are incomplete and the
+                             device's queue is still busy (see clr_run_prepared) */
+    size_t resumed_cases; /* cases taken from a journal instead of measured */
 } clr_device_result;
 
 /* Refuses (CLR_EUSAGE) shapes that cannot fit the device, saying how big they are. */
 int clr_check_fits(const clr_run_config *cfg, const clr_device *dev, clr_error *err);
 int clr_run_device(const clr_run_config *cfg, const clr_device *dev, clr_device_result *res, clr_error *err);
+
+/* clr_run_device in two steps, so that every program of every run is built (and every other
+ * check made) before anything is measured. clr_run_prepare makes the context and builds the
+ * programs; clr_run_prepared measures and always consumes p. With a journal (journal.h),
+ * cases already in it are taken from it, and each case measured is appended to it. When a
+ * case overruns cfg->timeout it fails with res->timed_out set, and the context is abandoned,
+ * not released: releasing waits for the kernel that does not end, so the caller should write
+ * what it can and _exit. */
+typedef struct clr_prepared_run clr_prepared_run;
+struct clr_journal;
+int clr_run_prepare(const clr_run_config *cfg, const clr_device *dev, clr_prepared_run **p, clr_error *err);
+int clr_run_prepared(clr_prepared_run *p, struct clr_journal *journal, clr_device_result *res, clr_error *err);
+void clr_run_prepared_free(clr_prepared_run *p); /* one that will not be run */
+/* What a prepared run will do and with what: the device, tuning and build options (build_*,
+ * replay), and a hash of the kernel sources it built. */
+const clr_device_result *clr_prepared_setup(const clr_prepared_run *p);
+uint64_t clr_prepared_sources_hash(const clr_prepared_run *p);
 void clr_device_result_free(clr_device_result *res);
 
 /* The tuning a run uses on a device: defaults with the config's overrides. */

@@ -1,6 +1,6 @@
-/* util.h: error reporting, OpenCL status names, checked allocation, number parsing, clocks.
- * Errors travel up as a clr_error filled once, at the place that knows what went wrong, and
- * are printed once by main(). */
+/* util.h: error reporting, OpenCL status names, checked allocation and size arithmetic, number
+ * parsing, escaping of untrusted text, clocks. Errors travel up as a clr_error filled once, at
+ * the place that knows what went wrong, and are printed once by main(). */
 #ifndef CLREPRO_UTIL_H
 #define CLREPRO_UTIL_H
 
@@ -19,8 +19,19 @@ typedef struct clr_error {
     char msg[4096];
 } clr_error;
 
-/* Records the first error only (later ones are consequences) and returns code. */
+/* Records the first error only (later ones are consequences) and returns code. The formatted
+ * message goes through the same escaping as clr_escape(), so text from users, files and
+ * drivers can never move the cursor, recolour the terminal or forge a line of output: a message
+ * is one line, unless fmt itself contains a newline (a build log after "...:\n%s"), in which
+ * case line breaks are kept, each continuation line indented by two spaces. */
 int clr_fail(clr_error *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Copies text into buf (always terminated, size >= 4) with every control character (C0,
+ * newline and tab included, DEL, C1) written as an escape (\n, \t, \r, \x1b, \u009b) and every
+ * byte that is not part of valid UTF-8 as \xNN. Text that does not fit is cut at a whole
+ * character and ends in "...". Returns buf. Use it wherever untrusted text is printed other
+ * than through clr_fail(). */
+const char *clr_escape(const char *text, char *buf, size_t size);
 
 const char *clr_cl_status_name(cl_int status);
 /* Returns CLR_OK, or records "<call> failed: CL_..." with code CLR_EFAIL. */
@@ -30,13 +41,19 @@ int clr_cl_check(clr_error *err, cl_int status, const char *call);
 void *clr_malloc(size_t bytes, const char *what, clr_error *err);
 void *clr_calloc(size_t count, size_t size, const char *what, clr_error *err);
 char *clr_strdup(const char *s);
+/* Overflow-checked size arithmetic: 0 with *out set, or -1 when the result exceeds SIZE_MAX. */
+int clr_size_mul(size_t a, size_t b, size_t *out);
+int clr_size_add(size_t a, size_t b, size_t *out);
+/* Host memory this process can still use, in bytes: MemAvailable (or free pages), capped by
+ * RLIMIT_AS minus what the process has mapped already. */
+uint64_t clr_host_memory_available(void);
 
-/* Strict parsers: the whole string must be a number in range. Sizes accept a decimal
- * integer, 2^k, or a K/M/G suffix (powers of 1024). */
+/* Strict parsers: the whole string must be a number in range. Sizes and counts accept a
+ * decimal integer, 2^k, or a K/M/G suffix (powers of 1024); clr_parse_u64 takes decimal only. */
 int clr_parse_size(const char *text, size_t *out);
 int clr_parse_u64(const char *text, uint64_t *out);
 int clr_parse_uint(const char *text, unsigned min, unsigned max, unsigned *out);
-/* Comma-separated list of sizes; *items is malloc'ed. Returns 0 on success. */
+/* Comma-separated list of sizes, no empty items; *items is malloc'ed. Returns 0 on success. */
 int clr_parse_size_list(const char *text, size_t **items, size_t *count);
 
 double clr_now(void); /* monotonic seconds */

@@ -1,5 +1,6 @@
 /* cli.c: parses `clrepro [command] [options]` into a clr_cli. Options take `--name value` or
- * `--name=value`; every value is checked here, so later stages can trust it. */
+ * `--name=value`; every value is checked here, so later stages can trust it: numbers with one
+ * parser (4096, 2^12, 4K) and their range, lists without empty or repeated items. */
 #include "cli.h"
 #include "op.h"
 
@@ -52,6 +53,8 @@ static const option_spec options[] = {
     {"chunk", ARG_VALUE, RUN, "N", "fixedsplit chunk: sum elements (default 65536 on CPUs, 16384 on GPUs), attention tokens (default 256)"},
     {"quiet", ARG_NONE, RUN | DEMO | CMP, NULL, "no summary on stdout"},
     {"no-progress", ARG_NONE, RUN, NULL, "no progress line on stderr (it only appears on a terminal anyway)"},
+    {"timeout", ARG_VALUE, RUN, "SECONDS", "time limit of one case (strategy x shape x batch), 0..604800, 0 for none (default 600); a case that overruns it stops the run, incomplete, status 1, its completed cases kept for --resume"},
+    {"resume", ARG_NONE, RUN, NULL, "take the cases an interrupted run of the same configuration completed from its journal (<out>/<device>/.<name>.journal.jsonl) and measure only the rest"},
     {"json", ARG_NONE, DEV, NULL, "machine-readable output"},
     {"help", ARG_NONE, RUN | DEV | DEMO | CMP | REP, NULL, "this help"},
 };
@@ -72,7 +75,8 @@ void clr_cli_usage(FILE *out, clr_command command)
                 "       clrepro demo order [options] sum the same values in many orders, count the results\n"
                 "       clrepro compare FILE.json... [--out DIR]   which devices and runs give the same bits\n"
                 "       clrepro report FILE.json... -o report.html self-contained HTML report with charts\n"
-                "       clrepro --version | --help   (clrepro COMMAND --help for its options)\n\n"
+                "       clrepro --version | --help   (clrepro COMMAND --help or clrepro help COMMAND for its options)\n"
+                "Numbers take 4096, 2^12 and 4K forms; lists are comma-separated, each item once.\n\n"
                 "exit status: 0 success; 1 a kernel's output failed validation, a runtime OpenCL error,\n"
                 "or (with --strict) a broken claim; 2 bad input (options, files, devices, sizes, kernels).\n\n",
                 CLREPRO_VERSION);
@@ -121,16 +125,82 @@ static int parse_uint_opt(const char *opt, const char *v, unsigned lo, unsigned 
     return CLR_OK;
 }
 
+/* Every comma-separated list option: no empty item (no comma at either end, none doubled). */
+static int check_list_items(const char *opt, const char *v, clr_error *err)
+{
+    if (v[0] == ',' || v[strlen(v) - 1] == ',' || strstr(v, ",,"))
+        return bad(err, opt, v, "an empty item in the list; separate items by single commas, with none at either end");
+    return CLR_OK;
+}
+
+static int compare_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int compare_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A list of names (--op, --strategy): each given once. */
+static int parse_name_list(const char *opt, const char *v, clr_error *err)
+{
+    if (check_list_items(opt, v, err))
+        return err->code;
+    size_t n = 1;
+    for (const char *p = v; *p; ++p)
+        n += *p == ',';
+    char *copy = clr_strdup(v), **names = malloc(n * sizeof *names), *save = NULL;
+    if (!copy || !names) {
+        free(copy);
+        free(names);
+        return clr_fail(err, CLR_EFAIL, "out of host memory");
+    }
+    size_t k = 0;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+        names[k++] = tok;
+    qsort(names, k, sizeof *names, compare_name);
+    for (size_t i = 1; i < k; ++i)
+        if (!strcmp(names[i], names[i - 1])) {
+            char expect[160];
+            snprintf(expect, sizeof expect, "'%.64s' is given twice; name each once", names[i]);
+            bad(err, opt, v, expect);
+            break;
+        }
+    free(names);
+    free(copy);
+    return err->code;
+}
+
 static int parse_list(const char *opt, const char *v, size_t **items, size_t *count, clr_error *err)
 {
     free(*items);
     *items = NULL;
+    *count = 0;
+    if (check_list_items(opt, v, err))
+        return err->code;
     if (clr_parse_size_list(v, items, count))
         return bad(err, opt, v, "expected comma-separated whole numbers (4096, 2^12 or 4K forms)");
     for (size_t i = 0; i < *count; ++i)
         if ((*items)[i] == 0)
             return bad(err, opt, v, "every value must be at least 1");
-    return CLR_OK;
+    size_t *sorted = malloc(*count * sizeof *sorted);
+    if (!sorted)
+        return clr_fail(err, CLR_EFAIL, "out of host memory");
+    memcpy(sorted, *items, *count * sizeof *sorted);
+    qsort(sorted, *count, sizeof *sorted, compare_size);
+    for (size_t i = 1; i < *count; ++i)
+        if (sorted[i] == sorted[i - 1]) {
+            char expect[128];
+            snprintf(expect, sizeof expect, "%zu is given twice (4K and 4096 are the same size); give each size once",
+                     sorted[i]);
+            bad(err, opt, v, expect);
+            break;
+        }
+    free(sorted);
+    return err->code;
 }
 
 static int is_dim_option(const char *name)
@@ -160,7 +230,14 @@ static int apply(clr_cli *cli, const char *name, const char *v, clr_error *err)
         }
         return parse_list(name, v, &d->values, &d->count, err);
     }
-    if (!strcmp(name, "op")) cli->op_name = v;
+    if (!strcmp(name, "op") || !strcmp(name, "strategy")) {
+        if (parse_name_list(name, v, err))
+            return err->code;
+        if (name[0] == 'o')
+            cli->op_name = v;
+        else
+            cli->strategies = v;
+    }
     else if (!strcmp(name, "suite")) cli->suite = v;
     else if (!strcmp(name, "output")) cli->output = v;
     else if (!strcmp(name, "dtype")) {
@@ -168,8 +245,11 @@ static int apply(clr_cli *cli, const char *name, const char *v, clr_error *err)
             return bad(err, name, v, "expected fp32 or bf16");
         cli->dtype = !strcmp(v, "bf16");
     }
-    else if (!strcmp(name, "strategy")) cli->strategies = v;
-    else if (!strcmp(name, "device")) cli->device_spec = v;
+    else if (!strcmp(name, "device")) {
+        if (check_list_items(name, v, err))
+            return err->code;
+        cli->device_spec = v;
+    }
     else if (!strcmp(name, "input")) cli->input_path = v;
     else if (!strcmp(name, "out")) cli->out_dir = v;
     else if (!strcmp(name, "kernel-dir")) cli->kernel_dir = v;
@@ -201,7 +281,29 @@ static int apply(clr_cli *cli, const char *name, const char *v, clr_error *err)
     else if (!strcmp(name, "json")) cli->json = 1;
     else if (!strcmp(name, "quiet")) cli->quiet = 1;
     else if (!strcmp(name, "no-progress")) cli->no_progress = 1;
+    else if (!strcmp(name, "resume")) cli->resume = 1;
+    else if (!strcmp(name, "timeout")) return parse_uint_opt(name, v, 0, 604800, &cli->timeout, err);
     return CLR_OK;
+}
+
+static int command_by_name(const char *name, clr_command *out)
+{
+    static const struct { const char *name; clr_command command; } commands[] = {
+        {"run", CLR_CMD_RUN}, {"devices", CLR_CMD_DEVICES}, {"demo", CLR_CMD_DEMO},
+        {"compare", CLR_CMD_COMPARE}, {"report", CLR_CMD_REPORT},
+    };
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; ++i)
+        if (!strcmp(name, commands[i].name)) {
+            *out = commands[i].command;
+            return 0;
+        }
+    return -1;
+}
+
+/* --help, --version and `help COMMAND` end the command line. */
+static int nothing_after(const char *last, const char *extra, clr_error *err)
+{
+    return clr_fail(err, CLR_EUSAGE, "unexpected argument '%s' after %s, which takes nothing after it", extra, last);
 }
 
 int clr_cli_parse(int argc, char **argv, clr_cli *cli, clr_error *err)
@@ -217,37 +319,35 @@ int clr_cli_parse(int argc, char **argv, clr_cli *cli, clr_error *err)
     cli->orders = CLR_DEFAULT_ORDERS;
     cli->contig = -1;
     cli->dist = CLR_DIST_UNIFORM;
+    cli->timeout = CLR_DEFAULT_TIMEOUT;
 
     int i = 1;
     if (i < argc && argv[i][0] != '-') {
-        if (!strcmp(argv[i], "run"))
-            cli->command = CLR_CMD_RUN;
-        else if (!strcmp(argv[i], "devices"))
-            cli->command = CLR_CMD_DEVICES;
-        else if (!strcmp(argv[i], "compare"))
-            cli->command = CLR_CMD_COMPARE;
-        else if (!strcmp(argv[i], "report"))
-            cli->command = CLR_CMD_REPORT;
-        else if (!strcmp(argv[i], "demo")) {
-            cli->command = CLR_CMD_DEMO;
-            if (i + 1 < argc && argv[i + 1][0] != '-')
-                cli->demo_name = argv[++i];
-        }
-        else if (!strcmp(argv[i], "help")) {
+        if (!strcmp(argv[i], "help")) {
+            /* `clrepro help [COMMAND]` */
             cli->command = CLR_CMD_HELP;
             cli->help_for = CLR_CMD_HELP;
+            if (i + 1 < argc && command_by_name(argv[i + 1], &cli->help_for))
+                return clr_fail(err, CLR_EUSAGE, "help: unknown command '%s'; commands are run, devices, demo, compare "
+                                "and report", argv[i + 1]);
+            if (i + 2 < argc)
+                return clr_fail(err, CLR_EUSAGE, "unexpected argument '%s' after `help %s`, which takes nothing "
+                                "after it", argv[i + 2], argv[i + 1]);
             return CLR_OK;
-        } else
+        }
+        if (command_by_name(argv[i], &cli->command))
             return clr_fail(err, CLR_EUSAGE, "unknown command '%s'; commands are run, devices, demo, compare and report (clrepro --help)",
                             argv[i]);
+        if (cli->command == CLR_CMD_DEMO && i + 1 < argc && argv[i + 1][0] != '-')
+            cli->demo_name = argv[++i];
         ++i;
     } else if (i < argc && (!strcmp(argv[i], "--version") || !strcmp(argv[i], "-V"))) {
         cli->command = CLR_CMD_VERSION;
-        return CLR_OK;
+        return i + 1 < argc ? nothing_after(argv[i], argv[i + 1], err) : CLR_OK;
     } else if (i < argc && (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))) {
         cli->command = CLR_CMD_HELP;
         cli->help_for = CLR_CMD_HELP;
-        return CLR_OK;
+        return i + 1 < argc ? nothing_after(argv[i], argv[i + 1], err) : CLR_OK;
     }
     for (; i < argc; ++i) {
         const char *arg = argv[i];
@@ -278,7 +378,7 @@ int clr_cli_parse(int argc, char **argv, clr_cli *cli, clr_error *err)
         if (!strcmp(spec->name, "help")) {
             cli->help_for = cli->command;
             cli->command = CLR_CMD_HELP;
-            return CLR_OK;
+            return i + 1 < argc ? nothing_after(argv[i], argv[i + 1], err) : CLR_OK;
         }
         const char *value = NULL;
         if (spec->kind == ARG_VALUE) {
@@ -301,6 +401,9 @@ int clr_cli_parse(int argc, char **argv, clr_cli *cli, clr_error *err)
             return clr_fail(err, CLR_EUSAGE, "`clrepro demo` needs the name of a demonstration: order");
         if (strcmp(cli->demo_name, "order") != 0)
             return clr_fail(err, CLR_EUSAGE, "unknown demonstration '%s'; there is: order", cli->demo_name);
+        if (cli->seed > UINT32_MAX)
+            return clr_fail(err, CLR_EUSAGE, "demo order: --seed %llu: at most 4294967295 (its permutations are keyed "
+                            "by a 32-bit seed)", (unsigned long long)cli->seed);
         const clr_dim_list *n = clr_cli_dim(cli, "n");
         if (n && n->count != 1)
             return clr_fail(err, CLR_EUSAGE, "demo order: --n takes one value");

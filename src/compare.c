@@ -1,47 +1,183 @@
 /* compare.c: matches the cases of many results documents — other machines, other devices,
  * other drivers or builds of the same device — and says which give the same bits (by
  * fingerprint), how far apart the others are (from the stored probe bits) and how their times
- * compare. Writes Markdown, CSV and JSON. */
+ * compare. Writes Markdown, CSV and JSON. Cases are matched through a hash table keyed by
+ * (run, strategy, shape, batch), and per-strategy rows through one keyed by (run, strategy), so
+ * the work grows with the number of cases, not its square (two documents of 40,000 cases: about
+ * 1.5 s, most of it parsing). Every string from a document is escaped for the format it lands
+ * in (output.h), and a text that cannot be made whole is an error, never a text with a case
+ * left out. Also checks, before anything is written, that no output is one of the inputs. */
 #include "compare.h"
 
+#include <errno.h>
 #include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include "output.h"
 #include "reference.h"
 
-#define MAX_DOCS 64
+#define MAX_DOCS CLR_COMPARE_MAX_DOCS
+#define NONE SIZE_MAX
 
-static int same_key(const clr_rdoc *a, const clr_rcase *ca, const clr_rdoc *b, const clr_rcase *cb)
-{
-    return !strcmp(a->name, b->name) && !strcmp(ca->strategy, cb->strategy) && !strcmp(ca->shape, cb->shape) &&
-           ca->batch == cb->batch;
-}
+/* ---- an open-addressing index of items by key; the caller owns the items and says when two
+ * keys are equal ---- */
 
-static int64_t probe_distance(const clr_rcase *a, const clr_rcase *b)
+typedef struct index_slot {
+    uint64_t hash;
+    size_t item; /* NONE: empty */
+} index_slot;
+
+typedef struct hash_index {
+    index_slot *slots;
+    size_t cap, count; /* cap: a power of two, at least twice count */
+} hash_index;
+
+/* Does item have the key the caller is looking for? */
+typedef int (*same_key_fn)(const void *key, size_t item);
+
+static uint64_t hash_string(uint64_t h, const char *s)
 {
-    if (a->nprobe != b->nprobe || a->nprobe == 0)
-        return -1;
-    uint64_t worst = 0;
-    for (size_t i = 0; i < a->nprobe; ++i) {
-        uint64_t d = clr_ulp_distance(clr_bits_float(a->probe_bits[i]), clr_bits_float(b->probe_bits[i]));
-        if (d == UINT64_MAX)
-            return -1;
-        worst = d > worst ? d : worst;
+    for (const unsigned char *p = (const unsigned char *)s;; ++p) { /* FNV-1a, the NUL included */
+        h = (h ^ *p) * 0x100000001b3ull;
+        if (!*p)
+            return h;
     }
-    return (int64_t)worst;
 }
 
-static void finish_match(clr_comparison *cmp, clr_match *m)
+static uint64_t hash_size(uint64_t h, size_t v)
 {
-    char fps[MAX_DOCS][17];
+    for (int i = 0; i < 8; ++i, v >>= 8)
+        h = (h ^ (v & 0xff)) * 0x100000001b3ull;
+    return h;
+}
+
+#define HASH_SEED 0xcbf29ce484222325ull
+
+static int index_grow(hash_index *ix)
+{
+    size_t cap = ix->cap ? ix->cap * 2 : 64;
+    index_slot *slots = malloc(cap * sizeof *slots);
+    if (!slots)
+        return -1;
+    for (size_t i = 0; i < cap; ++i)
+        slots[i].item = NONE;
+    for (size_t i = 0; i < ix->cap; ++i)
+        if (ix->slots[i].item != NONE) {
+            size_t at = ix->slots[i].hash & (cap - 1);
+            while (slots[at].item != NONE)
+                at = (at + 1) & (cap - 1);
+            slots[at] = ix->slots[i];
+        }
+    free(ix->slots);
+    ix->slots = slots;
+    ix->cap = cap;
+    return 0;
+}
+
+/* The item with this key, or, when there is none, item_if_new (recorded under the key).
+ * NONE when out of memory. */
+static size_t index_find_or_add(hash_index *ix, uint64_t hash, const void *key, same_key_fn same, size_t item_if_new)
+{
+    if (2 * (ix->count + 1) > ix->cap && index_grow(ix))
+        return NONE;
+    size_t at = hash & (ix->cap - 1);
+    for (; ix->slots[at].item != NONE; at = (at + 1) & (ix->cap - 1))
+        if (ix->slots[at].hash == hash && same(key, ix->slots[at].item))
+            return ix->slots[at].item;
+    ix->slots[at].hash = hash;
+    ix->slots[at].item = item_if_new;
+    ix->count++;
+    return item_if_new;
+}
+
+static void index_free(hash_index *ix)
+{
+    free(ix->slots);
+    memset(ix, 0, sizeof *ix);
+}
+
+/* ---- matching ---- */
+
+/* A key seen in some document: where it first appeared, and in how many documents. */
+typedef struct candidate {
+    const clr_rdoc *doc;
+    const clr_rcase *first;
+    size_t documents, last_doc;
+} candidate;
+
+typedef struct case_key {
+    const candidate *candidates;
+    const clr_rdoc *doc;
+    const clr_rcase *c;
+} case_key;
+
+static int same_case(const void *key, size_t item)
+{
+    const case_key *k = key;
+    const candidate *cand = &k->candidates[item];
+    return cand->first->batch == k->c->batch && !strcmp(cand->doc->name, k->doc->name) &&
+           !strcmp(cand->first->strategy, k->c->strategy) && !strcmp(cand->first->shape, k->c->shape);
+}
+
+/* The float's position on the line of floats, so that the ulp distance of two is the
+ * difference of their keys (as clr_ulp_distance: +0 and -0 are one point). */
+static int64_t ulp_key(uint32_t bits)
+{
+    return bits >> 31 ? -(int64_t)(bits & 0x7fffffffu) : (int64_t)bits;
+}
+
+/* The largest probe distance between any two present documents, in one pass over them:
+ * per probe value, the largest key minus the smallest. -1 (unknown) where the documents hold
+ * different numbers of probe values or none, or where one has NaN and another has not. */
+static int64_t max_probe_distance(size_t ndocs, const clr_match *m)
+{
+    const clr_rcase *first = NULL;
+    for (size_t d = 0; d < ndocs; ++d)
+        if (m->cases[d]) {
+            if (!first)
+                first = m->cases[d];
+            else if (m->cases[d]->nprobe != first->nprobe)
+                return -1;
+        }
+    if (!first || first->nprobe == 0)
+        return -1;
+    int64_t worst = 0;
+    for (size_t i = 0; i < first->nprobe; ++i) {
+        int64_t lo = INT64_MAX, hi = INT64_MIN;
+        size_t nans = 0, n = 0;
+        for (size_t d = 0; d < ndocs; ++d) {
+            if (!m->cases[d])
+                continue;
+            uint32_t bits = m->cases[d]->probe_bits[i];
+            n++;
+            if (isnan(clr_bits_float(bits))) {
+                nans++;
+                continue;
+            }
+            int64_t k = ulp_key(bits);
+            lo = k < lo ? k : lo;
+            hi = k > hi ? k : hi;
+        }
+        if (nans && nans < n)
+            return -1;
+        if (!nans && hi - lo > worst)
+            worst = hi - lo;
+    }
+    return worst;
+}
+
+static void finish_match(size_t ndocs, clr_match *m)
+{
+    const char *fps[MAX_DOCS];
     m->groups = 0;
-    m->max_ulp = 0;
     m->time_ratio = NAN;
     double fast = INFINITY, slow = -INFINITY;
-    for (size_t d = 0; d < cmp->ndocs; ++d) {
+    for (size_t d = 0; d < ndocs; ++d) {
         const clr_rcase *c = m->cases[d];
         m->group_of[d] = -1;
         if (!c)
@@ -50,14 +186,9 @@ static void finish_match(clr_comparison *cmp, clr_match *m)
             if (!strcmp(fps[g], c->fingerprint))
                 m->group_of[d] = (int)g;
         if (m->group_of[d] < 0) {
-            memcpy(fps[m->groups], c->fingerprint, 17);
+            fps[m->groups] = c->fingerprint;
             m->group_of[d] = (int)m->groups++;
         }
-        for (size_t e = 0; e < d; ++e)
-            if (m->cases[e] && m->max_ulp >= 0) {
-                int64_t u = probe_distance(c, m->cases[e]);
-                m->max_ulp = u < 0 ? -1 : u > m->max_ulp ? u : m->max_ulp;
-            }
         if (c->valid && isfinite(c->median_s)) {
             if (c->median_s < fast) {
                 fast = c->median_s;
@@ -69,10 +200,247 @@ static void finish_match(clr_comparison *cmp, clr_match *m)
             }
         }
     }
-    if (isfinite(fast) && fast > 0 && slow > fast * 0 && m->fastest != m->slowest)
+    m->max_ulp = max_probe_distance(ndocs, m);
+    if (isfinite(fast) && fast > 0 && m->fastest != m->slowest)
         m->time_ratio = slow / fast;
     else if (isfinite(fast))
         m->time_ratio = 1.0;
+}
+
+/* Matches the cases of every document: one pass over them through the index. */
+static int match_cases(clr_comparison *cmp, clr_error *err)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < cmp->ndocs; ++i)
+        total += cmp->docs[i].ncases;
+    candidate *cands = malloc((total ? total : 1) * sizeof *cands);
+    size_t *assigned = malloc((total ? total : 1) * sizeof *assigned); /* per case: its candidate, or NONE */
+    hash_index ix = {0};
+    size_t ncands = 0, at = 0;
+    int rc = CLR_OK;
+    if (!cands || !assigned)
+        rc = clr_fail(err, CLR_EFAIL, "out of host memory matching cases");
+    for (size_t i = 0; i < cmp->ndocs && rc == CLR_OK; ++i) {
+        const clr_rdoc *doc = &cmp->docs[i];
+        for (size_t k = 0; k < doc->ncases; ++k, ++at) {
+            const clr_rcase *c = &doc->cases[k];
+            assigned[at] = NONE;
+            if (c->skipped)
+                continue;
+            case_key key = {cands, doc, c};
+            uint64_t h = hash_size(hash_string(hash_string(hash_string(HASH_SEED, doc->name), c->strategy), c->shape),
+                                   c->batch);
+            size_t id = index_find_or_add(&ix, h, &key, same_case, ncands);
+            if (id == NONE) {
+                rc = clr_fail(err, CLR_EFAIL, "out of host memory matching cases");
+                break;
+            }
+            if (id == ncands) {
+                cands[ncands++] = (candidate){doc, c, 1, i};
+                assigned[at] = id;
+            } else if (cands[id].last_doc != i) { /* a later document; a repeat in one document is ignored */
+                cands[id].documents++;
+                cands[id].last_doc = i;
+                assigned[at] = id;
+            }
+        }
+    }
+    index_free(&ix);
+    /* Keys in two or more documents become matches, in order of first appearance. */
+    size_t *match_of = NULL;
+    if (rc == CLR_OK) {
+        match_of = malloc((ncands ? ncands : 1) * sizeof *match_of);
+        if (!match_of)
+            rc = clr_fail(err, CLR_EFAIL, "out of host memory matching cases");
+    }
+    if (rc == CLR_OK) {
+        for (size_t id = 0; id < ncands; ++id)
+            match_of[id] = cands[id].documents >= 2 ? cmp->nmatches++ : NONE;
+        size_t n = cmp->nmatches ? cmp->nmatches : 1;
+        cmp->matches = calloc(n, sizeof *cmp->matches);
+        const clr_rcase **case_pool = calloc(n * cmp->ndocs, sizeof *case_pool);
+        int *group_pool = calloc(n * cmp->ndocs, sizeof *group_pool);
+        if (!cmp->matches || !case_pool || !group_pool) {
+            free(case_pool);
+            free(group_pool);
+            cmp->nmatches = 0;
+            rc = clr_fail(err, CLR_EFAIL, "out of host memory matching cases");
+        } else {
+            cmp->matches[0].cases = case_pool; /* where clr_compare_free finds the pools */
+            cmp->matches[0].group_of = group_pool;
+            for (size_t id = 0; id < ncands; ++id)
+                if (match_of[id] != NONE) {
+                    clr_match *m = &cmp->matches[match_of[id]];
+                    m->run = cands[id].doc->name;
+                    m->cases = case_pool + match_of[id] * cmp->ndocs;
+                    m->group_of = group_pool + match_of[id] * cmp->ndocs;
+                }
+            at = 0;
+            for (size_t i = 0; i < cmp->ndocs; ++i)
+                for (size_t k = 0; k < cmp->docs[i].ncases; ++k, ++at)
+                    if (assigned[at] != NONE && match_of[assigned[at]] != NONE) {
+                        clr_match *m = &cmp->matches[match_of[assigned[at]]];
+                        m->cases[i] = &cmp->docs[i].cases[k];
+                        m->present++;
+                    }
+            for (size_t m = 0; m < cmp->nmatches; ++m)
+                finish_match(cmp->ndocs, &cmp->matches[m]);
+        }
+    }
+    free(match_of);
+    free(cands);
+    free(assigned);
+    return rc;
+}
+
+static const clr_rcase *any_case(const clr_match *m, size_t ndocs)
+{
+    for (size_t d = 0; d < ndocs; ++d)
+        if (m->cases[d])
+            return m->cases[d];
+    return NULL;
+}
+
+/* ---- rows per (run, strategy) ---- */
+
+typedef struct run_strategy_key {
+    const char *run, *strategy;
+    const void *rows;
+    size_t stride; /* bytes from one row to the next; each row starts with its run and strategy */
+} run_strategy_key;
+
+static int same_run_strategy(const void *key, size_t item)
+{
+    const run_strategy_key *k = key;
+    const char *const *row = (const char *const *)((const char *)k->rows + item * k->stride);
+    return !strcmp(row[0], k->run) && !strcmp(row[1], k->strategy);
+}
+
+static uint64_t hash_run_strategy(const char *run, const char *strategy)
+{
+    return hash_string(hash_string(HASH_SEED, run), strategy);
+}
+
+/* Strategy names a document claims device_invariant for, sorted, for bsearch. */
+static int cmp_string_ptr(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+typedef struct claim_set {
+    const char **names;
+    size_t n;
+} claim_set;
+
+static int claim_set_has(const claim_set *s, const char *strategy)
+{
+    return s->n && bsearch(&strategy, s->names, s->n, sizeof *s->names, cmp_string_ptr) != NULL;
+}
+
+static int judge_device_claims(clr_comparison *cmp, clr_error *err)
+{
+    claim_set sets[MAX_DOCS] = {{0}};
+    int device_id[MAX_DOCS]; /* documents with the same device name and platform share an id */
+    hash_index ix = {0};
+    int rc = CLR_OK;
+    for (size_t d = 0; d < cmp->ndocs; ++d) {
+        const clr_rdoc *doc = &cmp->docs[d];
+        device_id[d] = (int)d;
+        for (size_t e = 0; e < d && device_id[d] == (int)d; ++e)
+            if (!strcmp(doc->device, cmp->docs[e].device) && !strcmp(doc->platform, cmp->docs[e].platform))
+                device_id[d] = device_id[e];
+        sets[d].names = malloc((doc->nclaims ? doc->nclaims : 1) * sizeof *sets[d].names);
+        if (!sets[d].names) {
+            rc = clr_fail(err, CLR_EFAIL, "out of host memory judging claims");
+            break;
+        }
+        for (size_t k = 0; k < doc->nclaims; ++k)
+            if (doc->claims[k].claimed && !strcmp(doc->claims[k].claim, "device_invariant"))
+                sets[d].names[sets[d].n++] = doc->claims[k].strategy;
+        qsort(sets[d].names, sets[d].n, sizeof *sets[d].names, cmp_string_ptr);
+    }
+    cmp->device_claims = rc == CLR_OK ? calloc(cmp->nmatches ? cmp->nmatches : 1, sizeof *cmp->device_claims) : NULL;
+    if (rc == CLR_OK && !cmp->device_claims)
+        rc = clr_fail(err, CLR_EFAIL, "out of host memory judging claims");
+    size_t *first_differ = NULL; /* per row: the match of its first differing case */
+    size_t *differ_a = NULL, *differ_b = NULL;
+    if (rc == CLR_OK) {
+        size_t n = cmp->nmatches ? cmp->nmatches : 1;
+        first_differ = malloc(n * sizeof *first_differ);
+        differ_a = malloc(n * sizeof *differ_a);
+        differ_b = malloc(n * sizeof *differ_b);
+        if (!first_differ || !differ_a || !differ_b)
+            rc = clr_fail(err, CLR_EFAIL, "out of host memory judging claims");
+    }
+    for (size_t m = 0; m < cmp->nmatches && rc == CLR_OK; ++m) {
+        const clr_match *mt = &cmp->matches[m];
+        const char *strategy = any_case(mt, cmp->ndocs)->strategy;
+        int claimed = 0;
+        for (size_t d = 0; d < cmp->ndocs && !claimed; ++d)
+            claimed = mt->cases[d] && claim_set_has(&sets[d], strategy);
+        if (!claimed)
+            continue;
+        run_strategy_key key = {mt->run, strategy, cmp->device_claims, sizeof *cmp->device_claims};
+        size_t id = index_find_or_add(&ix, hash_run_strategy(mt->run, strategy), &key, same_run_strategy,
+                                      cmp->ndevice_claims);
+        if (id == NONE) {
+            rc = clr_fail(err, CLR_EFAIL, "out of host memory judging claims");
+            break;
+        }
+        clr_device_claim *r = &cmp->device_claims[id];
+        if (id == cmp->ndevice_claims) {
+            cmp->ndevice_claims++;
+            r->run = mt->run;
+            r->strategy = strategy;
+            first_differ[id] = NONE;
+        }
+        size_t pairs = 0, differs = 0, a_of = 0, b_of = 0;
+        for (size_t a = 0; a < cmp->ndocs; ++a)
+            for (size_t b = a + 1; b < cmp->ndocs && mt->cases[a]; ++b) {
+                if (!mt->cases[b] || device_id[a] == device_id[b])
+                    continue;
+                pairs++;
+                if (mt->group_of[a] != mt->group_of[b] && !differs++) {
+                    a_of = a;
+                    b_of = b;
+                }
+            }
+        if (!pairs)
+            continue;
+        r->cases++;
+        r->identical += !differs;
+        if (differs && first_differ[id] == NONE) {
+            first_differ[id] = m;
+            differ_a[id] = a_of;
+            differ_b[id] = b_of;
+        }
+    }
+    index_free(&ix);
+    for (size_t i = 0; i < cmp->ndevice_claims && rc == CLR_OK; ++i) {
+        clr_device_claim *r = &cmp->device_claims[i];
+        clr_text t = {0};
+        if (first_differ[i] != NONE) {
+            size_t a = differ_a[i], b = differ_b[i];
+            const clr_rcase *c = cmp->matches[first_differ[i]].cases[a];
+            clr_text_printf(&t, "%s batch %zu: #%zu (%s) and #%zu (%s) gave different bits", c->shape, c->batch, a,
+                            cmp->docs[a].device, b, cmp->docs[b].device);
+        } else if (r->cases) {
+            clr_text_printf(&t, "one fingerprint on every device in all %zu cases", r->cases);
+        } else {
+            clr_text_printf(&t, "no case was measured on two different devices");
+        }
+        if (t.failed) {
+            free(t.buf);
+            rc = clr_fail(err, CLR_EFAIL, "out of host memory judging claims");
+        }
+        r->evidence = t.buf;
+    }
+    for (size_t d = 0; d < cmp->ndocs; ++d)
+        free(sets[d].names);
+    free(first_differ);
+    free(differ_a);
+    free(differ_b);
+    return rc;
 }
 
 int clr_compare_load(char *const *paths, size_t npaths, clr_comparison *cmp, clr_error *err)
@@ -81,7 +449,7 @@ int clr_compare_load(char *const *paths, size_t npaths, clr_comparison *cmp, clr
     if (npaths == 0)
         return clr_fail(err, CLR_EUSAGE, "name at least one results .json file (results/<device>/<op>.json)");
     if (npaths > MAX_DOCS)
-        return clr_fail(err, CLR_EUSAGE, "at most %d documents at once", MAX_DOCS);
+        return clr_fail(err, CLR_EUSAGE, "%zu documents: at most %d at once", npaths, MAX_DOCS);
     cmp->docs = calloc(npaths, sizeof *cmp->docs);
     cmp->labels = calloc(npaths, sizeof *cmp->labels);
     if (!cmp->docs || !cmp->labels)
@@ -98,92 +466,135 @@ int clr_compare_load(char *const *paths, size_t npaths, clr_comparison *cmp, clr
         for (size_t j = 0; j < npaths; ++j)
             twin |= j != i && !strcmp(d->device, cmp->docs[j].device) && !strcmp(d->driver, cmp->docs[j].driver) &&
                     !strcmp(d->name, cmp->docs[j].name);
+        clr_text t = {0};
+        clr_text_printf(&t, "%s (%s)", d->device, d->driver);
         if (twin)
-            snprintf(cmp->labels[i], sizeof cmp->labels[i], "%s (%s) [%s]", d->device, d->driver, d->path);
-        else
-            snprintf(cmp->labels[i], sizeof cmp->labels[i], "%s (%s)", d->device, d->driver);
-    }
-    size_t cap = 0;
-    for (size_t i = 0; i < npaths; ++i)
-        cap += cmp->docs[i].ncases;
-    cmp->matches = calloc(cap ? cap : 1, sizeof *cmp->matches);
-    cmp->match_name = calloc(cap ? cap : 1, sizeof *cmp->match_name);
-    if (!cmp->matches || !cmp->match_name)
-        return clr_fail(err, CLR_EFAIL, "out of host memory");
-    for (size_t i = 0; i < npaths; ++i)
-        for (size_t k = 0; k < cmp->docs[i].ncases; ++k) {
-            const clr_rcase *c = &cmp->docs[i].cases[k];
-            if (c->skipped)
-                continue;
-            int seen = 0;
-            for (size_t m = 0; m < cmp->nmatches && !seen; ++m) {
-                size_t d0 = 0;
-                while (!cmp->matches[m].cases[d0])
-                    ++d0;
-                seen = same_key(&cmp->docs[d0], cmp->matches[m].cases[d0], &cmp->docs[i], c);
-            }
-            if (seen)
-                continue;
-            clr_match m = {0};
-            m.cases[i] = c;
-            m.present = 1;
-            for (size_t j = i + 1; j < npaths; ++j)
-                for (size_t q = 0; q < cmp->docs[j].ncases && !m.cases[j]; ++q)
-                    if (!cmp->docs[j].cases[q].skipped && same_key(&cmp->docs[i], c, &cmp->docs[j], &cmp->docs[j].cases[q])) {
-                        m.cases[j] = &cmp->docs[j].cases[q];
-                        m.present++;
-                    }
-            if (m.present < 2)
-                continue;
-            finish_match(cmp, &m);
-            cmp->match_name[cmp->nmatches] = cmp->docs[i].name;
-            cmp->matches[cmp->nmatches++] = m;
+            clr_text_printf(&t, " [%s]", d->path);
+        if (t.failed) {
+            free(t.buf);
+            return clr_fail(err, CLR_EFAIL, "out of host memory");
         }
-    return CLR_OK;
+        cmp->labels[i] = t.buf;
+    }
+    int rc = match_cases(cmp, err);
+    return rc ? rc : judge_device_claims(cmp, err);
 }
 
 void clr_compare_free(clr_comparison *cmp)
 {
-    for (size_t i = 0; i < cmp->ndocs; ++i)
+    for (size_t i = 0; i < cmp->ndocs; ++i) {
         clr_rdoc_free(&cmp->docs[i]);
+        free(cmp->labels[i]);
+    }
+    if (cmp->matches) {
+        free(cmp->matches[0].cases); /* the pools start at the first match */
+        free(cmp->matches[0].group_of);
+    }
+    for (size_t i = 0; i < cmp->ndevice_claims; ++i)
+        free(cmp->device_claims[i].evidence);
+    free(cmp->device_claims);
     free(cmp->docs);
     free(cmp->labels);
     free(cmp->matches);
-    free(cmp->match_name);
     memset(cmp, 0, sizeof *cmp);
 }
 
-static const clr_rcase *any_case(const clr_match *m)
+const char *clr_device_claim_observed(const clr_device_claim *row)
 {
-    for (size_t d = 0; d < MAX_DOCS; ++d)
-        if (m->cases[d])
-            return m->cases[d];
-    return NULL;
+    return !row->cases ? "not measured" : row->identical == row->cases ? "held" : "violated";
 }
 
-/* Per (run name, strategy): how many matched cases had the same bits everywhere. */
+int clr_check_output_path(char *const *inputs, size_t ninputs, const char *path, const char *option,
+                          int parent_must_exist, clr_error *err)
+{
+    struct stat out, in;
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    const size_t temp_suffix = strlen(".tmpXXXXXX"); /* the temporary written first (atomic_file.h) */
+    if (strlen(base) + temp_suffix > NAME_MAX || strlen(path) + temp_suffix >= PATH_MAX)
+        return clr_fail(err, CLR_EUSAGE, "%s %s: the name is too long (a file name of at most %zu bytes, a path of "
+                                         "at most %zu); choose a shorter one",
+                        option, path, (size_t)NAME_MAX - temp_suffix, (size_t)PATH_MAX - 1 - temp_suffix);
+    if (stat(path, &out) == 0) {
+        if (S_ISDIR(out.st_mode))
+            return clr_fail(err, CLR_EUSAGE, "%s %s is a directory; name a file to write", option, path);
+        if (!S_ISREG(out.st_mode))
+            return clr_fail(err, CLR_EUSAGE, "%s %s is not a regular file (a device or a pipe?); name a file to write",
+                            option, path);
+        for (size_t i = 0; i < ninputs; ++i)
+            if (stat(inputs[i], &in) == 0 && in.st_dev == out.st_dev && in.st_ino == out.st_ino)
+                return clr_fail(err, CLR_EUSAGE, "%s %s is the input document %s: writing it would destroy that "
+                                                 "input; choose another output file",
+                                option, path, inputs[i]);
+        return CLR_OK;
+    }
+    if (errno != ENOENT)
+        return clr_fail(err, CLR_EUSAGE, "%s %s: %s; choose another output file", option, path, strerror(errno));
+    if (!parent_must_exist)
+        return CLR_OK;
+    char *dir = clr_strdup(path);
+    if (!dir)
+        return clr_fail(err, CLR_EFAIL, "out of host memory");
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        strcpy(dir, ".");
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    int rc = CLR_OK;
+    if (stat(dir, &in) != 0)
+        rc = clr_fail(err, CLR_EUSAGE, "%s %s: directory %s %s; create it first or choose another output file",
+                      option, path, dir, errno == ENOENT ? "does not exist" : strerror(errno));
+    else if (!S_ISDIR(in.st_mode))
+        rc = clr_fail(err, CLR_EUSAGE, "%s %s: %s is not a directory; choose another output file", option, path, dir);
+    else if (access(dir, W_OK | X_OK) != 0)
+        rc = clr_fail(err, CLR_EUSAGE, "%s %s: directory %s is not writable; choose another output file", option,
+                      path, dir);
+    free(dir);
+    return rc;
+}
+
+void clr_group_name(size_t g, char buf[8])
+{
+    char rev[8];
+    size_t n = 0;
+    for (size_t x = g + 1; x && n < 7; x = (x - 1) / 26) /* bijective base 26: A..Z, AA, AB, ... */
+        rev[n++] = (char)('A' + (x - 1) % 26);
+    for (size_t i = 0; i < n; ++i)
+        buf[i] = rev[n - 1 - i];
+    buf[n] = '\0';
+}
+
+/* ---- the writers ---- */
+
+/* Per (run, strategy): how many matched cases had the same bits everywhere. */
 typedef struct summary_row {
-    const char *name, *strategy;
+    const char *run, *strategy; /* first, as run_strategy_key expects */
     size_t cases, same, ulp_known;
     int64_t max_ulp;
     double ratio_sum;
     size_t ratios;
 } summary_row;
 
-static size_t summarise(const clr_comparison *cmp, summary_row *rows)
+static summary_row *summarise(const clr_comparison *cmp, size_t *nrows)
 {
+    summary_row *rows = calloc(cmp->nmatches ? cmp->nmatches : 1, sizeof *rows);
+    hash_index ix = {0};
     size_t n = 0;
-    for (size_t m = 0; m < cmp->nmatches; ++m) {
+    for (size_t m = 0; rows && m < cmp->nmatches; ++m) {
         const clr_match *mt = &cmp->matches[m];
-        const char *strategy = any_case(mt)->strategy;
-        summary_row *r = NULL;
-        for (size_t i = 0; i < n && !r; ++i)
-            if (!strcmp(rows[i].name, cmp->match_name[m]) && !strcmp(rows[i].strategy, strategy))
-                r = &rows[i];
-        if (!r) {
-            r = &rows[n++];
-            memset(r, 0, sizeof *r);
-            r->name = cmp->match_name[m];
+        const char *strategy = any_case(mt, cmp->ndocs)->strategy;
+        run_strategy_key key = {mt->run, strategy, rows, sizeof *rows};
+        size_t id = index_find_or_add(&ix, hash_run_strategy(mt->run, strategy), &key, same_run_strategy, n);
+        if (id == NONE) {
+            free(rows);
+            rows = NULL;
+            break;
+        }
+        summary_row *r = &rows[id];
+        if (id == n) {
+            n++;
+            r->run = mt->run;
             r->strategy = strategy;
         }
         r->cases++;
@@ -197,98 +608,27 @@ static size_t summarise(const clr_comparison *cmp, summary_row *rows)
             r->ratios++;
         }
     }
-    return n;
+    index_free(&ix);
+    *nrows = n;
+    return rows;
 }
 
-static int claims_device_invariance(const clr_rdoc *d, const char *strategy)
-{
-    for (size_t k = 0; k < d->nclaims; ++k)
-        if (d->claims[k].claimed && !strcmp(d->claims[k].claim, "device_invariant") &&
-            !strcmp(d->claims[k].strategy, strategy))
-            return 1;
-    return 0;
-}
-
-static int other_device(const clr_rdoc *a, const clr_rdoc *b)
-{
-    return strcmp(a->device, b->device) || strcmp(a->platform, b->platform);
-}
-
-size_t clr_compare_device_claims(const clr_comparison *cmp, clr_device_claim *rows)
-{
-    size_t n = 0;
-    for (size_t m = 0; m < cmp->nmatches; ++m) {
-        const clr_match *mt = &cmp->matches[m];
-        const char *strategy = any_case(mt)->strategy;
-        int claimed = 0;
-        for (size_t d = 0; d < cmp->ndocs && !claimed; ++d)
-            claimed = mt->cases[d] && claims_device_invariance(&cmp->docs[d], strategy);
-        if (!claimed)
-            continue;
-        clr_device_claim *r = NULL;
-        for (size_t i = 0; i < n && !r; ++i)
-            if (!strcmp(rows[i].run, cmp->match_name[m]) && !strcmp(rows[i].strategy, strategy))
-                r = &rows[i];
-        if (!r) {
-            r = &rows[n++];
-            memset(r, 0, sizeof *r);
-            r->run = cmp->match_name[m];
-            r->strategy = strategy;
-        }
-        size_t pairs = 0, differ_a = 0, differ_b = 0, differs = 0;
-        for (size_t a = 0; a < cmp->ndocs; ++a)
-            for (size_t b = a + 1; b < cmp->ndocs; ++b) {
-                if (!mt->cases[a] || !mt->cases[b] || !other_device(&cmp->docs[a], &cmp->docs[b]))
-                    continue;
-                pairs++;
-                if (mt->group_of[a] != mt->group_of[b] && !differs++) {
-                    differ_a = a;
-                    differ_b = b;
-                }
-            }
-        if (!pairs)
-            continue;
-        r->cases++;
-        r->identical += !differs;
-        if (differs && !r->evidence[0]) {
-            const clr_rcase *c = mt->cases[differ_a];
-            snprintf(r->evidence, sizeof r->evidence, "%.120s batch %zu: #%zu (%.120s) and #%zu (%.120s) gave different bits",
-                     c->shape, c->batch, differ_a, cmp->docs[differ_a].device, differ_b, cmp->docs[differ_b].device);
-        }
-    }
-    for (size_t i = 0; i < n; ++i) {
-        if (rows[i].evidence[0])
-            continue;
-        if (rows[i].cases)
-            snprintf(rows[i].evidence, sizeof rows[i].evidence, "one fingerprint on every device in all %zu cases",
-                     rows[i].cases);
-        else
-            snprintf(rows[i].evidence, sizeof rows[i].evidence, "no case was measured on two different devices");
-    }
-    return n;
-}
-
-const char *clr_device_claim_observed(const clr_device_claim *row)
-{
-    return !row->cases ? "not measured" : row->identical == row->cases ? "held" : "violated";
-}
-
-/* Two documents of the same device (another driver, build or day): their common cases. */
+/* Two documents of the same device and run (another driver, build or day): their common cases. */
 typedef struct pair_row {
     size_t a, b, common, changed;
     double log_ratio; /* sum of log(time b / time a) */
     size_t timed;
 } pair_row;
 
-static size_t same_device_pairs(const clr_comparison *cmp, pair_row *rows, size_t max)
+static pair_row *same_device_pairs(const clr_comparison *cmp, size_t *nrows)
 {
     size_t n = 0;
-    for (size_t a = 0; a < cmp->ndocs; ++a)
-        for (size_t b = a + 1; b < cmp->ndocs && n < max; ++b) {
+    pair_row *rows = calloc(cmp->ndocs * cmp->ndocs / 2 + 1, sizeof *rows);
+    for (size_t a = 0; rows && a < cmp->ndocs; ++a)
+        for (size_t b = a + 1; b < cmp->ndocs; ++b) {
             if (strcmp(cmp->docs[a].device, cmp->docs[b].device) || strcmp(cmp->docs[a].name, cmp->docs[b].name))
                 continue;
             pair_row *r = &rows[n++];
-            memset(r, 0, sizeof *r);
             r->a = a;
             r->b = b;
             for (size_t m = 0; m < cmp->nmatches; ++m) {
@@ -304,19 +644,45 @@ static size_t same_device_pairs(const clr_comparison *cmp, pair_row *rows, size_
                 }
             }
         }
-    return n;
+    *nrows = n;
+    return rows;
 }
 
-char *clr_compare_markdown(const clr_comparison *cmp)
+/* " text |": one escaped Markdown cell after a "|". */
+static void md_cell(clr_text *t, const char *s)
+{
+    clr_text_append(t, " ", 1);
+    clr_text_md(t, s);
+    clr_text_append(t, " |", 2);
+}
+
+static char *text_result(clr_text *t, const char *what, clr_error *err)
+{
+    if (!t->failed)
+        return t->buf;
+    free(t->buf);
+    clr_fail(err, CLR_EFAIL, "out of host memory formatting %s", what);
+    return NULL;
+}
+
+char *clr_compare_markdown(const clr_comparison *cmp, clr_error *err)
 {
     clr_text t = {0};
     clr_text_printf(&t, "# clrepro %s: comparison of %zu results documents\n\n", CLREPRO_VERSION, cmp->ndocs);
     clr_text_printf(&t, "| # | device (driver) | platform | run | tool | file |\n|---:|---|---|---|---|---|\n");
-    for (size_t i = 0; i < cmp->ndocs; ++i)
-        clr_text_printf(&t, "| %zu | %s | %s | %s | %s | `%s` |\n", i, cmp->labels[i], cmp->docs[i].platform,
-                        cmp->docs[i].name, cmp->docs[i].tool_version, cmp->docs[i].path);
-    summary_row *rows = calloc(cmp->nmatches ? cmp->nmatches : 1, sizeof *rows);
-    size_t n = rows ? summarise(cmp, rows) : 0;
+    for (size_t i = 0; i < cmp->ndocs; ++i) {
+        clr_text_printf(&t, "| %zu |", i);
+        md_cell(&t, cmp->labels[i]);
+        md_cell(&t, cmp->docs[i].platform);
+        md_cell(&t, cmp->docs[i].name);
+        md_cell(&t, cmp->docs[i].tool_version);
+        md_cell(&t, cmp->docs[i].path);
+        clr_text_printf(&t, "\n");
+    }
+    size_t n = 0;
+    summary_row *rows = summarise(cmp, &n);
+    if (!rows)
+        t.failed = 1;
     clr_text_printf(&t, "\n## Agreement per strategy\n\nCases present in at least two documents, matched by run, "
                         "strategy, shape and batch. Same bits: every document has the same output fingerprint. "
                         "Max ulp: the largest distance between two documents' probe outputs. Time ratio: geometric "
@@ -324,8 +690,10 @@ char *clr_compare_markdown(const clr_comparison *cmp)
                         "| run | strategy | cases | same bits everywhere | max ulp between documents | time ratio |\n"
                         "|---|---|---:|---:|---:|---:|\n");
     for (size_t i = 0; i < n; ++i) {
-        clr_text_printf(&t, "| %s | %s | %zu | %zu/%zu | ", rows[i].name, rows[i].strategy, rows[i].cases,
-                        rows[i].same, rows[i].cases);
+        clr_text_printf(&t, "|");
+        md_cell(&t, rows[i].run);
+        md_cell(&t, rows[i].strategy);
+        clr_text_printf(&t, " %zu | %zu/%zu | ", rows[i].cases, rows[i].same, rows[i].cases);
         if (rows[i].ulp_known)
             clr_text_printf(&t, "%lld |", (long long)rows[i].max_ulp);
         else
@@ -336,21 +704,25 @@ char *clr_compare_markdown(const clr_comparison *cmp)
             clr_text_printf(&t, " - |\n");
     }
     free(rows);
-    clr_device_claim *claims = calloc(cmp->nmatches ? cmp->nmatches : 1, sizeof *claims);
-    size_t nclaims = claims ? clr_compare_device_claims(cmp, claims) : 0;
-    if (nclaims) {
+    if (cmp->ndevice_claims) {
         clr_text_printf(&t, "\n## Device-invariance claims\n\nStrategies that claim the same bits on every device, "
                             "judged here: every case measured on two or more different devices must have one "
                             "fingerprint on all of them.\n\n| run | strategy | cases on 2+ devices | identical on "
                             "every device | observed | evidence |\n|---|---|---:|---:|---|---|\n");
-        for (size_t i = 0; i < nclaims; ++i)
-            clr_text_printf(&t, "| %s | %s | %zu | %zu | %s | %s |\n", claims[i].run, claims[i].strategy,
-                            claims[i].cases, claims[i].identical, clr_device_claim_observed(&claims[i]),
-                            claims[i].evidence);
+        for (size_t i = 0; i < cmp->ndevice_claims; ++i) {
+            const clr_device_claim *c = &cmp->device_claims[i];
+            clr_text_printf(&t, "|");
+            md_cell(&t, c->run);
+            md_cell(&t, c->strategy);
+            clr_text_printf(&t, " %zu | %zu | %s |", c->cases, c->identical, clr_device_claim_observed(c));
+            md_cell(&t, c->evidence);
+            clr_text_printf(&t, "\n");
+        }
     }
-    free(claims);
-    pair_row pairs[64];
-    size_t npairs = same_device_pairs(cmp, pairs, 64);
+    size_t npairs = 0;
+    pair_row *pairs = same_device_pairs(cmp, &npairs);
+    if (!pairs)
+        t.failed = 1;
     if (npairs) {
         clr_text_printf(&t, "\n## Same device, different runs\n\nTwo documents of one device (another driver, "
                             "build or day): how many of their common cases changed bits, and the geometric mean of "
@@ -358,27 +730,41 @@ char *clr_compare_markdown(const clr_comparison *cmp)
                             "bits changed | time second / first |\n|---|---|---:|---:|---:|---:|---:|\n");
         for (size_t i = 0; i < npairs; ++i) {
             const pair_row *r = &pairs[i];
-            clr_text_printf(&t, "| %s | %s | #%zu (%s) | #%zu (%s) | %zu | %zu |", cmp->docs[r->a].name,
-                            cmp->docs[r->a].device, r->a, cmp->docs[r->a].driver, r->b, cmp->docs[r->b].driver,
-                            r->common, r->changed);
+            clr_text_printf(&t, "|");
+            md_cell(&t, cmp->docs[r->a].name);
+            md_cell(&t, cmp->docs[r->a].device);
+            clr_text_printf(&t, " #%zu (", r->a);
+            clr_text_md(&t, cmp->docs[r->a].driver);
+            clr_text_printf(&t, ") | #%zu (", r->b);
+            clr_text_md(&t, cmp->docs[r->b].driver);
+            clr_text_printf(&t, ") | %zu | %zu |", r->common, r->changed);
             if (r->timed)
                 clr_text_printf(&t, " %.3fx |\n", exp(r->log_ratio / (double)r->timed));
             else
                 clr_text_printf(&t, " - |\n");
         }
     }
-    clr_text_printf(&t, "\n## Cases\n\nFingerprint groups: documents with the same letter gave the same bits.\n\n"
-                        "| run | strategy | shape | batch | groups | max ulp | time ratio | fastest |\n"
+    free(pairs);
+    clr_text_printf(&t, "\n## Cases\n\nFingerprint groups: one letter (A to Z, then AA, AB, ...) per document, in "
+                        "document order, '.' where the document lacks the case; documents with the same letter "
+                        "gave the same bits. Where a case has more than 26 groups, the letters are separated by "
+                        "spaces.\n\n| run | strategy | shape | batch | groups | max ulp | time ratio | fastest |\n"
                         "|---|---|---|---:|---|---:|---:|---|\n");
     for (size_t m = 0; m < cmp->nmatches; ++m) {
         const clr_match *mt = &cmp->matches[m];
-        const clr_rcase *c = any_case(mt);
-        char groups[3 * MAX_DOCS + 1] = "";
-        size_t len = 0;
-        for (size_t d = 0; d < cmp->ndocs; ++d)
-            len += (size_t)snprintf(groups + len, sizeof groups - len, "%c", mt->group_of[d] < 0 ? '.' : 'A' + mt->group_of[d] % 26);
-        clr_text_printf(&t, "| %s | %s | %s | %zu | `%s` | ", cmp->match_name[m], c->strategy, c->shape, c->batch,
-                        groups);
+        const clr_rcase *c = any_case(mt, cmp->ndocs);
+        clr_text_printf(&t, "|");
+        md_cell(&t, mt->run);
+        md_cell(&t, c->strategy);
+        md_cell(&t, c->shape);
+        clr_text_printf(&t, " %zu | `", c->batch);
+        for (size_t d = 0; d < cmp->ndocs; ++d) {
+            char name[8] = ".";
+            if (mt->group_of[d] >= 0)
+                clr_group_name((size_t)mt->group_of[d], name);
+            clr_text_printf(&t, "%s%s", d && mt->groups > 26 ? " " : "", name);
+        }
+        clr_text_printf(&t, "` | ");
         if (mt->max_ulp >= 0)
             clr_text_printf(&t, "%lld |", (long long)mt->max_ulp);
         else
@@ -388,10 +774,10 @@ char *clr_compare_markdown(const clr_comparison *cmp)
         else
             clr_text_printf(&t, " - | - |\n");
     }
-    return t.failed ? (free(t.buf), NULL) : t.buf;
+    return text_result(&t, "compare.md", err);
 }
 
-char *clr_compare_csv(const clr_comparison *cmp)
+char *clr_compare_csv(const clr_comparison *cmp, clr_error *err)
 {
     clr_text t = {0};
     clr_text_printf(&t, "run,strategy,shape,batch,documents,groups,same_bits,max_ulp,time_ratio,fastest,slowest");
@@ -400,9 +786,13 @@ char *clr_compare_csv(const clr_comparison *cmp)
     clr_text_printf(&t, "\n");
     for (size_t m = 0; m < cmp->nmatches; ++m) {
         const clr_match *mt = &cmp->matches[m];
-        const clr_rcase *c = any_case(mt);
-        clr_text_printf(&t, "%s,%s,\"%s\",%zu,%zu,%zu,%s,", cmp->match_name[m], c->strategy, c->shape, c->batch,
-                        mt->present, mt->groups, mt->groups == 1 ? "true" : "false");
+        const clr_rcase *c = any_case(mt, cmp->ndocs);
+        clr_text_csv(&t, mt->run);
+        clr_text_printf(&t, ",");
+        clr_text_csv(&t, c->strategy);
+        clr_text_printf(&t, ",");
+        clr_text_csv(&t, c->shape);
+        clr_text_printf(&t, ",%zu,%zu,%zu,%s,", c->batch, mt->present, mt->groups, mt->groups == 1 ? "true" : "false");
         if (mt->max_ulp >= 0)
             clr_text_printf(&t, "%lld", (long long)mt->max_ulp);
         if (isfinite(mt->time_ratio))
@@ -420,55 +810,85 @@ char *clr_compare_csv(const clr_comparison *cmp)
         }
         clr_text_printf(&t, "\n");
     }
-    return t.failed ? (free(t.buf), NULL) : t.buf;
+    return text_result(&t, "compare.csv", err);
 }
 
-char *clr_compare_json(const clr_comparison *cmp)
+/* Appends item (a new reference, NULL when it could not be built) to arr; -1 when either failed. */
+static int append(json_t *arr, json_t *item)
 {
-    json_t *docs = json_array(), *cases = json_array();
-    for (size_t i = 0; i < cmp->ndocs; ++i) {
+    return arr && item ? json_array_append_new(arr, item) : (json_decref(item), -1);
+}
+
+char *clr_compare_json(const clr_comparison *cmp, clr_error *err)
+{
+    json_t *docs = json_array(), *cases = json_array(), *same = json_array(), *device_claims = json_array();
+    const char *failed = NULL; /* what could not be serialised */
+    for (size_t i = 0; i < cmp->ndocs && !failed; ++i) {
         const clr_rdoc *d = &cmp->docs[i];
-        json_array_append_new(docs, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "label", cmp->labels[i], "path",
-                                              d->path, "device", d->device, "driver", d->driver, "platform",
-                                              d->platform, "run", d->name, "tool_version", d->tool_version));
+        if (append(docs, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "label", cmp->labels[i], "path", d->path,
+                                   "device", d->device, "driver", d->driver, "platform", d->platform, "run", d->name,
+                                   "tool_version", d->tool_version)))
+            failed = "a document";
     }
-    for (size_t m = 0; m < cmp->nmatches; ++m) {
+    for (size_t m = 0; m < cmp->nmatches && !failed; ++m) {
         const clr_match *mt = &cmp->matches[m];
-        const clr_rcase *c = any_case(mt);
+        const clr_rcase *c = any_case(mt, cmp->ndocs);
         json_t *groups = json_array();
-        for (size_t d = 0; d < cmp->ndocs; ++d)
-            json_array_append_new(groups, mt->group_of[d] < 0 ? json_null() : json_integer(mt->group_of[d]));
-        json_array_append_new(
-            cases, json_pack("{s:s, s:s, s:s, s:I, s:I, s:b, s:o, s:o, s:o}", "run", cmp->match_name[m], "strategy",
-                             c->strategy, "shape", c->shape, "batch", (json_int_t)c->batch, "groups",
-                             (json_int_t)mt->groups, "same_bits", mt->groups == 1, "group_of", groups, "max_ulp",
-                             mt->max_ulp >= 0 ? json_integer(mt->max_ulp) : json_null(), "time_ratio",
-                             isfinite(mt->time_ratio) ? json_real(mt->time_ratio) : json_null()));
+        for (size_t d = 0; d < cmp->ndocs && groups; ++d)
+            if (append(groups, mt->group_of[d] < 0 ? json_null() : json_integer(mt->group_of[d]))) {
+                json_decref(groups);
+                groups = NULL;
+            }
+        json_t *max_ulp = mt->max_ulp >= 0 ? json_integer(mt->max_ulp) : json_null();
+        json_t *ratio = isfinite(mt->time_ratio) ? json_real(mt->time_ratio) : json_null();
+        json_t *item = groups && max_ulp && ratio
+                           ? json_pack("{s:s, s:s, s:s, s:I, s:I, s:b, s:O, s:O, s:O}", "run", mt->run, "strategy",
+                                       c->strategy, "shape", c->shape, "batch", (json_int_t)c->batch, "groups",
+                                       (json_int_t)mt->groups, "same_bits", mt->groups == 1, "group_of", groups,
+                                       "max_ulp", max_ulp, "time_ratio", ratio)
+                           : NULL;
+        json_decref(groups);
+        json_decref(max_ulp);
+        json_decref(ratio);
+        if (append(cases, item))
+            failed = "a case";
     }
-    pair_row pairs[64];
-    size_t npairs = same_device_pairs(cmp, pairs, 64);
-    json_t *same = json_array();
-    for (size_t i = 0; i < npairs; ++i)
-        json_array_append_new(same, json_pack("{s:I, s:I, s:I, s:I, s:o}", "first", (json_int_t)pairs[i].a, "second",
-                                              (json_int_t)pairs[i].b, "common_cases", (json_int_t)pairs[i].common,
-                                              "bits_changed", (json_int_t)pairs[i].changed, "time_ratio",
-                                              pairs[i].timed ? json_real(exp(pairs[i].log_ratio / (double)pairs[i].timed))
-                                                             : json_null()));
-    json_t *device_claims = json_array();
-    clr_device_claim *claims = calloc(cmp->nmatches ? cmp->nmatches : 1, sizeof *claims);
-    size_t nclaims = claims ? clr_compare_device_claims(cmp, claims) : 0;
-    for (size_t i = 0; i < nclaims; ++i)
-        json_array_append_new(device_claims,
-                              json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:s}", "run", claims[i].run, "strategy",
-                                        claims[i].strategy, "claim", "device_invariant", "cases",
-                                        (json_int_t)claims[i].cases, "identical", (json_int_t)claims[i].identical,
-                                        "observed", clr_device_claim_observed(&claims[i]), "evidence",
-                                        claims[i].evidence));
-    free(claims);
-    json_t *root = json_pack("{s:s, s:i, s:{s:s, s:s}, s:o, s:o, s:o, s:o}", "schema", "clrepro.compare",
-                             "schema_version", 1, "tool", "name", "clrepro", "version", CLREPRO_VERSION, "documents",
-                             docs, "cases", cases, "same_device", same, "device_claims", device_claims);
+    size_t npairs = 0;
+    pair_row *pairs = same_device_pairs(cmp, &npairs);
+    if (!pairs)
+        failed = "the same-device pairs";
+    for (size_t i = 0; i < npairs && !failed; ++i) {
+        json_t *ratio = pairs[i].timed ? json_real(exp(pairs[i].log_ratio / (double)pairs[i].timed)) : json_null();
+        json_t *item = ratio ? json_pack("{s:I, s:I, s:I, s:I, s:O}", "first", (json_int_t)pairs[i].a, "second",
+                                         (json_int_t)pairs[i].b, "common_cases", (json_int_t)pairs[i].common,
+                                         "bits_changed", (json_int_t)pairs[i].changed, "time_ratio", ratio)
+                             : NULL;
+        json_decref(ratio);
+        if (append(same, item))
+            failed = "a same-device pair";
+    }
+    free(pairs);
+    for (size_t i = 0; i < cmp->ndevice_claims && !failed; ++i) {
+        const clr_device_claim *c = &cmp->device_claims[i];
+        if (append(device_claims, json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:s}", "run", c->run, "strategy",
+                                            c->strategy, "claim", "device_invariant", "cases", (json_int_t)c->cases,
+                                            "identical", (json_int_t)c->identical, "observed",
+                                            clr_device_claim_observed(c), "evidence", c->evidence)))
+            failed = "a device claim";
+    }
+    json_t *root = NULL;
+    if (!failed && docs && cases && same && device_claims)
+        root = json_pack("{s:s, s:i, s:{s:s, s:s}, s:O, s:O, s:O, s:O}", "schema", "clrepro.compare", "schema_version",
+                         1, "tool", "name", "clrepro", "version", CLREPRO_VERSION, "documents", docs, "cases", cases,
+                         "same_device", same, "device_claims", device_claims);
+    json_decref(docs);
+    json_decref(cases);
+    json_decref(same);
+    json_decref(device_claims);
     char *text = root ? json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17)) : NULL;
     json_decref(root);
+    if (!text)
+        clr_fail(err, CLR_EFAIL, "cannot write compare.json: %s could not be serialised (out of host memory?)",
+                 failed ? failed : "the document");
     return text;
 }

@@ -2,7 +2,8 @@
  * negatives; n normal values; n ill-conditioned values) and each accumulator, K work-items sum
  * the values in K different orders. Every device result is checked against a host replay of
  * the same order (float32, float64, compensated: bit for bit) or against the host's exact sum
- * (exact) before anything is reported. Writes demo-order.{json,md} under results/<device>/. */
+ * (exact) before anything is reported. Writes demo-order.{json,md} under results/<device>/.
+ * The host memory it needs is checked against what is available before anything is allocated. */
 #include "demo.h"
 
 #include <jansson.h>
@@ -189,7 +190,8 @@ static int run_method(demo_ctx *d, demo_case *c, enum method m, clr_error *err)
     return rc;
 }
 
-static void make_cases(demo_case cases[3], uint32_t n, uint64_t seed)
+/* The three cases' values; every array checked before it is written. */
+static int make_cases(demo_case cases[3], uint32_t n, uint64_t seed, clr_error *err)
 {
     static const double classic[8] = {1e-10, 1e-5, 1e-2, 1.0, -1e-10, -1e-5, -1e-2, -1.0};
     memset(cases, 0, 3 * sizeof *cases);
@@ -207,8 +209,12 @@ static void make_cases(demo_case cases[3], uint32_t n, uint64_t seed)
              (unsigned long long)seed);
     cases[2].n = n;
     for (int k = 0; k < 3; ++k) {
-        cases[k].x32 = malloc(cases[k].n * sizeof(float));
-        cases[k].x64 = malloc(cases[k].n * sizeof(double));
+        char what[64];
+        snprintf(what, sizeof what, "the %s case's values", cases[k].name);
+        cases[k].x32 = clr_calloc(cases[k].n, sizeof(float), what, err);
+        cases[k].x64 = cases[k].x32 ? clr_calloc(cases[k].n, sizeof(double), what, err) : NULL;
+        if (!cases[k].x64)
+            return err->code;
     }
     for (uint32_t i = 0; i < 8; ++i) {
         cases[0].x32[i] = (float)classic[i];
@@ -219,6 +225,42 @@ static void make_cases(demo_case cases[3], uint32_t n, uint64_t seed)
     for (int k = 1; k < 3; ++k)
         for (uint32_t i = 0; i < n; ++i)
             cases[k].x64[i] = cases[k].x32[i];
+    return CLR_OK;
+}
+
+/* What the demo needs, checked before anything is allocated: host memory for the values (each
+ * case in float32 and float64) and the results, plus, on a CPU device, whose buffers live in
+ * host memory too, the largest input and output buffers; and a device buffer for the float64
+ * values. Every product is overflow-checked. */
+static int check_memory(const demo_ctx *d, uint32_t n, clr_error *err)
+{
+    const size_t per_value = sizeof(float) + sizeof(double), per_order = 2 * sizeof(uint64_t);
+    size_t values, results, buffers = 0, need, input_buffer;
+    int overflow = clr_size_mul((size_t)n, 2 * per_value, &values) ||
+                   clr_size_add(values, 8 * per_value, &values) ||
+                   clr_size_mul((size_t)d->orders, per_order, &results) ||
+                   clr_size_mul((size_t)n, sizeof(double), &input_buffer);
+    if (!overflow && (d->dev->type & CL_DEVICE_TYPE_CPU))
+        overflow = clr_size_add(input_buffer, (size_t)d->orders * sizeof(double), &buffers);
+    if (overflow || clr_size_add(values, results, &need) || clr_size_add(need, buffers, &need))
+        return clr_fail(err, CLR_EUSAGE, "demo order: --n %u with --orders %u is too large to address", n, d->orders);
+    uint64_t avail = clr_host_memory_available();
+    if ((uint64_t)need > avail) {
+        char need_text[32], avail_text[32];
+        clr_format_bytes((double)need, need_text, sizeof need_text);
+        clr_format_bytes((double)avail, avail_text, sizeof avail_text);
+        return clr_fail(err, CLR_EUSAGE, "demo order: --n %u needs %s of host memory (each value in float32 and "
+                        "float64 for two cases%s), and %s is available; give a smaller --n", n, need_text,
+                        buffers ? ", and the CPU device's buffers" : "", avail_text);
+    }
+    if ((uint64_t)input_buffer > (uint64_t)d->dev->max_alloc) {
+        char need_text[32], max_text[32];
+        clr_format_bytes((double)input_buffer, need_text, sizeof need_text);
+        clr_format_bytes((double)d->dev->max_alloc, max_text, sizeof max_text);
+        return clr_fail(err, CLR_EUSAGE, "demo order: --n %u needs a %s buffer, larger than %s allows (%s); give a "
+                        "smaller --n", n, need_text, d->dev->name, max_text);
+    }
+    return CLR_OK;
 }
 
 static char *markdown(const demo_case *cases, const demo_ctx *d, double wall, const char *started,
@@ -233,8 +275,11 @@ static char *markdown(const demo_case *cases, const demo_ctx *d, double wall, co
                         "results equal a host replay of the same order bit for bit, exact results equal the "
                         "host's exact sum.\n\n",
                     dev->name, dev->platform_name, dev->driver_version, started, wall, d->orders);
-    if (command)
-        clr_text_printf(&t, "Command: `%s`\n\n", command);
+    if (command) {
+        clr_text_printf(&t, "Command: ");
+        clr_text_md_code(&t, command);
+        clr_text_printf(&t, "\n\n");
+    }
     clr_text_printf(&t, "| case | n | accumulator | orders | distinct results | min | max | max - min | "
                         "spread (ulp) | device time (ms) |\n|---|---:|---|---:|---:|---:|---:|---:|---:|---:|\n");
     for (int k = 0; k < 3; ++k)
@@ -291,15 +336,14 @@ static int demo_device(const clr_cli *cli, const clr_device *dev, const char *co
     d.dev = dev;
     d.orders = cli->orders;
     d.seed = (uint32_t)cli->seed;
-    demo_case cases[3];
+    demo_case cases[3] = {{0}};
     const clr_dim_list *n = clr_cli_dim(cli, "n");
-    make_cases(cases, n ? (uint32_t)n->values[0] : CLR_DEFAULT_DEMO_N, cli->seed);
+    uint32_t values = n ? (uint32_t)n->values[0] : CLR_DEFAULT_DEMO_N; /* at most 2^30: cli.c */
     cl_int st;
     cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)dev->platform, 0};
-    int rc = CLR_OK;
-    for (int k = 0; k < 3; ++k)
-        if (!cases[k].x32 || !cases[k].x64)
-            rc = clr_fail(err, CLR_EUSAGE, "out of host memory for --n %u", cases[k].n);
+    int rc = check_memory(&d, values, err);
+    if (rc == CLR_OK)
+        rc = make_cases(cases, values, cli->seed, err);
     if (rc == CLR_OK)
         rc = clr_prepare_out_dir(dir, err);
     if (rc == CLR_OK) {
@@ -336,8 +380,10 @@ static int demo_device(const clr_cli *cli, const clr_device *dev, const char *co
             rc = clr_batch_commit(&batch, err);
         else
             clr_batch_abort(&batch);
-        if (rc == CLR_OK && !cli->quiet)
-            printf("%s\nresults: %s/demo-order.{json,md}\n", md, dir);
+        if (rc == CLR_OK && !cli->quiet) {
+            char shown[4096];
+            printf("%s\nresults: %s/demo-order.{json,md}\n", md, clr_escape(dir, shown, sizeof shown));
+        }
         free(json);
         free(md);
     }

@@ -1,8 +1,10 @@
 /* device.c: finds every OpenCL device, reads the properties the benchmark reports, and
- * resolves --device specifications to a list of devices. */
+ * resolves --device specifications to a list of devices (each device once, in the order the
+ * selectors first name it). */
 #include "device.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,6 +140,7 @@ int clr_devices_enumerate(clr_device_list *list, clr_error *err)
     return CLR_OK;
 }
 
+/* Adds dev unless a selector before already chose it. -1: out of memory. */
 static int append_unique(clr_device_list *out, const clr_device *dev)
 {
     for (size_t i = 0; i < out->count; ++i)
@@ -164,38 +167,68 @@ static int ci_contains(const char *hay, const char *needle)
     return 0;
 }
 
+/* A whole decimal number, or -1 (too large included: 0:4294967296 must not wrap to 0:0). */
+static int64_t parse_index(const char *text, size_t len)
+{
+    int64_t v = 0;
+    if (len == 0 || len > 9)
+        return len > 9 && strspn(text, "0123456789") >= len ? INT64_MAX : -1;
+    for (size_t i = 0; i < len; ++i) {
+        if (!isdigit((unsigned char)text[i]))
+            return -1;
+        v = v * 10 + (text[i] - '0');
+    }
+    return v;
+}
+
+/* Adds the devices one selector matches. A device already chosen by an earlier selector
+ * still counts as a match (all,cpu and cpu,cpu are fine); it is used once. */
 static int select_one(const clr_device_list *all, const char *tok, clr_device_list *out, clr_error *err)
 {
-    size_t before = out->count;
-    unsigned a, b;
-    char tail;
+    size_t matched = 0;
     int oom = 0;
+    const char *colon = strchr(tok, ':');
+    int64_t a = -1, b = -1;
+    if (colon) {
+        a = parse_index(tok, (size_t)(colon - tok));
+        b = parse_index(colon + 1, strlen(colon + 1));
+    }
     if (strcmp(tok, "all") == 0 || strcmp(tok, "gpu") == 0 || strcmp(tok, "cpu") == 0) {
         cl_device_type want = tok[0] == 'a' ? CL_DEVICE_TYPE_ALL
                               : tok[0] == 'g' ? CL_DEVICE_TYPE_GPU : CL_DEVICE_TYPE_CPU;
         for (size_t i = 0; i < all->count; ++i)
-            if (all->items[i].type & want)
+            if (all->items[i].type & want) {
+                ++matched;
                 oom |= append_unique(out, &all->items[i]);
-        if (out->count == before && !oom)
+            }
+        if (!matched)
             return clr_fail(err, CLR_EUSAGE, "--device %s: no %s device found; `clrepro devices` lists what there is",
                             tok, tok);
-    } else if (sscanf(tok, "%u:%u%c", &a, &b, &tail) == 2 && isdigit((unsigned char)tok[0])) {
+    } else if (a >= 0 && b >= 0) {
         for (size_t i = 0; i < all->count; ++i)
-            if (all->items[i].platform_index == a && all->items[i].device_index == b)
+            if (all->items[i].platform_index == a && all->items[i].device_index == b) {
+                ++matched;
                 oom |= append_unique(out, &all->items[i]);
-        if (out->count == before && !oom)
-            return clr_fail(err, CLR_EUSAGE, "--device %s: there is no device %u on platform %u; `clrepro devices` lists them",
-                            tok, b, a);
-    } else if (strspn(tok, "0123456789") == strlen(tok) && *tok) {
-        if (clr_parse_uint(tok, 0, 1000000, &a) || a >= all->count)
+            }
+        if (!matched)
+            return clr_fail(err, CLR_EUSAGE, "--device %s: there is no device %s on platform %.*s; `clrepro devices` "
+                            "lists them", tok, colon + 1, (int)(colon - tok), tok);
+    } else if (parse_index(tok, strlen(tok)) >= 0) {
+        int64_t index = parse_index(tok, strlen(tok));
+        if ((uint64_t)index >= all->count)
             return clr_fail(err, CLR_EUSAGE, "--device %s: no device with that index (there are %zu, numbered 0 to %zu); `clrepro devices` lists them",
                             tok, all->count, all->count - 1);
-        oom |= append_unique(out, &all->items[a]);
+        oom |= append_unique(out, &all->items[index]);
+    } else if (colon && (isdigit((unsigned char)tok[0]) || colon == tok)) {
+        return clr_fail(err, CLR_EUSAGE, "--device %s: expected P:D, a platform and a device number (0:0, 1:2); "
+                        "`clrepro devices` lists them", tok);
     } else {
         for (size_t i = 0; i < all->count; ++i)
-            if (ci_contains(all->items[i].name, tok) || ci_contains(all->items[i].platform_name, tok))
+            if (ci_contains(all->items[i].name, tok) || ci_contains(all->items[i].platform_name, tok)) {
+                ++matched;
                 oom |= append_unique(out, &all->items[i]);
-        if (out->count == before && !oom)
+            }
+        if (!matched)
             return clr_fail(err, CLR_EUSAGE, "--device %s: no device or platform name contains '%s'; use all, gpu, cpu, an index, P:D or part of a name (`clrepro devices` lists them)",
                             tok, tok);
     }

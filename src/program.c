@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 /* Tuned defaults per device type; --wg and --vec override them. */
 static const struct {
@@ -194,6 +195,7 @@ int clr_program_build(cl_context ctx, const clr_device *dev, const char *kernel_
     char *text;
     if (clr_source_load(kernel_dir, file, &text, err))
         return err->code;
+    prog->source_hash = XXH64(text, strlen(text), 0);
     cl_int st;
     const char *src = text;
     prog->program = clCreateProgramWithSource(ctx, 1, &src, NULL, &st);

@@ -1,5 +1,6 @@
-/* report.c: the stdout summary of a run, the shared helpers of the writers, and the
- * all-or-nothing writing of one device's result files. */
+/* report.c: the stdout summary of a run, the shared helpers of the writers (the growable text
+ * and its escapes for Markdown, CSV and HTML), and the all-or-nothing writing of one device's
+ * result files. */
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,110 @@ void clr_text_printf(clr_text *t, const char *fmt, ...)
     t->len += (size_t)need;
 }
 
+void clr_text_append(clr_text *t, const char *bytes, size_t n)
+{
+    if (t->failed)
+        return;
+    if (t->len + n + 1 > t->cap) {
+        size_t cap = (t->cap + n + 1) * 2 + 256;
+        char *grown = realloc(t->buf, cap);
+        if (!grown) {
+            t->failed = 1;
+            return;
+        }
+        t->buf = grown;
+        t->cap = cap;
+    }
+    memcpy(t->buf + t->len, bytes, n);
+    t->len += n;
+    t->buf[t->len] = '\0';
+}
+
+static int is_control(unsigned char c)
+{
+    return c < 0x20 || c == 0x7f;
+}
+
+void clr_text_md(clr_text *t, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; ++p) {
+        const char *rep = NULL;
+        switch (*p) {
+        case '<': rep = "&lt;"; break;
+        case '>': rep = "&gt;"; break;
+        case '&': rep = "&amp;"; break;
+        case '|': case '\\': case '`': case '*': case '_': case '[': case ']': case '~':
+            clr_text_append(t, "\\", 1);
+            break;
+        default:
+            if (is_control(*p))
+                rep = " ";
+        }
+        if (rep)
+            clr_text_append(t, rep, strlen(rep));
+        else
+            clr_text_append(t, (const char *)p, 1);
+    }
+}
+
+void clr_text_md_code(clr_text *t, const char *s)
+{
+    size_t run = 0, longest = 0, len = strlen(s);
+    for (size_t i = 0; i < len; ++i) {
+        run = s[i] == '`' ? run + 1 : 0;
+        longest = run > longest ? run : longest;
+    }
+    /* A space inside each fence where the text starts or ends with a backtick or is empty
+     * (CommonMark strips one from each side). */
+    int pad = len == 0 || s[0] == '`' || s[len - 1] == '`';
+    for (size_t i = 0; i <= longest; ++i)
+        clr_text_append(t, "`", 1);
+    if (pad)
+        clr_text_append(t, " ", 1);
+    for (size_t i = 0; i < len; ++i)
+        clr_text_append(t, is_control((unsigned char)s[i]) ? " " : s + i, 1);
+    if (pad)
+        clr_text_append(t, " ", 1);
+    for (size_t i = 0; i <= longest; ++i)
+        clr_text_append(t, "`", 1);
+}
+
+void clr_text_csv(clr_text *t, const char *s)
+{
+    clr_text_append(t, "\"", 1);
+    if (s[0] && strchr("=+-@\t\r", s[0]))
+        clr_text_append(t, "'", 1);
+    for (const char *p = s; *p; ++p) {
+        if (*p == '"')
+            clr_text_append(t, "\"\"", 2);
+        else
+            clr_text_append(t, p, 1);
+    }
+    clr_text_append(t, "\"", 1);
+}
+
+void clr_text_html(clr_text *t, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; ++p) {
+        const char *rep = NULL;
+        switch (*p) {
+        case '<': rep = "&lt;"; break;
+        case '>': rep = "&gt;"; break;
+        case '&': rep = "&amp;"; break;
+        case '"': rep = "&quot;"; break;
+        case '\'': rep = "&#39;"; break;
+        case '\t': case '\n': break;
+        default:
+            if (is_control(*p))
+                rep = " ";
+        }
+        if (rep)
+            clr_text_append(t, rep, strlen(rep));
+        else
+            clr_text_append(t, (const char *)p, 1);
+    }
+}
+
 const clr_variance *clr_find_variance(const clr_device_result *res, size_t strategy, size_t shape_index)
 {
     for (size_t i = 0; i < res->nvariance; ++i)
@@ -56,9 +161,12 @@ void clr_claims_text(unsigned claims, char *buf, size_t size)
 void clr_print_summary(FILE *out, const clr_run_config *cfg, const clr_device_result *res, const char *dir)
 {
     const clr_operation *op = cfg->op;
+    char device[1024], platform[1024], driver[1024], shown_dir[1024]; /* driver strings, shown inert */
+    clr_escape(res->device.name, device, sizeof device);
+    clr_escape(res->device.platform_name, platform, sizeof platform);
+    clr_escape(res->device.driver_version, driver, sizeof driver);
     fprintf(out, "\n%s: %s on %s — %s, driver %s (%u CUs), %.1f s\n", cfg->name ? cfg->name : op->name, op->name,
-            res->device.name, res->device.platform_name, res->device.driver_version, res->device.compute_units,
-            res->wall_seconds);
+            device, platform, driver, res->device.compute_units, res->wall_seconds);
     fprintf(out, "%-14s %-22s %5s %11s %9s %7s %8s %8s %9s %6s %9s\n", "strategy", "shape", op->batch_name,
             "median ms", "GB/s", "%copy", "overhead", "run2run", "batch-var", "order", "acc ulp");
     for (size_t i = 0; i < res->ncases; ++i) {
@@ -83,6 +191,11 @@ void clr_print_summary(FILE *out, const clr_run_config *cfg, const clr_device_re
             fprintf(out, "%-14s %-22s %5zu %11.4f %9.2f %6.1f%% %7.2fx %8s %9s %6s %9s\n",
                     op->strategies[c->strategy].name, shape, c->shape.batch, c->time.median * 1e3, c->gbps,
                     100 * c->copy_fraction, c->overhead, r2r, bv, ord, acc);
+        else if (c->replay_mismatches)
+            fprintf(out, "%-14s %-22s %5zu %11s %9s %7s %8s %8s %9s %6s %9s  INVALID: %zu rows differ from the host "
+                         "replay (%s)\n",
+                    op->strategies[c->strategy].name, shape, c->shape.batch, "-", "-", "-", "-", r2r, bv, ord, acc,
+                    c->replay_mismatches, c->first_mismatch);
         else
             fprintf(out, "%-14s %-22s %5zu %11s %9s %7s %8s %8s %9s %6s %9s  INVALID: %zu rows beyond the error bound\n",
                     op->strategies[c->strategy].name, shape, c->shape.batch, "-", "-", "-", "-", r2r, bv, ord, acc,
@@ -98,14 +211,18 @@ void clr_print_summary(FILE *out, const clr_run_config *cfg, const clr_device_re
                     op->strategies[c->strategy].name, clr_claim_name(c->claim), c->evidence);
     }
     if (dir)
-        fprintf(out, "results: %s/%s.{json,csv,md}\n", dir, cfg->name ? cfg->name : op->name);
+        fprintf(out, "results: %s/%s.{json,csv,md}\n", clr_escape(dir, shown_dir, sizeof shown_dir),
+                cfg->name ? cfg->name : op->name);
 }
 
 static int add_text(clr_file_batch *batch, const char *dir, const char *name, const char *ext, char *text,
                     clr_error *err)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/%s.%s", dir, name, ext);
+    if ((size_t)snprintf(path, sizeof path, "%s/%s.%s", dir, name, ext) >= sizeof path) {
+        free(text);
+        return clr_fail(err, CLR_EUSAGE, "output path %s/%s.%s is too long; choose a shorter --out", dir, name, ext);
+    }
     if (!text)
         return clr_fail(err, CLR_EFAIL, "out of host memory formatting %s", path);
     int rc = clr_batch_add(batch, path, text, strlen(text), err);
@@ -141,8 +258,11 @@ int clr_write_results(const char *dir, const clr_run_config *cfg, const clr_devi
             continue;
         for (size_t d = 0; d < cfg->op->ndims; ++d)
             len += (size_t)snprintf(dims + len, sizeof dims - len, "-%s%zu", cfg->op->dim_names[d], c->shape.dims[d]);
-        snprintf(path, sizeof path, "%s/%s-%s%s-b%zu.npy", dir, name, cfg->op->strategies[c->strategy].name, dims,
-                 c->shape.batch);
+        if ((size_t)snprintf(path, sizeof path, "%s/%s-%s%s-b%zu.npy", dir, name, cfg->op->strategies[c->strategy].name,
+                             dims, c->shape.batch) >= sizeof path) {
+            rc = clr_fail(err, CLR_EUSAGE, "output path %s/%s-... is too long; choose a shorter --out", dir, name);
+            break;
+        }
         size_t out_row = cfg->op->output_row_floats(&c->shape);
         if (!c->outputs || clr_npy_encode_f32(c->outputs, c->shape.batch, out_row, &bytes, &size)) {
             rc = clr_fail(err, CLR_EFAIL, "out of host memory encoding %s", path);

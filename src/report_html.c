@@ -3,7 +3,10 @@
  * against the copy roof, overhead of the invariant strategies, run-to-run distinct counts,
  * attention variance against sequence length, and a cross-device agreement matrix. Every chart
  * has a title, labelled axes with units and a legend, and its numbers in a table beneath.
- * Series differ by dash pattern and marker as well as colour, so they survive grey printing. */
+ * Series differ by dash pattern and marker as well as colour, so they survive grey printing.
+ * Documents come from other machines: every string taken from one is escaped (esc). Each chart
+ * reads the cases at most once per strategy it draws (32 at most), and the matching is hashed
+ * (compare.c), so the report grows with the number of cases, not with its square. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,17 +19,12 @@ static const char *palette[] = {"#111111", "#1f5fa8", "#c0392b", "#4d8b31", "#7d
 static const char *dashes[] = {"", "7 3", "2 3", "9 3 2 3", "1 2", "12 4", "4 4", "6 2 2 2"};
 #define NSTYLE 8
 
+/* Every string that is not a literal of this file goes through esc (clr_text_html): text and
+ * attribute values, which are always quoted. Nothing from a document reaches a tag or attribute
+ * name, a style, a URL or a script (the page has none). */
 static void esc(clr_text *t, const char *s)
 {
-    for (; *s; ++s) {
-        switch (*s) {
-        case '<': clr_text_printf(t, "&lt;"); break;
-        case '>': clr_text_printf(t, "&gt;"); break;
-        case '&': clr_text_printf(t, "&amp;"); break;
-        case '"': clr_text_printf(t, "&quot;"); break;
-        default: clr_text_printf(t, "%c", *s);
-        }
-    }
+    clr_text_html(t, s ? s : "");
 }
 
 static void marker(clr_text *t, int style, double x, double y, const char *color)
@@ -204,24 +202,31 @@ static int claims_invariance(const clr_rdoc *d, const char *strategy)
 static void heatmap(clr_text *t, const clr_rdoc *d, const double *xs, size_t nx)
 {
     const double cw = 70, ch = 26, L = 130, T = 40;
-    double W = fmax(L + cw * (double)nx + 20, 640), H = T + ch * (double)d->nstrategies + 50;
+    size_t ns = d->nstrategies < 32 ? d->nstrategies : 32;
+    double W = fmax(L + cw * (double)nx + 20, 640), H = T + ch * (double)ns + 50;
     int64_t v[32][64];
     double top = 1;
-    for (size_t s = 0; s < d->nstrategies && s < 32; ++s)
-        for (size_t j = 0; j < nx; ++j) {
+    for (size_t s = 0; s < ns; ++s)
+        for (size_t j = 0; j < nx; ++j)
             v[s][j] = -2; /* not run */
-            for (size_t i = 0; i < d->ncases; ++i) {
-                const clr_rcase *c = &d->cases[i];
-                if (c->skipped || strcmp(c->strategy, d->strategies[s]) || (double)c->batch != xs[j])
-                    continue;
-                for (size_t p = 0; p < c->npositions; ++p) {
-                    int64_t u = c->positions[p].max_ulp_vs_base;
-                    v[s][j] = u < 0 || v[s][j] == -1 ? -1 : u > v[s][j] ? u : (v[s][j] < 0 ? u : v[s][j]);
-                }
+    for (size_t i = 0; i < d->ncases; ++i) {
+        const clr_rcase *c = &d->cases[i];
+        size_t j = index_of(xs, nx, (double)c->batch);
+        if (c->skipped || j == nx)
+            continue;
+        for (size_t s = 0; s < ns; ++s) {
+            if (strcmp(c->strategy, d->strategies[s]))
+                continue;
+            for (size_t p = 0; p < c->npositions; ++p) {
+                int64_t u = c->positions[p].max_ulp_vs_base;
+                v[s][j] = u < 0 || v[s][j] == -1 ? -1 : u > v[s][j] ? u : (v[s][j] < 0 ? u : v[s][j]);
             }
+        }
+    }
+    for (size_t s = 0; s < ns; ++s)
+        for (size_t j = 0; j < nx; ++j)
             if (v[s][j] > 0)
                 top = fmax(top, log10((double)v[s][j] + 1));
-        }
     clr_text_printf(t, "<figure><svg class='chart' viewBox='0 0 %.0f %.0f' width='%.0f' height='%.0f' role='img' "
                        "aria-label='batch invariance heatmap'><text x='10' y='20' class='title'>Batch invariance: max "
                        "ulp of the probe row against the smallest batch</text>",
@@ -229,7 +234,7 @@ static void heatmap(clr_text *t, const clr_rdoc *d, const double *xs, size_t nx)
     for (size_t j = 0; j < nx; ++j)
         clr_text_printf(t, "<text x='%.0f' y='%.0f' class='tick' text-anchor='middle'>%.0f</text>", L + cw * (double)j + cw / 2,
                         T - 6, xs[j]);
-    for (size_t s = 0; s < d->nstrategies && s < 32; ++s) {
+    for (size_t s = 0; s < ns; ++s) {
         double y = T + ch * (double)s;
         clr_text_printf(t, "<text x='%.0f' y='%.0f' class='tick' text-anchor='end'>", L - 8, y + ch / 2 + 4);
         esc(t, d->strategies[s]);
@@ -255,7 +260,7 @@ static void heatmap(clr_text *t, const clr_rdoc *d, const double *xs, size_t nx)
         }
     }
     clr_text_printf(t, "<text transform='translate(14 %.0f) rotate(-90)' class='label' text-anchor='middle'>strategy"
-                       "</text>", T + ch * (double)d->nstrategies / 2);
+                       "</text>", T + ch * (double)ns / 2);
     clr_text_printf(t, "<text x='%.0f' y='%.0f' class='label' text-anchor='middle'>batch size</text>"
                        "<text x='10' y='%.0f' class='legend'>legend: '=' bit-identical to the smallest batch; a number "
                        "is the max ulp distance (darker = larger, log scale); '–' not run</text></svg></figure>\n",
@@ -264,7 +269,7 @@ static void heatmap(clr_text *t, const clr_rdoc *d, const double *xs, size_t nx)
     for (size_t j = 0; j < nx; ++j)
         clr_text_printf(t, "<th>%.0f</th>", xs[j]);
     clr_text_printf(t, "</tr>");
-    for (size_t s = 0; s < d->nstrategies && s < 32; ++s) {
+    for (size_t s = 0; s < ns; ++s) {
         clr_text_printf(t, "<tr><td>");
         esc(t, d->strategies[s]);
         clr_text_printf(t, "</td>");
@@ -290,7 +295,11 @@ static void document_section(clr_text *t, const clr_rdoc *d)
     esc(t, d->platform);
     clr_text_printf(t, ", driver ");
     esc(t, d->driver);
-    clr_text_printf(t, "; operation %s; started %s; command <code>", d->op, d->started);
+    clr_text_printf(t, "; operation ");
+    esc(t, d->op);
+    clr_text_printf(t, "; started ");
+    esc(t, d->started);
+    clr_text_printf(t, "; command <code>");
     esc(t, d->command);
     clr_text_printf(t, "</code>; file <code>");
     esc(t, d->path);
@@ -334,17 +343,23 @@ static void document_section(clr_text *t, const clr_rdoc *d)
         }
         nov += inv;
     }
-    char title[400], corner[32];
-    snprintf(corner, sizeof corner, "strategy \\ %s", d->batch_name);
-    snprintf(title, sizeof title, "Throughput at %s, against the copy roof", shape);
-    line_chart(t, title, "batch size", "GB/s (compulsory bytes / median time)", xs, nx, gb, ns, roof,
-               "copy kernel (roof)", 1);
-    series_table(t, corner, xs, nx, gb, ns, roof, "copy kernel (roof)", "%.2f");
-    if (nov) {
-        snprintf(title, sizeof title, "Overhead of the batch-invariant strategies at %s", shape);
-        line_chart(t, title, "batch size", "time / fastest strategy's time (x)", xs, nx, ov, nov, NULL, NULL, 0);
-        series_table(t, corner, xs, nx, ov, nov, NULL, NULL, "%.2fx");
+    clr_text corner = {0}, title = {0}, title2 = {0}; /* raw text, escaped where drawn */
+    clr_text_printf(&corner, "strategy \\ %s", d->batch_name);
+    clr_text_printf(&title, "Throughput at %s, against the copy roof", shape);
+    clr_text_printf(&title2, "Overhead of the batch-invariant strategies at %s", shape);
+    t->failed |= corner.failed || title.failed || title2.failed;
+    if (!t->failed) {
+        line_chart(t, title.buf, "batch size", "GB/s (compulsory bytes / median time)", xs, nx, gb, ns, roof,
+                   "copy kernel (roof)", 1);
+        series_table(t, corner.buf, xs, nx, gb, ns, roof, "copy kernel (roof)", "%.2f");
     }
+    if (nov && !t->failed) {
+        line_chart(t, title2.buf, "batch size", "time / fastest strategy's time (x)", xs, nx, ov, nov, NULL, NULL, 0);
+        series_table(t, corner.buf, xs, nx, ov, nov, NULL, NULL, "%.2fx");
+    }
+    free(corner.buf);
+    free(title.buf);
+    free(title2.buf);
     /* Run-to-run: the largest distinct count over every case, per strategy. */
     double idx[32];
     r2r->name = "distinct outputs (max over cases)";
@@ -395,15 +410,15 @@ static void document_section(clr_text *t, const clr_rdoc *d)
                 ls[nl++] = d->cases[i].kv_len;
         qsort(ls, nl, sizeof *ls, cmp_double);
         if (nl > 1) {
-            for (size_t s = 0; s < ns; ++s) {
+            for (size_t s = 0; s < ns; ++s)
                 for (size_t j = 0; j < 64; ++j)
                     gb[s].y[j] = NAN;
-                for (size_t i = 0; i < d->ncases; ++i) {
-                    const clr_rcase *c = &d->cases[i];
-                    size_t j = index_of(ls, nl, c->kv_len);
-                    if (!c->skipped && !strcmp(c->strategy, d->strategies[s]) && j < nl && c->batch_distinct)
+            for (size_t i = 0; i < d->ncases; ++i) {
+                const clr_rcase *c = &d->cases[i];
+                size_t j = index_of(ls, nl, c->kv_len);
+                for (size_t s = 0; s < ns && !c->skipped && j < nl && c->batch_distinct; ++s)
+                    if (!strcmp(c->strategy, d->strategies[s]))
                         gb[s].y[j] = (double)c->batch_distinct;
-                }
             }
             line_chart(t, "Attention: distinct probe outputs across batch sizes, by KV length",
                        "KV length (tokens)", "distinct outputs (1 = batch-invariant)", ls, nl, gb, ns, NULL, NULL, 0);
@@ -442,14 +457,14 @@ static void agreement_for(clr_text *t, const clr_comparison *cmp, const char *ru
     for (size_t a = 0; a < n; ++a)
         for (size_t b = 0; b < n; ++b) {
             size_t common = 0, same = 0;
-            for (size_t m = 0; m < cmp->nmatches; ++m) {
+            for (size_t m = 0; m < cmp->nmatches && a < b; ++m) {
                 const clr_match *mt = &cmp->matches[m];
                 if (mt->cases[idx[a]] && mt->cases[idx[b]]) {
                     common++;
                     same += mt->group_of[idx[a]] == mt->group_of[idx[b]];
                 }
             }
-            pct[a][b] = a == b ? 100 : common ? 100.0 * (double)same / (double)common : NAN;
+            pct[a][b] = a == b ? 100 : a > b ? pct[b][a] : common ? 100.0 * (double)same / (double)common : NAN;
         }
     for (size_t a = 0; a < n; ++a) {
         clr_text_printf(t, "<text x='%.0f' y='%.0f' class='tick' text-anchor='middle'>#%zu</text>",
@@ -517,7 +532,7 @@ static void agreement(clr_text *t, const clr_comparison *cmp)
         clr_text_printf(t, "</section>\n");
 }
 
-char *clr_report_html(const clr_comparison *cmp)
+char *clr_report_html(const clr_comparison *cmp, clr_error *err)
 {
     clr_text t = {0};
     char when[32];
@@ -545,8 +560,8 @@ char *clr_report_html(const clr_comparison *cmp)
     for (size_t i = 0; i < cmp->ndocs; ++i)
         for (size_t k = 0; k < cmp->docs[i].nclaims; ++k)
             broken += cmp->docs[i].claims[k].broken;
-    clr_device_claim *dclaims = calloc(cmp->nmatches ? cmp->nmatches : 1, sizeof *dclaims);
-    size_t ndclaims = dclaims ? clr_compare_device_claims(cmp, dclaims) : 0;
+    const clr_device_claim *dclaims = cmp->device_claims;
+    size_t ndclaims = cmp->ndevice_claims;
     for (size_t i = 0; i < ndclaims; ++i)
         broken += dclaims[i].identical < dclaims[i].cases;
     clr_text_printf(&t, "<section class='%s'><h2>Broken claims</h2>", broken ? "broken" : "");
@@ -561,7 +576,9 @@ char *clr_report_html(const clr_comparison *cmp)
                     continue;
                 clr_text_printf(&t, "<li><b>");
                 esc(&t, c->strategy);
-                clr_text_printf(&t, "</b> claims %s in ", c->claim);
+                clr_text_printf(&t, "</b> claims ");
+                esc(&t, c->claim);
+                clr_text_printf(&t, " in ");
                 esc(&t, cmp->docs[i].name);
                 clr_text_printf(&t, " on ");
                 esc(&t, cmp->labels[i]);
@@ -597,7 +614,6 @@ char *clr_report_html(const clr_comparison *cmp)
         }
         clr_text_printf(&t, "</table>");
     }
-    free(dclaims);
     clr_text_printf(&t, "</section>\n<section><h2>Documents</h2><table><tr><th>#</th><th>device (driver)</th>"
                         "<th>platform</th><th>run</th><th>file</th></tr>");
     for (size_t i = 0; i < cmp->ndocs; ++i) {
@@ -616,5 +632,10 @@ char *clr_report_html(const clr_comparison *cmp)
     for (size_t i = 0; i < cmp->ndocs; ++i)
         document_section(&t, &cmp->docs[i]);
     clr_text_printf(&t, "</body></html>\n");
-    return t.failed ? (free(t.buf), NULL) : t.buf;
+    if (t.failed) {
+        free(t.buf);
+        clr_fail(err, CLR_EFAIL, "out of host memory formatting the report");
+        return NULL;
+    }
+    return t.buf;
 }

@@ -1,6 +1,7 @@
-/* results.c: the results reader. Jansson parses (with its own nesting limit); this file walks
- * the tree with checked accessors, so a missing field, a wrong type, an absurd number or a
- * truncated file becomes one message, never a crash or an out-of-bounds read. */
+/* results.c: the results reader. Jansson parses (with its own nesting limit, and refusing
+ * invalid UTF-8); this file walks the tree with checked accessors, so a missing field, a wrong
+ * type, an absurd number or a truncated file becomes one message, never a crash or an
+ * out-of-bounds read. Strings are copied whole into the clr_rdoc, which owns them. */
 #include "results.h"
 
 #include <errno.h>
@@ -39,14 +40,17 @@ static json_t *get(reader *r, json_t *obj, const char *key, const char *where)
     return v;
 }
 
-static int get_string(reader *r, json_t *obj, const char *key, const char *where, char *out, size_t size)
+/* A string, copied whole into *out (owned by the document). */
+static int get_string(reader *r, json_t *obj, const char *key, const char *where, char **out)
 {
     json_t *v = get(r, obj, key, where);
     if (!v)
         return -1;
     if (!json_is_string(v))
-        return FAIL(r, "%s: %s.%s should be a string", r->label, where, key);
-    snprintf(out, size, "%s", json_string_value(v));
+        return FAIL(r, "%s: %s%s%s should be a string", r->label, where, *where ? "." : "", key);
+    *out = clr_strdup(json_string_value(v));
+    if (!*out)
+        return FAIL(r, "%s: out of host memory", r->label);
     return 0;
 }
 
@@ -126,28 +130,28 @@ static int read_shape(reader *r, json_t *shape, const char *where, clr_rcase *c)
 {
     if (!json_is_object(shape))
         return FAIL(r, "%s: %s.shape should be an object", r->label, where);
-    size_t len = 0;
+    clr_text t = {0};
     const char *key;
     json_t *v;
-    c->shape[0] = '\0';
+    clr_text_printf(&t, "%s", "");
     json_object_foreach(shape, key, v) {
-        char item[96];
+        const char *sep = t.len ? " " : "";
         if (json_is_integer(v) && json_integer_value(v) >= 0)
-            snprintf(item, sizeof item, "%s=%lld", key, (long long)json_integer_value(v));
+            clr_text_printf(&t, "%s%s=%lld", sep, key, (long long)json_integer_value(v));
         else if (json_is_string(v))
-            snprintf(item, sizeof item, "%s=%s", key, json_string_value(v));
-        else
+            clr_text_printf(&t, "%s%s=%s", sep, key, json_string_value(v));
+        else {
+            free(t.buf);
             return FAIL(r, "%s: %s.shape.%s should be a whole number or a string", r->label, where, key);
+        }
         if (!strcmp(key, "kv-len"))
             c->kv_len = (double)json_integer_value(v);
-        size_t n = strlen(item);
-        if (len + n + 2 >= sizeof c->shape)
-            return FAIL(r, "%s: %s.shape has too many fields", r->label, where);
-        if (len)
-            c->shape[len++] = ' ';
-        memcpy(c->shape + len, item, n + 1);
-        len += n;
     }
+    if (t.failed) {
+        free(t.buf);
+        return FAIL(r, "%s: out of host memory", r->label);
+    }
+    c->shape = t.buf;
     return 0;
 }
 
@@ -158,7 +162,7 @@ static int read_case(reader *r, json_t *jc, size_t index, clr_rcase *c)
     if (!json_is_object(jc))
         return FAIL(r, "%s: %s should be an object", r->label, where);
     json_t *shape = get(r, jc, "shape", where);
-    if (get_string(r, jc, "strategy", where, c->strategy, sizeof c->strategy) || !shape ||
+    if (get_string(r, jc, "strategy", where, &c->strategy) || !shape ||
         read_shape(r, shape, where, c) || get_count(r, jc, "batch", where, (size_t)1 << 40, &c->batch))
         return -1;
     if (c->batch == 0)
@@ -170,14 +174,13 @@ static int read_case(reader *r, json_t *jc, size_t index, clr_rcase *c)
     json_t *time = get(r, jc, "time_s", where), *r2r = get(r, jc, "run_to_run", where);
     json_t *acc = get(r, jc, "accuracy", where), *probe = get(r, jc, "probe_bits", where);
     json_t *positions = get(r, jc, "positions", where);
-    char fp[64];
-    if (!time || !r2r || !acc || !probe || !positions || get_bool(r, jc, "valid", where, &c->valid) ||
+    json_t *fp = get(r, jc, "fingerprint", where);
+    if (!fp || !time || !r2r || !acc || !probe || !positions || get_bool(r, jc, "valid", where, &c->valid) ||
         get_number(r, jc, "gbps", where, &c->gbps) || get_number(r, jc, "gflops", where, &c->gflops) ||
         get_number(r, jc, "copy_gbps", where, &c->copy_gbps) || get_number(r, jc, "overhead", where, &c->overhead) ||
         get_count(r, r2r, "distinct", where, (size_t)1 << 30, &c->r2r_distinct) ||
         get_count(r, r2r, "trials", where, (size_t)1 << 30, &c->trials) ||
-        get_ulps(r, r2r, "max_ulp", where, &c->r2r_max_ulp) || get_ulps(r, acc, "max_ulp", where, &c->accuracy_max_ulp) ||
-        get_string(r, jc, "fingerprint", where, fp, sizeof fp))
+        get_ulps(r, r2r, "max_ulp", where, &c->r2r_max_ulp) || get_ulps(r, acc, "max_ulp", where, &c->accuracy_max_ulp))
         return -1;
     c->median_s = NAN;
     if (json_is_object(time)) {
@@ -186,9 +189,10 @@ static int read_case(reader *r, json_t *jc, size_t index, clr_rcase *c)
     } else if (!json_is_null(time)) {
         return FAIL(r, "%s: %s.time_s should be an object or null", r->label, where);
     }
-    if (strlen(fp) != 16 || strspn(fp, "0123456789abcdef") != 16)
+    const char *hex = json_string_value(fp); /* NULL when not a string */
+    if (!hex || strlen(hex) != 16 || strspn(hex, "0123456789abcdef") != 16)
         return FAIL(r, "%s: %s.fingerprint should be 16 hexadecimal digits", r->label, where);
-    memcpy(c->fingerprint, fp, 17);
+    memcpy(c->fingerprint, hex, 17);
     if (!json_is_array(probe) || json_array_size(probe) > CLR_RESULTS_MAX_PROBE)
         return FAIL(r, "%s: %s.probe_bits should be an array of at most %d values", r->label, where,
                     CLR_RESULTS_MAX_PROBE);
@@ -223,10 +227,8 @@ static int read_claim(reader *r, json_t *jc, size_t index, clr_rclaim *c)
 {
     char where[48];
     snprintf(where, sizeof where, "claims[%zu]", index);
-    if (get_string(r, jc, "strategy", where, c->strategy, sizeof c->strategy) ||
-        get_string(r, jc, "claim", where, c->claim, sizeof c->claim) ||
-        get_string(r, jc, "observed", where, c->observed, sizeof c->observed) ||
-        get_string(r, jc, "evidence", where, c->evidence, sizeof c->evidence) ||
+    if (get_string(r, jc, "strategy", where, &c->strategy) || get_string(r, jc, "claim", where, &c->claim) ||
+        get_string(r, jc, "observed", where, &c->observed) || get_string(r, jc, "evidence", where, &c->evidence) ||
         get_bool(r, jc, "claimed", where, &c->claimed) || get_bool(r, jc, "broken", where, &c->broken))
         return -1;
     return 0;
@@ -234,14 +236,16 @@ static int read_claim(reader *r, json_t *jc, size_t index, clr_rclaim *c)
 
 static int read_doc(reader *r, json_t *root, clr_rdoc *doc)
 {
-    char schema[64];
     if (!json_is_object(root))
         return FAIL(r, "%s: not a clrepro results document (the top level is not an object)", r->label);
-    if (get_string(r, root, "schema", "", schema, sizeof schema))
+    json_t *schema = get(r, root, "schema", "");
+    if (!schema)
         return -1;
-    if (strcmp(schema, CLR_SCHEMA_NAME))
-        return FAIL(r, "%s: schema '%s' is not %s (a demo-order document? compare and report read run results)",
-                    r->label, schema, CLR_SCHEMA_NAME);
+    if (!json_is_string(schema))
+        return FAIL(r, "%s: schema should be a string", r->label);
+    if (strcmp(json_string_value(schema), CLR_SCHEMA_NAME))
+        return FAIL(r, "%s: schema '%.64s' is not %s (a demo-order document? compare and report read run results)",
+                    r->label, json_string_value(schema), CLR_SCHEMA_NAME);
     json_t *ver = get(r, root, "schema_version", "");
     if (!ver)
         return -1;
@@ -255,16 +259,14 @@ static int read_doc(reader *r, json_t *root, clr_rdoc *doc)
     json_t *cases = get(r, root, "cases", ""), *claims = get(r, root, "claims", "");
     json_t *strategies = get(r, root, "strategies", "");
     if (!tool || !dev || !cfg || !cases || !claims || !strategies ||
-        get_string(r, tool, "version", "tool", doc->tool_version, sizeof doc->tool_version) ||
-        get_string(r, dev, "name", "device", doc->device, sizeof doc->device) ||
-        get_string(r, dev, "platform", "device", doc->platform, sizeof doc->platform) ||
-        get_string(r, dev, "driver_version", "device", doc->driver, sizeof doc->driver) ||
-        get_string(r, dev, "type", "device", doc->device_type, sizeof doc->device_type) ||
-        get_string(r, cfg, "op", "config", doc->op, sizeof doc->op) ||
-        get_string(r, cfg, "name", "config", doc->name, sizeof doc->name) ||
-        get_string(r, cfg, "batch_name", "config", doc->batch_name, sizeof doc->batch_name) ||
-        get_string(r, cfg, "command", "config", doc->command, sizeof doc->command) ||
-        get_string(r, root, "started_utc", "", doc->started, sizeof doc->started) ||
+        get_string(r, tool, "version", "tool", &doc->tool_version) ||
+        get_string(r, dev, "name", "device", &doc->device) || get_string(r, dev, "platform", "device", &doc->platform) ||
+        get_string(r, dev, "driver_version", "device", &doc->driver) ||
+        get_string(r, dev, "type", "device", &doc->device_type) || get_string(r, cfg, "op", "config", &doc->op) ||
+        get_string(r, cfg, "name", "config", &doc->name) ||
+        get_string(r, cfg, "batch_name", "config", &doc->batch_name) ||
+        get_string(r, cfg, "command", "config", &doc->command) ||
+        get_string(r, root, "started_utc", "", &doc->started) ||
         get_number(r, root, "wall_seconds", "", &doc->wall_seconds))
         return -1;
     if (!json_is_array(cases) || !json_is_array(claims) || !json_is_array(strategies))
@@ -278,7 +280,7 @@ static int read_doc(reader *r, json_t *root, clr_rdoc *doc)
     for (size_t i = 0; i < doc->nstrategies; ++i) {
         char where[48];
         snprintf(where, sizeof where, "strategies[%zu]", i);
-        if (get_string(r, json_array_get(strategies, i), "name", where, doc->strategies[i], sizeof doc->strategies[i]))
+        if (get_string(r, json_array_get(strategies, i), "name", where, &doc->strategies[i]))
             return -1;
     }
     for (size_t i = 0; i < json_array_size(cases); ++i) {
@@ -287,9 +289,9 @@ static int read_doc(reader *r, json_t *root, clr_rdoc *doc)
             return -1;
     }
     for (size_t i = 0; i < json_array_size(claims); ++i) {
+        doc->nclaims++; /* counted first, so its strings are freed on failure */
         if (read_claim(r, json_array_get(claims, i), i, &doc->claims[i]))
             return -1;
-        doc->nclaims++;
     }
     return 0;
 }
@@ -297,13 +299,17 @@ static int read_doc(reader *r, json_t *root, clr_rdoc *doc)
 int clr_results_parse(const char *bytes, size_t size, const char *label, clr_rdoc *doc, clr_error *err)
 {
     memset(doc, 0, sizeof *doc);
-    snprintf(doc->path, sizeof doc->path, "%s", label);
+    doc->path = clr_utf8_copy(label);
+    if (!doc->path)
+        return clr_fail(err, CLR_EFAIL, "out of host memory reading %s", label);
     reader r = {label, err};
     json_error_t jerr;
     json_t *root = json_loadb(bytes, size, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root)
+    if (!root) {
+        clr_rdoc_free(doc);
         return clr_fail(err, CLR_EUSAGE, "%s: not valid JSON (line %d, column %d: %s)", label, jerr.line, jerr.column,
                         jerr.text);
+    }
     int rc = read_doc(&r, root, doc);
     json_decref(root);
     if (rc) {
@@ -349,8 +355,25 @@ int clr_results_load(const char *path, clr_rdoc *doc, clr_error *err)
 
 void clr_rdoc_free(clr_rdoc *doc)
 {
-    for (size_t i = 0; i < doc->ncases; ++i)
+    for (size_t i = 0; i < doc->ncases; ++i) {
         free(doc->cases[i].probe_bits);
+        free(doc->cases[i].strategy);
+        free(doc->cases[i].shape);
+    }
+    for (size_t i = 0; i < doc->nclaims; ++i) {
+        free(doc->claims[i].strategy);
+        free(doc->claims[i].claim);
+        free(doc->claims[i].observed);
+        free(doc->claims[i].evidence);
+    }
+    for (size_t i = 0; doc->strategies && i < doc->nstrategies; ++i)
+        free(doc->strategies[i]);
+    char **strings[] = {&doc->path, &doc->tool_version, &doc->device, &doc->platform, &doc->driver,
+                        &doc->device_type, &doc->op, &doc->name, &doc->batch_name, &doc->started, &doc->command};
+    for (size_t i = 0; i < sizeof strings / sizeof strings[0]; ++i) {
+        free(*strings[i]);
+        *strings[i] = NULL;
+    }
     free(doc->cases);
     free(doc->claims);
     free(doc->strategies);
@@ -358,4 +381,50 @@ void clr_rdoc_free(clr_rdoc *doc)
     doc->claims = NULL;
     doc->strategies = NULL;
     doc->ncases = doc->nclaims = doc->nstrategies = 0;
+}
+
+/* Length of the well-formed UTF-8 character at s (RFC 3629: no overlongs, no surrogates, at
+ * most U+10FFFF), or 0 when the byte there does not start one. */
+static size_t utf8_char(const unsigned char *s)
+{
+    unsigned c = s[0];
+    if (c < 0x80)
+        return 1;
+    size_t n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    if (!n)
+        return 0;
+    unsigned lo = 0x80, hi = 0xbf; /* range of the second byte */
+    if (c == 0xe0) lo = 0xa0;
+    if (c == 0xed) hi = 0x9f;
+    if (c == 0xf0) lo = 0x90;
+    if (c == 0xf4) hi = 0x8f;
+    if (s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; ++i)
+        if (s[i] < 0x80 || s[i] > 0xbf)
+            return 0;
+    return n;
+}
+
+char *clr_utf8_copy(const char *s)
+{
+    size_t len = strlen(s);
+    char *out = malloc(3 * len + 1), *o = out; /* each bad byte becomes 3 */
+    if (!out)
+        return NULL;
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        size_t n = utf8_char(p);
+        if (n) {
+            memcpy(o, p, n);
+            o += n;
+            p += n;
+        } else {
+            memcpy(o, "\xEF\xBF\xBD", 3);
+            o += 3;
+            p++;
+        }
+    }
+    *o = '\0';
+    return out;
 }

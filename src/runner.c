@@ -80,7 +80,7 @@ int clr_check_fits(const clr_run_config *cfg, const clr_device *dev, clr_error *
     const clr_operation *op = cfg->op;
     for (size_t i = 0; i < cfg->nshapes; ++i) {
         clr_shape s = shape_at(cfg, i, bmax);
-        if (op->check_shape && op->check_shape(&s, err))
+        if (clr_op_check_shape(op, &s, err))
             return err->code;
         double elem = (double)clr_dtype_size(s.dtype);
         double in = (double)bmax * (double)op->input_row_floats(&s) * elem;
@@ -803,6 +803,26 @@ static int prepare_shape(run_state *st, size_t shape_index, size_t bmax, clr_err
     return CLR_OK;
 }
 
+/* Whether the journal holds every case of this shape and batch, and its copy measurement:
+ * then nothing of it runs on the device. */
+static int batch_resumed(const run_state *st, size_t shape_index, size_t batch)
+{
+    if (!st->journal || !clr_journal_has_copy(st->journal, shape_index, batch))
+        return 0;
+    for (size_t si = 0; si < st->cfg->nstrategies; ++si)
+        if (!clr_journal_has_case(st->journal, st->cfg->strategy_index[si], shape_index, batch))
+            return 0;
+    return 1;
+}
+
+static int shape_resumed(const run_state *st, size_t shape_index)
+{
+    for (size_t bi = 0; bi < st->cfg->nbatches; ++bi)
+        if (!batch_resumed(st, shape_index, st->cfg->batches[bi]))
+            return 0;
+    return 1;
+}
+
 static int run_batch(run_state *st, size_t shape_index, size_t batch, clr_error *err)
 {
     const clr_run_config *cfg = st->cfg;
@@ -815,53 +835,71 @@ static int run_batch(run_state *st, size_t shape_index, size_t batch, clr_error 
     /* The copy reads half the operation's bytes and writes the other half: the same traffic in
      * total, so a latency-bound kernel is set against a copy of its own size, not of twice it. */
     size_t copy_bytes = ((size_t)(st->op->bytes(&st->ctx.shape) / 2) + 3) / 4 * 4;
-    if (st->ctx.input)
-        clReleaseMemObject(st->ctx.input);
-    if (st->ctx.output)
-        clReleaseMemObject(st->ctx.output);
-    st->ctx.input = st->ctx.output = NULL;
-    if (alloc_buffer(st, in_bytes, &st->ctx.input, err) ||
-        alloc_buffer(st, batch * out_row * sizeof(float), &st->ctx.output, err) ||
-        upload(st, st->ctx.input, 0, st->host_rows, batch * in_row, st->ctx.shape.dtype, err))
-        return err->code;
+    int resumed = batch_resumed(st, shape_index, batch);
+    if (!resumed) {
+        if (st->ctx.input)
+            clReleaseMemObject(st->ctx.input);
+        if (st->ctx.output)
+            clReleaseMemObject(st->ctx.output);
+        st->ctx.input = st->ctx.output = NULL;
+        if (alloc_buffer(st, in_bytes, &st->ctx.input, err) ||
+            alloc_buffer(st, batch * out_row * sizeof(float), &st->ctx.output, err) ||
+            upload(st, st->ctx.input, 0, st->host_rows, batch * in_row, st->ctx.shape.dtype, err))
+            return err->code;
+    }
 
     char what[400], shape_text[128];
     shape_of(st, shape_index, shape_text, sizeof shape_text);
-    snprintf(what, sizeof what, "copy %s batch %zu", shape_text, batch);
-    progress(st, what);
     clr_copy_result *cr = &res->copies[res->ncopies];
     memset(cr, 0, sizeof *cr);
     cr->shape_index = shape_index;
     cr->batch = batch;
-    int rc = alloc_buffer(st, copy_bytes, &copy_source, err);
-    if (rc == CLR_OK)
-        rc = alloc_buffer(st, copy_bytes, &copy_target, err);
-    if (rc == CLR_OK)
-        rc = measure_copy(st, copy_source, copy_target, copy_bytes, cr, err);
-    if (copy_source)
-        clReleaseMemObject(copy_source);
-    if (copy_target)
-        clReleaseMemObject(copy_target);
-    if (rc)
-        return rc;
+    if (!clr_journal_take_copy(st->journal, shape_index, batch, cr)) {
+        snprintf(what, sizeof what, "copy %s batch %zu", shape_text, batch);
+        progress(st, what);
+        int rc = alloc_buffer(st, copy_bytes, &copy_source, err);
+        if (rc == CLR_OK)
+            rc = alloc_buffer(st, copy_bytes, &copy_target, err);
+        if (rc == CLR_OK)
+            rc = measure_copy(st, copy_source, copy_target, copy_bytes, cr, err);
+        if (copy_source)
+            clReleaseMemObject(copy_source);
+        if (copy_target)
+            clReleaseMemObject(copy_target);
+        if (rc == CLR_OK && st->journal)
+            rc = clr_journal_add_copy(st->journal, cr, err);
+        if (rc)
+            return rc;
+    }
     res->ncopies++;
 
     size_t first_case = res->ncases;
     for (size_t si = 0; si < cfg->nstrategies; ++si) {
         size_t s = cfg->strategy_index[si];
-        snprintf(what, sizeof what, "%s %s batch %zu", st->op->strategies[s].name, shape_text, batch);
-        progress(st, what);
         clr_case *c = &res->cases[res->ncases];
         memset(c, 0, sizeof *c);
         c->shape_index = shape_index;
         res->ncases++; /* counted now, so its buffers are freed even if it fails midway */
-        if (run_case(st, s, c, err))
-            return err->code;
+        if (clr_journal_take_case(st->journal, s, shape_index, batch, c)) {
+            st->cases_done++;
+            res->resumed_cases++;
+            continue;
+        }
+        snprintf(what, sizeof what, "%s %s batch %zu", st->op->strategies[s].name, shape_text, batch);
+        progress(st, what);
+        st->case_start = clr_now();
+        st->case_deadline = cfg->timeout ? st->case_start + cfg->timeout : 0;
+        int rc = run_case(st, s, c, err);
+        st->case_deadline = 0;
+        if (rc)
+            return rc;
         st->cases_done++;
         c->copy_gbps = cr->gbps;
         c->copy_fraction = cr->gbps > 0 ? c->gbps / cr->gbps : 0;
+        if (st->journal && clr_journal_add_case(st->journal, c, err))
+            return err->code;
     }
-    /* Overhead against the fastest valid strategy of this shape. */
+    /* Overhead against the fastest valid strategy of this shape (resumed cases included). */
     double fastest = INFINITY;
     for (size_t i = first_case; i < res->ncases; ++i)
         if (res->cases[i].valid && res->cases[i].time.median < fastest)
@@ -871,53 +909,119 @@ static int run_batch(run_state *st, size_t shape_index, size_t batch, clr_error 
     return CLR_OK;
 }
 
-int clr_run_device(const clr_run_config *cfg, const clr_device *dev, clr_device_result *res, clr_error *err)
+/* A run with its context made and its programs built, not yet measured. The state and the
+ * result live here, at a stable address, because the state points into the result. */
+struct clr_prepared_run {
+    run_state st;
+    clr_device_result res;
+    double prepare_seconds;
+};
+
+int clr_run_prepare(const clr_run_config *cfg, const clr_device *dev, clr_prepared_run **out, clr_error *err)
 {
     double start = clr_now();
-    memset(res, 0, sizeof *res);
-    res->device = *dev;
-    res->tuning = clr_run_tuning(cfg, dev);
-    clr_utc_timestamp(res->started_utc);
-    if (clr_tuning_check(&res->tuning, dev, err) || clr_check_fits(cfg, dev, err))
+    *out = NULL;
+    clr_prepared_run *p = clr_calloc(1, sizeof *p, "run state", err);
+    if (!p)
         return err->code;
+    p->res.device = *dev;
+    p->res.tuning = clr_run_tuning(cfg, dev);
+    if (clr_tuning_check(&p->res.tuning, dev, err) || clr_check_fits(cfg, dev, err)) {
+        free(p);
+        return err->code;
+    }
+    p->st.cfg = cfg;
+    p->st.op = cfg->op;
+    p->st.res = &p->res;
+    if (setup_device(&p->st, dev, err)) {
+        teardown(&p->st);
+        free(p);
+        return err->code;
+    }
+    p->prepare_seconds = clr_now() - start;
+    *out = p;
+    return CLR_OK;
+}
 
+const clr_device_result *clr_prepared_setup(const clr_prepared_run *p)
+{
+    return &p->res;
+}
+
+uint64_t clr_prepared_sources_hash(const clr_prepared_run *p)
+{
+    uint64_t both[2] = {p->st.program.source_hash, p->st.copy_program.source_hash};
+    return XXH64(both, sizeof both, 0);
+}
+
+void clr_run_prepared_free(clr_prepared_run *p)
+{
+    if (!p)
+        return;
+    teardown(&p->st);
+    free(p);
+}
+
+int clr_run_prepared(clr_prepared_run *p, struct clr_journal *journal, clr_device_result *res, clr_error *err)
+{
+    double start = clr_now();
+    run_state *st = &p->st;
+    const clr_run_config *cfg = st->cfg;
+    clr_device_result *r = &p->res;
+    clr_utc_timestamp(r->started_utc);
     size_t ncases = cfg->nshapes * cfg->nbatches * cfg->nstrategies;
-    res->cases = clr_calloc(ncases, sizeof *res->cases, "results", err);
-    res->variance = clr_calloc(cfg->nshapes * cfg->nstrategies, sizeof *res->variance, "results", err);
-    res->claims = clr_calloc(cfg->nstrategies * CLR_NCLAIMS, sizeof *res->claims, "results", err);
-    res->copies = clr_calloc(cfg->nshapes * cfg->nbatches, sizeof *res->copies, "results", err);
-    if (!res->cases || !res->variance || !res->claims || !res->copies)
-        return err->code;
+    r->cases = clr_calloc(ncases, sizeof *r->cases, "results", err);
+    r->variance = clr_calloc(cfg->nshapes * cfg->nstrategies, sizeof *r->variance, "results", err);
+    r->claims = clr_calloc(cfg->nstrategies * CLR_NCLAIMS, sizeof *r->claims, "results", err);
+    r->copies = clr_calloc(cfg->nshapes * cfg->nbatches, sizeof *r->copies, "results", err);
+    int rc = !r->cases || !r->variance || !r->claims || !r->copies ? err->code : CLR_OK;
 
-    run_state st = {0};
-    st.cfg = cfg;
-    st.op = cfg->op;
-    st.res = res;
-    st.cases_total = ncases;
-    int rc = setup_device(&st, dev, err);
+    st->journal = journal;
+    st->cases_total = ncases;
     size_t bmax = max_batch(cfg);
     for (size_t zi = 0; zi < cfg->nshapes && rc == CLR_OK; ++zi) {
         char what[400], shape_text[128];
-        shape_of(&st, zi, shape_text, sizeof shape_text);
+        shape_of(st, zi, shape_text, sizeof shape_text);
         snprintf(what, sizeof what, "generating %zu rows of %s", bmax, shape_text);
-        progress(&st, what);
-        rc = prepare_shape(&st, zi, bmax, err);
-        size_t first_case = res->ncases;
+        if (!shape_resumed(st, zi)) { /* a shape taken whole from the journal needs no inputs */
+            progress(st, what);
+            rc = prepare_shape(st, zi, bmax, err);
+        }
+        size_t first_case = r->ncases;
         for (size_t bi = 0; bi < cfg->nbatches && rc == CLR_OK; ++bi)
-            rc = run_batch(&st, zi, cfg->batches[bi], err);
+            rc = run_batch(st, zi, cfg->batches[bi], err);
         for (size_t si = 0; si < cfg->nstrategies && rc == CLR_OK; ++si)
-            summarise_variance(&st, first_case, zi, cfg->strategy_index[si]);
+            summarise_variance(st, first_case, zi, cfg->strategy_index[si]);
     }
     if (cfg->progress)
         fprintf(stderr, "\r\033[K");
-    teardown(&st);
-    if (rc)
-        return rc;
-    check_claims(&st);
-    for (size_t i = 0; i < res->ncases; ++i)
-        res->invalid_cases += !res->cases[i].valid && !res->cases[i].skipped;
-    res->wall_seconds = clr_now() - start;
-    return CLR_OK;
+    if (st->timed_out) {
+        /* Releasing the queue, its buffers or its context would wait for the kernel that does
+         * not end: they are abandoned, and the caller is expected to _exit. */
+        free_host(st);
+        r->timed_out = 1;
+    } else {
+        teardown(st);
+    }
+    if (rc == CLR_OK) {
+        /* Cross-case figures from every case, measured now or taken from the journal. */
+        check_claims(st);
+        for (size_t i = 0; i < r->ncases; ++i)
+            r->invalid_cases += !r->cases[i].valid && !r->cases[i].skipped;
+        r->wall_seconds = p->prepare_seconds + (clr_now() - start);
+    }
+    *res = *r;
+    free(p);
+    return rc;
+}
+
+int clr_run_device(const clr_run_config *cfg, const clr_device *dev, clr_device_result *res, clr_error *err)
+{
+    clr_prepared_run *p;
+    memset(res, 0, sizeof *res);
+    if (clr_run_prepare(cfg, dev, &p, err))
+        return err->code;
+    return clr_run_prepared(p, NULL, res, err);
 }
 
 void clr_device_result_free(clr_device_result *res)

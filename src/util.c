@@ -7,15 +7,105 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
+
+/* Length of the valid UTF-8 sequence at s (1 to 4), or 0 when s[0] does not start one. */
+static size_t utf8_length(const unsigned char *s)
+{
+    unsigned char c = s[0];
+    size_t n;
+    unsigned char lo = 0x80, hi = 0xbf; /* allowed range of the second byte */
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2;
+    else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        lo = c == 0xe0 ? 0xa0 : 0x80; /* no overlong forms */
+        hi = c == 0xed ? 0x9f : 0xbf; /* no surrogates */
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        lo = c == 0xf0 ? 0x90 : 0x80;
+        hi = c == 0xf4 ? 0x8f : 0xbf; /* nothing above U+10FFFF */
+    } else
+        return 0;
+    if (s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; ++i)
+        if (s[i] < 0x80 || s[i] > 0xbf)
+            return 0;
+    return n;
+}
+
+/* The escaped form of the character at s: written to piece (16 bytes), its length returned,
+ * *in set to how many bytes of s it stands for. multiline keeps newlines (indenting the line
+ * after each) and tabs. */
+static size_t escape_piece(const unsigned char *s, int multiline, char *piece, size_t *in)
+{
+    unsigned char c = *s;
+    *in = 1;
+    if (c == '\n' && multiline)
+        return (size_t)snprintf(piece, 16, "\n  ");
+    if (c == '\t' && multiline)
+        return (size_t)snprintf(piece, 16, "\t");
+    if (c == '\n' || c == '\t' || c == '\r')
+        return (size_t)snprintf(piece, 16, "\\%c", c == '\n' ? 'n' : c == '\t' ? 't' : 'r');
+    if (c < 0x20 || c == 0x7f)
+        return (size_t)snprintf(piece, 16, "\\x%02x", c);
+    if (c < 0x80) {
+        piece[0] = (char)c;
+        return 1;
+    }
+    size_t n = utf8_length(s);
+    if (n == 0)
+        return (size_t)snprintf(piece, 16, "\\x%02x", c);
+    *in = n;
+    if (n == 2 && c == 0xc2 && s[1] < 0xa0) /* C1 controls, U+0080..U+009F */
+        return (size_t)snprintf(piece, 16, "\\u%04x", (unsigned)s[1]);
+    memcpy(piece, s, n);
+    return n;
+}
+
+/* The escaping behind clr_escape() and clr_fail(). */
+static void escape_into(const char *text, char *buf, size_t size, int multiline)
+{
+    char piece[16];
+    size_t in, total = 0, o = 0;
+    if (size == 0)
+        return;
+    for (const unsigned char *s = (const unsigned char *)text; *s; s += in)
+        total += escape_piece(s, multiline, piece, &in);
+    int cut = total > size - 1; /* then every piece leaves room for the "..." that marks the cut */
+    for (const unsigned char *s = (const unsigned char *)text; *s; s += in) {
+        size_t len = escape_piece(s, multiline, piece, &in);
+        if (o + len + (cut ? 3 : 0) > size - 1) {
+            if (size - 1 - o >= 3) {
+                memcpy(buf + o, "...", 3);
+                o += 3;
+            }
+            break;
+        }
+        memcpy(buf + o, piece, len);
+        o += len;
+    }
+    buf[o] = '\0';
+}
+
+const char *clr_escape(const char *text, char *buf, size_t size)
+{
+    escape_into(text ? text : "", buf, size, 0);
+    return buf;
+}
 
 int clr_fail(clr_error *err, int code, const char *fmt, ...)
 {
     if (err && err->code == CLR_OK) {
+        char raw[sizeof err->msg];
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        vsnprintf(raw, sizeof raw, fmt, ap);
         va_end(ap);
+        escape_into(raw, err->msg, sizeof err->msg, strchr(fmt, '\n') != NULL);
         err->code = code;
     }
     return code;
@@ -95,6 +185,64 @@ char *clr_strdup(const char *s)
     return p;
 }
 
+int clr_size_mul(size_t a, size_t b, size_t *out)
+{
+    if (b != 0 && a > SIZE_MAX / b)
+        return -1;
+    *out = a * b;
+    return 0;
+}
+
+int clr_size_add(size_t a, size_t b, size_t *out)
+{
+    if (a > SIZE_MAX - b)
+        return -1;
+    *out = a + b;
+    return 0;
+}
+
+uint64_t clr_host_memory_available(void)
+{
+    uint64_t avail = 0;
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (f) {
+        char line[256];
+        unsigned long long kib;
+        while (fgets(line, sizeof line, f))
+            if (sscanf(line, "MemAvailable: %llu kB", &kib) == 1) {
+                avail = (uint64_t)kib * 1024;
+                break;
+            }
+        fclose(f);
+    }
+    long page = sysconf(_SC_PAGESIZE);
+    if (avail == 0 && page > 0) {
+#ifdef _SC_AVPHYS_PAGES
+        long pages = sysconf(_SC_AVPHYS_PAGES);
+        if (pages > 0)
+            avail = (uint64_t)pages * (uint64_t)page;
+#endif
+    }
+    if (avail == 0)
+        avail = UINT64_MAX; /* unknown: let the allocations decide */
+    /* An address-space limit (ulimit -v) bounds what this process can still map. */
+    struct rlimit lim;
+    if (getrlimit(RLIMIT_AS, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY) {
+        uint64_t mapped = 0;
+        unsigned long long size_pages;
+        f = fopen("/proc/self/statm", "r");
+        if (f) {
+            if (fscanf(f, "%llu", &size_pages) == 1 && page > 0)
+                mapped = (uint64_t)size_pages * (uint64_t)page;
+            fclose(f);
+        }
+        uint64_t left = (uint64_t)lim.rlim_cur > mapped ? (uint64_t)lim.rlim_cur - mapped : 0;
+        if (left < avail)
+            avail = left;
+    }
+    return avail;
+}
+
 int clr_parse_u64(const char *text, uint64_t *out)
 {
     if (!text || !isdigit((unsigned char)text[0]))
@@ -144,8 +292,8 @@ int clr_parse_size(const char *text, size_t *out)
 
 int clr_parse_uint(const char *text, unsigned min, unsigned max, unsigned *out)
 {
-    uint64_t v;
-    if (clr_parse_u64(text, &v) || v < min || v > max)
+    size_t v;
+    if (clr_parse_size(text, &v) || v < min || v > max)
         return -1;
     *out = (unsigned)v;
     return 0;

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Opens the report of the committed results in headless Chromium: every chart must be in the
-# rendered DOM, the console must stay silent, and a screenshot is saved. Skipped (exit 77, which
-# ctest reports as skipped) only where no Chromium is installed; CI installs it.
+# rendered DOM, the console must stay silent, and a screenshot is saved. Then the report of the
+# hostile documents (fuzz/corpus/hostile-*.json, under hostile file names): every payload in them
+# sets document.title to PWNED-<where> if it runs, so the rendered page must keep its own title
+# and hold no element the report does not write; a control page with one unescaped payload
+# must show PWNED (proof that scripts do run here). Skipped (exit 77, which ctest reports as
+# skipped) only where no Chromium is installed; CI installs it.
 set -uo pipefail
 bin=$1 src=$2 out=$3
 browser=$(command -v chromium || command -v chromium-browser || command -v google-chrome || true)
@@ -29,4 +33,35 @@ fi
 "$browser" "${flags[@]}" --window-size=1100,3000 --screenshot="$out/report.png" "file://$out/report.html" \
   >/dev/null 2>&1
 [ -s "$out/report.png" ] || { echo "FAIL: no screenshot"; exit 1; }
-echo "OK: $rendered charts rendered, console silent, screenshot $out/report.png"
+
+# Hostile documents: the payloads must stay text.
+hostile="$out/hostile"
+rm -rf "$hostile" && mkdir -p "$hostile"
+cp "$src/fuzz/corpus/hostile-a.json" "$hostile/a<svg onload=document.title='PWNED-file'>'x.json"
+cp "$src/fuzz/corpus/hostile-b.json" "$hostile/b\"<img src=x onerror=document.title='PWNED-file-b'>.json"
+cp "$src/fuzz/corpus/hostile-a.json" "$hostile/a2'<b>.json"
+"$bin" report "$hostile"/*.json -o "$hostile/report.html" >/dev/null || { echo "FAIL: report of hostile documents failed"; exit 1; }
+dump() { "$browser" "${flags[@]}" --virtual-time-budget=3000 --dump-dom "file://$1" 2>/dev/null; }
+printf '%s\n' "<!DOCTYPE html><html><head><title>clrepro report</title></head><body>" \
+  "<svg onload=\"document.title='PWNED-control'\"></svg></body></html>" >"$hostile/control.html"
+dump "$hostile/control.html" >"$hostile/control-dom.html"
+if ! grep -q '<title>PWNED-control</title>' "$hostile/control-dom.html"; then
+  echo "FAIL: the control page's script did not run, so this browser cannot show an injection"
+  exit 1
+fi
+dump "$hostile/report.html" >"$hostile/dom.html"
+if ! grep -q '<title>clrepro report</title>' "$hostile/dom.html" || grep -q '<title>PWNED' "$hostile/dom.html"; then
+  echo "FAIL: a payload of the hostile documents ran: $(grep -o '<title>[^<]*</title>' "$hostile/dom.html")"
+  exit 1
+fi
+for tag in '<script' '<img' '<i>' '<style>body{display'; do
+  if grep -qF "$tag" "$hostile/dom.html"; then
+    echo "FAIL: the hostile report's DOM holds an element from a document: $tag"
+    exit 1
+  fi
+done
+if ! grep -qF "PWNED-op" "$hostile/dom.html"; then
+  echo "FAIL: the hostile report lost the documents' text"
+  exit 1
+fi
+echo "OK: $rendered charts rendered, console silent, screenshot $out/report.png; hostile documents: no payload ran"

@@ -1,5 +1,6 @@
-/* test_cli.c: option parsing and its errors, then the clrepro binary itself on bad input:
- * one clear message, exit status 2, and no output file left behind. */
+/* test_cli.c: option parsing and its errors (lists, numbers, help, escaped messages, device
+ * selectors), then the clrepro binary itself on bad input: one clear message, exit status 2,
+ * no output file left behind, and no signal when host memory is short. */
 #include <check.h>
 #include "test_util.h"
 #include <dirent.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 #include "cli.h"
 #include "demo.h"
+#include "device.h"
 #include "util.h"
 
 static char *last_copy; /* option values point into it until the next parse */
@@ -47,14 +49,14 @@ START_TEST(cli_values)
 {
     clr_cli cli;
     clr_error err;
-    ck_assert_int_eq(parse("run --n 2^24,16M,4096,3K --batch=1,64 --trials 5 --reps 3 --seed 18446744073709551615 "
+    ck_assert_int_eq(parse("run --n 2^24,8M,4096,3K --batch=1,64 --trials 5 --reps 3 --seed 18446744073709551615 "
                            "--dist illcond --strategy tree,split --device 0:0 --strict --save-outputs --wg 64 --vec 8",
                            &cli, &err), 0);
     const clr_dim_list *n = clr_cli_dim(&cli, "n");
     ck_assert_ptr_nonnull(n);
     ck_assert_uint_eq(n->count, 4);
     ck_assert_uint_eq(n->values[0], 1u << 24);
-    ck_assert_uint_eq(n->values[1], 1u << 24);
+    ck_assert_uint_eq(n->values[1], 1u << 23);
     ck_assert_uint_eq(n->values[3], 3072);
     ck_assert_uint_eq(cli.batches[1], 64);
     ck_assert_uint_eq(cli.seed, UINT64_MAX);
@@ -101,11 +103,11 @@ START_TEST(cli_errors)
     expect_error("--n 0", "at least 1");
     expect_error("--n -5", "expected comma-separated whole numbers");
     expect_error("--n 12x", "expected comma-separated whole numbers");
-    expect_error("--n 1,,2", "expected comma-separated whole numbers");
+    expect_error("--n 1,,2", "an empty item");
     expect_error("--n 2^99", "expected comma-separated whole numbers");
     expect_error("--n 99999999999999999999999", "expected comma-separated whole numbers");
     expect_error("--batch 0", "at least 1");
-    expect_error("--batch 4,", "expected comma-separated");
+    expect_error("--batch 4,", "an empty item");
     expect_error("--trials 1", "from 2 to 100000");
     expect_error("--reps 0", "from 1 to 100000");
     expect_error("--reps 1.5", "from 1 to 100000");
@@ -178,10 +180,153 @@ START_TEST(parse_sizes)
 }
 END_TEST
 
+START_TEST(cli_lists_and_numbers)
+{
+    clr_cli cli;
+    clr_error err;
+    /* Empty items are refused in every list, with the same message. */
+    expect_error("--op sum,", "an empty item");
+    expect_error("--op ,sum", "an empty item");
+    expect_error("--strategy tree,", "an empty item");
+    expect_error("--strategy tree,,split", "an empty item");
+    expect_error("--batch 4,", "an empty item");
+    expect_error("--n 4096,", "an empty item");
+    expect_error("--device cpu,", "an empty item");
+    /* Repeated items are refused, naming the repeat, whatever form the number takes. */
+    expect_error("--n 4K,4096", "4096 is given twice");
+    expect_error("--batch 1,2,1", "1 is given twice");
+    expect_error("--kv-len 2^10,1K", "1024 is given twice");
+    expect_error("--op sum,rmsnorm,sum", "'sum' is given twice");
+    expect_error("--strategy tree,split,tree", "'tree' is given twice");
+    /* One number parser for every size and count. */
+    ck_assert_int_eq(parse("--chunk 4K --wg 2^6 --trials 1K --warmup 0", &cli, &err), 0);
+    ck_assert(cli.chunk == 4096 && cli.wg == 64 && cli.trials == 1024 && cli.warmup == 0);
+    clr_cli_free(&cli);
+    ck_assert_int_eq(parse("demo order --orders 4K", &cli, &err), 0);
+    ck_assert_uint_eq(cli.orders, 4096);
+    clr_cli_free(&cli);
+    expect_error("--chunk 2G", "from 1 to 1073741824");
+    expect_error("--chunk 4Q", "from 1 to 1073741824");
+    expect_error("--wg 4294967296", "from 1 to 65536");
+}
+END_TEST
+
+START_TEST(cli_nothing_after_help_or_version)
+{
+    clr_cli cli;
+    clr_error err;
+    ck_assert_int_eq(parse("help", &cli, &err), 0);
+    ck_assert(cli.command == CLR_CMD_HELP && cli.help_for == CLR_CMD_HELP);
+    clr_cli_free(&cli);
+    ck_assert_int_eq(parse("help demo", &cli, &err), 0);
+    ck_assert(cli.command == CLR_CMD_HELP && cli.help_for == CLR_CMD_DEMO);
+    clr_cli_free(&cli);
+    ck_assert_int_eq(parse("run --n 5 --help", &cli, &err), 0);
+    ck_assert(cli.command == CLR_CMD_HELP && cli.help_for == CLR_CMD_RUN);
+    clr_cli_free(&cli);
+    expect_error("help x", "help: unknown command 'x'");
+    expect_error("help run x", "unexpected argument 'x' after `help run`");
+    expect_error("--version x", "unexpected argument 'x' after --version");
+    expect_error("-V --help", "unexpected argument '--help' after -V");
+    expect_error("--help x", "unexpected argument 'x' after --help");
+    expect_error("run --help x", "unexpected argument 'x' after --help");
+    expect_error("compare a.json -h b.json", "unexpected argument 'b.json' after -h");
+}
+END_TEST
+
+START_TEST(cli_demo_seed_range)
+{
+    clr_cli cli;
+    clr_error err;
+    ck_assert_int_eq(parse("demo order --seed 4294967295", &cli, &err), 0);
+    ck_assert_uint_eq(cli.seed, 4294967295u);
+    clr_cli_free(&cli);
+    expect_error("demo order --seed 4294967296", "at most 4294967295");
+    /* A run takes the whole 64-bit range. */
+    ck_assert_int_eq(parse("run --seed 4294967296", &cli, &err), 0);
+    ck_assert_uint_eq(cli.seed, 4294967296ull);
+    clr_cli_free(&cli);
+}
+END_TEST
+
+/* Control characters from the user never reach the terminal raw: every message goes through
+ * one escape (clr_fail), and clr_escape is the same escape for other printing. */
+START_TEST(messages_escape_control_characters)
+{
+    clr_cli cli;
+    clr_error err;
+    ck_assert_int_eq(parse("--dist \x1b[2Jx\nclrepro:\rerror\x7f\x9b", &cli, &err), CLR_EUSAGE);
+    ck_assert_msg(!strpbrk(err.msg, "\x1b\n\r\x7f"), "raw control character in: %s", err.msg);
+    ck_assert_msg(strstr(err.msg, "'\\x1b[2Jx\\nclrepro:\\rerror\\x7f\\x9b'") != NULL, "%s", err.msg);
+    clr_cli_free(&cli);
+    char buf[64];
+    ck_assert_str_eq(clr_escape("a\tb\xc2\x9b\xc3\xa9\xe2\x82\xac\xff\xed\xa0\x80", buf, sizeof buf),
+                     "a\\tb\\u009b\xc3\xa9\xe2\x82\xac\\xff\\xed\\xa0\\x80");
+    /* Cut at a whole character or escape, marked. */
+    ck_assert_str_eq(clr_escape("abcdefgh", buf, 8), "abcd...");
+    ck_assert_str_eq(clr_escape("abcdefg", buf, 8), "abcdefg");
+    ck_assert_str_eq(clr_escape("ab\x1b", buf, 8), "ab\\x1b");
+    ck_assert_str_eq(clr_escape("abc\x1b" "d", buf, 8), "abc...");
+    ck_assert_str_eq(clr_escape("\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac", buf, 8), "\xe2\x82\xac...");
+    /* A multi-line message (a build log) keeps its lines, indented; escapes go. */
+    memset(&err, 0, sizeof err);
+    clr_fail(&err, CLR_EUSAGE, "kernel did not build:\n%s", "line 1\n\x1b[31mline 2");
+    ck_assert_str_eq(err.msg, "kernel did not build:\n  line 1\n  \\x1b[31mline 2");
+    memset(&err, 0, sizeof err);
+    clr_fail(&err, CLR_EUSAGE, "--out %s: cannot write", "a\nb");
+    ck_assert_str_eq(err.msg, "--out a\\nb: cannot write");
+}
+END_TEST
+
+/* Device selection on a made-up list of devices (no OpenCL needed). */
+START_TEST(device_selectors)
+{
+    clr_device items[3];
+    memset(items, 0, sizeof items);
+    const char *names[3] = {"Fast GPU", "Slow CPU", "Other CPU"};
+    for (unsigned i = 0; i < 3; ++i) {
+        items[i].index = i;
+        items[i].platform_index = i == 0 ? 0 : 1;
+        items[i].device_index = i == 0 ? 0 : i - 1;
+        items[i].type = i == 0 ? CL_DEVICE_TYPE_GPU : CL_DEVICE_TYPE_CPU;
+        snprintf(items[i].name, sizeof items[i].name, "%s", names[i]);
+        snprintf(items[i].platform_name, sizeof items[i].platform_name, "Platform %u", items[i].platform_index);
+    }
+    clr_device_list all = {items, 3}, chosen;
+    static const struct { const char *spec; unsigned count, first; } ok[] = {
+        {"all,cpu", 3, 0}, {"cpu,cpu", 2, 1}, {"0,cpu", 3, 0}, {"cpu,0", 3, 1}, {"1:1,cpu", 2, 2},
+        {"slow,cpu,slow", 2, 1}, {"1:0,1", 1, 1}, {"gpu,all", 3, 0},
+    };
+    for (size_t k = 0; k < sizeof ok / sizeof ok[0]; ++k) {
+        clr_error err = {0};
+        ck_assert_msg(clr_devices_select(&all, ok[k].spec, &chosen, &err) == CLR_OK, "%s: %s", ok[k].spec, err.msg);
+        ck_assert_msg(chosen.count == ok[k].count && chosen.items[0].index == ok[k].first, "%s: %zu devices, first %u",
+                      ok[k].spec, chosen.count, chosen.items[0].index);
+        clr_devices_free(&chosen);
+    }
+    static const struct { const char *spec, *needle; } bad[] = {
+        {"0:4294967296", "there is no device 4294967296 on platform 0"},
+        {"4294967296:0", "there is no device 0 on platform 4294967296"},
+        {"1:99999999999999999999", "there is no device 99999999999999999999 on platform 1"},
+        {"4294967296", "no device with that index"},
+        {"99999999999999999999999", "no device with that index"},
+        {"0:x", "expected P:D"},
+        {"cpu,nosuch", "no device or platform name contains 'nosuch'"},
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; ++k) {
+        clr_error err = {0};
+        ck_assert_msg(clr_devices_select(&all, bad[k].spec, &chosen, &err) == CLR_EUSAGE, "%s accepted", bad[k].spec);
+        ck_assert_msg(strstr(err.msg, bad[k].needle) != NULL, "%s: %s", bad[k].spec, err.msg);
+        ck_assert_ptr_null(chosen.items);
+    }
+}
+END_TEST
+
 /* Runs the binary; returns its exit status and what it printed on stderr. */
 static int run_bin(const char *args, char *out, size_t size)
 {
-    char cmd[4096], log[] = "/tmp/clrepro-cli-XXXXXX";
+    char cmd[4096], log[300];
+    snprintf(log, sizeof log, "%s/stderr-XXXXXX", test_tmp_root);
     int fd = mkstemp(log);
     ck_assert_int_ge(fd, 0);
     close(fd);
@@ -217,19 +362,23 @@ static int count_files(const char *dir)
     return n;
 }
 
+/* Messages name what failed first, then at most the end of the program's stderr, so they stay
+ * within Check's 4 KiB limit (a longer one would hide the failure). */
 static void expect_bin_error(const char *args, const char *needle)
 {
-    char out_dir[] = "/tmp/clrepro-out-XXXXXX", full[2048], msg[16384];
-    ck_assert_ptr_nonnull(mkdtemp(out_dir));
+    char out_dir[256], full[2048], msg[16384];
+    test_mkdtemp(out_dir, sizeof out_dir, "out");
     snprintf(full, sizeof full, "--device cpu --out %s --trials 2 --reps 1 %s", out_dir, args);
     if (!strstr(args, "--op") && !strstr(args, "demo") && !strstr(args, "--suite"))
         snprintf(full, sizeof full, "--op sum --device cpu --out %s --trials 2 --reps 1 %s", out_dir, args);
     int status = run_bin(full, msg, sizeof msg);
-    ck_assert_msg(status == 2, "`clrepro %s` exited %d: %s", full, status, msg);
-    ck_assert_msg(strstr(msg, needle) != NULL, "`clrepro %s`: stderr '%s' lacks '%s'", full, msg, needle);
-    ck_assert_msg(strstr(msg, "clrepro: error: ") != NULL, "no error prefix in '%s'", msg);
-    ck_assert_msg(count_files(out_dir) == 0, "`clrepro %s` left files in %s", full, out_dir);
-    char rm[1100];
+    ck_assert_msg(status == 2, "exit status %d, not 2, for `clrepro %.300s`; stderr ends: %s", status, full,
+                  test_tail(msg, 1500));
+    ck_assert_msg(strstr(msg, needle) != NULL, "stderr lacks '%.200s' for `clrepro %.300s`; it ends: %s", needle, full,
+                  test_tail(msg, 1500));
+    ck_assert_msg(strstr(msg, "clrepro: error: ") != NULL, "no error prefix; stderr ends: %s", test_tail(msg, 1500));
+    ck_assert_msg(count_files(out_dir) == 0, "`clrepro %.300s` left files in %s", full, out_dir);
+    char rm[300];
     snprintf(rm, sizeof rm, "rm -rf '%s'", out_dir);
     ck_assert_int_eq(system(rm), 0);
 }
@@ -268,26 +417,98 @@ START_TEST(binary_bad_input)
 }
 END_TEST
 
+START_TEST(binary_usage_errors)
+{
+    char msg[16384];
+    static const struct { const char *args, *needle; } usage[] = {
+        {"help x", "help: unknown command 'x'"},
+        {"--version x", "after --version"},
+        {"run --help x", "after --help"},
+        {"demo order --seed 4294967296", "at most 4294967295"},
+        {"devices --device 0:4294967296", "there is no device 4294967296 on platform 0"},
+        {"run --chunk 4Q", "--chunk '4Q'"},
+        {"run --batch 1,1", "1 is given twice"},
+    };
+    for (size_t k = 0; k < sizeof usage / sizeof usage[0]; ++k) {
+        int status = run_bin(usage[k].args, msg, sizeof msg);
+        ck_assert_msg(status == 2, "status %d for `clrepro %s`; stderr ends: %s", status, usage[k].args,
+                      test_tail(msg, 1500));
+        ck_assert_msg(strstr(msg, usage[k].needle) != NULL, "`clrepro %s`: stderr lacks '%s'; it ends: %s",
+                      usage[k].args, usage[k].needle, test_tail(msg, 1500));
+    }
+    ck_assert_int_eq(run_bin("help run", msg, sizeof msg), 0);
+    /* A device named by several selectors is used once. */
+    static const char *const specs[] = {"all,cpu", "cpu,cpu", "0,cpu"};
+    for (size_t k = 0; k < 3; ++k) {
+        char args[64];
+        snprintf(args, sizeof args, "devices --device %s", specs[k]);
+        int status = run_bin(args, msg, sizeof msg);
+        ck_assert_msg(status == 0, "status %d for `clrepro %s`; stderr ends: %s", status, args, test_tail(msg, 1500));
+    }
+    /* A value with a newline and an ANSI escape: one line of error, escaped. */
+    int status = run_bin("--dist \"$(printf 'a\\033[31mb\\nclrepro: error: forged')\"", msg, sizeof msg);
+    ck_assert_int_eq(status, 2);
+    ck_assert_msg(strchr(msg, '\x1b') == NULL && strchr(msg, '\n') == msg + strlen(msg) - 1,
+                  "not one escaped line: %s", test_tail(msg, 1500));
+    ck_assert_msg(strstr(msg, "a\\x1b[31mb\\nclrepro: error: forged") != NULL, "%s", test_tail(msg, 1500));
+}
+END_TEST
+
+START_TEST(binary_demo_memory)
+{
+    /* The demo checks its host memory need before allocating: under an address-space limit
+     * (ulimit -v, in the shell system() forks) it exits 2 with a message naming the need, not
+     * with a signal. AddressSanitizer reserves terabytes of address space and cannot start
+     * under such a limit, so the sanitizer build skips this. */
+#if defined(__SANITIZE_ADDRESS__)
+    return;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+    return;
+#endif
+#endif
+    char msg[16384];
+    setenv("CLREPRO_TEST_ENV", "ulimit -v 2097152; ", 1);
+    int status = run_bin("demo order --device cpu --n 2^28 --orders 64 --quiet --out /nonexistent-clrepro", msg,
+                         sizeof msg);
+    unsetenv("CLREPRO_TEST_ENV");
+    ck_assert_msg(status == 2, "status %d (a signal shows as 128+N); stderr ends: %s", status, test_tail(msg, 1500));
+    ck_assert_msg(strstr(msg, "demo order: --n 268435456 needs ") && strstr(msg, "GiB of host memory"),
+                  "stderr ends: %s", test_tail(msg, 1500));
+}
+END_TEST
+
 START_TEST(binary_strict_broken_claim)
 {
-    /* A tree kernel that moves its result by one ulp whenever the batch has more than one row:
-     * still within the error bound, but no longer batch-invariant. Without --strict that is a
-     * finding (status 0); with --strict it is status 1. */
-    char dir[] = "/tmp/clrepro-strict-XXXXXX", out[] = "/tmp/clrepro-strict-out-XXXXXX", cmd[2048], args[1024];
+    /* An attention kernel that moves its result by one ulp whenever the batch has more than one
+     * sequence: still within attention's error bound (vendor exp leaves no bits to replay), but
+     * no longer batch-invariant. Without --strict that is a finding (status 0); with --strict it
+     * is status 1. The same nudge in sum's tree is a wrong answer: the host replays tree's order
+     * and demands its bits, so the case is invalid (status 1) whatever --strict says. */
+    char dir[256], out[256], cmd[2048], args[1024];
     char msg[16384];
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    ck_assert_ptr_nonnull(mkdtemp(out));
+    test_mkdtemp(dir, sizeof dir, "strict");
+    test_mkdtemp(out, sizeof out, "strict-out");
     snprintf(cmd, sizeof cmd,
-             "cp '%s'/cl/*.cl* '%s'/ && perl -0pi -e 's/(void sum_tree\\(.*?)out\\[(.*?)\\] = s;/$1out[$2] = "
+             "cp '%s'/cl/*.cl* '%s'/ && perl -0pi -e 's/(void attention_single\\(.*?)o\\[j\\] = st\\.o\\[r\\] \\/ st\\.l;/"
+             "$1o[j] = get_num_groups(0) > H ? nextafter(st.o[r] \\/ st.l, INFINITY) : st.o[r] \\/ st.l;/s' '%s/attention.cl' "
+             "&& grep -q nextafter '%s/attention.cl' && perl -0pi -e 's/(void sum_tree\\(.*?)out\\[(.*?)\\] = s;/$1out[$2] = "
              "get_num_groups(0) > 1 ? nextafter(s, INFINITY) : s;/s' '%s/sum.cl' && grep -q nextafter '%s/sum.cl'",
-             CLREPRO_SOURCE_DIR, dir, dir, dir);
+             CLREPRO_SOURCE_DIR, dir, dir, dir, dir, dir);
     ck_assert_int_eq(system(cmd), 0);
+    snprintf(args, sizeof args, "--op attention --strategy single --device cpu --heads 2 --head-dim 64 --kv-len 64 "
+             "--batch 1,4 --trials 2 --reps 1 --kernel-dir %s --out %s", dir, out);
+    int status = run_bin(args, msg, sizeof msg);
+    ck_assert_msg(status == 0, "status %d without --strict; stderr ends: %s", status, test_tail(msg, 1500));
+    snprintf(args + strlen(args), sizeof args - strlen(args), " --strict");
+    status = run_bin(args, msg, sizeof msg);
+    ck_assert_msg(status == 1, "status %d with --strict; stderr ends: %s", status, test_tail(msg, 1500));
+    ck_assert_msg(strstr(msg, "--strict: 1 broken claim") != NULL, "stderr ends: %s", test_tail(msg, 1500));
     snprintf(args, sizeof args, "--op sum --strategy tree --device cpu --n 1000 --batch 1,4 --trials 2 --reps 1 "
              "--kernel-dir %s --out %s", dir, out);
-    ck_assert_int_eq(run_bin(args, msg, sizeof msg), 0);
-    snprintf(args + strlen(args), sizeof args - strlen(args), " --strict");
-    ck_assert_int_eq(run_bin(args, msg, sizeof msg), 1);
-    ck_assert_msg(strstr(msg, "--strict: 1 broken claim") != NULL, "stderr: %s", msg);
+    status = run_bin(args, msg, sizeof msg);
+    ck_assert_msg(status == 1, "status %d for a tree that differs from its replay; stderr ends: %s", status,
+                  test_tail(msg, 1500));
     snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", dir, out);
     ck_assert_int_eq(system(cmd), 0);
 }
@@ -296,10 +517,10 @@ END_TEST
 START_TEST(binary_demo_order)
 {
     /* The demo validates every device result against a host replay; exit 0 means it did. */
-    char out_dir[] = "/tmp/clrepro-demo-XXXXXX", args[256], msg[16384], path[512], cmd[300];
-    ck_assert_ptr_nonnull(mkdtemp(out_dir));
+    char out_dir[256], args[512], msg[16384], path[512], cmd[600];
+    test_mkdtemp(out_dir, sizeof out_dir, "demo");
     snprintf(args, sizeof args, "demo order --device cpu --orders 64 --n 300 --quiet --out %s", out_dir);
-    ck_assert_msg(run_bin(args, msg, sizeof msg) == 0, "demo failed: %s", msg);
+    ck_assert_msg(run_bin(args, msg, sizeof msg) == 0, "demo failed; stderr ends: %s", test_tail(msg, 1500));
     snprintf(cmd, sizeof cmd, "ls %s/*/demo-order.json %s/*/demo-order.md >/dev/null", out_dir, out_dir);
     ck_assert_int_eq(system(cmd), 0);
     snprintf(path, sizeof path, "rm -rf '%s'", out_dir);
@@ -309,8 +530,8 @@ END_TEST
 
 START_TEST(binary_corrupt_npy_and_broken_kernel)
 {
-    char dir[] = "/tmp/clrepro-kdir-XXXXXX", path[256], cmd[1024], args[512];
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char dir[256], path[300], cmd[1024], args[512];
+    test_mkdtemp(dir, sizeof dir, "kdir");
     snprintf(path, sizeof path, "%s/bad.npy", dir);
     FILE *f = fopen(path, "wb");
     static const char corrupt[] = "\x93NUMPY\x01\x00\x20\x00{'descr': '<f4', 'fortr";
@@ -325,7 +546,7 @@ START_TEST(binary_corrupt_npy_and_broken_kernel)
     snprintf(args, sizeof args, "--n 64 --batch 1 --kernel-dir %s", dir);
     expect_bin_error(args, "did not build");
     snprintf(args, sizeof args, "--n 64 --batch 1 --kernel-dir %s/missing", dir);
-    expect_bin_error(args, "cannot read kernel source");
+    expect_bin_error(args, "/missing");
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     ck_assert_int_eq(system(cmd), 0);
 }
@@ -341,11 +562,18 @@ int main(void)
     tcase_add_test(p, parse_sizes);
     tcase_add_test(p, cli_demo);
     tcase_add_test(p, demo_permutation_is_a_bijection);
+    tcase_add_test(p, cli_lists_and_numbers);
+    tcase_add_test(p, cli_nothing_after_help_or_version);
+    tcase_add_test(p, cli_demo_seed_range);
+    tcase_add_test(p, messages_escape_control_characters);
+    tcase_add_test(p, device_selectors);
     suite_add_tcase(s, p);
     TCase *b = tcase_create("binary");
     tcase_add_test(b, binary_bad_input);
     tcase_add_test(b, binary_corrupt_npy_and_broken_kernel);
     tcase_add_test(b, binary_demo_order);
+    tcase_add_test(b, binary_usage_errors);
+    tcase_add_test(b, binary_demo_memory);
     tcase_add_test(b, binary_strict_broken_claim);
     suite_add_tcase(s, b);
     return clr_run_suite(s);

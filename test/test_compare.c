@@ -1,15 +1,27 @@
 /* test_compare.c: the results reader on good, bad and hostile documents; `compare` on
  * hand-made documents with known agreements and disagreements; `report` from the committed
- * results; and every input the fuzzer ever found (test/fuzz-regressions/) read without harm. */
+ * results; and every input the fuzzer ever found (test/fuzz-regressions/) read without harm.
+ * Hostile documents (fuzz/corpus/hostile-*.json: markup, quotes, pipes, newlines and formulas
+ * in every string) go through every output: the HTML must hold no tag or attribute it did not
+ * put there, every Markdown table row its header's cells, every CSV row its header's columns
+ * and no formula. Also: names longer than the old fixed buffers in multi-byte UTF-8, a large
+ * set matched correctly, more than 26 fingerprint groups, and outputs that would overwrite an
+ * input or go to a directory named '-'. */
 #include <check.h>
 #include "test_util.h"
+#include <ctype.h>
 #include <dirent.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "compare.h"
+#include "output.h"
 #include "results.h"
 
 /* A minimal valid document: one strategy, cases given as (strategy, batch, fingerprint,
@@ -86,15 +98,15 @@ START_TEST(compare_judges_device_invariance)
         clr_comparison cmp;
         clr_error err = {0};
         ck_assert_msg(clr_compare_load(paths, n, &cmp, &err) == 0, "%s", err.msg);
-        clr_device_claim rows[8];
-        ck_assert_uint_le(cmp.nmatches, 8);
-        size_t nrows = clr_compare_device_claims(&cmp, rows);
-        ck_assert_uint_eq(nrows, 1);
+        const clr_device_claim *rows = cmp.device_claims;
+        ck_assert_uint_eq(cmp.ndevice_claims, 1);
         ck_assert_str_eq(rows[0].strategy, "tree");
         ck_assert_uint_eq(rows[0].cases, 2); /* B = 1 and 2; B = 3 is on one device only */
         ck_assert_uint_eq(rows[0].identical, subset ? 2 : 1);
         ck_assert_str_eq(clr_device_claim_observed(&rows[0]), subset ? "held" : "violated");
-        char *md = clr_compare_markdown(&cmp), *js = clr_compare_json(&cmp), *html = clr_report_html(&cmp);
+        char *md = clr_compare_markdown(&cmp, &err), *js = clr_compare_json(&cmp, &err);
+        char *html = clr_report_html(&cmp, &err);
+        ck_assert(md && js && html);
         ck_assert_ptr_nonnull(strstr(md, subset ? "| sum | tree | 2 | 2 | held |" : "| sum | tree | 2 | 1 | violated |"));
         ck_assert_ptr_nonnull(strstr(js, subset ? "\"observed\": \"held\"" : "\"observed\": \"violated\""));
         ck_assert_int_eq(strstr(html, "claims device_invariant in sum") != NULL, !subset);
@@ -144,10 +156,11 @@ START_TEST(compare_known_agreement)
             ck_assert(fabs(mt->time_ratio - 1.0) < 1e-9);
         }
     }
-    char *md = clr_compare_markdown(&cmp), *csv = clr_compare_csv(&cmp), *json = clr_compare_json(&cmp);
+    char *md = clr_compare_markdown(&cmp, &err), *csv = clr_compare_csv(&cmp, &err), *json = clr_compare_json(&cmp, &err);
+    ck_assert(md && csv && json);
     ck_assert_ptr_nonnull(strstr(md, "| sum | tree | 1 | 0/1 | 2 | 4.00x |"));
     ck_assert_ptr_nonnull(strstr(md, "`AAB`"));
-    ck_assert_ptr_nonnull(strstr(csv, "sum,split,\"n=64 dtype=fp32\",1,3,3,false,3,"));
+    ck_assert_ptr_nonnull(strstr(csv, "\"sum\",\"split\",\"n=64 dtype=fp32\",1,3,3,false,3,"));
     ck_assert_ptr_nonnull(strstr(json, "\"same_bits\": false"));
     free(md);
     free(csv);
@@ -175,7 +188,8 @@ START_TEST(compare_same_device_two_runs)
     ck_assert_uint_eq(cmp.nmatches, 1);
     ck_assert_uint_eq(cmp.matches[0].groups, 1);
     ck_assert(fabs(cmp.matches[0].time_ratio - 1.5) < 1e-9);
-    char *md = clr_compare_markdown(&cmp), *json = clr_compare_json(&cmp);
+    char *md = clr_compare_markdown(&cmp, &err), *json = clr_compare_json(&cmp, &err);
+    ck_assert(md && json);
     ck_assert_ptr_nonnull(strstr(md, "## Same device, different runs"));
     ck_assert_ptr_nonnull(strstr(md, "| 1 | 0 | 1.500x |"));
     ck_assert_ptr_nonnull(strstr(json, "\"bits_changed\": 0"));
@@ -276,7 +290,7 @@ START_TEST(report_from_committed_results)
     clr_comparison cmp;
     clr_error err = {0};
     ck_assert_msg(clr_compare_load(paths, 4, &cmp, &err) == 0, "%s", err.msg);
-    char *html = clr_report_html(&cmp);
+    char *html = clr_report_html(&cmp, &err);
     ck_assert_ptr_nonnull(html);
     /* Per document: heatmap, throughput, overhead, run-to-run; attention adds the length
      * figure; two agreement matrices (sum and seed-attention-lengths). */
@@ -322,6 +336,637 @@ START_TEST(fuzz_regressions_and_corpus)
 }
 END_TEST
 
+/* ---- hostile documents through every output ---- */
+
+static char *read_whole(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "wb");
+    ck_assert_msg(f != NULL, "cannot create %s", path);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* A fresh directory under /tmp; removed by remove_tree. */
+static char *temp_dir(void)
+{
+    char *dir = strdup("/tmp/clrepro-cmp-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    return dir;
+}
+
+static void remove_tree(const char *dir)
+{
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+/* The hostile documents, copied to files whose names are hostile too; the third is the first
+ * again (same device, driver and run: labelled by its file name). */
+static size_t hostile_paths(const char *dir, char *paths[3])
+{
+    const char *names[3] = {"a<svg onload=alert(1)>'x|=y.json", "b\"<i>b<\\i>.json", "a2 <b>'c'<\\b>.json"};
+    const char *sources[3] = {"hostile-a.json", "hostile-b.json", "hostile-a.json"};
+    for (int i = 0; i < 3; ++i) {
+        char src[1024];
+        snprintf(src, sizeof src, "%s/fuzz/corpus/%s", CLREPRO_SOURCE_DIR, sources[i]);
+        char *text = read_whole(src);
+        paths[i] = malloc(strlen(dir) + strlen(names[i]) + 2);
+        sprintf(paths[i], "%s/%s", dir, names[i]);
+        write_file(paths[i], text);
+        free(text);
+    }
+    return 3;
+}
+
+static int allowed(const char *word, size_t len, const char *const *list)
+{
+    for (; *list; ++list)
+        if (strlen(*list) == len && !strncasecmp(*list, word, len))
+            return 1;
+    return 0;
+}
+
+/* Parses the report as the browser's tokenizer would see its tags: every tag must be one the
+ * report writes, with attributes the report writes, each value quoted and free of '<'. A
+ * document string that escaped its context shows up as an unknown tag (<script>, <img>), an
+ * unknown attribute (onload=, onmouseover=) or a broken quote. Returns "" or what was wrong. */
+static const char *html_injection(const char *html, char *why, size_t size)
+{
+    static const char *const tags[] = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "p",
+                                       "section", "table", "tr", "th", "td", "ul", "li", "b", "code", "figure",
+                                       "svg", "text", "line", "rect", "circle", "path", "polyline", NULL};
+    static const char *const attrs[] = {"lang", "charset", "class", "viewBox", "width", "height", "role",
+                                        "aria-label", "x", "y", "x1", "y1", "x2", "y2", "r", "cx", "cy", "d", "fill",
+                                        "stroke", "stroke-width", "stroke-dasharray", "points", "transform",
+                                        "text-anchor", NULL};
+    why[0] = '\0';
+    for (const char *p = html; (p = strchr(p, '<')) != NULL;) {
+        ++p;
+        if (*p == '!') { /* <!DOCTYPE html> */
+            p = strchr(p, '>');
+            if (!p)
+                return snprintf(why, size, "unterminated <!"), why;
+            continue;
+        }
+        int closing = *p == '/';
+        p += closing;
+        const char *name = p;
+        while (isalnum((unsigned char)*p))
+            ++p;
+        if (!allowed(name, (size_t)(p - name), tags))
+            return snprintf(why, size, "tag <%.*s> at offset %zu", 12, name, (size_t)(name - html)), why;
+        for (;;) {
+            while (*p == ' ' || *p == '\n')
+                ++p;
+            if (*p == '>' || (p[0] == '/' && p[1] == '>'))
+                break;
+            if (closing)
+                return snprintf(why, size, "attribute in a closing tag at offset %zu", (size_t)(p - html)), why;
+            const char *attr = p;
+            while (*p && *p != '=' && *p != '>' && *p != ' ' && *p != '/')
+                ++p;
+            if (!allowed(attr, (size_t)(p - attr), attrs) || *p != '=' || (p[1] != '\'' && p[1] != '"'))
+                return snprintf(why, size, "attribute '%.20s' at offset %zu", attr, (size_t)(attr - html)), why;
+            char quote = p[1];
+            const char *end = strchr(p + 2, quote);
+            if (!end || memchr(p + 2, '<', (size_t)(end - p - 2)))
+                return snprintf(why, size, "attribute '%.20s' value at offset %zu", attr, (size_t)(attr - html)), why;
+            p = end + 1;
+        }
+        /* <style> holds only the report's own CSS; <title> only its own words */
+        if (!closing && (p - name == 6 && !strncmp(name, "style>", 6)))
+            p = strstr(p, "</style>");
+        if (!p)
+            return snprintf(why, size, "unterminated <style>"), why;
+    }
+    return why;
+}
+
+/* Unescaped '|' in a Markdown table row (one after an even run of backslashes). */
+static size_t md_pipes(const char *line, size_t len)
+{
+    size_t pipes = 0, backslashes = 0;
+    for (size_t i = 0; i < len; ++i) {
+        if (line[i] == '|' && backslashes % 2 == 0)
+            pipes++;
+        backslashes = line[i] == '\\' ? backslashes + 1 : 0;
+    }
+    return pipes;
+}
+
+/* Every table (a run of lines starting with '|') has the same number of cells in every row;
+ * returns the number of rows in the table whose header starts with `header` (0 if none). */
+static size_t md_check_tables(const char *md, const char *header)
+{
+    size_t want = 0, rows = 0, found_rows = 0;
+    int in_found = 0;
+    for (const char *line = md; *line;) {
+        const char *nl = strchr(line, '\n');
+        size_t len = nl ? (size_t)(nl - line) : strlen(line);
+        if (len && line[0] == '|') {
+            size_t pipes = md_pipes(line, len);
+            if (!rows) {
+                want = pipes;
+                in_found = !strncmp(line, header, strlen(header));
+            }
+            ck_assert_msg(pipes == want, "Markdown row has %zu cells, its header %zu: %.*s", pipes - 1, want - 1,
+                          (int)len, line);
+            rows++;
+            if (in_found)
+                found_rows = rows - 2; /* less the header and the delimiter row */
+        } else {
+            rows = 0;
+        }
+        line = nl ? nl + 1 : line + len;
+    }
+    return found_rows;
+}
+
+/* RFC 4180: returns the records, each a NULL-terminated array of fields. */
+static char ***csv_parse(const char *text, size_t *nrecords)
+{
+    char ***records = NULL;
+    size_t n = 0;
+    const char *p = text;
+    while (*p) {
+        char **fields = NULL;
+        size_t nf = 0;
+        for (;;) {
+            size_t cap = strlen(p) + 1, len = 0;
+            char *field = malloc(cap);
+            if (*p == '"') {
+                for (++p;; ++p) {
+                    ck_assert_msg(*p, "unterminated quoted CSV field");
+                    if (*p == '"' && p[1] == '"')
+                        field[len++] = *p++;
+                    else if (*p == '"')
+                        break;
+                    else
+                        field[len++] = *p;
+                }
+                ++p;
+                ck_assert_msg(*p == ',' || *p == '\n' || !*p, "text after a closing quote: %.30s", p);
+            } else {
+                while (*p && *p != ',' && *p != '\n') {
+                    ck_assert_msg(*p != '"', "quote inside an unquoted CSV field: %.30s", p);
+                    field[len++] = *p++;
+                }
+            }
+            field[len] = '\0';
+            fields = realloc(fields, (nf + 2) * sizeof *fields);
+            fields[nf++] = field;
+            fields[nf] = NULL;
+            if (*p == ',') {
+                ++p;
+                continue;
+            }
+            if (*p == '\n')
+                ++p;
+            break;
+        }
+        records = realloc(records, (n + 1) * sizeof *records);
+        records[n++] = fields;
+    }
+    *nrecords = n;
+    return records;
+}
+
+static void csv_free(char ***records, size_t n)
+{
+    for (size_t i = 0; i < n; ++i) {
+        for (char **f = records[i]; *f; ++f)
+            free(*f);
+        free(records[i]);
+    }
+    free(records);
+}
+
+static size_t nfields(char **record)
+{
+    size_t n = 0;
+    while (record[n])
+        n++;
+    return n;
+}
+
+START_TEST(hostile_documents_every_output)
+{
+    char *dir = temp_dir(), *paths[3];
+    size_t n = hostile_paths(dir, paths);
+    clr_comparison cmp;
+    clr_error err = {0};
+    ck_assert_msg(clr_compare_load(paths, n, &cmp, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(cmp.nmatches, 4); /* two strategies at two batches; the skipped case is not matched */
+    ck_assert_uint_eq(cmp.ndevice_claims, 1);
+    char *html = clr_report_html(&cmp, &err), *md = clr_compare_markdown(&cmp, &err);
+    char *csv = clr_compare_csv(&cmp, &err), *json = clr_compare_json(&cmp, &err);
+    ck_assert_msg(html && md && csv && json, "%s", err.msg);
+
+    /* HTML: no tag or attribute the report does not write, and the payloads are there, as text. */
+    char why[256];
+    ck_assert_msg(!*html_injection(html, why, sizeof why), "report.html: %s", why);
+    ck_assert_ptr_null(strstr(html, "<script"));
+    ck_assert_ptr_null(strstr(html, "' onload"));
+    ck_assert_ptr_null(strstr(html, "<svg onload"));
+    const char *shown[] = {"&lt;svg onload=title=&#39;PWNED-op&#39;&gt;",                       /* config.op */
+                           "&lt;svg onload=title=&#39;PWNED-st&#39;&gt;",                       /* started_utc */
+                           "&lt;svg onload=title=&#39;PWNED-cl&#39;&gt;",                       /* a claim */
+                           "x&#39; onload=&#39;title=`PWNED-shape`//&quot;a,b&quot;&quot;c", /* a shape value */
+                           "PWNED-device", "PWNED-device-b", "PWNED-strategy", "PWNED-run", "PWNED-evidence",
+                           "PWNED-cmd", "PWNED-batch", "a&lt;svg onload=alert(1)&gt;&#39;x|=y.json"};
+    for (size_t i = 0; i < sizeof shown / sizeof shown[0]; ++i)
+        ck_assert_msg(strstr(html, shown[i]) != NULL, "report.html lacks %s", shown[i]);
+    ck_assert_ptr_nonnull(strstr(html, "<title>clrepro report</title>"));
+
+    /* Markdown: every row of every table has its header's cells; no markup survives. */
+    ck_assert_uint_eq(md_check_tables(md, "| run | strategy | shape |"), cmp.nmatches);
+    ck_assert_uint_eq(md_check_tables(md, "| # | device"), 3);
+    ck_assert_ptr_null(strstr(md, "<script"));
+    ck_assert_ptr_null(strstr(md, "<b>"));
+    ck_assert_ptr_null(strstr(md, "\n# heading"));
+    ck_assert_ptr_nonnull(strstr(md, "&lt;script&gt;"));
+
+    /* CSV: as many fields in every record as in the header; names whole; no formula. */
+    size_t nrec;
+    char ***rec = csv_parse(csv, &nrec);
+    ck_assert_uint_eq(nrec, 1 + cmp.nmatches);
+    for (size_t r = 0; r < nrec; ++r) {
+        ck_assert_uint_eq(nfields(rec[r]), nfields(rec[0]));
+        for (char **f = rec[r]; *f; ++f)
+            ck_assert_msg(!**f || !strchr("=+-@\t\r", **f), "CSV field starts a formula: %s", *f);
+    }
+    ck_assert_uint_eq(nfields(rec[0]), 11 + 2 * 3);
+    char want[512];
+    snprintf(want, sizeof want, "'%s", cmp.docs[0].name);
+    ck_assert_str_eq(rec[1][0], want);
+    ck_assert_str_eq(rec[1][2], cmp.matches[0].cases[0]->shape);
+    csv_free(rec, nrec);
+
+    /* JSON: every case, every string whole. */
+    json_error_t jerr;
+    json_t *root = json_loads(json, 0, &jerr);
+    ck_assert_msg(root != NULL, "compare.json: %s", jerr.text);
+    ck_assert_uint_eq(json_array_size(json_object_get(root, "cases")), cmp.nmatches);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(root, "cases"), 0), "run")),
+                     cmp.docs[0].name);
+    json_decref(root);
+    free(html);
+    free(md);
+    free(csv);
+    free(json);
+    clr_compare_free(&cmp);
+    for (size_t i = 0; i < n; ++i)
+        free(paths[i]);
+    remove_tree(dir);
+    free(dir);
+}
+END_TEST
+
+/* The per-run writers (sum.md, sum.csv) with a hostile device, --input path and command line. */
+START_TEST(hostile_strings_in_run_outputs)
+{
+    clr_shape shape = {.batch = 1, .dims = {64}};
+    size_t batches[] = {1};
+    clr_case c = {.strategy = 0, .shape = {.batch = 1, .dims = {64}}, .valid = 1, .r2r_distinct = 1};
+    clr_claim_result claim = {.strategy = 0, .claim = 1, .claimed = 1, .status = CLR_CLAIM_VIOLATED};
+    snprintf(claim.evidence, sizeof claim.evidence, "| x | <script>e</script>\n# evidence");
+    clr_run_config cfg = {.op = &clr_op_sum, .shapes = &shape, .nshapes = 1, .batches = batches, .nbatches = 1,
+                          .trials = 2, .reps = 1};
+    cfg.input.from_file = 1;
+    snprintf(cfg.input.path, sizeof cfg.input.path, "in|`put`<script>x</script>\n# heading.npy");
+    cfg.command_line = "clrepro run --input 'in|`put`<script>x</script>\n# heading.npy' ``` | a |\n- item";
+    clr_device_result res = {.cases = &c, .ncases = 1, .claims = &claim, .nclaims = 1};
+    snprintf(res.device.name, sizeof res.device.name, "=GPU|<script>d</script>\n| a | b |");
+    snprintf(res.device.vendor, sizeof res.device.vendor, "V*_[x](javascript:alert(1))_*");
+    snprintf(res.device.platform_name, sizeof res.device.platform_name, "+P\"la,t\"");
+    snprintf(res.device.driver_version, sizeof res.device.driver_version, "@1.0,\"x\"\r\n");
+    char *md = clr_results_markdown(&cfg, &res), *csv = clr_results_csv(&cfg, &res);
+    ck_assert(md && csv);
+    md_check_tables(md, "|");
+    /* Outside code spans nothing renders as markup; the command and the path are code spans on one line. */
+    ck_assert_ptr_null(strstr(md, "\n# heading"));
+    ck_assert_ptr_null(strstr(md, "\n# evidence"));
+    ck_assert_ptr_null(strstr(md, "\n| a | b |"));
+    ck_assert_ptr_null(strstr(md, "\n- item"));
+    ck_assert_ptr_null(strstr(md, "<script>d"));
+    ck_assert_ptr_null(strstr(md, "<script>e"));
+    ck_assert_ptr_null(strstr(md, "[x](javascript"));
+    ck_assert_msg(strstr(md, "- Command: ````clrepro run --input 'in|`put`<script>x</script> # heading.npy' "
+                             "``` | a | - item````\n") != NULL, "%s", md);
+    ck_assert_msg(strstr(md, "- Input: ``in|`put`<script>x</script> # heading.npy`` (0 x 0 float32)\n") != NULL, "%s",
+                  md);
+    size_t nrec;
+    char ***rec = csv_parse(csv, &nrec);
+    ck_assert_uint_eq(nrec, 2);
+    ck_assert_uint_eq(nfields(rec[1]), nfields(rec[0]));
+    ck_assert_str_eq(rec[1][0], "'=GPU|<script>d</script>\n| a | b |");
+    ck_assert_str_eq(rec[1][1], "'+P\"la,t\"");
+    ck_assert_str_eq(rec[1][2], "'@1.0,\"x\"\r\n");
+    csv_free(rec, nrec);
+    free(md);
+    free(csv);
+}
+END_TEST
+
+/* ---- names longer than the old buffers, in multi-byte UTF-8 ---- */
+
+static char *repeat(const char *unit, size_t times)
+{
+    char *s = malloc(strlen(unit) * times + 1);
+    s[0] = '\0';
+    for (size_t i = 0; i < times; ++i)
+        strcat(s, unit);
+    return s;
+}
+
+START_TEST(long_multibyte_names_kept_whole)
+{
+    /* Each is longer than the fixed buffer it used to be cut into (64, 64, 256 and 96 bytes),
+     * and that cut would fall inside a character. */
+    char *euros = repeat("\xe2\x82\xac", 70), *strategy = malloc(strlen(euros) + 2);
+    sprintf(strategy, "s%s", euros);
+    free(euros);
+    char *run = repeat("\xc3\xa9", 100), *device = repeat("\xf0\x9f\x98\x80", 90);
+    char *shape = repeat("\xe4\xb8\xad", 80);
+    char *dir = temp_dir(), *paths[2];
+    for (int d = 0; d < 2; ++d) {
+        json_t *doc = json_pack(
+            "{s:s, s:i, s:{s:s, s:s}, s:s, s:f, s:{s:s, s:s, s:s, s:s}, s:{s:s, s:s, s:s, s:s}, s:[{s:s}], s:[],"
+            " s:[{s:s, s:{s:i, s:s}, s:i, s:b, s:{s:f}, s:f, s:f, s:f, s:f, s:{s:i, s:i, s:i}, s:{s:i}, s:s,"
+            " s:[s], s:[]}]}",
+            "schema", "clrepro.results", "schema_version", 1, "tool", "name", "clrepro", "version", "0.1.0",
+            "started_utc", "2026-01-01T00:00:00Z", "wall_seconds", 1.0, "device", "name", device, "platform",
+            d ? "P2" : "P1", "driver_version", "1", "type", "GPU", "config", "op", "sum", "name", run, "batch_name",
+            "B", "command", "clrepro run", "strategies", "name", strategy, "claims", "cases", "strategy", strategy,
+            "shape", "n", 64, "tag", shape, "batch", 1, "valid", 1, "time_s", "median", 1e-3, "gbps", 1.0, "gflops",
+            1.0, "copy_gbps", 1.0, "overhead", 1.0, "run_to_run", "trials", 2, "distinct", 1, "max_ulp", 0,
+            "accuracy", "max_ulp", 0, "fingerprint", d ? "0000000000000002" : "0000000000000001", "probe_bits",
+            "3f800000", "positions");
+        ck_assert_ptr_nonnull(doc);
+        paths[d] = malloc(strlen(dir) + 16);
+        sprintf(paths[d], "%s/%d.json", dir, d);
+        ck_assert_int_eq(json_dump_file(doc, paths[d], 0), 0);
+        json_decref(doc);
+    }
+    clr_comparison cmp;
+    clr_error err = {0};
+    ck_assert_msg(clr_compare_load(paths, 2, &cmp, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(cmp.nmatches, 1);
+    ck_assert_str_eq(cmp.matches[0].cases[0]->strategy, strategy);
+    ck_assert_str_eq(cmp.docs[1].device, device);
+    char *md = clr_compare_markdown(&cmp, &err), *json = clr_compare_json(&cmp, &err);
+    ck_assert_msg(md && json, "%s", err.msg);
+    ck_assert_ptr_nonnull(strstr(md, strategy));
+    json_error_t jerr;
+    json_t *root = json_loads(json, 0, &jerr);
+    ck_assert_msg(root != NULL, "%s", jerr.text);
+    json_t *cases = json_object_get(root, "cases");
+    ck_assert_uint_eq(json_array_size(cases), 1);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(cases, 0), "strategy")), strategy);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(cases, 0), "run")), run);
+    ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(json_array_get(cases, 0), "shape")), shape));
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(root, "documents"), 1),
+                                                       "device")), device);
+    json_decref(root);
+    free(json);
+    /* A string that cannot be serialised is an error, never a case left out. */
+    char *saved = cmp.matches[0].cases[0]->strategy;
+    ((clr_rcase *)cmp.matches[0].cases[0])->strategy = "\xe2\x82";
+    clr_error err2 = {0};
+    ck_assert_ptr_null(clr_compare_json(&cmp, &err2));
+    ck_assert_ptr_nonnull(strstr(err2.msg, "compare.json"));
+    ((clr_rcase *)cmp.matches[0].cases[0])->strategy = saved;
+    free(md);
+    clr_compare_free(&cmp);
+    /* A file name that is not UTF-8 is shown with U+FFFD, and compare.json still holds it. */
+    char *bad = malloc(strlen(dir) + 16);
+    sprintf(bad, "%s/\xff\xfe.json", dir);
+    ck_assert_int_eq(rename(paths[0], bad), 0);
+    char *bad_paths[2] = {bad, paths[1]};
+    ck_assert_msg(clr_compare_load(bad_paths, 2, &cmp, &err) == 0, "%s", err.msg);
+    ck_assert_ptr_nonnull(strstr(cmp.docs[0].path, "\xef\xbf\xbd\xef\xbf\xbd.json"));
+    json = clr_compare_json(&cmp, &err);
+    ck_assert_msg(json != NULL, "%s", err.msg);
+    free(json);
+    clr_compare_free(&cmp);
+    free(bad);
+    for (int d = 0; d < 2; ++d)
+        free(paths[d]);
+    remove_tree(dir);
+    free(dir);
+    free(strategy);
+    free(run);
+    free(device);
+    free(shape);
+}
+END_TEST
+
+/* ---- a large set: every key matched once, whatever the order ---- */
+
+START_TEST(large_set_matched_correctly)
+{
+    const size_t n = 20000;
+    char *dir = temp_dir(), *paths[2];
+    for (int d = 0; d < 2; ++d) {
+        size_t cap = n * 420 + 4096, len = 0;
+        char *buf = malloc(cap);
+        len += (size_t)snprintf(buf, cap,
+            "{\"schema\": \"clrepro.results\", \"schema_version\": 1, \"tool\": {\"name\": \"clrepro\", \"version\": \"0\"},"
+            "\"started_utc\": \"x\", \"wall_seconds\": 1, \"device\": {\"name\": \"D%d\", \"platform\": \"P\","
+            "\"driver_version\": \"1\", \"type\": \"GPU\"}, \"config\": {\"op\": \"sum\", \"name\": \"sum\","
+            "\"batch_name\": \"B\", \"command\": \"c\"}, \"strategies\": [{\"name\": \"s0\"}], \"claims\": [{\"strategy\":"
+            " \"s3\", \"claim\": \"device_invariant\", \"claimed\": true, \"observed\": \"held\", \"broken\": false,"
+            " \"evidence\": \"\"}], \"cases\": [", d);
+        /* Document 1 lists the cases in reverse, lacks every 10th, and repeats every 7th (the first counts). */
+        int first = 1;
+        for (size_t k = 0; k < n; ++k) {
+            size_t i = d ? n - 1 - k : k;
+            if (d && i % 10 == 0)
+                continue;
+            for (int rep = 0; rep < (d && i % 7 == 0 ? 2 : 1); ++rep)
+                len += (size_t)snprintf(buf + len, cap - len,
+                    "%s{\"strategy\": \"s%zu\", \"shape\": {\"n\": %zu}, \"batch\": %zu, \"valid\": true, \"time_s\":"
+                    " {\"median\": %g}, \"gbps\": 1, \"gflops\": 1, \"copy_gbps\": 1, \"overhead\": 1, \"run_to_run\":"
+                    " {\"trials\": 2, \"distinct\": 1, \"max_ulp\": 0}, \"accuracy\": {\"max_ulp\": 0}, \"fingerprint\":"
+                    " \"%016zx\", \"probe_bits\": [\"%08zx\"], \"positions\": []}",
+                    first ? "" : ",", i % 5, i / 15, i % 3 + 1,
+                    1e-3 * (1 + d + rep), i + (size_t)(d && i % 4 == 0) + (size_t)rep,
+                    0x3f800000 + (size_t)(d * (i % 4 == 0) * 3 + rep)), first = 0;
+        }
+        snprintf(buf + len, cap - len, "]}");
+        paths[d] = malloc(strlen(dir) + 16);
+        sprintf(paths[d], "%s/%d.json", dir, d);
+        write_file(paths[d], buf);
+        free(buf);
+    }
+    clr_comparison cmp;
+    clr_error err = {0};
+    ck_assert_msg(clr_compare_load(paths, 2, &cmp, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(cmp.nmatches, n - n / 10);
+    size_t differ = 0;
+    for (size_t m = 0; m < cmp.nmatches; ++m) {
+        const clr_match *mt = &cmp.matches[m];
+        const clr_rcase *a = mt->cases[0], *b = mt->cases[1];
+        ck_assert(a && b && mt->present == 2);
+        ck_assert_str_eq(a->strategy, b->strategy);
+        ck_assert_str_eq(a->shape, b->shape);
+        ck_assert_uint_eq(a->batch, b->batch);
+        ck_assert(fabs(b->median_s - 2e-3) < 1e-12); /* the first of a repeated case */
+        size_t i = (size_t)strtoull(a->fingerprint, NULL, 16);
+        ck_assert_uint_eq(mt->groups, i % 4 == 0 ? 2 : 1);
+        ck_assert_int_eq(mt->max_ulp, i % 4 == 0 ? 3 : 0);
+        differ += mt->groups == 2;
+    }
+    ck_assert_uint_eq(cmp.ndevice_claims, 1);
+    /* s3 (i % 5 == 3) claims device invariance: no such i is missing (i % 10 == 0), and those
+     * with i % 4 == 0 (i % 20 == 8) differ. */
+    ck_assert_uint_eq(cmp.device_claims[0].cases, n / 5);
+    ck_assert_uint_eq(cmp.device_claims[0].identical, n / 5 - n / 20);
+    ck_assert_uint_eq(differ, n / 4 - n / 20); /* i % 4 == 0, less those missing (i % 20 == 0) */
+    char *md = clr_compare_markdown(&cmp, &err), *json = clr_compare_json(&cmp, &err), *html = clr_report_html(&cmp, &err);
+    ck_assert_msg(md && json && html, "%s", err.msg);
+    ck_assert_uint_eq(md_check_tables(md, "| run | strategy | shape |"), cmp.nmatches);
+    ck_assert_uint_eq(md_check_tables(md, "| run | strategy | cases |"), 5);
+    free(md);
+    free(json);
+    free(html);
+    clr_compare_free(&cmp);
+    for (int d = 0; d < 2; ++d)
+        free(paths[d]);
+    remove_tree(dir);
+    free(dir);
+}
+END_TEST
+
+/* ---- fingerprint groups past Z ---- */
+
+START_TEST(group_names_past_z)
+{
+    const struct { size_t g; const char *name; } names[] = {{0, "A"}, {1, "B"}, {25, "Z"}, {26, "AA"}, {27, "AB"},
+                                                           {51, "AZ"}, {52, "BA"}, {701, "ZZ"}, {702, "AAA"}};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; ++i) {
+        char buf[8];
+        clr_group_name(names[i].g, buf);
+        ck_assert_str_eq(buf, names[i].name);
+    }
+    /* 30 documents, each with its own bits for one case: groups A .. Z, AA .. AD, spaced. */
+    enum { N = 30 };
+    char *paths[N], *docs[N];
+    for (int d = 0; d < N; ++d) {
+        char fp[17], device[16];
+        snprintf(fp, sizeof fp, "%016x", d + 1);
+        snprintf(device, sizeof device, "GPU %d", d);
+        hand_case c[] = {{"tree", 1, fp, "3f800000", 1e-3}};
+        docs[d] = document(device, "1", c, 1, 1);
+        paths[d] = write_temp(docs[d]);
+    }
+    clr_comparison cmp;
+    clr_error err = {0};
+    ck_assert_msg(clr_compare_load(paths, N, &cmp, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(cmp.nmatches, 1);
+    ck_assert_uint_eq(cmp.matches[0].groups, N);
+    char *md = clr_compare_markdown(&cmp, &err);
+    ck_assert_ptr_nonnull(md);
+    ck_assert_ptr_nonnull(strstr(md, "`A B C D E F G H I J K L M N O P Q R S T U V W X Y Z AA AB AC AD`"));
+    free(md);
+    clr_compare_free(&cmp);
+    for (int d = 0; d < N; ++d) {
+        unlink(paths[d]);
+        free(paths[d]);
+        free(docs[d]);
+    }
+}
+END_TEST
+
+/* ---- outputs that would destroy an input or name no place ---- */
+
+/* Runs clrepro with args (a shell fragment) in dir; its exit status; stdout and stderr in *out. */
+static int clrepro_in(const char *dir, const char *args, char **out)
+{
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s >clrepro.out 2>&1", dir, CLREPRO_BIN, args);
+    int status = system(cmd);
+    char log[4200];
+    snprintf(log, sizeof log, "%s/clrepro.out", dir);
+    *out = read_whole(log);
+    unlink(log);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+START_TEST(outputs_never_overwrite_inputs)
+{
+    char *dir = temp_dir(), *out;
+    hand_case a[] = {{"tree", 1, "1111111111111111", "3f800000", 1e-3}};
+    char *doc = document("GPU", "1.0", a, 1, 1);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/a.json", dir);
+    write_file(path, doc);
+    snprintf(path, sizeof path, "%s/link.json", dir);
+    ck_assert_int_eq(symlink("a.json", path), 0);
+    ck_assert_int_eq(mkdir(strcat(strcpy(path, dir), "/out"), 0755), 0);
+    snprintf(path, sizeof path, "%s/out/compare.json", dir);
+    write_file(path, doc);
+
+    ck_assert_int_eq(clrepro_in(dir, "report a.json -o a.json", &out), 2);
+    ck_assert_msg(strstr(out, "-o a.json is the input document a.json") != NULL, "%s", out);
+    free(out);
+    ck_assert_int_eq(clrepro_in(dir, "report a.json --output ./link.json", &out), 2); /* a link to it */
+    ck_assert_msg(strstr(out, "is the input document a.json") && !strstr(out, "--out "), "%s", out);
+    free(out);
+    ck_assert_int_eq(clrepro_in(dir, "report a.json -o missing/r.html", &out), 2);
+    ck_assert_msg(strstr(out, "-o missing/r.html: directory missing does not exist") && !strstr(out, "--out"), "%s",
+                  out);
+    free(out);
+    ck_assert_int_eq(clrepro_in(dir, "report a.json -o out", &out), 2);
+    ck_assert_msg(strstr(out, "-o out is a directory") != NULL, "%s", out);
+    free(out);
+    /* the input, untouched */
+    snprintf(path, sizeof path, "%s/a.json", dir);
+    char *after = read_whole(path);
+    ck_assert_str_eq(after, doc);
+    free(after);
+
+    /* compare: --out - is refused (and no directory '-' appears); --out DIR where DIR/compare.json is an input too. */
+    ck_assert_int_eq(clrepro_in(dir, "compare a.json a.json --out -", &out), 2);
+    ck_assert_msg(strstr(out, "--out -: compare writes three files") != NULL, "%s", out);
+    free(out);
+    snprintf(path, sizeof path, "%s/-", dir);
+    ck_assert_int_ne(access(path, F_OK), 0);
+    ck_assert_int_eq(clrepro_in(dir, "compare out/compare.json a.json --out out", &out), 2);
+    ck_assert_msg(strstr(out, "--out out/compare.json is the input document out/compare.json") != NULL, "%s", out);
+    free(out);
+    snprintf(path, sizeof path, "%s/out/compare.json", dir);
+    after = read_whole(path);
+    ck_assert_str_eq(after, doc);
+    free(after);
+
+    /* report -o - writes the page to stdout and creates nothing */
+    ck_assert_int_eq(clrepro_in(dir, "report a.json -o -", &out), 0);
+    ck_assert_msg(!strncmp(out, "<!DOCTYPE html>", 15) && strstr(out, "</html>"), "%.200s", out);
+    free(out);
+    snprintf(path, sizeof path, "%s/-", dir);
+    ck_assert_int_ne(access(path, F_OK), 0);
+    free(doc);
+    remove_tree(dir);
+    free(dir);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("compare");
@@ -334,6 +979,12 @@ int main(void)
     tcase_add_test(t, reader_field_checks);
     tcase_add_test(t, report_from_committed_results);
     tcase_add_test(t, fuzz_regressions_and_corpus);
+    tcase_add_test(t, hostile_documents_every_output);
+    tcase_add_test(t, hostile_strings_in_run_outputs);
+    tcase_add_test(t, long_multibyte_names_kept_whole);
+    tcase_add_test(t, large_set_matched_correctly);
+    tcase_add_test(t, group_names_past_z);
+    tcase_add_test(t, outputs_never_overwrite_inputs);
     suite_add_tcase(s, t);
     return clr_run_suite(s);
 }

@@ -1,5 +1,6 @@
 /* test_data.c: the counter-based generator (pure function of seed, row, index; pinned known
- * values; distribution sanity) and the .npy reader and writer, including malformed files. */
+ * values; distribution sanity) and the .npy reader and writer: malformed files, the header
+ * parsed as NumPy parses it, versions, sizes checked before allocating, pipes. */
 #include <check.h>
 #include "test_util.h"
 #include <math.h>
@@ -80,12 +81,11 @@ START_TEST(generator_distributions)
 }
 END_TEST
 
-static char tmpdir[64];
+static char tmpdir[256];
 
 static void make_tmpdir(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/clrepro-test-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+    test_mkdtemp(tmpdir, sizeof tmpdir, "npy");
 }
 
 static void write_bytes(const char *path, const void *bytes, size_t n)
@@ -115,10 +115,222 @@ static void write_npy(const char *path, const char *dict, size_t payload_floats)
     fclose(f);
 }
 
+/* A .npy file in memory: format version major.0, the dict padded as NumPy pads it, then
+ * payload_bytes bytes of values (0, 1, 2 ... as float32 while they last). *size is set. */
+static char *npy_bytes(unsigned major, const char *dict, size_t payload_bytes, size_t *size)
+{
+    size_t prefix = major == 1 ? 10 : 12, dl = strlen(dict), hl = (prefix + dl + 1 + 63) / 64 * 64 - prefix;
+    char *b = malloc(prefix + hl + payload_bytes + 1);
+    ck_assert_ptr_nonnull(b);
+    memcpy(b, "\x93NUMPY", 6);
+    b[6] = (char)major;
+    b[7] = 0;
+    b[8] = (char)(hl & 0xff);
+    b[9] = (char)(hl >> 8);
+    if (major > 1)
+        b[10] = b[11] = 0;
+    memset(b + prefix, ' ', hl);
+    memcpy(b + prefix, dict, dl);
+    b[prefix + hl - 1] = '\n';
+    for (size_t i = 0; i < payload_bytes; ++i) {
+        float v = (float)(i / 4);
+        b[prefix + hl + i] = ((const char *)&v)[i % 4];
+    }
+    *size = prefix + hl + payload_bytes;
+    return b;
+}
+
+/* Decodes from memory and, through a file, with the reader: both must agree. Returns the
+ * status; *msg gets the reader's message. */
+static int npy_check(unsigned major, const char *dict, size_t payload_bytes, size_t *rows, size_t *cols, char *msg,
+                     size_t msg_size)
+{
+    size_t size, r2 = 0, c2 = 0;
+    char *b = npy_bytes(major, dict, payload_bytes, &size), path[300];
+    float *data = (float *)1, *data2 = (float *)1;
+    clr_error err = {0}, err2 = {0};
+    int rc = clr_npy_decode_f32(b, size, "mem.npy", &data, rows, cols, &err);
+    snprintf(path, sizeof path, "%s/v.npy", tmpdir);
+    write_bytes(path, b, size);
+    int rc2 = clr_npy_read_f32(path, &data2, &r2, &c2, &err2);
+    ck_assert_msg(rc == rc2, "%s: decode %d, read %d (%s)", dict, rc, rc2, err2.msg);
+    if (rc == CLR_OK) {
+        ck_assert(r2 == *rows && c2 == *cols);
+        ck_assert_mem_eq(data, data2, *rows * *cols * sizeof(float));
+        free(data);
+        free(data2);
+    } else {
+        ck_assert_ptr_null(data);
+        ck_assert_ptr_null(data2);
+    }
+    snprintf(msg, msg_size, "%s", err2.msg);
+    unlink(path);
+    free(b);
+    return rc;
+}
+
+static void npy_accepts(unsigned major, const char *dict, size_t rows, size_t cols)
+{
+    size_t r, c;
+    char msg[4096];
+    ck_assert_msg(npy_check(major, dict, rows * cols * 4, &r, &c, msg, sizeof msg) == CLR_OK,
+                  "v%u %s refused: %.300s", major, dict, msg);
+    ck_assert_msg(r == rows && c == cols, "v%u %s read as %zu x %zu", major, dict, r, c);
+}
+
+static void npy_refuses(unsigned major, const char *dict, size_t payload_bytes, const char *needle)
+{
+    size_t r, c;
+    char msg[4096];
+    ck_assert_msg(npy_check(major, dict, payload_bytes, &r, &c, msg, sizeof msg) == CLR_EUSAGE,
+                  "v%u %s accepted", major, dict);
+    ck_assert_msg(strstr(msg, needle) != NULL, "v%u %s: message lacks '%s': %.300s", major, dict, needle, msg);
+}
+
+START_TEST(npy_header_is_a_dict_literal)
+{
+    make_tmpdir();
+    /* As NumPy reads them (numpy.lib.format, checked with NumPy 2.4). */
+    npy_accepts(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }", 1, 4);
+    npy_accepts(2, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", 2, 3);
+    npy_accepts(3, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", 2, 3);
+    npy_accepts(1, "{\"descr\": \"<f4\", \"fortran_order\": False, \"shape\": (4,)}", 1, 4);
+    npy_accepts(1, "{'descr':'<f4','fortran_order':False,'shape':(2,3,)}", 2, 3);
+    npy_accepts(1, "{'shape': ( 4 , ), 'fortran_order': False,\n 'descr': '<f4'}", 1, 4);
+    npy_accepts(1, "{'descr': '|f4', 'fortran_order': False, 'shape': (4,), }", 1, 4);
+    npy_accepts(1, "{'descr': '=f4', 'fortran_order': False, 'shape': (4,), }", 1, 4);
+    npy_accepts(1, "{'descr': 'f4', 'fortran_order': False, 'shape': (4,), }", 1, 4);
+    npy_accepts(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (4L,), }", 1, 4); /* Python 2 files */
+    npy_accepts(2, "{'descr': '<f4', 'fortran_order': False, 'shape': (2L, 3L), }", 2, 3);
+    /* What NumPy refuses, clrepro refuses. */
+    npy_refuses(3, "{'descr': '<f4', 'fortran_order': False, 'shape': (4L,), }", 16, "malformed shape");
+    npy_refuses(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (4), }", 16, "not a tuple");
+    npy_refuses(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (4,), 'x': 1}", 16, "unexpected key 'x'");
+    npy_refuses(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (4,), 'x': {'shape': (2,)}}", 16,
+                "unexpected key 'x'");
+    npy_refuses(1, "{'descr': {'a': '<f4'}, 'fortran_order': False, 'shape': (4,)}", 16, "descr is not");
+    npy_refuses(1, "{'descr': '<f4', 'fortran_order': 0, 'shape': (4,)}", 16, "fortran_order is not");
+    npy_refuses(1, "{'descr': '<f4', 'fortran_order': False, 'shape': [4]}", 16, "not a tuple");
+    npy_refuses(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (04,)}", 16, "malformed shape");
+    npy_refuses(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (-4,)}", 16, "malformed shape");
+    npy_refuses(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (4,,)}", 16, "malformed shape");
+    npy_refuses(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (,)}", 16, "malformed shape");
+    npy_refuses(1, "{'descr': '<f4', 'fortran_order': False, 'shape': ()}", 4, "0-D");
+    npy_refuses(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (4x,)}", 16, "malformed shape");
+    npy_refuses(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (4,)", 16, "malformed .npy header");
+    npy_refuses(1, "{'descr': '<f4', 'fortran_order': False 'shape': (4,)}", 16, "malformed .npy header");
+    npy_refuses(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (4,)} # c", 16, "text after the dict");
+    npy_refuses(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (4,)}}", 16, "text after the dict");
+    npy_refuses(1, "{'descr': '<f4', 'fortran_order': Falsey, 'shape': (4,)}", 16, "fortran_order is not");
+    npy_refuses(1, "{'descr': '\\x3cf4', 'fortran_order': False, 'shape': (4,)}", 16, "descr is not");
+    npy_refuses(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (4,), 'descr': '<f4'}", 16, "appears twice");
+    npy_refuses(1, "{'descr': 'float32', 'fortran_order': False, 'shape': (4,)}", 16, "unsupported dtype");
+    /* Two shape keys: NumPy reads the last one; clrepro refuses rather than guess. */
+    npy_refuses(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (4,), 'shape': (2,)}", 8, "'shape' appears twice");
+    npy_refuses(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, "
+                "1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, "
+                "1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1)}", 4, "more than 64 dimensions");
+    rmdir(tmpdir);
+}
+END_TEST
+
+START_TEST(npy_versions)
+{
+    make_tmpdir();
+    const char *dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }";
+    size_t size, rows, cols;
+    char *b = npy_bytes(1, dict, 16, &size);
+    float *data;
+    clr_error err = {0};
+    b[7] = 1; /* version 1.1 */
+    ck_assert_int_eq(clr_npy_decode_f32(b, size, "v.npy", &data, &rows, &cols, &err), CLR_EUSAGE);
+    ck_assert_msg(strstr(err.msg, "version 1.1") != NULL, "%s", err.msg);
+    b[6] = 4;
+    b[7] = 0;
+    memset(&err, 0, sizeof err);
+    ck_assert_int_eq(clr_npy_decode_f32(b, size, "v.npy", &data, &rows, &cols, &err), CLR_EUSAGE);
+    ck_assert_msg(strstr(err.msg, "version 4.0") != NULL, "%s", err.msg);
+    free(b);
+    /* Written by NumPy 2.4: numpy.save(f, numpy.array([1.5, -2, 0.25], dtype='<f4')). */
+    static const char numpy_written[] =
+        "\x93NUMPY\x01\x00v\x00{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }"
+        "                                                            "
+        "\n\x00\x00\xc0?\x00\x00\x00\xc0\x00\x00\x80>";
+    ck_assert_uint_eq(sizeof numpy_written - 1, 140);
+    memset(&err, 0, sizeof err);
+    ck_assert_int_eq(clr_npy_decode_f32(numpy_written, sizeof numpy_written - 1, "numpy.npy", &data, &rows, &cols,
+                                        &err), CLR_OK);
+    ck_assert(rows == 1 && cols == 3 && data[0] == 1.5f && data[1] == -2.0f && data[2] == 0.25f);
+    free(data);
+    rmdir(tmpdir);
+}
+END_TEST
+
+START_TEST(npy_size_checked_before_allocating)
+{
+    /* A 144-byte file declaring 2^40 values must be refused from its size, not by asking for
+     * 4 TiB (under AddressSanitizer such a request aborts the process). */
+    make_tmpdir();
+    npy_refuses(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1099511627776,), }", 16,
+                "4398046511104 bytes");
+    npy_refuses(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1048576, 1048576), }", 16, "truncated data");
+    /* Products that wrap: 2^62 x 8 values, 2^61 values of 4 bytes, a dimension beyond 2^64. */
+    npy_refuses(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 8), }", 16, "too large");
+    npy_refuses(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904,), }", 16, "too large");
+    npy_refuses(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (18446744073709551616,), }", 16,
+                "beyond 2^64");
+    npy_refuses(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }", 17, "trailing bytes");
+    npy_refuses(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }", 15, "truncated data");
+    /* A header length beyond the file. */
+    size_t size, rows, cols;
+    char *b = npy_bytes(2, "{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }", 16, &size);
+    float *data;
+    clr_error err = {0};
+    b[10] = 0x7f;
+    ck_assert_int_eq(clr_npy_decode_f32(b, size, "h.npy", &data, &rows, &cols, &err), CLR_EUSAGE);
+    ck_assert_msg(strstr(err.msg, "header length") || strstr(err.msg, "truncated"), "%s", err.msg);
+    free(b);
+    rmdir(tmpdir);
+}
+END_TEST
+
+START_TEST(npy_from_a_pipe)
+{
+    /* A stream of unknown size: read in growing pieces, the same checks at the end. */
+    make_tmpdir();
+    size_t size, rows, cols;
+    char *b = npy_bytes(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1099511627776,), }", 64, &size);
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    ck_assert_int_eq(write(fds[1], b, size), (ssize_t)size);
+    close(fds[1]);
+    char path[64];
+    snprintf(path, sizeof path, "/dev/fd/%d", fds[0]);
+    float *data;
+    clr_error err = {0};
+    ck_assert_int_eq(clr_npy_read_f32(path, &data, &rows, &cols, &err), CLR_EUSAGE);
+    ck_assert_msg(strstr(err.msg, "truncated data") != NULL, "%s", err.msg);
+    close(fds[0]);
+    free(b);
+    b = npy_bytes(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", 24, &size);
+    ck_assert_int_eq(pipe(fds), 0);
+    ck_assert_int_eq(write(fds[1], b, size), (ssize_t)size);
+    close(fds[1]);
+    snprintf(path, sizeof path, "/dev/fd/%d", fds[0]);
+    memset(&err, 0, sizeof err);
+    ck_assert_msg(clr_npy_read_f32(path, &data, &rows, &cols, &err) == CLR_OK, "%s", err.msg);
+    ck_assert(rows == 2 && cols == 3 && data[5] == 5.0f);
+    free(data);
+    close(fds[0]);
+    free(b);
+    rmdir(tmpdir);
+}
+END_TEST
+
 START_TEST(npy_round_trip)
 {
     make_tmpdir();
-    char path[128];
+    char path[300];
     snprintf(path, sizeof path, "%s/a.npy", tmpdir);
     float data[6] = {1, -2, 3.5f, 0x1p-149f, -0.0f, 1e30f};
     clr_error err = {0};
@@ -152,7 +364,7 @@ static void expect_rejected(const char *path, const char *needle)
 START_TEST(npy_malformed)
 {
     make_tmpdir();
-    char path[128];
+    char path[300];
     snprintf(path, sizeof path, "%s/bad.npy", tmpdir);
     expect_rejected("/nonexistent/x.npy", "cannot open");
     write_bytes(path, "hello world, not numpy", 22);
@@ -195,6 +407,10 @@ int main(void)
     TCase *npy = tcase_create("npy");
     tcase_add_test(npy, npy_round_trip);
     tcase_add_test(npy, npy_malformed);
+    tcase_add_test(npy, npy_header_is_a_dict_literal);
+    tcase_add_test(npy, npy_versions);
+    tcase_add_test(npy, npy_size_checked_before_allocating);
+    tcase_add_test(npy, npy_from_a_pipe);
     suite_add_tcase(s, npy);
     return clr_run_suite(s);
 }

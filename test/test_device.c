@@ -202,8 +202,8 @@ START_TEST(results_documents_parse_back)
     clr_device_result res;
     clr_error err = {0};
     ck_assert_msg(clr_run_device(&cfg, &dev, &res, &err) == 0, "%s", err.msg);
-    char dir[] = "/tmp/clrepro-json-XXXXXX", path[256];
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char dir[256], path[300];
+    test_mkdtemp(dir, sizeof dir, "json");
     ck_assert_msg(clr_write_results(dir, &cfg, &res, &err) == 0, "%s", err.msg);
 
     snprintf(path, sizeof path, "%s/sum.json", dir);

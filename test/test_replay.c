@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "op.h"
 #include "reference.h"
@@ -313,6 +314,38 @@ START_TEST(matmul_on_subnormal_inputs_is_valid)
 }
 END_TEST
 
+/* Sizes whose products wrap a 64-bit size_t are refused before any operation multiplies them
+ * (attention 2^62 + 1 heads of 4 wrapped to 4 elements and read out of bounds). */
+START_TEST(size_products_cannot_wrap)
+{
+    size_t count;
+    const clr_operation *const *ops = clr_op_all(&count);
+    for (size_t o = 0; o < count; ++o) {
+        clr_shape s = {.batch = 1};
+        for (size_t d = 0; d < ops[o]->ndims; ++d)
+            s.dims[d] = d == 0 ? ((size_t)1 << 62) + 1 : 4;
+        clr_error err = {0};
+        ck_assert_int_eq(clr_op_check_shape(ops[o], &s, &err), CLR_EUSAGE);
+        ck_assert_ptr_nonnull(strstr(err.msg, "2^50"));
+        s.dims[0] = 8;
+        s.batch = SIZE_MAX / 2;
+        ck_assert_int_eq(clr_op_check_shape(ops[o], &s, &err), CLR_EUSAGE);
+    }
+    static const char *const commands[] = {
+        CLREPRO_BIN " run --op attention --heads 4611686018427387905 --head-dim 4 --out /tmp/clrepro-wrap-test",
+        CLREPRO_BIN " run --op attention --heads 288230376151711744 --head-dim 64 --out /tmp/clrepro-wrap-test",
+        CLREPRO_BIN " run --op matmul --k 4294967296 --n 4294967296 --batch 4294967296 --out /tmp/clrepro-wrap-test",
+    };
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; ++i) {
+        char line[512];
+        snprintf(line, sizeof line, "%s >/dev/null 2>&1", commands[i]);
+        int status = system(line);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 2, "%s: status %d", commands[i], status);
+        ck_assert_int_ne(access("/tmp/clrepro-wrap-test", F_OK), 0);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("replay");
@@ -323,6 +356,7 @@ int main(void)
     tcase_add_test(t, matmul_replays_and_a_skipped_k_fails);
     tcase_add_test(t, rmsnorm_replays_and_a_missing_square_fails);
     tcase_add_test(t, matmul_on_subnormal_inputs_is_valid);
+    tcase_add_test(t, size_products_cannot_wrap);
     suite_add_tcase(s, t);
     return clr_run_suite(s);
 }

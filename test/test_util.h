@@ -1,12 +1,37 @@
-/* test_util.h: helpers shared by the device test suites. */
+/* test_util.h: helpers shared by the test suites: the device to test on, temporary folders
+ * that a failing test cannot leave behind, and the suite runner. */
 #ifndef CLREPRO_TEST_UTIL_H
 #define CLREPRO_TEST_UTIL_H
 
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 #include "device.h"
 #include "op.h"
 #include "runner.h"
+
+/* Every temporary folder of a suite lives under one root that clr_run_suite() makes before the
+ * tests and removes after them, in the parent process: Check runs each test in a child, and a
+ * child that fails an assertion exits at once, skipping its own cleanup. */
+static char test_tmp_root[256];
+
+/* A fresh folder <root>/<what>-XXXXXX in buf. */
+static inline void test_mkdtemp(char *buf, size_t size, const char *what)
+{
+    ck_assert_msg(test_tmp_root[0] != '\0', "test_mkdtemp is for tests run by clr_run_suite");
+    ck_assert_int_lt(snprintf(buf, size, "%s/%s-XXXXXX", test_tmp_root, what), (int)size);
+    ck_assert_ptr_nonnull(mkdtemp(buf));
+}
+
+/* At most the last `keep` bytes of a long text (a program's stderr), so that an assertion
+ * message stays within Check's limit (4 KiB) and still shows the end, where the error is. */
+static inline const char *test_tail(const char *text, size_t keep)
+{
+    size_t len = strlen(text);
+    return len > keep ? text + len - keep : text;
+}
 
 /* The device the tests run on: CLREPRO_TEST_DEVICE (a --device spec), default the first CPU. */
 static inline clr_device test_device(void)
@@ -54,10 +79,21 @@ static inline clr_run_config test_file_config(const clr_operation *op, const cha
 /* Runs a suite; the process exit status. */
 static inline int clr_run_suite(Suite *s)
 {
+    const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") && !strchr(getenv("TMPDIR"), '\'') ? getenv("TMPDIR")
+                                                                                                 : "/tmp";
+    snprintf(test_tmp_root, sizeof test_tmp_root, "%s/clrepro-test-XXXXXX", tmp);
+    if (!mkdtemp(test_tmp_root)) {
+        perror("clr_run_suite: mkdtemp");
+        return EXIT_FAILURE;
+    }
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
+    char rm[300];
+    snprintf(rm, sizeof rm, "rm -rf '%s'", test_tmp_root);
+    if (system(rm) != 0)
+        fprintf(stderr, "clr_run_suite: could not remove %s\n", test_tmp_root);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 

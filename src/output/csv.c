@@ -1,16 +1,9 @@
 /* csv.c: one row per case (device x strategy x size x batch), for spreadsheets and pandas.
- * Fields that could hold commas are quoted; empty cells mean "not available". */
+ * Every text field that is not a name from this program's tables goes through clr_text_csv
+ * (quoted, quotes doubled, no formula can start it); empty cells mean "not available". */
 #include <stdlib.h>
 #include <string.h>
 #include "output.h"
-
-static void csv_string(clr_text *t, const char *s)
-{
-    clr_text_printf(t, "\"");
-    for (; *s; ++s)
-        clr_text_printf(t, *s == '"' ? "\"\"" : "%c", *s);
-    clr_text_printf(t, "\"");
-}
 
 static void csv_ulps(clr_text *t, uint64_t v)
 {
@@ -40,13 +33,13 @@ char *clr_results_csv(const clr_run_config *cfg, const clr_device_result *res)
         char claims[128], fp[17];
         clr_claims_text(s->claims, claims, sizeof claims);
         clr_hex64(c->fingerprint, fp);
-        csv_string(&t, res->device.name);
+        clr_text_csv(&t, res->device.name);
         clr_text_printf(&t, ",");
-        csv_string(&t, res->device.platform_name);
+        clr_text_csv(&t, res->device.platform_name);
         clr_text_printf(&t, ",");
-        csv_string(&t, res->device.driver_version);
-        clr_text_printf(&t, ",%s,%s,", op->name, s->name);
-        csv_string(&t, claims);
+        clr_text_csv(&t, res->device.driver_version);
+        clr_text_printf(&t, ",%s,%s,", op->name, s->name); /* names from this program's tables */
+        clr_text_csv(&t, claims);
         clr_text_printf(&t, ",");
         for (size_t d = 0; d < op->ndims; ++d)
             clr_text_printf(&t, "%zu,", c->shape.dims[d]);

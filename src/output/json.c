@@ -2,9 +2,11 @@
  * of the run is here, with the device and driver strings and the whole configuration, so a
  * document can be compared with one from another machine without the inputs. Numbers are
  * written by jansson, whatever the locale. Unknown quantities (an infinite bound, a NaN
- * mismatch measured in ulps) are null. */
+ * mismatch measured in ulps) are null. Also the journal's lossless record of one case and of
+ * one copy measurement (journal.c writes and reads them). */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "output.h"
 #include "reference.h"
@@ -130,6 +132,12 @@ static json_t *case_json(const clr_run_config *cfg, const clr_device_result *res
         json_object_set_new(j, "order", json_pack("{s:I, s:I, s:o}", "permutations", (json_int_t)c->norders,
                                                  "distinct", (json_int_t)c->order_distinct, "max_ulp",
                                                  ulps(c->order_max_ulp)));
+    /* How the case was validated: against the host's replay of its order (bits, or the race's
+     * bound around replayed pieces), or by the error bound alone. */
+    json_object_set_new(j, "replay", c->replayed ? json_pack("{s:I, s:s}", "mismatched_rows",
+                                                             (json_int_t)c->replay_mismatches, "first_mismatch",
+                                                             c->first_mismatch)
+                                                 : json_null());
     if (c->has_layout)
         json_object_set_new(j, "layout", json_pack("{s:b, s:o}", "same_bits", c->layout_same, "max_ulp",
                                                   ulps(c->layout_max_ulp)));
@@ -180,12 +188,111 @@ json_t *clr_results_json(const clr_run_config *cfg, const clr_device_result *res
                                                 "time_s", stats_json(&c->time), "gbps", number(c->gbps)));
     }
     return json_pack("{s:s, s:i, s:{s:s, s:s}, s:s, s:o, s:o, s:o, s:{s:s, s:o, s:o}, s:o, s:o, s:o, s:o, s:o,"
-                     " s:{s:I, s:I}}",
+                     " s:{s:I, s:I, s:I, s:b}}",
                      "schema", CLR_SCHEMA_NAME, "schema_version", CLR_SCHEMA_VERSION, "tool", "name", "clrepro",
                      "version", CLREPRO_VERSION, "started_utc", res->started_utc, "wall_seconds",
                      number(res->wall_seconds), "device", clr_device_to_json(&res->device), "config",
                      config_json(cfg, res), "build", "program", op->source, "seconds", number(res->build_seconds),
                      "copy_seconds", number(res->copy_build_seconds), "strategies", strategies, "copy", copies,
                      "cases", cases, "batch_variance", variance, "claims", claims, "summary", "invalid_cases",
-                     (json_int_t)res->invalid_cases, "broken_claims", (json_int_t)res->broken_claims);
+                     (json_int_t)res->invalid_cases, "broken_claims", (json_int_t)res->broken_claims,
+                     /* cases taken from the journal of an interrupted run (--resume), not measured now */
+                     "resumed_cases", (json_int_t)res->resumed_cases,
+                     /* strategies with a host replay were validated by it (the device keeps subnormals) */
+                     "replay", res->replay);
+}
+
+/* The journal's record of one case (journal.c reads it back): every field of clr_case, without
+ * loss, so that a resumed run writes the same results as one that measured the case itself.
+ * Doubles are JSON numbers (17 significant digits: exact) or "inf", "-inf", "nan"; 64-bit
+ * hashes and ulp counts are 16 hex digits; float rows are 8 hex digits per value. A field
+ * added to clr_case must be added here and in journal.c's reader. */
+static json_t *exact_number(double v)
+{
+    return isfinite(v) ? json_real(v) : json_string(isnan(v) ? "nan" : v > 0 ? "inf" : "-inf");
+}
+
+static json_t *hex64(uint64_t v)
+{
+    char hex[17];
+    clr_hex64(v, hex);
+    return json_string(hex);
+}
+
+static json_t *hex_floats(const float *v, size_t n)
+{
+    if (!v)
+        return json_null();
+    char *text = malloc(8 * n + 1);
+    if (!text)
+        return NULL;
+    for (size_t i = 0; i < n; ++i)
+        snprintf(text + 8 * i, 9, "%08x", clr_float_bits(v[i]));
+    text[8 * n] = '\0';
+    json_t *s = json_stringn(text, 8 * n);
+    free(text);
+    return s;
+}
+
+static json_t *stats_record(const clr_stats *s)
+{
+    return json_pack("[o, o, o, o, o, I]", exact_number(s->min), exact_number(s->median), exact_number(s->mean),
+                     exact_number(s->stddev), exact_number(s->max), (json_int_t)s->count);
+}
+
+json_t *clr_case_record(const clr_run_config *cfg, const clr_case *c)
+{
+    const clr_operation *op = cfg->op;
+    size_t out_row = op->output_row_floats(&c->shape);
+    json_t *dims = json_array(), *params = json_array(), *positions = json_array();
+    for (size_t d = 0; d < CLR_MAX_DIMS; ++d)
+        json_array_append_new(dims, json_integer((json_int_t)c->shape.dims[d]));
+    for (size_t i = 0; i < c->plan.nparams; ++i)
+        json_array_append_new(params, json_pack("[s, o]", c->plan.params[i].name ? c->plan.params[i].name : "",
+                                                exact_number(c->plan.params[i].value)));
+    int failed = 0;
+    for (size_t k = 0; k < c->npositions; ++k) {
+        const clr_observation *o = &c->positions[k];
+        failed |= json_array_append_new(positions, json_pack("{s:I, s:I, s:o, s:o, s:o}", "batch",
+                                                             (json_int_t)o->batch, "position", (json_int_t)o->position,
+                                                             "hash", hex64(o->hash), "max_ulp", hex64(o->max_ulp),
+                                                             "probe", hex_floats(o->probe, out_row)));
+    }
+    failed |= json_array_size(params) != c->plan.nparams || json_array_size(dims) != CLR_MAX_DIMS;
+    json_t *plan = json_pack("{s:I, s:I, s:o, s:o, s:o, s:o}", "global", (json_int_t)c->plan.global, "local",
+                             (json_int_t)c->plan.local, "depth", exact_number(c->plan.depth), "err_abs",
+                             exact_number(c->plan.err_abs), "err_rel", exact_number(c->plan.err_rel), "params",
+                             params);
+    json_t *j = json_pack(
+        "{s:s, s:I, s:I, s:o, s:s, s:b, s:s, s:o, s:b, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o,"
+        " s:I, s:o, s:o, s:o, s:o, s:I, s:I, s:o, s:b, s:b, s:o, s:b, s:I, s:s}",
+        "strategy", op->strategies[c->strategy].name, "shape_index", (json_int_t)c->shape_index, "batch",
+        (json_int_t)c->shape.batch, "dims", dims, "dtype", clr_dtype_name(c->shape.dtype), "skipped", c->skipped,
+        "skip_reason", c->skip_reason, "plan", plan, "valid", c->valid, "rows_out_of_bound",
+        (json_int_t)c->rows_out_of_bound, "worst_error_ratio", exact_number(c->worst_error_ratio), "time",
+        stats_record(&c->time), "gbps", exact_number(c->gbps), "gflops", exact_number(c->gflops), "copy_gbps",
+        exact_number(c->copy_gbps), "copy_fraction", exact_number(c->copy_fraction), "overhead",
+        exact_number(c->overhead), "r2r_distinct", (json_int_t)c->r2r_distinct, "r2r_max_ulp",
+        hex64(c->r2r_max_ulp), "accuracy_max_ulp", hex64(c->accuracy_max_ulp), "fingerprint",
+        hex64(c->fingerprint), "positions", positions, "norders", (json_int_t)c->norders, "order_distinct",
+        (json_int_t)c->order_distinct, "order_max_ulp", hex64(c->order_max_ulp), "has_layout", c->has_layout,
+        "layout_same", c->layout_same, "layout_max_ulp", hex64(c->layout_max_ulp), "replayed", c->replayed,
+        "replay_mismatches", (json_int_t)c->replay_mismatches, "first_mismatch", c->first_mismatch);
+    if (!j || failed) {
+        json_decref(j);
+        return NULL;
+    }
+    json_t *outputs = hex_floats(c->outputs, c->shape.batch * out_row);
+    if (!outputs || json_object_set_new(j, "outputs", outputs)) {
+        json_decref(j);
+        return NULL;
+    }
+    return json_pack("{s:o}", "case", j);
+}
+
+json_t *clr_copy_record(const clr_copy_result *c)
+{
+    return json_pack("{s:{s:I, s:I, s:o, s:o, s:o}}", "copy", "shape_index", (json_int_t)c->shape_index, "batch",
+                     (json_int_t)c->batch, "bytes", exact_number(c->bytes), "time", stats_record(&c->time), "gbps",
+                     exact_number(c->gbps));
 }

@@ -1,5 +1,8 @@
 /* markdown.c: the human-readable tables committed under results/: one table per row size
- * (strategy x batch), then the claims against what was observed, then the copy yardstick. */
+ * (strategy x batch), then the claims against what was observed, then the copy yardstick.
+ * Text that is not this program's own (device and driver strings, the run name, the --input
+ * path, the recorded command line, skip reasons and evidence) is escaped (clr_text_md, or
+ * clr_text_md_code for a code span), so no value can split a table or inject markup. */
 #include <stdlib.h>
 #include <string.h>
 #include "output.h"
@@ -18,22 +21,39 @@ char *clr_results_markdown(const clr_run_config *cfg, const clr_device_result *r
     const clr_device *d = &res->device;
     const clr_tuning *tu = &res->tuning;
     clr_text t = {0};
-    clr_text_printf(&t, "# clrepro %s: `%s` (%s) on %s\n\n", CLREPRO_VERSION, cfg->name ? cfg->name : op->name,
-                    op->name, d->name);
-    clr_text_printf(&t, "- Device: %s (%s, %u compute units), platform %s, driver %s, %s\n", d->name, d->vendor,
-                    d->compute_units, d->platform_name, d->driver_version, d->device_version);
+    clr_text_printf(&t, "# clrepro %s: ", CLREPRO_VERSION);
+    clr_text_md_code(&t, cfg->name ? cfg->name : op->name);
+    clr_text_printf(&t, " (%s) on ", op->name);
+    clr_text_md(&t, d->name);
+    clr_text_printf(&t, "\n\n- Device: ");
+    clr_text_md(&t, d->name);
+    clr_text_printf(&t, " (");
+    clr_text_md(&t, d->vendor);
+    clr_text_printf(&t, ", %u compute units), platform ", d->compute_units);
+    clr_text_md(&t, d->platform_name);
+    clr_text_printf(&t, ", driver ");
+    clr_text_md(&t, d->driver_version);
+    clr_text_printf(&t, ", ");
+    clr_text_md(&t, d->device_version);
+    clr_text_printf(&t, "\n");
     clr_text_printf(&t, "- Started %s, %.1f s on this device; kernel build %.3f s (copy kernel %.3f s)\n",
                     res->started_utc, res->wall_seconds, res->build_seconds, res->copy_build_seconds);
-    if (cfg->input.from_file)
-        clr_text_printf(&t, "- Input: %s (%zu x %zu float32)\n", cfg->input.path, cfg->input.rows, cfg->input.cols);
+    if (cfg->input.from_file) {
+        clr_text_printf(&t, "- Input: ");
+        clr_text_md_code(&t, cfg->input.path);
+        clr_text_printf(&t, " (%zu x %zu float32)\n", cfg->input.rows, cfg->input.cols);
+    }
     else
         clr_text_printf(&t, "- Input: generator, %s distribution, seed %llu\n", clr_dist_name(cfg->input.dist),
                         (unsigned long long)cfg->input.seed);
     clr_text_printf(&t, "- Protocol: %u warm-up, %u run-to-run trials, %u timed repetitions per case; "
                         "tuning wg=%u vec=%u contig=%u fixed_chunk=%u\n",
                     cfg->warmup, cfg->trials, cfg->reps, tu->wg_size, tu->vec, tu->contig, tu->fixed_chunk);
-    if (cfg->command_line)
-        clr_text_printf(&t, "- Command: `%s`\n", cfg->command_line);
+    if (cfg->command_line) {
+        clr_text_printf(&t, "- Command: ");
+        clr_text_md_code(&t, cfg->command_line);
+        clr_text_printf(&t, "\n");
+    }
     clr_text_printf(&t, "\nTime is the median of the timed repetitions (device profiling events). %% copy = GB/s "
                         "over the copy kernel's GB/s on the same bytes in the same run. Overhead = time / "
                         "fastest strategy's time at the same shape. Run-to-run: distinct output patterns over "
@@ -54,8 +74,9 @@ char *clr_results_markdown(const clr_run_config *cfg, const clr_device_result *r
             if (c->shape_index != zi)
                 continue;
             if (c->skipped) {
-                clr_text_printf(&t, "| %s | %zu | skipped: %s | | | | | | | | | | | |\n",
-                                op->strategies[c->strategy].name, c->shape.batch, c->skip_reason);
+                clr_text_printf(&t, "| %s | %zu | skipped: ", op->strategies[c->strategy].name, c->shape.batch);
+                clr_text_md(&t, c->skip_reason);
+                clr_text_printf(&t, " | | | | | | | | | | | |\n");
                 continue;
             }
             const clr_variance *v = clr_find_variance(res, c->strategy, c->shape_index);
@@ -87,10 +108,11 @@ char *clr_results_markdown(const clr_run_config *cfg, const clr_device_result *r
         if (c->status == CLR_CLAIM_NOT_MEASURED)
             continue;
         const char *obs = c->status == CLR_CLAIM_HELD ? "held" : "violated";
-        clr_text_printf(&t, "| %s | %s | %s | %s%s%s | %s |\n", op->strategies[c->strategy].name,
-                        clr_claim_name(c->claim), c->claimed ? "yes" : "no",
-                        c->claimed && c->status == CLR_CLAIM_VIOLATED ? "**" : "", obs,
-                        c->claimed && c->status == CLR_CLAIM_VIOLATED ? " (broken claim)**" : "", c->evidence);
+        clr_text_printf(&t, "| %s | %s | %s | %s%s%s | ", op->strategies[c->strategy].name, clr_claim_name(c->claim),
+                        c->claimed ? "yes" : "no", c->claimed && c->status == CLR_CLAIM_VIOLATED ? "**" : "", obs,
+                        c->claimed && c->status == CLR_CLAIM_VIOLATED ? " (broken claim)**" : "");
+        clr_text_md(&t, c->evidence);
+        clr_text_printf(&t, " |\n");
     }
     clr_text_printf(&t, "\n## Copy bandwidth (yardstick)\n\n| shape | %s | bytes moved | time (ms) | GB/s |\n"
                         "|---|---:|---:|---:|---:|\n", op->batch_name);
