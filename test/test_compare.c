@@ -65,7 +65,8 @@ static char *document(const char *device, const char *driver, const hand_case *c
 
 static char *write_temp(const char *text)
 {
-    char *path = strdup("/tmp/clrepro-doc-XXXXXX");
+    char *path = malloc(300);
+    snprintf(path, 300, "%s/doc-XXXXXX", test_tmp_root);
     int fd = mkstemp(path);
     ck_assert_int_ge(fd, 0);
     FILE *f = fdopen(fd, "w");
@@ -360,11 +361,12 @@ static void write_file(const char *path, const char *text)
     fclose(f);
 }
 
-/* A fresh directory under /tmp; removed by remove_tree. */
+/* A fresh directory under the suite's temporary root; removed by remove_tree (and with the
+ * root, by clr_run_suite, when a test fails first). */
 static char *temp_dir(void)
 {
-    char *dir = strdup("/tmp/clrepro-cmp-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char *dir = malloc(300);
+    test_mkdtemp(dir, 300, "cmp");
     return dir;
 }
 

@@ -84,8 +84,7 @@ END_TEST
 /* Copies the kernel directory into a fresh temporary one, replacing `old` by `new` in `file`. */
 static void sabotaged_kernels(char *dir, size_t size, const char *file, const char *old, const char *new)
 {
-    snprintf(dir, size, "/tmp/clrepro-sabotage-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    test_mkdtemp(dir, size, "sabotage");
     DIR *d = opendir(CLREPRO_SOURCE_DIR "/cl");
     ck_assert_ptr_nonnull(d);
     int applied = 0;
@@ -162,7 +161,7 @@ START_TEST(a_kernel_dropping_one_element_fails)
     cancelling_row(row, n, 3);
     size_t hidden_by_bound = 0;
     for (size_t k = 0; k < sizeof sabotages / sizeof sabotages[0]; ++k) {
-        char dir[64];
+        char dir[300];
         sabotaged_kernels(dir, sizeof dir, sabotages[k].file, sabotages[k].old, sabotages[k].new);
         for (size_t s = 0; s < 3 && sabotages[k].strategies[s]; ++s) {
             clr_device_result res;
@@ -206,7 +205,7 @@ START_TEST(matmul_replays_and_a_skipped_k_fails)
     for (size_t r = 0; r < ROWS; ++r)
         clr_gen_row(4, CLR_DIST_NORMAL, r, a + r * K, K);
     static const char *const strategies[] = {"tiled", "splitk", "splitk-atomic"};
-    char dir[64];
+    char dir[300];
     sabotaged_kernels(dir, sizeof dir, "matmul.cl", "MM_UNROLL_K for (uint k = kc; k < kend; ++k)",
                       "MM_UNROLL_K for (uint k = kc + (kc == 0); k < kend; ++k)");
     for (int contig = 1; contig <= 2; ++contig)
@@ -272,7 +271,7 @@ START_TEST(rmsnorm_replays_and_a_missing_square_fails)
                               res.cases[i].first_mismatch[0] ? res.cases[i].first_mismatch : "beyond the bound");
             clr_device_result_free(&res);
         }
-    char dir[64];
+    char dir[300];
     sabotaged_kernels(dir, sizeof dir, "rmsnorm.cl", "for (uint i = begin + lid; i < end; i += WG_SIZE)",
                       "for (uint i = begin + lid + (lid == 0); i < end; i += WG_SIZE)");
     for (size_t s = 0; s < 3; ++s) {
@@ -332,16 +331,17 @@ START_TEST(size_products_cannot_wrap)
         ck_assert_int_eq(clr_op_check_shape(ops[o], &s, &err), CLR_EUSAGE);
     }
     static const char *const commands[] = {
-        CLREPRO_BIN " run --op attention --heads 4611686018427387905 --head-dim 4 --out /tmp/clrepro-wrap-test",
-        CLREPRO_BIN " run --op attention --heads 288230376151711744 --head-dim 64 --out /tmp/clrepro-wrap-test",
-        CLREPRO_BIN " run --op matmul --k 4294967296 --n 4294967296 --batch 4294967296 --out /tmp/clrepro-wrap-test",
+        "run --op attention --heads 4611686018427387905 --head-dim 4",
+        "run --op attention --heads 288230376151711744 --head-dim 64",
+        "run --op matmul --k 4294967296 --n 4294967296 --batch 4294967296",
     };
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; ++i) {
-        char line[512];
-        snprintf(line, sizeof line, "%s >/dev/null 2>&1", commands[i]);
+        char line[1024], out[300];
+        snprintf(out, sizeof out, "%s/wrap-out", test_tmp_root);
+        snprintf(line, sizeof line, "'%s' %s --out '%s' >/dev/null 2>&1", CLREPRO_BIN, commands[i], out);
         int status = system(line);
         ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 2, "%s: status %d", commands[i], status);
-        ck_assert_int_ne(access("/tmp/clrepro-wrap-test", F_OK), 0);
+        ck_assert_int_ne(access(out, F_OK), 0);
     }
 }
 END_TEST

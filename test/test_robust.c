@@ -24,17 +24,17 @@
 #include "output.h"
 #include "test_util.h"
 
-static char base[] = "/tmp/clrepro-robust-XXXXXX"; /* made by the parent, removed by it */
+static char base[300]; /* made by the parent under the suite's root, removed by it */
 
 static void make_base(void)
 {
-    strcpy(base, "/tmp/clrepro-robust-XXXXXX");
+    snprintf(base, sizeof base, "%s/robust-XXXXXX", test_tmp_root);
     ck_assert_ptr_nonnull(mkdtemp(base));
 }
 
 static void remove_base(void)
 {
-    char cmd[256];
+    char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
     if (system(cmd) != 0)
         fprintf(stderr, "could not remove %s\n", base);
@@ -76,7 +76,8 @@ static void device_slug(char *slug, size_t size)
 /* Runs `sh -c script` with stderr captured; returns the exit status (128 + signal when killed). */
 static int run_sh(const char *script, char *msg, size_t size)
 {
-    char log[] = "/tmp/clrepro-robust-log-XXXXXX";
+    char log[300];
+    snprintf(log, sizeof log, "%s/log-XXXXXX", test_tmp_root);
     int fd = mkstemp(log);
     ck_assert_int_ge(fd, 0);
     pid_t pid = fork();
