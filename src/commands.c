@@ -585,8 +585,9 @@ int clr_cmd_run(const clr_cli *cli, const char *command_line, clr_error *err)
                        res->resumed_cases, res->ncases);
         }
         if (res->invalid_cases) {
-            fprintf(stderr, "clrepro: error: %zu case(s) of %s on %s produced outputs beyond their error "
-                            "bound; their times are not reported (see %s/%s.md)\n",
+            fprintf(stderr, "clrepro: error: %zu case(s) of %s on %s failed validation (outputs that differ "
+                            "from the host's replay of their order, or beyond their error bound); their times "
+                            "are not reported (see %s/%s.md)\n",
                     res->invalid_cases, w->cfg->name, res->device.name, dir, w->cfg->name);
             status = CLR_EFAIL;
         }

@@ -101,6 +101,30 @@ char *clr_results_markdown(const clr_run_config *cfg, const clr_device_result *r
             clr_text_printf(&t, " %s |\n", c->valid ? "yes" : "**NO**");
         }
     }
+    /* How each case was validated, and why a case failed. */
+    clr_text_printf(&t, "\n## Validation\n\n%s\n", res->replay
+                        ? "Strategies with a host replay (their order of operations is known) were validated by it: "
+                          "outputs must have the replay's bits, or lie within the race's bound around replayed "
+                          "pieces for atomics. The others were held to their error bound."
+                        : "This device flushes subnormals, so host replays could not predict its bits: every "
+                          "case was held to its error bound only.");
+    for (size_t i = 0; i < res->ncases; ++i) {
+        const clr_case *c = &res->cases[i];
+        if (c->valid || c->skipped)
+            continue;
+        char shape[128];
+        clr_shape_text(op, &c->shape, shape, sizeof shape);
+        clr_text_printf(&t, "\n- **invalid**: %s, %s, %s %zu: ", op->strategies[c->strategy].name, shape,
+                        op->batch_name, c->shape.batch);
+        if (c->replay_mismatches) {
+            clr_text_printf(&t, "%zu rows differ from the host replay; first ", c->replay_mismatches);
+            clr_text_md(&t, c->first_mismatch);
+        } else {
+            clr_text_printf(&t, "%zu rows beyond the error bound (worst %.3g times the bound)", c->rows_out_of_bound,
+                            c->worst_error_ratio);
+        }
+    }
+    clr_text_printf(&t, "\n");
     clr_text_printf(&t, "\n## Claims against observations\n\n| strategy | claim | claimed | observed | evidence |\n"
                         "|---|---|---|---|---|\n");
     for (size_t i = 0; i < res->nclaims; ++i) {
