@@ -344,8 +344,16 @@ static int demo_device(const clr_cli *cli, const clr_device *dev, const char *co
     int rc = check_memory(&d, values, err);
     if (rc == CLR_OK)
         rc = make_cases(cases, values, cli->seed, err);
+    /* The output place is checked now, created only once there is something to write. */
+    char json_path[4200], md_path[4200], top[4096];
+    snprintf(json_path, sizeof json_path, "%s/demo-order.json", dir);
+    snprintf(md_path, sizeof md_path, "%s/demo-order.md", dir);
     if (rc == CLR_OK)
-        rc = clr_prepare_out_dir(dir, err);
+        rc = clr_check_out_dir(dir, strlen("demo-order.json"), err);
+    if (rc == CLR_OK)
+        rc = clr_check_out_file(json_path, err);
+    if (rc == CLR_OK)
+        rc = clr_check_out_file(md_path, err);
     if (rc == CLR_OK) {
         d.context = clCreateContext(props, 1, &dev->id, NULL, NULL, &st);
         rc = CLR_CL(err, st);
@@ -365,21 +373,22 @@ static int demo_device(const clr_cli *cli, const clr_device *dev, const char *co
     double wall = clr_now() - start;
     if (rc == CLR_OK) {
         clr_file_batch batch = {0};
-        char path[4200];
         json_t *doc = document(cases, &d, wall, started, command);
         char *json = json_dumps(doc, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
         char *md = markdown(cases, &d, wall, started, command);
         json_decref(doc);
-        snprintf(path, sizeof path, "%s/demo-order.json", dir);
-        rc = json && md ? clr_batch_add(&batch, path, json, strlen(json), err)
-                        : clr_fail(err, CLR_EFAIL, "out of host memory");
-        snprintf(path, sizeof path, "%s/demo-order.md", dir);
+        clr_missing_top(dir, top, sizeof top);
+        rc = json && md ? clr_prepare_out_dir(dir, err) : clr_fail(err, CLR_EFAIL, "out of host memory");
         if (rc == CLR_OK)
-            rc = clr_batch_add(&batch, path, md, strlen(md), err);
+            rc = clr_batch_add(&batch, json_path, json, strlen(json), err);
+        if (rc == CLR_OK)
+            rc = clr_batch_add(&batch, md_path, md, strlen(md), err);
         if (rc == CLR_OK)
             rc = clr_batch_commit(&batch, err);
         else
             clr_batch_abort(&batch);
+        if (rc != CLR_OK && top[0])
+            clr_remove_empty_dirs(dir, top);
         if (rc == CLR_OK && !cli->quiet) {
             char shown[4096];
             printf("%s\nresults: %s/demo-order.{json,md}\n", md, clr_escape(dir, shown, sizeof shown));
