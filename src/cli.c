@@ -38,7 +38,7 @@ static const option_spec options[] = {
     {"trials", ARG_VALUE, RUN, "T", "run-to-run trials per case, 2..100000 (default 10)"},
     {"reps", ARG_VALUE, RUN, "R", "timed repetitions per case, 1..100000 (default 10)"},
     {"warmup", ARG_VALUE, RUN, "W", "untimed launches before measuring, 0..1000 (default 2)"},
-    {"seed", ARG_VALUE, RUN | DEMO, "S", "generator seed, 0..2^64-1 (default 42)"},
+    {"seed", ARG_VALUE, RUN | DEMO, "S", "generator seed, 0..2^63-1 (default 42)"},
     {"dist", ARG_VALUE, RUN, "D", "input distribution: uniform, normal or illcond (default uniform)"},
     {"input", ARG_VALUE, RUN, "FILE.npy", "use rows of a float32 .npy file (1-D or 2-D, C order) instead of the generator; n is its row length"},
     {"device", ARG_VALUE, RUN | DEV | DEMO, "SPEC", "all, gpu, cpu, an index N, P:D or part of a name; comma lists (default all)"},
@@ -271,8 +271,9 @@ static int apply(clr_cli *cli, const char *name, const char *v, clr_error *err)
         cli->contig = (int)c;
     }
     else if (!strcmp(name, "seed")) {
-        if (clr_parse_u64(v, &cli->seed))
-            return bad(err, name, v, "expected a whole number from 0 to 18446744073709551615");
+        /* Results store the seed as a JSON integer, which is signed 64-bit in Jansson. */
+        if (clr_parse_u64(v, &cli->seed) || cli->seed > (uint64_t)INT64_MAX)
+            return bad(err, name, v, "expected a whole number from 0 to 9223372036854775807 (2^63 - 1)");
     } else if (!strcmp(name, "dist")) {
         if (clr_dist_parse(v, &cli->dist))
             return bad(err, name, v, "expected uniform, normal or illcond");
@@ -284,6 +285,14 @@ static int apply(clr_cli *cli, const char *name, const char *v, clr_error *err)
     else if (!strcmp(name, "resume")) cli->resume = 1;
     else if (!strcmp(name, "timeout")) return parse_uint_opt(name, v, 0, 604800, &cli->timeout, err);
     return CLR_OK;
+}
+
+static size_t option_index(const char *name)
+{
+    for (size_t k = 0; k < sizeof options / sizeof options[0]; ++k)
+        if (!strcmp(options[k].name, name))
+            return k;
+    return 0;
 }
 
 static int command_by_name(const char *name, clr_command *out)
@@ -349,6 +358,7 @@ int clr_cli_parse(int argc, char **argv, clr_cli *cli, clr_error *err)
         cli->help_for = CLR_CMD_HELP;
         return i + 1 < argc ? nothing_after(argv[i], argv[i + 1], err) : CLR_OK;
     }
+    unsigned char given[sizeof options / sizeof options[0]] = {0};
     for (; i < argc; ++i) {
         const char *arg = argv[i];
         if (!strcmp(arg, "-h"))
@@ -375,6 +385,20 @@ int clr_cli_parse(int argc, char **argv, clr_cli *cli, clr_error *err)
         if (!spec || !(spec->commands & (1u << cli->command)))
             return clr_fail(err, CLR_EUSAGE, "unknown option '--%.*s' for `clrepro %s` (clrepro %s --help lists them)",
                             (int)len, name, command_name(cli->command), command_name(cli->command));
+        /* How the user wrote it (report's -o is --output), for the messages below. */
+        char typed[64];
+        snprintf(typed, sizeof typed, "%s", !strcmp(argv[i], "-o") ? "-o" : spec->name);
+        if (typed[0] != '-')
+            snprintf(typed, sizeof typed, "--%s", spec->name);
+        size_t which = (size_t)(spec - options);
+        /* A list given twice is ambiguous (both? the last?): refused. Other options keep the
+         * last value, as shells and scripts that append to a default command line expect. */
+        int is_list = is_dim_option(spec->name) || !strcmp(spec->name, "op") || !strcmp(spec->name, "strategy") ||
+                      !strcmp(spec->name, "batch") || !strcmp(spec->name, "device");
+        if (given[which] && is_list)
+            return clr_fail(err, CLR_EUSAGE, "option %s is given twice; give it once, with a comma-separated list "
+                            "(%s a,b)", typed, typed);
+        given[which] = 1;
         if (!strcmp(spec->name, "help")) {
             cli->help_for = cli->command;
             cli->command = CLR_CMD_HELP;
@@ -387,9 +411,9 @@ int clr_cli_parse(int argc, char **argv, clr_cli *cli, clr_error *err)
             else if (i + 1 < argc)
                 value = argv[++i];
             else
-                return clr_fail(err, CLR_EUSAGE, "option --%s needs a value (%s)", spec->name, spec->metavar);
+                return clr_fail(err, CLR_EUSAGE, "option %s needs a value (%s)", typed, spec->metavar);
             if (!*value)
-                return clr_fail(err, CLR_EUSAGE, "option --%s needs a non-empty value (%s)", spec->name, spec->metavar);
+                return clr_fail(err, CLR_EUSAGE, "option %s needs a non-empty value (%s)", typed, spec->metavar);
         } else if (eq) {
             return clr_fail(err, CLR_EUSAGE, "option --%s takes no value", spec->name);
         }
@@ -413,6 +437,12 @@ int clr_cli_parse(int argc, char **argv, clr_cli *cli, clr_error *err)
     if ((cli->command == CLR_CMD_COMPARE || cli->command == CLR_CMD_REPORT) && cli->nfiles == 0)
         return clr_fail(err, CLR_EUSAGE, "`clrepro %s` needs results documents: clrepro %s results/*/*.json",
                         command_name(cli->command), command_name(cli->command));
+    if ((cli->command == CLR_CMD_RUN || cli->command == CLR_CMD_DEMO) && cli->out_dir && !strcmp(cli->out_dir, "-"))
+        return clr_fail(err, CLR_EUSAGE, "--out -: %s writes several files per device into a directory; name one "
+                        "(results go to DIR/<device>/)", command_name(cli->command));
+    if (cli->input_path && given[option_index("dist")])
+        return clr_fail(err, CLR_EUSAGE, "--dist chooses the generator's distribution, and --input replaces the "
+                        "generator; give one of them");
     if (cli->command == CLR_CMD_REPORT && !cli->output)
         return clr_fail(err, CLR_EUSAGE, "`clrepro report` needs -o FILE.html");
     if (cli->suite && (cli->op_name || cli->ndims || cli->batches || cli->input_path))

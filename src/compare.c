@@ -858,7 +858,8 @@ char *clr_compare_json(const clr_comparison *cmp, clr_error *err)
     if (!pairs)
         failed = "the same-device pairs";
     for (size_t i = 0; i < npairs && !failed; ++i) {
-        json_t *ratio = pairs[i].timed ? json_real(exp(pairs[i].log_ratio / (double)pairs[i].timed)) : json_null();
+        double mean_ratio = pairs[i].timed ? exp(pairs[i].log_ratio / (double)pairs[i].timed) : NAN;
+        json_t *ratio = isfinite(mean_ratio) ? json_real(mean_ratio) : json_null(); /* unknown: null */
         json_t *item = ratio ? json_pack("{s:I, s:I, s:I, s:I, s:O}", "first", (json_int_t)pairs[i].a, "second",
                                          (json_int_t)pairs[i].b, "common_cases", (json_int_t)pairs[i].common,
                                          "bits_changed", (json_int_t)pairs[i].changed, "time_ratio", ratio)

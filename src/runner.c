@@ -173,7 +173,7 @@ static int swap_rows(run_state *st, size_t row_bytes, size_t a, size_t b, clr_er
  * CPU device a spinning host thread would take a core from the kernel being timed) from 20 us,
  * doubling to 1 ms, so a short kernel is seen at once and a long one costs < 1 ms of wall time
  * per launch (device times come from profiling events, so the polling does not change them). */
-static int wait_until_deadline(run_state *st, const clr_strategy *s, cl_event last, clr_error *err)
+static int wait_until_deadline(run_state *st, const char *what, cl_event last, clr_error *err)
 {
     if (st->case_deadline <= 0)
         return CLR_OK;
@@ -197,9 +197,9 @@ static int wait_until_deadline(run_state *st, const clr_strategy *s, cl_event la
     char shape[128];
     clr_shape_text(st->op, &st->ctx.shape, shape, sizeof shape);
     return clr_fail(err, CLR_EFAIL,
-                    "%s strategy %s at %s, %s %zu did not finish within --timeout %u s (the case had run %.1f s); "
+                    "%s %s at %s, %s %zu did not finish within --timeout %u s (the case had run %.1f s); "
                     "its kernel is still running on %s, so the run stops here, incomplete",
-                    st->op->name, s->name, shape, st->op->batch_name, st->ctx.shape.batch, st->cfg->timeout,
+                    st->op->name, what, shape, st->op->batch_name, st->ctx.shape.batch, st->cfg->timeout,
                     clr_now() - st->case_start, st->res->device.name);
 }
 
@@ -209,7 +209,9 @@ static int launch(run_state *st, const clr_strategy *s, const clr_plan *plan, do
     if (s->enqueue(&st->ctx, plan, &first, &last, err))
         return err->code;
     /* On a timeout the events are left unreleased: the queue that holds them is abandoned. */
-    if (wait_until_deadline(st, s, last, err))
+    char what[96];
+    snprintf(what, sizeof what, "strategy %s", s->name);
+    if (wait_until_deadline(st, what, last, err))
         return err->code;
     double t = 0;
     if (clr_event_span_release(first, last, &t, err))
@@ -531,7 +533,8 @@ static int measure_copy(run_state *st, cl_mem source, cl_mem target, size_t byte
     for (unsigned r = 0; r < cfg->warmup + cfg->reps; ++r) {
         cl_event ev;
         double sec;
-        if (clr_enqueue_1d(&st->ctx, k, global, local, &ev, err) || clr_event_span_release(ev, ev, &sec, err)) {
+        if (clr_enqueue_1d(&st->ctx, k, global, local, &ev, err) ||
+            wait_until_deadline(st, "copy yardstick", ev, err) || clr_event_span_release(ev, ev, &sec, err)) {
             free(times);
             return err->code;
         }
@@ -860,8 +863,12 @@ static int run_batch(run_state *st, size_t shape_index, size_t batch, clr_error 
         int rc = alloc_buffer(st, copy_bytes, &copy_source, err);
         if (rc == CLR_OK)
             rc = alloc_buffer(st, copy_bytes, &copy_target, err);
-        if (rc == CLR_OK)
+        if (rc == CLR_OK) { /* the yardstick is a case of its own for --timeout */
+            st->case_start = clr_now();
+            st->case_deadline = cfg->timeout ? st->case_start + cfg->timeout : 0;
             rc = measure_copy(st, copy_source, copy_target, copy_bytes, cr, err);
+            st->case_deadline = 0;
+        }
         if (copy_source)
             clReleaseMemObject(copy_source);
         if (copy_target)

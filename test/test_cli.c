@@ -49,7 +49,7 @@ START_TEST(cli_values)
 {
     clr_cli cli;
     clr_error err;
-    ck_assert_int_eq(parse("run --n 2^24,8M,4096,3K --batch=1,64 --trials 5 --reps 3 --seed 18446744073709551615 "
+    ck_assert_int_eq(parse("run --n 2^24,8M,4096,3K --batch=1,64 --trials 5 --reps 3 --seed 9223372036854775807 "
                            "--dist illcond --strategy tree,split --device 0:0 --strict --save-outputs --wg 64 --vec 8",
                            &cli, &err), 0);
     const clr_dim_list *n = clr_cli_dim(&cli, "n");
@@ -59,7 +59,7 @@ START_TEST(cli_values)
     ck_assert_uint_eq(n->values[1], 1u << 23);
     ck_assert_uint_eq(n->values[3], 3072);
     ck_assert_uint_eq(cli.batches[1], 64);
-    ck_assert_uint_eq(cli.seed, UINT64_MAX);
+    ck_assert_uint_eq(cli.seed, (uint64_t)INT64_MAX);
     ck_assert_int_eq(cli.dist, CLR_DIST_ILLCOND);
     ck_assert(cli.strict && cli.save_outputs && cli.wg == 64 && cli.vec == 8 && cli.trials == 5);
     clr_cli_free(&cli);
@@ -198,6 +198,14 @@ START_TEST(cli_lists_and_numbers)
     expect_error("--kv-len 2^10,1K", "1024 is given twice");
     expect_error("--op sum,rmsnorm,sum", "'sum' is given twice");
     expect_error("--strategy tree,split,tree", "'tree' is given twice");
+    /* An option given twice is refused (the last one silently won before). */
+    expect_error("--op sum --op rmsnorm", "option --op is given twice");
+    expect_error("--device 0 --device cpu", "option --device is given twice");
+    expect_error("--n 64 --n 128", "option --n is given twice");
+    /* Seeds are stored as signed 64-bit JSON integers: beyond 2^63 - 1 they would come back negative. */
+    expect_error("--seed 9223372036854775808", "9223372036854775807");
+    expect_error("--out -", "several files per device into a directory");
+    expect_error("--input x.npy --dist normal", "give one of them");
     /* One number parser for every size and count. */
     ck_assert_int_eq(parse("--chunk 4K --wg 2^6 --trials 1K --warmup 0", &cli, &err), 0);
     ck_assert(cli.chunk == 4096 && cli.wg == 64 && cli.trials == 1024 && cli.warmup == 0);
@@ -368,9 +376,11 @@ static void expect_bin_error(const char *args, const char *needle)
 {
     char out_dir[256], full[2048], msg[16384];
     test_mkdtemp(out_dir, sizeof out_dir, "out");
-    snprintf(full, sizeof full, "--device cpu --out %s --trials 2 --reps 1 %s", out_dir, args);
+    /* Lists may be given once: the defaults stand back where args give their own. */
+    const char *device = strstr(args, "--device") ? "" : "--device cpu";
+    snprintf(full, sizeof full, "%s --out %s --trials 2 --reps 1 %s", device, out_dir, args);
     if (!strstr(args, "--op") && !strstr(args, "demo") && !strstr(args, "--suite"))
-        snprintf(full, sizeof full, "--op sum --device cpu --out %s --trials 2 --reps 1 %s", out_dir, args);
+        snprintf(full, sizeof full, "--op sum %s --out %s --trials 2 --reps 1 %s", device, out_dir, args);
     int status = run_bin(full, msg, sizeof msg);
     ck_assert_msg(status == 2, "exit status %d, not 2, for `clrepro %.300s`; stderr ends: %s", status, full,
                   test_tail(msg, 1500));

@@ -205,6 +205,36 @@ START_TEST(compare_same_device_two_runs)
 }
 END_TEST
 
+START_TEST(compare_tiny_and_zero_times)
+{
+    /* A time of the smallest subnormal (or zero) in one run of a device: the ratio is unknown,
+     * written as null, and nothing else is lost (compare used to fail on the infinite ratio). */
+    static const double tiny[] = {5e-324, 0.0};
+    for (size_t k = 0; k < 2; ++k) {
+        hand_case a[] = {{"tree", 2, "1111111111111111", "3f800000", tiny[k]}};
+        hand_case b[] = {{"tree", 2, "1111111111111111", "3f800000", 1e-3}};
+        char *docs[2] = {document("GPU", "1.0", a, 1, 1), document("GPU", "1.0", b, 1, 1)};
+        char *paths[2] = {write_temp(docs[0]), write_temp(docs[1])};
+        clr_comparison cmp;
+        clr_error err = {0};
+        ck_assert_msg(clr_compare_load(paths, 2, &cmp, &err) == 0, "%s", err.msg);
+        char *md = clr_compare_markdown(&cmp, &err), *csv = clr_compare_csv(&cmp, &err);
+        char *json = clr_compare_json(&cmp, &err);
+        ck_assert_msg(md && csv && json, "median %g: %s", tiny[k], err.msg);
+        ck_assert_ptr_nonnull(strstr(json, "\"bits_changed\": 0"));
+        free(md);
+        free(csv);
+        free(json);
+        clr_compare_free(&cmp);
+        for (int i = 0; i < 2; ++i) {
+            remove(paths[i]);
+            free(paths[i]);
+            free(docs[i]);
+        }
+    }
+}
+END_TEST
+
 static void expect_refused(const char *text, const char *needle)
 {
     clr_rdoc doc;
@@ -977,6 +1007,7 @@ int main(void)
     tcase_add_test(t, compare_known_agreement);
     tcase_add_test(t, compare_judges_device_invariance);
     tcase_add_test(t, compare_same_device_two_runs);
+    tcase_add_test(t, compare_tiny_and_zero_times);
     tcase_add_test(t, reader_refuses_bad_documents);
     tcase_add_test(t, reader_field_checks);
     tcase_add_test(t, report_from_committed_results);

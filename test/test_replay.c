@@ -310,6 +310,45 @@ START_TEST(matmul_on_subnormal_inputs_is_valid)
         clr_device_result_free(&res);
     }
     free(a);
+    /* Chains of products that underflow to -0: a race that adds to a +0 output never gives -0
+     * (the replay of splitk-atomic once demanded -0 there). K = 4: one slice, every column's
+     * chain -0 where its four products are negative. */
+    const size_t K4 = 4;
+    float rows[2 * 4];
+    for (size_t i = 0; i < 2 * K4; ++i)
+        rows[i] = i < K4 ? -0x1p-149f : 0x1p-149f;
+    for (size_t s = 0; s < clr_op_matmul.nstrategies; ++s) {
+        clr_device dev = test_device();
+        clr_shape shape = {.dims = {K4, 256}};
+        size_t batches[] = {1, 2};
+        clr_run_config cfg = test_file_config(&clr_op_matmul, clr_op_matmul.strategies[s].name, &shape, batches, 2,
+                                              rows, 2, K4);
+        clr_device_result res;
+        clr_error err = {0};
+        ck_assert_msg(clr_run_device(&cfg, &dev, &res, &err) == 0, "%s", err.msg);
+        for (size_t i = 0; i < res.ncases; ++i)
+            ck_assert_msg(res.cases[i].valid, "%s M %zu on -0 chains: %s", clr_op_matmul.strategies[s].name,
+                          res.cases[i].shape.batch,
+                          res.cases[i].first_mismatch[0] ? res.cases[i].first_mismatch : "beyond the bound");
+        clr_device_result_free(&res);
+    }
+}
+END_TEST
+
+/* A row of -0 values: every sum strategy, atomic's race from +0 included, gives its own zero. */
+START_TEST(sum_of_negative_zeros)
+{
+    float row[4099];
+    for (size_t i = 0; i < 4099; ++i)
+        row[i] = -0.0f;
+    for (size_t s = 0; s < NSUM; ++s) {
+        clr_device_result res;
+        run_one(sum_strategies[s], 4099, row, 1, 4, 2, NULL, &res);
+        for (size_t i = 0; i < res.ncases; ++i)
+            ck_assert_msg(res.cases[i].valid, "%s B %zu on -0: %s", sum_strategies[s], res.cases[i].shape.batch,
+                          res.cases[i].first_mismatch[0] ? res.cases[i].first_mismatch : "beyond the bound");
+        clr_device_result_free(&res);
+    }
 }
 END_TEST
 
@@ -357,6 +396,7 @@ int main(void)
     tcase_add_test(t, rmsnorm_replays_and_a_missing_square_fails);
     tcase_add_test(t, matmul_on_subnormal_inputs_is_valid);
     tcase_add_test(t, size_products_cannot_wrap);
+    tcase_add_test(t, sum_of_negative_zeros);
     suite_add_tcase(s, t);
     return clr_run_suite(s);
 }

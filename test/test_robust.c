@@ -482,6 +482,9 @@ START_TEST(resume_after_interruption)
     snprintf(json, sizeof json, "%s/%s/sum.json", out, slug);
     const char *common = "--device cpu --op sum --strategy serial,tree,fixedsplit,exact --n 1M --batch 1,2,8 "
                          "--trials 3 --reps 3 --quiet";
+    /* The same with another number of trials (an option is given once). */
+    const char *other = "--device cpu --op sum --strategy serial,tree,fixedsplit,exact --n 1M --batch 1,2,8 "
+                        "--trials 4 --reps 3 --quiet";
     /* Interrupted once three cases are in the journal (header, a copy, three cases). */
     snprintf(args, sizeof args, "exec '%s' %s --out %s", CLREPRO_BIN, common, out);
     pid_t pid = fork();
@@ -505,7 +508,7 @@ START_TEST(resume_after_interruption)
     ck_assert_msg(!exists(json) && count_files(out, ".tmp") == 0, "partial results after the interruption");
 
     /* Another configuration is refused with --resume, and the journal is kept. */
-    snprintf(args, sizeof args, "%s --trials 4 --resume --out %s", common, out);
+    snprintf(args, sizeof args, "%s --resume --out %s", other, out);
     ck_assert_int_eq(run_bin(args, msg, sizeof msg), 2);
     ck_assert_msg(strstr(msg, "another configuration") && strstr(msg, "trials"), "stderr: %s", msg);
     ck_assert_int_eq(count_lines(journal), lines);
@@ -555,6 +558,31 @@ START_TEST(resume_after_interruption)
 END_TEST
 
 /* ---- a kernel that never ends ------------------------------------------------------------ */
+
+/* The copy yardstick is timed like a case: an endless copy kernel is abandoned too. */
+START_TEST(timeout_covers_the_copy_yardstick)
+{
+    char dir[1024], kdir[1100], out[1100], cmd[8192], args[4096], msg[16384];
+    fresh_dir("endless-copy", dir, sizeof dir);
+    snprintf(kdir, sizeof kdir, "%s/cl", dir);
+    snprintf(out, sizeof out, "%s/out", dir);
+    snprintf(cmd, sizeof cmd,
+             "mkdir '%s' && cp '%s'/cl/*.cl* '%s'/ && perl -0pi -e 's/(kernel void copy_floats\\(.*?\\{)/$1\\n    "
+             "volatile global uint *spin = (volatile global uint *)out;\\n    while (spin[0] != 0x7fc00001u) { }/s' "
+             "'%s/copy.cl' && grep -q 'volatile global uint' '%s/copy.cl'",
+             kdir, CLREPRO_SOURCE_DIR, kdir, kdir, kdir);
+    ck_assert_int_eq(system(cmd), 0);
+    snprintf(args, sizeof args, "--device cpu --op sum --strategy serial --n 4096 --batch 1 --trials 2 --reps 1 "
+             "--quiet --kernel-dir %s --out %s --timeout 2", kdir, out);
+    time_t start = time(NULL);
+    int status = run_bin(args, msg, sizeof msg);
+    double took = difftime(time(NULL), start);
+    ck_assert_msg(status == 1, "exited %d: %s", status, msg);
+    ck_assert_msg(took < 60, "took %.0f s to give up", took);
+    ck_assert_msg(strstr(msg, "copy yardstick at n=4096") && strstr(msg, "did not finish within --timeout 2 s"),
+                  "stderr: %s", msg);
+}
+END_TEST
 
 START_TEST(timeout_abandons_endless_kernel)
 {
@@ -662,6 +690,7 @@ int main(void)
     tcase_add_test(journal, journal_round_trip_is_lossless);
     tcase_add_test(journal, resume_after_interruption);
     tcase_add_test(journal, timeout_abandons_endless_kernel);
+    tcase_add_test(journal, timeout_covers_the_copy_yardstick);
     suite_add_tcase(s, journal);
     return clr_run_suite(s);
 }

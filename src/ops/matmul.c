@@ -374,6 +374,8 @@ static int atomic_replay(const clr_op_ctx *ctx, const clr_plan *plan, const floa
             magnitude += fabs((double)slices[q * N + n]);
         }
         out[n] = clr_exact_result(&acc);
+        if (out[n] == 0)
+            out[n] = 0.0f; /* the race adds to a +0 output, and +0 + -0 is +0: never -0 */
         tol[n] = nslices > 1 ? (clr_gamma((double)(nslices - 1)) * magnitude +
                                 fabs((double)out[n] - clr_exact_result_double(&acc))) * (1 + 0x1p-40)
                              : 0;

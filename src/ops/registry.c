@@ -36,18 +36,23 @@ int clr_op_check_shape(const clr_operation *op, const clr_shape *shape, clr_erro
 {
     /* Every size an operation computes (elements of a row, of the batch, of its weights, bytes)
      * is a product of some of the dimensions and the batch times a small constant; bounding the
-     * product of them all once, here, keeps every one of those from wrapping. */
-    size_t product = shape->batch ? shape->batch : 1;
-    for (size_t d = 0; d < op->ndims; ++d) {
-        size_t v = shape->dims[d] ? shape->dims[d] : 1;
-        if (__builtin_mul_overflow(product, v, &product) || product > CLR_MAX_SHAPE_PRODUCT) {
-            char text[160];
-            clr_shape_text(op, shape, text, sizeof text);
-            return clr_fail(err, CLR_EUSAGE,
-                            "%s %s with batch %zu: the product of its sizes passes 2^50, beyond what clrepro "
-                            "sizes safely (and any device holds); use smaller dimensions or batches",
-                            op->name, text, shape->batch);
-        }
+     * product of them all once, here, keeps every one of those from wrapping. The dimensions are
+     * checked alone first, so the message blames the batch only when it is the batch. */
+    size_t product = 1;
+    int too_big = 0;
+    for (size_t d = 0; d < op->ndims && !too_big; ++d)
+        too_big = __builtin_mul_overflow(product, shape->dims[d] ? shape->dims[d] : 1, &product) ||
+                  product > CLR_MAX_SHAPE_PRODUCT;
+    char text[160];
+    if (too_big || (shape->batch > 1 && (__builtin_mul_overflow(product, shape->batch, &product) ||
+                                          product > CLR_MAX_SHAPE_PRODUCT))) {
+        clr_shape_text(op, shape, text, sizeof text);
+        if (too_big)
+            return clr_fail(err, CLR_EUSAGE, "%s %s: the product of its sizes passes 2^50, beyond what clrepro sizes "
+                            "safely (and any device holds); use smaller dimensions", op->name, text);
+        return clr_fail(err, CLR_EUSAGE, "%s %s with %s = %zu: the product of its sizes and the batch passes 2^50, "
+                        "beyond what clrepro sizes safely (and any device holds); use smaller dimensions or batches",
+                        op->name, text, op->batch_name, shape->batch);
     }
     return op->check_shape ? op->check_shape(shape, err) : CLR_OK;
 }
