@@ -25,6 +25,10 @@ void clr_print_summary(FILE *out, const clr_run_config *cfg, const clr_device_re
 /* <dir>/<name>.json, .csv, .md (and, with save_outputs, <name>-<strategy>-<dims>-b<B>.npy), all
  * written to temporaries first and renamed together. */
 int clr_write_results(const char *dir, const clr_run_config *cfg, const clr_device_result *res, clr_error *err);
+/* The same files added to a batch the caller commits (or aborts): several runs land together. */
+struct clr_file_batch;
+int clr_results_add(struct clr_file_batch *batch, const char *dir, const clr_run_config *cfg,
+                    const clr_device_result *res, clr_error *err);
 
 /* Helpers shared by the writers. */
 const clr_variance *clr_find_variance(const clr_device_result *res, size_t strategy, size_t shape_index);

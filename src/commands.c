@@ -570,8 +570,15 @@ int clr_cmd_run(const clr_cli *cli, const char *command_line, clr_error *err)
     /* Write everything, then drop the journals. */
     for (size_t i = 0; i < chosen.count && rc == CLR_OK; ++i)
         rc = clr_prepare_out_dir(dirs[i], err);
+    /* One batch for every run on every device: all of them land, or none (a full disk while
+     * writing the last leaves no earlier file behind; the journals stay for --resume). */
+    clr_file_batch batch = {0};
     for (size_t k = 0; k < nwork && rc == CLR_OK; ++k)
-        rc = clr_write_results(dirs[work[k].device], work[k].cfg, &work[k].res, err);
+        rc = clr_results_add(&batch, dirs[work[k].device], work[k].cfg, &work[k].res, err);
+    if (rc == CLR_OK)
+        rc = clr_batch_commit(&batch, err);
+    else
+        clr_batch_abort(&batch);
     int status = CLR_OK;
     for (size_t k = 0; k < nwork && rc == CLR_OK; ++k) {
         const device_run *w = &work[k];

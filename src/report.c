@@ -233,6 +233,16 @@ static int add_text(clr_file_batch *batch, const char *dir, const char *name, co
 int clr_write_results(const char *dir, const clr_run_config *cfg, const clr_device_result *res, clr_error *err)
 {
     clr_file_batch batch = {0};
+    if (clr_results_add(&batch, dir, cfg, res, err)) {
+        clr_batch_abort(&batch);
+        return err->code;
+    }
+    return clr_batch_commit(&batch, err);
+}
+
+int clr_results_add(clr_file_batch *batch, const char *dir, const clr_run_config *cfg, const clr_device_result *res,
+                    clr_error *err)
+{
     json_t *doc = clr_results_json(cfg, res);
     char *json = doc ? json_dumps(doc, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17)) : NULL;
     json_decref(doc);
@@ -245,11 +255,11 @@ int clr_write_results(const char *dir, const clr_run_config *cfg, const clr_devi
         free(json);
     }
     const char *name = cfg->name ? cfg->name : cfg->op->name;
-    int rc = add_text(&batch, dir, name, "json", json_nl, err);
+    int rc = add_text(batch, dir, name, "json", json_nl, err);
     if (rc == CLR_OK)
-        rc = add_text(&batch, dir, name, "csv", clr_results_csv(cfg, res), err);
+        rc = add_text(batch, dir, name, "csv", clr_results_csv(cfg, res), err);
     if (rc == CLR_OK)
-        rc = add_text(&batch, dir, name, "md", clr_results_markdown(cfg, res), err);
+        rc = add_text(batch, dir, name, "md", clr_results_markdown(cfg, res), err);
     for (size_t i = 0; i < res->ncases && rc == CLR_OK && cfg->save_outputs; ++i) {
         const clr_case *c = &res->cases[i];
         char path[4096], dims[160] = "", *bytes;
@@ -268,12 +278,8 @@ int clr_write_results(const char *dir, const clr_run_config *cfg, const clr_devi
             rc = clr_fail(err, CLR_EFAIL, "out of host memory encoding %s", path);
             break;
         }
-        rc = clr_batch_add(&batch, path, bytes, size, err);
+        rc = clr_batch_add(batch, path, bytes, size, err);
         free(bytes);
     }
-    if (rc) {
-        clr_batch_abort(&batch);
-        return rc;
-    }
-    return clr_batch_commit(&batch, err);
+    return rc;
 }
