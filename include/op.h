@@ -119,7 +119,10 @@ typedef struct clr_operation {
     int supports_bf16;
     int supports_input_file;
     size_t validate_rows; /* rows of each batch checked against the reference (0: all) */
-    size_t replay_rows;   /* of those, rows also replayed (0: all): the first and the last half */
+    size_t replay_rows;   /* rows replayed per batch (0: all): beyond it the first and last r/2 and
+                           * one row in every 16 (src/runner.c replayed_row) */
+    int exact_div_sqrt;   /* build with -cl-fp32-correctly-rounded-divide-sqrt where the device
+                           * offers it, so divide and sqrt are IEEE operations (and replayable) */
     const clr_strategy *strategies;
     size_t nstrategies;
     size_t (*input_row_floats)(const clr_shape *shape);

@@ -286,6 +286,74 @@ START_TEST(rmsnorm_replays_and_a_missing_square_fails)
 }
 END_TEST
 
+/* rmsnorm's normalization is IEEE operations where the device rounds divide and sqrt correctly
+ * (the program is built so): its bits are demanded, so a square too small to move y beyond the
+ * 20u tolerance of other devices still fails. And matmul rows past the 32 validated against the
+ * reference are replayed too (one in every 16 rows at least). */
+START_TEST(small_errors_and_late_rows_fail)
+{
+    clr_device dev = test_device();
+    ck_assert_msg(dev.single_fp & CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT, "the test device lacks correctly rounded "
+                                                                       "divide and sqrt");
+    const size_t D = 4096, ROWS = 4;
+    float *x = malloc(ROWS * D * sizeof *x);
+    clr_gen_row(6, CLR_DIST_NORMAL, 0, x, ROWS * D);
+    for (size_t r = 0; r < ROWS; ++r)
+        x[r * D] = 0.05f; /* its square moves the total's bits, and y by about 5u */
+    /* The held-register path (wg 256: D <= 16 wg) and wg_sumsq (wg 16), each missing x[0]^2. */
+    static const struct { unsigned wg; const char *old, *new; } paths[] = {
+        {256, "        if (lid + k * WG_SIZE < D)\n            s += held[k] * held[k];",
+         "        if (lid + k * WG_SIZE < D && lid + k * WG_SIZE > 0)\n            s += held[k] * held[k];"},
+        {16, "for (uint i = begin + lid; i < end; i += WG_SIZE)",
+         "for (uint i = begin + lid + (begin + lid == 0); i < end; i += WG_SIZE)"},
+    };
+    char dir[300];
+    clr_shape shape = {.dims = {D}};
+    size_t batches[] = {1, 4};
+    for (size_t p = 0; p < 2; ++p) {
+        sabotaged_kernels(dir, sizeof dir, "rmsnorm.cl", paths[p].old, paths[p].new);
+        for (int sabotaged = 0; sabotaged < 2; ++sabotaged) {
+            clr_run_config cfg = test_file_config(&clr_op_rmsnorm, "row", &shape, batches, 2, x, ROWS, D);
+            cfg.kernel_dir = sabotaged ? dir : NULL;
+            cfg.wg = paths[p].wg;
+            clr_device_result res;
+            clr_error err = {0};
+            ck_assert_msg(clr_run_device(&cfg, &dev, &res, &err) == 0, "%s", err.msg);
+            for (size_t i = 0; i < res.ncases; ++i)
+                ck_assert_msg(sabotaged ? !res.cases[i].valid && res.cases[i].replay_mismatches > 0 : res.cases[i].valid,
+                              "rmsnorm row, wg %u, B %zu, %s kernel: %s", paths[p].wg, res.cases[i].shape.batch,
+                              sabotaged ? "sabotaged" : "real",
+                              res.cases[i].first_mismatch[0] ? res.cases[i].first_mismatch : "valid");
+            clr_device_result_free(&res);
+        }
+        remove_kernels(dir);
+    }
+    free(x);
+
+    const size_t K = 260, N = 64, M = 128;
+    float *a = malloc(M * K * sizeof *a);
+    clr_gen_row(7, CLR_DIST_NORMAL, 0, a, M * K);
+    sabotaged_kernels(dir, sizeof dir, "matmul.cl", "MM_UNROLL_K for (uint k = kc; k < kend; ++k)",
+                      "MM_UNROLL_K for (uint k = kc + (kc == 0 && m0 >= 32 && m0 < 64); k < kend; ++k)");
+    clr_shape mshape = {.dims = {K, N}};
+    size_t mbatches[] = {M};
+    for (int sabotaged = 0; sabotaged < 2; ++sabotaged) {
+        clr_run_config cfg = test_file_config(&clr_op_matmul, "tiled", &mshape, mbatches, 1, a, M, K);
+        cfg.kernel_dir = sabotaged ? dir : NULL;
+        cfg.contig = 1; /* the matmul_rb kernels */
+        clr_device_result res;
+        clr_error err = {0};
+        ck_assert_msg(clr_run_device(&cfg, &dev, &res, &err) == 0, "%s", err.msg);
+        ck_assert_msg(sabotaged ? !res.cases[0].valid && res.cases[0].replay_mismatches > 0 : res.cases[0].valid,
+                      "matmul tiled M %zu, %s kernel: %s", M, sabotaged ? "sabotaged (rows 32-63)" : "real",
+                      res.cases[0].first_mismatch[0] ? res.cases[0].first_mismatch : "valid");
+        clr_device_result_free(&res);
+    }
+    remove_kernels(dir);
+    free(a);
+}
+END_TEST
+
 /* matmul on subnormal inputs: products underflow; every strategy, CLBlast's included, is valid. */
 START_TEST(matmul_on_subnormal_inputs_is_valid)
 {
@@ -341,14 +409,16 @@ START_TEST(sum_of_negative_zeros)
     float row[4099];
     for (size_t i = 0; i < 4099; ++i)
         row[i] = -0.0f;
-    for (size_t s = 0; s < NSUM; ++s) {
-        clr_device_result res;
-        run_one(sum_strategies[s], 4099, row, 1, 4, 2, NULL, &res);
-        for (size_t i = 0; i < res.ncases; ++i)
-            ck_assert_msg(res.cases[i].valid, "%s B %zu on -0: %s", sum_strategies[s], res.cases[i].shape.batch,
-                          res.cases[i].first_mismatch[0] ? res.cases[i].first_mismatch : "beyond the bound");
-        clr_device_result_free(&res);
-    }
+    for (unsigned vec = 1; vec <= 4; vec *= 4) /* exact's scalar lanes once deposited a +0 */
+        for (size_t s = 0; s < NSUM; ++s) {
+            clr_device_result res;
+            run_one(sum_strategies[s], 4099, row, 1, vec, 2, NULL, &res);
+            for (size_t i = 0; i < res.ncases; ++i)
+                ck_assert_msg(res.cases[i].valid, "%s vec %u B %zu on -0: %s", sum_strategies[s], vec,
+                              res.cases[i].shape.batch,
+                              res.cases[i].first_mismatch[0] ? res.cases[i].first_mismatch : "beyond the bound");
+            clr_device_result_free(&res);
+        }
 }
 END_TEST
 
@@ -397,6 +467,7 @@ int main(void)
     tcase_add_test(t, matmul_on_subnormal_inputs_is_valid);
     tcase_add_test(t, size_products_cannot_wrap);
     tcase_add_test(t, sum_of_negative_zeros);
+    tcase_add_test(t, small_errors_and_late_rows_fail);
     suite_add_tcase(s, t);
     return clr_run_suite(s);
 }

@@ -475,5 +475,7 @@ const clr_operation clr_op_matmul = {
     .shared_floats = shared_floats,
     .fill_shared = fill_b,
     .reference = reference,
-    .replay_rows = 8, /* a replay is K x N fmas a row: the first 4 rows, the last 4 and the probes */
+    /* A replay is K x N fmas a row: the first 8 rows, the last 8, one in every 16 and the probes
+     * (the reference, in double, is kept to the first validate_rows). */
+    .replay_rows = 16,
 };

@@ -1,8 +1,14 @@
 /* replay.c: the orders of addition of cl/reduce.clh (and sum_compensated in cl/sum.cl),
  * performed on the host in float, addition for addition, so that validation can demand the
  * device's bits instead of an error bound (include/replay.h). Built with -ffp-contract=off. */
+#include <float.h>
 #include <math.h>
 #include "replay.h"
+
+/* A replay is only as good as its arithmetic: every operation an IEEE float operation, in order. */
+#if defined(__FAST_MATH__) || (defined(__FINITE_MATH_ONLY__) && __FINITE_MATH_ONLY__) || FLT_EVAL_METHOD != 0
+#error "host replays need IEEE float arithmetic: no -ffast-math, -Ofast or excess precision"
+#endif
 
 #define MAX_VEC 16
 

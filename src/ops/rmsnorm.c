@@ -134,12 +134,14 @@ static int atomic_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first
     return split_enqueue_impl(ctx, plan, 1, first, last, err);
 }
 
-/* Host replays. The sum of squares is replayed bit for bit (wg_sumsq: work-item lid squares and
- * adds x[begin + lid], x[begin + lid + WG], ... from +0, then the work-group tree); the
- * normalization is checked around it: OpenCL lets division and sqrt err by 2.5 and 3 ulp, so
- * 1 / sqrt(total / D + eps) may be 7 ulp off (14u) and the two products add 2u; 20u it is, with
- * 2 units of the smallest subnormal for products that underflow. A missing or doubled square
- * moves the total by far more than that. */
+/* Host replays. The sum of squares is replayed as the kernels make it (wg_sumsq: work-item lid
+ * squares and adds x[begin + lid], x[begin + lid + WG], ... from +0, then the work-group tree).
+ * Where the device rounds divide and sqrt correctly (the program is then built with
+ * -cl-fp32-correctly-rounded-divide-sqrt), y = (x * (1 / sqrt(total / D + eps))) * w is IEEE
+ * operations only and its bits are demanded: a missing or doubled square, however small, or a
+ * wrong order shows. Elsewhere OpenCL lets divide and sqrt err by 2.5 and 3 ulp, so
+ * 1 / sqrt(...) may be 7 ulp off (14u) and the two products add 2u: y is held within 20u of the
+ * replay, with 2 units of the smallest subnormal for products that underflow. */
 static float sumsq_replay(const float *x, size_t begin, size_t end, unsigned wg, float *scratch)
 {
     for (unsigned lid = 0; lid < wg; ++lid) {
@@ -156,10 +158,26 @@ static float sumsq_replay(const float *x, size_t begin, size_t end, unsigned wg,
     return scratch[0];
 }
 
-/* y around the replayed total; total_rel: relative uncertainty of the total itself (atomic). */
-static void normalize_replay(const float *x, const float *w, size_t D, float total, double total_rel, float *out,
-                             double *tol)
+/* Whether the program was built with correctly rounded divide and sqrt (see clr_op_rmsnorm). */
+static int exact_div_sqrt(const clr_op_ctx *ctx)
 {
+    return clr_op_rmsnorm.exact_div_sqrt && (ctx->device->single_fp & CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT) != 0;
+}
+
+/* y from the replayed total: the kernel's float operations where they are IEEE (tol 0), else
+ * around the double result. total_rel: relative uncertainty of the total itself (atomic). */
+static void normalize_replay(const clr_op_ctx *ctx, const float *x, const float *w, size_t D, float total,
+                             double total_rel, float *out, double *tol)
+{
+    if (exact_div_sqrt(ctx) && total_rel == 0) {
+        float inv = 1.0f / sqrtf(total / (float)D + RMS_EPS);
+        for (size_t i = 0; i < D; ++i) {
+            float scaled = x[i] * inv;
+            out[i] = scaled * w[i];
+            tol[i] = 0;
+        }
+        return;
+    }
     double inv = 1.0 / sqrt((double)total / (double)D + (double)RMS_EPS);
     double rel = 20 * 0x1p-24 + total_rel / 2;
     for (size_t i = 0; i < D; ++i) {
@@ -178,7 +196,7 @@ static int row_replay(const clr_op_ctx *ctx, const clr_plan *plan, const float *
     if (!scratch)
         return err->code;
     float total = sumsq_replay(row, 0, dim_d(ctx), wg, scratch);
-    normalize_replay(row, shared, dim_d(ctx), total, 0, out, tol);
+    normalize_replay(ctx, row, shared, dim_d(ctx), total, 0, out, tol);
     free(scratch);
     return CLR_OK;
 }
@@ -218,7 +236,7 @@ static int split_replay(const clr_op_ctx *ctx, const clr_plan *plan, const float
     for (unsigned span = wg / 2; span > 0; span >>= 1)
         for (unsigned lid = 0; lid < span; ++lid)
             scratch[lid] += scratch[lid + span];
-    normalize_replay(row, shared, dim_d(ctx), scratch[0], 0, out, tol);
+    normalize_replay(ctx, row, shared, dim_d(ctx), scratch[0], 0, out, tol);
     free(p);
     return CLR_OK;
 }
@@ -237,7 +255,7 @@ static int atomic_replay(const clr_op_ctx *ctx, const clr_plan *plan, const floa
         sum += (double)p[q];
     float total = (float)sum;
     double rel = parts > 1 ? clr_gamma((double)(parts - 1)) * 1.0001 + 0x1p-24 : 0;
-    normalize_replay(row, shared, dim_d(ctx), total, rel, out, tol);
+    normalize_replay(ctx, row, shared, dim_d(ctx), total, rel, out, tol);
     free(p);
     return CLR_OK;
 }
@@ -311,4 +329,5 @@ const clr_operation clr_op_rmsnorm = {
     .shared_floats = shared_floats,
     .fill_shared = fill_weights,
     .reference = reference,
+    .exact_div_sqrt = 1, /* one divide and one sqrt a row: free, and it makes every step replayable */
 };
