@@ -9,7 +9,9 @@
  *
  * Reference: float64 on the host. Validation bound (u = 2^-24, d = longest chain of roundings
  * in the sum of squares): |y - ref| <= (gamma_d / 2 + 10u) |ref| (sqrt halves the relative error
- * of its argument; divide, sqrt and two products cost at most 8.5 ulp in OpenCL). */
+ * of its argument; divide, sqrt and two products cost at most 8.5 ulp in OpenCL). Every strategy
+ * is also replayed on the host (below): bit for bit where the device rounds divide and sqrt
+ * correctly (the program is built with -cl-fp32-correctly-rounded-divide-sqrt there). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
