@@ -11,9 +11,7 @@
  * batch, the cache capacity or the other ranges. */
 #include "dtype.clh"
 
-#ifndef ATT_WG
-#define ATT_WG 64
-#endif
+#define ATT_WG 64 /* the work-group size src/ops/attention.c launches */
 #define ATT_DIMS 4 /* head dimension up to ATT_WG * ATT_DIMS = 256 */
 
 typedef struct {

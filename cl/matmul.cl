@@ -40,9 +40,7 @@
 /* Columns per work-item: on CPUs several vectors (more cache lines in flight per row of B); on
  * GPUs one column, so that even M = 1 has N work-items, each with an unrolled k loop that keeps
  * many loads of B in flight ahead of its fma chain. */
-#ifndef MM_K_UNROLL
 #define MM_K_UNROLL 128 /* GPUs: k iterations unrolled, so their loads of B are in flight together */
-#endif
 #define MM_PRAGMA_(x) _Pragma(#x)
 #define MM_PRAGMA(x) MM_PRAGMA_(x)
 #if CONTIG
@@ -234,13 +232,11 @@ MATMUL_KERNEL(8)
         }                                                                                                  \
     }
 
-GEMM_KERNEL(matmul_gemm_1x4, 1, 4)
+/* The tiles tiled_plan in src/ops/matmul.c picks: TM = 1, 2, 4, 8 rows by M. */
 GEMM_KERNEL(matmul_gemm_1x8, 1, 8)
 GEMM_KERNEL(matmul_gemm_2x8, 2, 8)
 GEMM_KERNEL(matmul_gemm_4x8, 4, 8)
 GEMM_KERNEL(matmul_gemm_8x8, 8, 8)
-GEMM_KERNEL(matmul_gemm_8x4, 8, 4)
-GEMM_KERNEL(matmul_gemm_4x4, 4, 4)
 
 /* Second pass of splitk and of tiled at small M: C = ((0 + P_0) + P_1) + ..., slice order. */
 kernel void matmul_combine(global const float *partials, global float *C, uint MN, uint slices)

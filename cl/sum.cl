@@ -27,12 +27,10 @@ kernel void sum_serial(global const float *x, global float *out, ulong n, uint r
  * local memory, then over the lanes: the canonical order, with coalesced loads on GPUs. CPUs
  * take work-groups of one work-item (no barriers; the folds over j are vector adds). */
 #define TREE_BLOCK 4096 /* CLR_TREE_BLOCK in include/reference.h */
-#ifndef TREE_WG
-#if CONTIG
+#if CONTIG /* the work-group size of sum_tree (tree_wg in src/ops/sum.c) */
 #define TREE_WG 1
 #else
 #define TREE_WG WG_SIZE
-#endif
 #endif
 #if TREE_WG * VEC >= TREE_BLOCK
 #define TREE_J 1

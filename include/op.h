@@ -76,10 +76,6 @@ double clr_log2u(unsigned v);
  * that there are about compute units x groups_per_cu work-groups, clamped to [1, max_parts].
  * A count that follows the batch: what makes split strategies batch-variant. */
 size_t clr_parts_to_fill(const clr_op_ctx *ctx, size_t groups, size_t max_parts);
-/* Developer knobs for timing variants on a device (scripts/matmul-variants.sh, scripts/sum-variants.sh): the environment
- * variable `name` as a whole number, or `fallback` when unset or malformed. They choose
- * launch geometry and kernels only, never an order of additions. */
-size_t clr_env_size(const char *name, size_t fallback);
 /* gamma_k = k u / (1 - k u) with u = 2^-24: the classic bound factor for k roundings. */
 double clr_gamma(double k);
 /* clSetKernelArg for nargs (size_t size, const void *value) pairs, in order. */

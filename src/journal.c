@@ -21,8 +21,6 @@
 
 #define JOURNAL_FORMAT 1
 
-extern char **environ;
-
 struct clr_journal {
     char dir[PATH_MAX], path[PATH_MAX + 64];
     const clr_run_config *cfg;
@@ -44,22 +42,13 @@ static json_t *identity_json(const clr_run_config *cfg, const clr_prepared_run *
     const clr_device_result *setup = clr_prepared_setup(p);
     const clr_device *dev = &setup->device;
     const clr_tuning *t = &setup->tuning;
-    json_t *strategies = json_array(), *shapes = json_array(), *batches = json_array(), *env = json_object();
+    json_t *strategies = json_array(), *shapes = json_array(), *batches = json_array();
     for (size_t i = 0; i < cfg->nstrategies; ++i)
         json_array_append_new(strategies, json_string(op->strategies[cfg->strategy_index[i]].name));
     for (size_t i = 0; i < cfg->nshapes; ++i)
         json_array_append_new(shapes, clr_shape_json(op, &cfg->shapes[i]));
     for (size_t i = 0; i < cfg->nbatches; ++i)
         json_array_append_new(batches, json_integer((json_int_t)cfg->batches[i]));
-    /* Developer knobs (CLREPRO_CL_DEFINES, CLREPRO_MATMUL_*) change plans and kernels. */
-    for (char **e = environ; e && *e; ++e) {
-        const char *eq = strchr(*e, '=');
-        if (eq && !strncmp(*e, "CLREPRO_", 8)) {
-            char name[128];
-            snprintf(name, sizeof name, "%.*s", (int)(eq - *e), *e);
-            json_object_set_new(env, name, json_stringn(eq + 1, strlen(eq + 1)));
-        }
-    }
     char seed[24], sources[17], data[17];
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)cfg->input.seed);
     clr_hex64(clr_prepared_sources_hash(p), sources);
@@ -73,7 +62,7 @@ static json_t *identity_json(const clr_run_config *cfg, const clr_prepared_run *
     }
     return json_pack("{s:i, s:s, s:s, s:s, s:o, s:o, s:o, s:I, s:I, s:I, s:o, s:b,"
                      " s:{s:s, s:s, s:s, s:s, s:s, s:s, s:I},"
-                     " s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:s, s:s, s:o}",
+                     " s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:s, s:s}",
                      "record_format", JOURNAL_FORMAT, "tool_version", CLREPRO_VERSION, "op", op->name, "name", cfg->name ? cfg->name : op->name,
                      "strategies", strategies, "shapes", shapes, "batches", batches, "trials", (json_int_t)cfg->trials,
                      "reps", (json_int_t)cfg->reps, "warmup", (json_int_t)cfg->warmup, "input", input, "save_outputs",
@@ -83,7 +72,7 @@ static json_t *identity_json(const clr_run_config *cfg, const clr_prepared_run *
                      (json_int_t)t->wg_size, "vec", (json_int_t)t->vec, "contig", (json_int_t)t->contig,
                      "groups_per_cu", (json_int_t)t->groups_per_cu, "fixed_chunk", (json_int_t)t->fixed_chunk,
                      "kv_chunk", (json_int_t)t->kv_chunk, "build_options", setup->build_options, "kernel_sources_xxh64",
-                     sources, "environment", env);
+                     sources);
 }
 
 /* The keys whose values differ, for the message that refuses a resume. */

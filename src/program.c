@@ -184,22 +184,9 @@ int clr_program_build(cl_context ctx, const clr_device *dev, const char *kernel_
 {
     memset(prog, 0, sizeof *prog);
     snprintf(prog->file, sizeof prog->file, "%s", file);
-    /* CLREPRO_CL_DEFINES: a developer knob for timing kernel variants (e.g. "-DMM_PF=8"); the
-     * options land in the results (config.build_options). */
-    const char *defines = getenv("CLREPRO_CL_DEFINES");
-    int defines_ok = !defines ||
-                     strspn(defines, "-=_ ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") == strlen(defines);
-    for (const char *p = defines; defines_ok && p && *p;) { /* every token -DNAME or -DNAME=VALUE */
-        p += strspn(p, " ");
-        if (*p && strncmp(p, "-D", 2) != 0)
-            defines_ok = 0;
-        p += strcspn(p, " ");
-    }
-    if (!defines_ok)
-        return clr_fail(err, CLR_EUSAGE, "CLREPRO_CL_DEFINES='%s': only -DNAME=VALUE options are allowed", defines);
-    snprintf(prog->options, sizeof prog->options, "-DWG_SIZE=%u -DVEC=%u -DCONTIG=%u%s%s%s%s%s", t->wg_size, t->vec,
-             t->contig, dev->fp64 ? " -DCLREPRO_FP64" : "", extra ? " " : "", extra ? extra : "",
-             defines && *defines ? " " : "", defines && *defines ? defines : "");
+    /* Every option that reaches the compiler is here, and lands in the results (build_options). */
+    snprintf(prog->options, sizeof prog->options, "-DWG_SIZE=%u -DVEC=%u -DCONTIG=%u%s%s%s", t->wg_size, t->vec,
+             t->contig, dev->fp64 ? " -DCLREPRO_FP64" : "", extra ? " " : "", extra ? extra : "");
     char *text;
     if (clr_source_load(kernel_dir, file, &text, err))
         return err->code;

@@ -30,7 +30,7 @@ static unsigned rows_per_item(const clr_op_ctx *ctx)
 {
     size_t m = ctx->shape.batch;
     /* CPUs keep 4 column vectors per work-item (cl/matmul.cl): at most 4 rows fit the registers. */
-    unsigned most = ctx->tuning->contig ? 4 : (unsigned)clr_env_size("CLREPRO_MATMUL_RB", 8);
+    unsigned most = ctx->tuning->contig ? 4 : 8;
     unsigned rb = m <= 1 ? 1 : m <= 2 ? 2 : m <= 4 ? 4 : 8;
     rb = rb < most ? rb : most;
     return rb == 1 || rb == 2 || rb == 4 || rb == 8 ? rb : 1;
@@ -74,7 +74,7 @@ static void plan_slices(const clr_op_ctx *ctx, size_t slices, size_t kslice, siz
 
 /* tiled on GPUs: up to this M one work-item per column and chunk, of one row up to M = 2
  * and two rows beyond (matmul_rb*, then matmul_combine), beyond it the local-memory kernel
- * matmul_gemm_TMxTN (the choices timed on the H200: results/gpu-variants). */
+ * matmul_gemm_TMxTN (the choices timed on the H200: bench/gpu-variants). */
 #define MM_RB_MAX_M 4
 
 static int tiled_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
@@ -83,30 +83,21 @@ static int tiled_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
     size_t M = ctx->shape.batch, K = dim_k(&ctx->shape), N = dim_n(&ctx->shape);
     size_t chunks = (K + MM_CHUNK - 1) / MM_CHUNK;
     int gpu = !ctx->tuning->contig, aligned = K % 4 == 0 && N % 4 == 0;
-    size_t rb_max = clr_env_size("CLREPRO_MATMUL_RB_MAX", MM_RB_MAX_M);
-    if (!gpu || (!aligned && M > rb_max)) {
+    if (!gpu || (!aligned && M > MM_RB_MAX_M)) {
         /* CPUs (and unaligned GPU shapes at larger M): whole K per work-item, chunks in registers. */
         plan_slices(ctx, 1, 0, MM_CHUNK, rows_per_item(ctx), plan);
-    } else if (!aligned || M <= rb_max) {
+    } else if (!aligned || M <= MM_RB_MAX_M) {
         unsigned rb = M <= 2 ? 1 : M <= 4 ? 2 : rows_per_item(ctx);
-        plan_slices(ctx, 0, MM_CHUNK, 0, (unsigned)clr_env_size("CLREPRO_MATMUL_TILED_RB", rb), plan);
+        plan_slices(ctx, 0, MM_CHUNK, 0, rb, plan);
     } else {
+        /* the matmul_gemm_TMx8 kernels of cl/matmul.cl: 16 x 16 work-items of TM x 8 outputs */
         size_t tm = M <= 16 ? 1 : M <= 32 ? 2 : M <= 64 ? 4 : 8, tn = 8;
-        size_t want_m = clr_env_size("CLREPRO_MATMUL_TM", tm), want_n = clr_env_size("CLREPRO_MATMUL_TN", tn);
-        /* the matmul_gemm_TMxTN kernels cl/matmul.cl compiles */
-        static const size_t compiled[][2] = {{1, 4}, {1, 8}, {2, 8}, {4, 8}, {8, 8}, {8, 4}, {4, 4}};
-        for (size_t i = 0; i < sizeof compiled / sizeof compiled[0]; ++i)
-            if (compiled[i][0] == want_m && compiled[i][1] == want_n) {
-                tm = want_m;
-                tn = want_n;
-            }
         size_t groups = (N + 16 * tn - 1) / (16 * tn) * ((M + 16 * tm - 1) / (16 * tm));
         /* A work-group per tile and chunk, then a combining pass, while the tiles alone hold
          * less than about 6 rows of 8 x 8 outputs per thread per compute unit (timed on the H200,
-         * results/gpu-variants: per chunk wins at 112 tiles of 16 to 64 rows, loses at 112
+         * bench/gpu-variants: per chunk wins at 112 tiles of 16 to 64 rows, loses at 112
          * tiles of 128 rows and at 128 tiles of 128 x 128 from N = 4096, M = 512). */
         size_t per_chunk = chunks > 1 && groups * tm < 6 * (size_t)ctx->device->compute_units;
-        per_chunk = clr_env_size("CLREPRO_MATMUL_PER_CHUNK", per_chunk) && chunks > 1;
         plan->local = 256;
         plan->global = groups * 256 * (per_chunk ? chunks : 1);
         clr_plan_param(plan, "tile_m", (double)(16 * tm));

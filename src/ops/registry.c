@@ -124,17 +124,6 @@ size_t clr_parts_to_fill(const clr_op_ctx *ctx, size_t groups, size_t max_parts)
     return parts < 1 ? 1 : parts > max_parts ? max_parts : parts;
 }
 
-size_t clr_env_size(const char *name, size_t fallback)
-{
-    const char *v = getenv(name);
-    char *end;
-    if (!v || !*v)
-        return fallback;
-    errno = 0;
-    unsigned long long x = strtoull(v, &end, 10);
-    return *end || errno || v[0] == '-' ? fallback : (size_t)x;
-}
-
 double clr_gamma(double k)
 {
     double ku = k * 0x1p-24;

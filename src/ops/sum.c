@@ -117,13 +117,10 @@ static int tree_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
     if (blocks > (size_t)CLR_TREE_BLOCK * CLR_TREE_BLOCK)
         return clr_fail(err, CLR_EUSAGE, "sum tree: n = %zu is beyond its %llu elements per row", n,
                         (unsigned long long)CLR_TREE_BLOCK * CLR_TREE_BLOCK * CLR_TREE_BLOCK);
-    /* GPUs: a work-group per block (timed against 2 to 16: results/gpu-variants/sum); CPUs: about
+    /* GPUs: a work-group per block (timed against 2 to 16: bench/gpu-variants/sum); CPUs: about
      * as many work-groups as the copy yardstick, each folding a run of blocks. */
     size_t target = (size_t)ctx->device->compute_units * t->groups_per_cu * 4;
     size_t per_group = t->contig ? (B * blocks + target - 1) / target : 1;
-    per_group = clr_env_size("CLREPRO_TREE_PER_GROUP", per_group);
-    if (per_group < 1)
-        per_group = 1;
     if (per_group > blocks)
         per_group = blocks;
     size_t groups_per_row = (blocks + per_group - 1) / per_group;
@@ -267,8 +264,8 @@ static int exact_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
 {
     (void)err;
     /* Half the work-groups of split: each part ends in a costly merge of long accumulators
-     * (parts per row timed on the H200: results/gpu-variants/sum). */
-    size_t n = row_n(ctx), parts = clr_env_size("CLREPRO_EXACT_PARTS", parts_for_batch(ctx, 2));
+     * (parts per row timed on the H200: bench/gpu-variants/sum). */
+    size_t n = row_n(ctx), parts = parts_for_batch(ctx, 2);
     if ((n + parts - 1) / parts > EXACT_MAX_CHUNK)
         parts = (n + EXACT_MAX_CHUNK - 1) / EXACT_MAX_CHUNK;
     plan_chunks(ctx, (n + parts - 1) / parts, plan);
