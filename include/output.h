@@ -33,6 +33,8 @@ int clr_results_add(struct clr_file_batch *batch, const char *dir, const clr_run
 /* Helpers shared by the writers. */
 const clr_variance *clr_find_variance(const clr_device_result *res, size_t strategy, size_t shape_index);
 json_t *clr_shape_json(const clr_operation *op, const clr_shape *shape);
+/* The run's strategies, shapes and batches as JSON arrays (results and journal alike). */
+void clr_config_lists(const clr_run_config *cfg, json_t **strategies, json_t **shapes, json_t **batches);
 void clr_claims_text(unsigned claims, char *buf, size_t size);
 void clr_hex64(uint64_t v, char buf[17]);
 

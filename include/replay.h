@@ -22,6 +22,11 @@ float clr_replay_wi_partial(const clr_reduce_geometry *g, const float *p, size_t
 float clr_replay_wg_tree(const clr_reduce_geometry *g, float *v);
 /* wg_range_sum: one work-group's sum of p[0, len). scratch holds g->wg floats. */
 float clr_replay_wg_range(const clr_reduce_geometry *g, const float *p, size_t len, float *scratch);
+/* What a race that adds `count` pieces (pieces[0], pieces[stride], ...) to a +0 in an unknown
+ * order (the atomic strategies) must give: their exact sum, never -0 (+0 + -0 is +0), returned,
+ * and in *tol how far from it the result may lie: gamma_(count-1) * sum|piece| and the rounding
+ * of the returned value (0 for one piece, whose bits are then known). */
+float clr_replay_race(const float *pieces, size_t count, size_t stride, double *tol);
 /* sum_compensated's result for one row of n values. scratch holds 2 * g->wg floats. */
 float clr_replay_compensated(const clr_reduce_geometry *g, const float *p, size_t n, float *scratch);
 

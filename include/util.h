@@ -32,6 +32,9 @@ int clr_fail(clr_error *err, int code, const char *fmt, ...) __attribute__((form
  * character and ends in "...". Returns buf. Use it wherever untrusted text is printed other
  * than through clr_fail(). */
 const char *clr_escape(const char *text, char *buf, size_t size);
+/* Length of the well-formed UTF-8 character at s (RFC 3629: no overlong forms, no surrogates,
+ * nothing above U+10FFFF): 1 for ASCII, 2 to 4, or 0 when the byte at s does not start one. */
+size_t clr_utf8_char(const unsigned char *s);
 
 const char *clr_cl_status_name(cl_int status);
 /* Returns CLR_OK, or records "<call> failed: CL_..." with code CLR_EFAIL. */

@@ -311,19 +311,9 @@ static int plan_runs(const clr_cli *cli, const char *command_line, prepared_run 
  * values beyond U+10FFFF included), or NULL. */
 static const unsigned char *bad_utf8(const char *text)
 {
-    const unsigned char *s = (const unsigned char *)text;
-    while (*s) {
-        size_t len = *s < 0x80 ? 1 : (*s & 0xe0) == 0xc0 ? 2 : (*s & 0xf0) == 0xe0 ? 3 : (*s & 0xf8) == 0xf0 ? 4 : 0;
+    for (const unsigned char *s = (const unsigned char *)text; *s;) {
+        size_t len = clr_utf8_char(s);
         if (len == 0)
-            return s;
-        uint32_t cp = len == 1 ? *s : len == 2 ? *s & 0x1fu : len == 3 ? *s & 0x0fu : *s & 0x07u;
-        for (size_t k = 1; k < len; ++k) {
-            if ((s[k] & 0xc0) != 0x80)
-                return s;
-            cp = cp << 6 | (s[k] & 0x3fu);
-        }
-        static const uint32_t least[] = {0, 0, 0x80, 0x800, 0x10000};
-        if (cp < least[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
             return s;
         s += len;
     }

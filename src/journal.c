@@ -42,13 +42,8 @@ static json_t *identity_json(const clr_run_config *cfg, const clr_prepared_run *
     const clr_device_result *setup = clr_prepared_setup(p);
     const clr_device *dev = &setup->device;
     const clr_tuning *t = &setup->tuning;
-    json_t *strategies = json_array(), *shapes = json_array(), *batches = json_array();
-    for (size_t i = 0; i < cfg->nstrategies; ++i)
-        json_array_append_new(strategies, json_string(op->strategies[cfg->strategy_index[i]].name));
-    for (size_t i = 0; i < cfg->nshapes; ++i)
-        json_array_append_new(shapes, clr_shape_json(op, &cfg->shapes[i]));
-    for (size_t i = 0; i < cfg->nbatches; ++i)
-        json_array_append_new(batches, json_integer((json_int_t)cfg->batches[i]));
+    json_t *strategies, *shapes, *batches;
+    clr_config_lists(cfg, &strategies, &shapes, &batches);
     char seed[24], sources[17], data[17];
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)cfg->input.seed);
     clr_hex64(clr_prepared_sources_hash(p), sources);

@@ -383,29 +383,6 @@ void clr_rdoc_free(clr_rdoc *doc)
     doc->ncases = doc->nclaims = doc->nstrategies = 0;
 }
 
-/* Length of the well-formed UTF-8 character at s (RFC 3629: no overlongs, no surrogates, at
- * most U+10FFFF), or 0 when the byte there does not start one. */
-static size_t utf8_char(const unsigned char *s)
-{
-    unsigned c = s[0];
-    if (c < 0x80)
-        return 1;
-    size_t n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
-    if (!n)
-        return 0;
-    unsigned lo = 0x80, hi = 0xbf; /* range of the second byte */
-    if (c == 0xe0) lo = 0xa0;
-    if (c == 0xed) hi = 0x9f;
-    if (c == 0xf0) lo = 0x90;
-    if (c == 0xf4) hi = 0x8f;
-    if (s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; ++i)
-        if (s[i] < 0x80 || s[i] > 0xbf)
-            return 0;
-    return n;
-}
-
 char *clr_utf8_copy(const char *s)
 {
     size_t len = strlen(s);
@@ -414,7 +391,7 @@ char *clr_utf8_copy(const char *s)
         return NULL;
     const unsigned char *p = (const unsigned char *)s;
     while (*p) {
-        size_t n = utf8_char(p);
+        size_t n = clr_utf8_char(p);
         if (n) {
             memcpy(o, p, n);
             o += n;

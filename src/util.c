@@ -11,12 +11,13 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Length of the valid UTF-8 sequence at s (1 to 4), or 0 when s[0] does not start one. */
-static size_t utf8_length(const unsigned char *s)
+size_t clr_utf8_char(const unsigned char *s)
 {
     unsigned char c = s[0];
     size_t n;
     unsigned char lo = 0x80, hi = 0xbf; /* allowed range of the second byte */
+    if (c < 0x80)
+        return 1;
     if (c >= 0xc2 && c <= 0xdf)
         n = 2;
     else if (c >= 0xe0 && c <= 0xef) {
@@ -56,7 +57,7 @@ static size_t escape_piece(const unsigned char *s, int multiline, char *piece, s
         piece[0] = (char)c;
         return 1;
     }
-    size_t n = utf8_length(s);
+    size_t n = clr_utf8_char(s);
     if (n == 0)
         return (size_t)snprintf(piece, 16, "\\x%02x", c);
     *in = n;

@@ -350,25 +350,6 @@ static int run_bin(const char *args, char *out, size_t size)
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-static int count_files(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return 0;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        char path[1024];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        struct stat st;
-        if (stat(path, &st) == 0)
-            n += S_ISDIR(st.st_mode) ? count_files(path) : 1;
-    }
-    closedir(d);
-    return n;
-}
 
 /* Messages name what failed first, then at most the end of the program's stderr, so they stay
  * within Check's 4 KiB limit (a longer one would hide the failure). */
@@ -387,7 +368,7 @@ static void expect_bin_error(const char *args, const char *needle)
     ck_assert_msg(strstr(msg, needle) != NULL, "stderr lacks '%.200s' for `clrepro %.300s`; it ends: %s", needle, full,
                   test_tail(msg, 1500));
     ck_assert_msg(strstr(msg, "clrepro: error: ") != NULL, "no error prefix; stderr ends: %s", test_tail(msg, 1500));
-    ck_assert_msg(count_files(out_dir) == 0, "`clrepro %.300s` left files in %s", full, out_dir);
+    ck_assert_msg(test_count_files(out_dir, NULL) == 0, "`clrepro %.300s` left files in %s", full, out_dir);
     char rm[300];
     snprintf(rm, sizeof rm, "rm -rf '%s'", out_dir);
     ck_assert_int_eq(system(rm), 0);

@@ -106,32 +106,6 @@ static int run_bin(const char *args, char *msg, size_t size)
     return run_sh(script, msg, size);
 }
 
-/* Files (any type but directories) below dir, recursively; with `pattern`, only those whose
- * name contains it. */
-static int count_files(const char *dir, const char *pattern)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return 0;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        char path[2048];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        struct stat st;
-        if (lstat(path, &st) != 0)
-            continue;
-        if (S_ISDIR(st.st_mode))
-            n += count_files(path, pattern);
-        else
-            n += !pattern || strstr(e->d_name, pattern) != NULL;
-    }
-    closedir(d);
-    return n;
-}
-
 static int exists(const char *path)
 {
     struct stat st;
@@ -161,7 +135,7 @@ static void expect_refusal(const char *args, const char *needle, const char *out
     ck_assert_msg(status == 2, "`clrepro %s` exited %d: %s", args, status, msg);
     ck_assert_msg(strstr(msg, needle) != NULL, "`clrepro %s`: stderr '%s' lacks '%s'", args, msg, needle);
     ck_assert_msg(strstr(msg, "clrepro: error: ") != NULL, "no error prefix in '%s'", msg);
-    ck_assert_msg(count_files(out, NULL) == files_before, "`clrepro %s` left files in %s", args, out);
+    ck_assert_msg(test_count_files(out, NULL) == files_before, "`clrepro %s` left files in %s", args, out);
 }
 
 START_TEST(refuse_bad_kernel_dir)
@@ -213,7 +187,7 @@ START_TEST(refuse_long_and_non_utf8_paths)
     snprintf(args, sizeof args, "--device cpu --op sum --batch 1 --quiet --out %s/r --input %s/$(printf 'x\\300\\200.npy')",
              dir, dir);
     expect_refusal(args, "not UTF-8", dir, 0);
-    ck_assert_int_eq(count_files(dir, NULL), 0);
+    ck_assert_int_eq(test_count_files(dir, NULL), 0);
     DIR *d = opendir(dir);
     struct dirent *e;
     int entries = 0;
@@ -328,7 +302,7 @@ static void signal_while_writing(int sig, int other_thread)
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
     ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == sig, "the child did not die of signal %d (status %d)",
                   sig, status);
-    ck_assert_msg(count_files(dir, NULL) == 0, "%d temporaries left in %s after signal %d", count_files(dir, NULL),
+    ck_assert_msg(test_count_files(dir, NULL) == 0, "%d temporaries left in %s after signal %d", test_count_files(dir, NULL),
                   dir, sig);
 }
 
@@ -367,7 +341,7 @@ START_TEST(signal_during_run_leaves_no_temporary)
         }
         const char *target = k % 2 ? ".npy.tmp" : ".tmp";
         int status = 0;
-        for (int waited = 0; waited < 300000 && count_files(out, target) == 0; ++waited) {
+        for (int waited = 0; waited < 300000 && test_count_files(out, target) == 0; ++waited) {
             if (waitpid(pid, &status, WNOHANG) == pid) {
                 pid = 0;
                 break;
@@ -380,10 +354,10 @@ START_TEST(signal_during_run_leaves_no_temporary)
             ck_assert_int_eq(waitpid(pid, &status, 0), pid);
             killed += WIFSIGNALED(status);
         }
-        ck_assert_msg(count_files(out, ".tmp") == 0, "a temporary was left in %s", out);
+        ck_assert_msg(test_count_files(out, ".tmp") == 0, "a temporary was left in %s", out);
         snprintf(json, sizeof json, "%s/%s/sum.json", out, slug);
         if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-            ck_assert_msg(exists(json) && count_files(out, ".npy") == 6, "exit 0 without every result");
+            ck_assert_msg(exists(json) && test_count_files(out, ".npy") == 6, "exit 0 without every result");
     }
     ck_assert_msg(killed >= 6, "only %d of 8 runs were caught writing", killed);
 }
@@ -466,7 +440,7 @@ START_TEST(journal_round_trip_is_lossless)
     json_decref(b);
     clr_journal_remove(j);
     clr_journal_close(j);
-    ck_assert_int_eq(count_files(dir, NULL), 0);
+    ck_assert_int_eq(test_count_files(dir, NULL), 0);
     clr_device_result_free(&first);
     clr_device_result_free(&again);
 }
@@ -505,7 +479,7 @@ START_TEST(resume_after_interruption)
     ck_assert_msg(WIFSIGNALED(status), "the run finished before it was interrupted");
     int lines = count_lines(journal);
     ck_assert_msg(lines >= 5, "the journal has %d lines", lines);
-    ck_assert_msg(!exists(json) && count_files(out, ".tmp") == 0, "partial results after the interruption");
+    ck_assert_msg(!exists(json) && test_count_files(out, ".tmp") == 0, "partial results after the interruption");
 
     /* Another configuration is refused with --resume, and the journal is kept. */
     snprintf(args, sizeof args, "%s --resume --out %s", other, out);
@@ -614,7 +588,7 @@ START_TEST(timeout_abandons_endless_kernel)
     char results[1600];
     snprintf(results, sizeof results, "%s/%s/sum.json", out, slug);
     ck_assert_msg(!exists(results), "results written by an incomplete run");
-    ck_assert_int_eq(count_files(out, NULL), 1); /* the journal alone */
+    ck_assert_int_eq(test_count_files(out, NULL), 1); /* the journal alone */
     ck_assert_msg(exists(journal), "no journal: %s", msg);
     FILE *f = fopen(journal, "r");
     char line[1 << 16];

@@ -4,6 +4,9 @@
 #define CLREPRO_TEST_UTIL_H
 
 #include <check.h>
+#include <dirent.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +34,33 @@ static inline const char *test_tail(const char *text, size_t keep)
 {
     size_t len = strlen(text);
     return len > keep ? text + len - keep : text;
+}
+
+/* Files (any type but directories) below dir, recursively; with `pattern`, only those whose
+ * name contains it. */
+static inline int test_count_files(const char *dir, const char *pattern)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        char path[4096];
+        if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= sizeof path)
+            continue;
+        struct stat st;
+        if (lstat(path, &st) != 0)
+            continue;
+        if (S_ISDIR(st.st_mode))
+            n += test_count_files(path, pattern);
+        else
+            n += !pattern || strstr(e->d_name, pattern) != NULL;
+    }
+    closedir(d);
+    return n;
 }
 
 /* The device the tests run on: CLREPRO_TEST_DEVICE (a --device spec), default the first CPU. */

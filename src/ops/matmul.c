@@ -20,6 +20,7 @@
 #include "data.h"
 #include "op.h"
 #include "reference.h"
+#include "replay.h"
 
 #define SIZE(x) sizeof(x), &(x)
 
@@ -356,21 +357,8 @@ static int atomic_replay(const clr_op_ctx *ctx, const clr_plan *plan, const floa
     if (!slices)
         return err->code;
     int rc = chained_row(ctx, clr_plan_get(plan, "kslice"), row, shared, out, slices, err);
-    for (size_t n = 0; n < N && rc == CLR_OK; ++n) {
-        clr_exact_acc acc;
-        clr_exact_init(&acc);
-        double magnitude = 0;
-        for (size_t q = 0; q < nslices; ++q) {
-            clr_exact_add(&acc, slices[q * N + n]);
-            magnitude += fabs((double)slices[q * N + n]);
-        }
-        out[n] = clr_exact_result(&acc);
-        if (out[n] == 0)
-            out[n] = 0.0f; /* the race adds to a +0 output, and +0 + -0 is +0: never -0 */
-        tol[n] = nslices > 1 ? (clr_gamma((double)(nslices - 1)) * magnitude +
-                                fabs((double)out[n] - clr_exact_result_double(&acc))) * (1 + 0x1p-40)
-                             : 0;
-    }
+    for (size_t n = 0; n < N && rc == CLR_OK; ++n)
+        out[n] = clr_replay_race(slices + n, nslices, N, &tol[n]);
     free(slices);
     return rc;
 }

@@ -4,6 +4,8 @@
 #include <float.h>
 #include <math.h>
 #include "replay.h"
+#include "op.h"
+#include "reference.h"
 
 /* A replay is only as good as its arithmetic: every operation an IEEE float operation, in order. */
 #if defined(__FAST_MATH__) || (defined(__FINITE_MATH_ONLY__) && __FINITE_MATH_ONLY__) || FLT_EVAL_METHOD != 0
@@ -63,6 +65,25 @@ float clr_replay_wg_range(const clr_reduce_geometry *g, const float *p, size_t l
     for (unsigned lid = 0; lid < g->wg; ++lid)
         scratch[lid] = clr_replay_wi_partial(g, p, len, lid);
     return clr_replay_wg_tree(g, scratch);
+}
+
+float clr_replay_race(const float *pieces, size_t count, size_t stride, double *tol)
+{
+    clr_exact_acc acc;
+    clr_exact_init(&acc);
+    double magnitude = 0;
+    for (size_t q = 0; q < count; ++q) {
+        clr_exact_add(&acc, pieces[q * stride]);
+        magnitude += fabs((double)pieces[q * stride]);
+    }
+    float sum = clr_exact_result(&acc);
+    if (sum == 0)
+        sum = 0.0f;
+    /* The bound, and the rounding of sum itself, padded for the double arithmetic here. */
+    *tol = count > 1 ? (clr_gamma((double)(count - 1)) * magnitude + fabs((double)sum - clr_exact_result_double(&acc))) *
+                           (1 + 0x1p-40)
+                     : 0;
+    return sum;
 }
 
 static void two_sum(float a, float b, float *s, float *e)

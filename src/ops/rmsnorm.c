@@ -17,6 +17,7 @@
 #include <string.h>
 #include "data.h"
 #include "op.h"
+#include "replay.h"
 
 #define SIZE(x) sizeof(x), &(x)
 #define RMS_EPS 1e-6f
@@ -154,10 +155,8 @@ static float sumsq_replay(const float *x, size_t begin, size_t end, unsigned wg,
         }
         scratch[lid] = s;
     }
-    for (unsigned span = wg / 2; span > 0; span >>= 1)
-        for (unsigned lid = 0; lid < span; ++lid)
-            scratch[lid] += scratch[lid + span];
-    return scratch[0];
+    clr_reduce_geometry g = {wg, 1, 0};
+    return clr_replay_wg_tree(&g, scratch); /* wg_tree_sum of cl/reduce.clh */
 }
 
 /* Whether the program was built with correctly rounded divide and sqrt (see clr_op_rmsnorm). */
@@ -226,19 +225,11 @@ static int split_replay(const clr_op_ctx *ctx, const clr_plan *plan, const float
     if (!p)
         return err->code;
     size_t parts = clr_plan_get(plan, "parts");
-    /* rmsnorm_combine: work-item lid adds parts lid, lid + WG, ... from +0, then the tree. */
-    unsigned wg = ctx->tuning->wg_size;
-    float *scratch = p + parts;
-    for (unsigned lid = 0; lid < wg; ++lid) {
-        float s = 0.0f;
-        for (size_t i = lid; i < parts; i += wg)
-            s += p[i];
-        scratch[lid] = s;
-    }
-    for (unsigned span = wg / 2; span > 0; span >>= 1)
-        for (unsigned lid = 0; lid < span; ++lid)
-            scratch[lid] += scratch[lid + span];
-    normalize_replay(ctx, row, shared, dim_d(ctx), scratch[0], 0, out, tol);
+    /* rmsnorm_combine: work-item lid adds parts lid, lid + WG, ... from +0, then the tree: the
+     * order of wg_range_sum with single floats interleaved. */
+    clr_reduce_geometry g = {ctx->tuning->wg_size, 1, 0};
+    float total = clr_replay_wg_range(&g, p, parts, p + parts);
+    normalize_replay(ctx, row, shared, dim_d(ctx), total, 0, out, tol);
     free(p);
     return CLR_OK;
 }

@@ -366,22 +366,8 @@ static int atomic_replay(const clr_op_ctx *ctx, const clr_plan *plan, const floa
     float *partials = chunk_partials(ctx, plan, row, err);
     if (!partials)
         return err->code;
-    size_t parts = clr_plan_get(plan, "parts");
-    clr_exact_acc acc;
-    clr_exact_init(&acc);
-    double magnitude = 0;
-    for (size_t q = 0; q < parts; ++q) {
-        clr_exact_add(&acc, partials[q]);
-        magnitude += fabs((double)partials[q]);
-    }
+    out[0] = clr_replay_race(partials, clr_plan_get(plan, "parts"), 1, &tol[0]);
     free(partials);
-    out[0] = clr_exact_result(&acc);
-    if (out[0] == 0)
-        out[0] = 0.0f; /* the race starts from +0, and +0 + -0 is +0: a zero total is never -0 */
-    double exact = clr_exact_result_double(&acc);
-    /* The bound, and the rounding of out itself, padded for the double arithmetic here. */
-    tol[0] = parts > 1 ? (clr_gamma((double)(parts - 1)) * magnitude + fabs((double)out[0] - exact)) * (1 + 0x1p-40)
-                       : 0;
     return CLR_OK;
 }
 

@@ -62,16 +62,25 @@ json_t *clr_shape_json(const clr_operation *op, const clr_shape *shape)
     return j;
 }
 
+void clr_config_lists(const clr_run_config *cfg, json_t **strategies, json_t **shapes, json_t **batches)
+{
+    const clr_operation *op = cfg->op;
+    *strategies = json_array();
+    *shapes = json_array();
+    *batches = json_array();
+    for (size_t i = 0; i < cfg->nstrategies; ++i)
+        json_array_append_new(*strategies, json_string(op->strategies[cfg->strategy_index[i]].name));
+    for (size_t i = 0; i < cfg->nshapes; ++i)
+        json_array_append_new(*shapes, clr_shape_json(op, &cfg->shapes[i]));
+    for (size_t i = 0; i < cfg->nbatches; ++i)
+        json_array_append_new(*batches, json_integer((json_int_t)cfg->batches[i]));
+}
+
 static json_t *config_json(const clr_run_config *cfg, const clr_device_result *res)
 {
     const clr_operation *op = cfg->op;
-    json_t *strategies = json_array(), *shapes = json_array(), *batches = json_array();
-    for (size_t i = 0; i < cfg->nstrategies; ++i)
-        json_array_append_new(strategies, json_string(op->strategies[cfg->strategy_index[i]].name));
-    for (size_t i = 0; i < cfg->nshapes; ++i)
-        json_array_append_new(shapes, clr_shape_json(op, &cfg->shapes[i]));
-    for (size_t i = 0; i < cfg->nbatches; ++i)
-        json_array_append_new(batches, json_integer((json_int_t)cfg->batches[i]));
+    json_t *strategies, *shapes, *batches;
+    clr_config_lists(cfg, &strategies, &shapes, &batches);
     json_t *input = cfg->input.from_file
                         ? json_pack("{s:s, s:s, s:I, s:I}", "kind", "npy", "path", cfg->input.path, "rows",
                                     (json_int_t)cfg->input.rows, "cols", (json_int_t)cfg->input.cols)
