@@ -11,8 +11,11 @@
  * batch, the cache capacity or the other ranges. */
 #include "dtype.clh"
 
-#define ATT_WG 64 /* the work-group size src/ops/attention.c launches */
-#define ATT_DIMS 4 /* head dimension up to ATT_WG * ATT_DIMS = 256 */
+/* From the host (src/ops/attention.c): ATT_WG, the work-group size it launches, and ATT_DIMS,
+ * the output dims a work-item holds (head dimension up to ATT_WG * ATT_DIMS). */
+#if !defined(ATT_WG) || !defined(ATT_DIMS)
+#error "ATT_WG and ATT_DIMS come from the host (src/ops/attention.c) as -DATT_WG and -DATT_DIMS"
+#endif
 
 typedef struct {
     float m, l;

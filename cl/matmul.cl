@@ -127,7 +127,9 @@ MATMUL_KERNEL(8)
  * chunk q only and writes it to out + q * M * N for matmul_combine (small M, to fill the
  * device); per_chunk = 0: all chunks, the total to C. Out-of-range A and B read as 0 (an fma
  * of 0 by 0 leaves a chunk partial the same up to the sign of a zero, which the total drops). */
-#define MM_KC 256 /* MM_CHUNK in src/ops/matmul.c */
+#ifndef MM_KC
+#error "MM_KC comes from the host: MM_CHUNK (src/ops/matmul.c) as -DMM_KC"
+#endif
 #define GK 16
 
 /* 4 aligned elements: K and N are multiples of 4 on this path, and i is too. */

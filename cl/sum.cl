@@ -26,7 +26,9 @@ kernel void sum_serial(global const float *x, global float *out, ulong n, uint r
  * lane l of vector j of work-item lid, so the folds run over j in registers, then over lid in
  * local memory, then over the lanes: the canonical order, with coalesced loads on GPUs. CPUs
  * take work-groups of one work-item (no barriers; the folds over j are vector adds). */
-#define TREE_BLOCK 4096 /* CLR_TREE_BLOCK in include/reference.h */
+#ifndef TREE_BLOCK
+#error "TREE_BLOCK comes from the host: CLR_TREE_BLOCK (include/reference.h) as -DTREE_BLOCK"
+#endif
 #if CONTIG /* the work-group size of sum_tree (tree_wg in src/ops/sum.c) */
 #define TREE_WG 1
 #else

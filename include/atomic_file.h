@@ -43,4 +43,10 @@ int clr_batch_add(clr_file_batch *b, const char *path, const void *bytes, size_t
 int clr_batch_commit(clr_file_batch *b, clr_error *err);
 void clr_batch_abort(clr_file_batch *b); /* removes the temporaries */
 
+/* The count NUL-terminated texts as the files paths (inside dir), all or none: creates dir
+ * (mkdir -p, proved writable) and commits one batch; when anything fails, nothing is written
+ * and the directories it created are removed again. A NULL text fails ("out of host memory")
+ * before anything is created. */
+int clr_write_texts(const char *dir, size_t count, char *const paths[], char *const texts[], clr_error *err);
+
 #endif

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "data.h"
+#include "program.h"
 #include "util.h"
 
 typedef enum clr_command {
@@ -51,7 +52,7 @@ typedef struct clr_cli {
     size_t nfiles;
     const char *output;       /* report: the HTML file */
     unsigned trials, reps, warmup, wg, vec, chunk, orders;
-    int contig; /* -1: the device's default */
+    clr_contig contig;
     uint64_t seed;
     clr_dist dist;
     int save_outputs, strict, json, quiet, no_progress;

@@ -1,4 +1,5 @@
-/* device.h: OpenCL platform and device discovery, description and selection. */
+/* device.h: OpenCL platform and device discovery, description and selection, and a context
+ * and queue on a device. */
 #ifndef CLREPRO_DEVICE_H
 #define CLREPRO_DEVICE_H
 
@@ -39,5 +40,9 @@ void clr_device_slug(const clr_device *dev, char *buf, size_t size);
 json_t *clr_device_to_json(const clr_device *dev);
 /* Where a device's results go: <out_root or "results">/<slug>. */
 void clr_device_results_dir(const char *out_root, const clr_device *dev, char *buf, size_t size);
+/* A context of the device alone and an in-order queue on it (with profiling when asked). On
+ * failure nothing is left: *context and *queue are NULL and err says which call failed. */
+int clr_device_open(const clr_device *dev, cl_context *context, cl_command_queue *queue, int profiling,
+                    clr_error *err);
 
 #endif

@@ -38,6 +38,7 @@ typedef struct clr_shape {
 #define CLR_MAX_PLAN_PARAMS 6
 typedef struct clr_plan {
     size_t global, local;   /* NDRange of the main kernel (local 0: the driver chooses) */
+    size_t scratch_bytes;   /* device memory the strategy's enqueue asks of clr_op_scratch */
     double depth;           /* longest chain of roundings from an input to an output */
     double err_abs;         /* allowed |out - ref| <= err_abs * scale + err_rel * |ref| */
     double err_rel;
@@ -63,7 +64,8 @@ typedef struct clr_op_ctx {
     size_t scratch_bytes;
 } clr_op_ctx;
 
-int clr_op_scratch(clr_op_ctx *ctx, size_t bytes, cl_mem *out, clr_error *err);
+/* The scratch buffer of plan->scratch_bytes, grown on demand. */
+int clr_op_scratch(clr_op_ctx *ctx, const clr_plan *plan, cl_mem *out, clr_error *err);
 /* "n=4096" or "k=4096 n=14336" (dims in the op's order), for messages and tables. */
 struct clr_operation;
 void clr_shape_text(const struct clr_operation *op, const clr_shape *shape, char *buf, size_t size);
@@ -80,9 +82,15 @@ size_t clr_parts_to_fill(const clr_op_ctx *ctx, size_t groups, size_t max_parts)
 double clr_gamma(double k);
 /* clSetKernelArg for nargs (size_t size, const void *value) pairs, in order. */
 int clr_set_args(cl_kernel kernel, clr_error *err, unsigned nargs, ...);
+/* The (size, pointer) pair of one kernel argument, for clr_set_args. */
+#define CLR_ARG(x) sizeof(x), &(x)
 /* 1-D NDRange launch; local 0 lets the driver choose. */
 int clr_enqueue_1d(clr_op_ctx *ctx, cl_kernel kernel, size_t global, size_t local, cl_event *event,
                    clr_error *err);
+/* The second command of a strategy, *first already enqueued: launches kernel with event *last,
+ * and on failure releases *first, so the caller sees either both events or neither. */
+int clr_enqueue_second(clr_op_ctx *ctx, cl_kernel kernel, size_t global, size_t local, cl_event *first,
+                       cl_event *last, clr_error *err);
 
 typedef struct clr_strategy {
     const char *name;
@@ -103,15 +111,36 @@ typedef struct clr_strategy {
                   double *tol, clr_error *err);
 } clr_strategy;
 
+/* Lists of sizes in operation tables end at the first 0. */
+#define CLR_MAX_LIST 16
+size_t clr_list_len(const size_t *list);
+
+/* One run of a fixed experiment (`run --suite NAME`): the operation that owns it, its shapes
+ * (value lists in the op's dimension order) and batches; its results are named `name`. */
+typedef struct clr_suite_part {
+    const char *suite, *name;
+    size_t dims[CLR_MAX_DIMS][CLR_MAX_LIST];
+    size_t batches[CLR_MAX_LIST];
+    unsigned trials; /* 0: --trials */
+} clr_suite_part;
+
 typedef struct clr_operation {
     const char *name;
     const char *summary;
     const char *source; /* file in cl/ */
+    /* Constants the host and the kernels share (-DNAME=value from the host's own macros): the
+     * kernels define none of them themselves. */
+    const char *defines;
     const char *batch_name; /* what the batch is called: "B", "M" */
     size_t ndims;
-    const char *dim_names[CLR_MAX_DIMS];    /* also the command-line options (--name) */
-    const char *dim_defaults[CLR_MAX_DIMS]; /* default value lists */
-    const char *default_batches;
+    const char *dim_names[CLR_MAX_DIMS]; /* also the command-line options (--name) */
+    const char *dim_help[CLR_MAX_DIMS];  /* what each is, for --help */
+    size_t dim_defaults[CLR_MAX_DIMS][CLR_MAX_LIST];
+    size_t default_batches[CLR_MAX_LIST];
+    const clr_suite_part *suites; /* this operation's parts of the fixed experiments */
+    size_t nsuites;
+    /* Optional: refuses (CLR_EUSAGE) a tuning the op's kernels cannot use on the device. */
+    int (*check_tuning)(const clr_tuning *t, const clr_device *dev, clr_error *err);
     int supports_bf16;
     int supports_input_file;
     size_t validate_rows; /* rows of each batch checked against the reference (0: all) */
@@ -151,9 +180,23 @@ typedef struct clr_operation {
 #define CLR_MAX_SHAPE_PRODUCT ((size_t)1 << 50)
 int clr_op_check_shape(const clr_operation *op, const clr_shape *shape, clr_error *err);
 const clr_operation *clr_op_find(const char *name);
+/* The name of the dimension called name of some operation (a command-line option --name), a
+ * string that lives as long as the program; NULL when no operation has one. */
+const char *clr_op_dim_name(const char *name);
+/* Whether some operation has a part in the suite called name. */
+int clr_op_is_suite(const char *name);
+/* The names of the operations with flag(op) (every one with flag NULL), "a, b and c" with last
+ * word `conj`; or of the suites. */
+void clr_op_names(int (*flag)(const clr_operation *op), const char *conj, char *buf, size_t size);
+void clr_suite_names(const char *conj, char *buf, size_t size);
+/* A list of sizes as the help shows it: "4096,1M,16M". */
+void clr_list_text(const size_t *list, char *buf, size_t size);
 const clr_operation *const *clr_op_all(size_t *count);
 const clr_strategy *clr_strategy_find(const clr_operation *op, const char *name);
 
-extern const clr_operation clr_op_sum, clr_op_rmsnorm, clr_op_matmul, clr_op_attention;
+/* clr_op_sum, clr_op_rmsnorm, ...: the tables in src/ops/, listed in op_list.h. */
+#define CLR_OPERATION(name) extern const clr_operation clr_op_##name;
+#include "op_list.h"
+#undef CLR_OPERATION
 
 #endif

@@ -13,6 +13,14 @@ struct embedded_file {
 };
 extern const struct embedded_file clrepro_embedded_files[];
 
+/* --contig, as the command line and a run's config hold it: the device's default (zero, so a
+ * zeroed config means it), or forced on or off. The tuning holds the outcome as 1 or 0. */
+typedef enum clr_contig {
+    CLR_CONTIG_DEVICE = 0,
+    CLR_CONTIG_YES = 1, /* --contig 1: a contiguous slice per work-item (CPU style) */
+    CLR_CONTIG_NO = 2,  /* --contig 0: interleaved (GPU style) */
+} clr_contig;
+
 /* Launch parameters that change reduction order; they are part of every result's config. */
 typedef struct clr_tuning {
     unsigned wg_size;       /* work-group size of reduction kernels, a power of two */

@@ -8,6 +8,10 @@
 #include <stdint.h>
 
 #define CLR_EXACT_LIMBS 12 /* 32-bit digits at weights 2^-149 ... 2^235: 277 bits + headroom */
+/* The kernels' long accumulator (cl/exact.clh, given it as -DEXACT_LIMBS): 64-bit carry-save
+ * digits at weights 2^(32k - 149), and one flag word after them in memory. */
+#define CLR_CL_EXACT_LIMBS 10
+#define CLR_CL_EXACT_WORDS (CLR_CL_EXACT_LIMBS + 1)
 
 typedef struct clr_exact_acc {
     int64_t limb[CLR_EXACT_LIMBS]; /* carry-save: digit k weighs 2^(32k - 149) */
@@ -30,7 +34,7 @@ float clr_exact_sum(const float *x, size_t n);
 /* The `tree` strategy's sum, replayed: aligned blocks of CLR_TREE_BLOCK elements, each folded
  * (x[i] += x[i + h], h = CLR_TREE_BLOCK/2 down to 1; missing elements are -0.0f, the identity),
  * the block sums forming the next level, until one value is left. */
-#define CLR_TREE_BLOCK 4096
+#define CLR_TREE_BLOCK 4096 /* cl/sum.cl gets it as -DTREE_BLOCK */
 float clr_tree_sum(const float *x, size_t n);
 /* Roundings on the longest path of that tree. */
 double clr_tree_depth(size_t n);

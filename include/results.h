@@ -4,7 +4,7 @@
  * naming the file and the field. Strings are kept whole (no fixed buffers, so nothing is cut
  * inside a UTF-8 character) and are valid UTF-8: Jansson checks the document's, and the file
  * label has any invalid byte replaced by U+FFFD. They are raw text: every writer escapes them
- * for its own format (output.h). */
+ * for its own format (text.h). */
 #ifndef CLREPRO_RESULTS_H
 #define CLREPRO_RESULTS_H
 

@@ -14,6 +14,10 @@ enum {
     CLR_EUSAGE = 2, /* bad input: options, files, sizes, devices, kernels that do not build */
 };
 
+/* A macro's value as a string literal (the constants the host gives kernels as -DNAME=value). */
+#define CLR_STR_(x) #x
+#define CLR_STR(x) CLR_STR_(x)
+
 typedef struct clr_error {
     int code;
     char msg[4096];

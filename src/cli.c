@@ -23,18 +23,15 @@ typedef struct option_spec {
 #define REP (1u << CLR_CMD_REPORT)
 
 static const option_spec options[] = {
-    {"op", ARG_VALUE, RUN, "LIST", "operations: sum, rmsnorm, matmul, attention, comma-separated (default: all four)"},
-    {"suite", ARG_VALUE, RUN, "NAME", "a fixed set of experiments instead of --op and shapes: seed or llm"},
+    /* NULL help: written from the operation tables (option_help). The operations' dimensions
+     * (--n, --k, ...) are options too: run's help lists them after --strategy. */
+    {"op", ARG_VALUE, RUN, "LIST", NULL},
+    {"suite", ARG_VALUE, RUN, "NAME", NULL},
     {"strategy", ARG_VALUE, RUN, "LIST", "strategies, comma-separated, or all (default all)"},
-    {"n", ARG_VALUE, RUN | DEMO, "LIST", "sum: row lengths (default 4096,1M,16M); matmul: columns of B and C (default 1024); demo: values (default 4096). Numbers take 4096, 2^12 and 4K forms"},
-    {"hidden", ARG_VALUE, RUN, "LIST", "rmsnorm: hidden size D (default 4096)"},
-    {"k", ARG_VALUE, RUN, "LIST", "matmul: inner dimension K (default 1024)"},
-    {"heads", ARG_VALUE, RUN, "LIST", "attention: heads H (default 8)"},
-    {"head-dim", ARG_VALUE, RUN, "LIST", "attention: head dimension d, at most 256 (default 64)"},
-    {"kv-len", ARG_VALUE, RUN, "LIST", "attention: KV-cache length L (default 256,1024)"},
-    {"dtype", ARG_VALUE, RUN, "T", "storage of inputs: fp32 or bf16 (bf16: rmsnorm, matmul, attention; default fp32)"},
+    {"n", ARG_VALUE, DEMO, "N", "values to sum (default 4096). Numbers take 4096, 2^12 and 4K forms"},
+    {"dtype", ARG_VALUE, RUN, "T", NULL},
     {"orders", ARG_VALUE, DEMO, "K", "demo order: random orders to sum in, 2..1000000 (default 5000)"},
-    {"batch", ARG_VALUE, RUN, "LIST", "batch sizes (rows, tokens or sequences per launch), comma-separated (default per operation: sum 1,2,8,16; rmsnorm 1,2,8,32,128; matmul 1,2,8,32,128; attention 1,2,8)"},
+    {"batch", ARG_VALUE, RUN, "LIST", NULL},
     {"trials", ARG_VALUE, RUN, "T", "run-to-run trials per case, 2..100000 (default 10)"},
     {"reps", ARG_VALUE, RUN, "R", "timed repetitions per case, 1..100000 (default 10)"},
     {"warmup", ARG_VALUE, RUN, "W", "untimed launches before measuring, 0..1000 (default 2)"},
@@ -65,6 +62,57 @@ static const char *command_name(clr_command c)
            : c == CLR_CMD_REPORT ? "report" : "run";
 }
 
+static int reads_bf16(const clr_operation *op) { return op->supports_bf16; }
+
+/* The help of the options whose text follows the operation tables. */
+static void option_help(const char *name, char *buf, size_t size)
+{
+    size_t nops, len = 0;
+    const clr_operation *const *ops = clr_op_all(&nops);
+    char names[256];
+    if (!strcmp(name, "op")) {
+        clr_op_names(NULL, "and", names, sizeof names);
+        snprintf(buf, size, "operations, comma-separated: %s (default: every one)", names);
+    } else if (!strcmp(name, "suite")) {
+        clr_suite_names("or", names, sizeof names);
+        snprintf(buf, size, "a fixed set of experiments instead of --op and shapes: %s", names);
+    } else if (!strcmp(name, "dtype")) {
+        clr_op_names(reads_bf16, "and", names, sizeof names);
+        snprintf(buf, size, "storage of inputs: fp32 or bf16 (bf16: %s; default fp32)", names);
+    } else if (!strcmp(name, "batch")) {
+        len = (size_t)snprintf(buf, size, "batch sizes (rows, tokens or sequences per launch), comma-separated "
+                               "(default per operation:");
+        for (size_t i = 0; i < nops && len < size; ++i) {
+            char list[128];
+            clr_list_text(ops[i]->default_batches, list, sizeof list);
+            len += (size_t)snprintf(buf + len, size - len, "%s %s %s", i ? ";" : "", ops[i]->name, list);
+        }
+        if (len < size)
+            snprintf(buf + len, size - len, ")");
+    } else {
+        /* A dimension: what it is to each operation that has it, and its defaults. */
+        for (size_t i = 0; i < nops && len < size; ++i)
+            for (size_t d = 0; d < ops[i]->ndims && len < size; ++d)
+                if (!strcmp(ops[i]->dim_names[d], name)) {
+                    char list[128];
+                    clr_list_text(ops[i]->dim_defaults[d], list, sizeof list);
+                    len += (size_t)snprintf(buf + len, size - len, "%s%s: %s (default %s)", len ? "; " : "",
+                                            ops[i]->name, ops[i]->dim_help[d], list);
+                }
+    }
+}
+
+static void print_option(FILE *out, const char *name, const char *metavar, const char *help)
+{
+    char left[64], text[512];
+    snprintf(left, sizeof left, "--%s%s%s", name, metavar ? " " : "", metavar ? metavar : "");
+    if (!help) {
+        option_help(name, text, sizeof text);
+        help = text;
+    }
+    fprintf(out, "  %-24s %s\n", left, help);
+}
+
 void clr_cli_usage(FILE *out, clr_command command)
 {
     if (command == CLR_CMD_HELP || command == CLR_CMD_VERSION) {
@@ -83,18 +131,27 @@ void clr_cli_usage(FILE *out, clr_command command)
         command = CLR_CMD_RUN;
     }
     fprintf(out, "options of `clrepro %s%s`:\n", command_name(command), command == CLR_CMD_DEMO ? " order" : "");
+    size_t nops;
+    const clr_operation *const *ops = clr_op_all(&nops);
     for (size_t i = 0; i < sizeof options / sizeof options[0]; ++i) {
         if (!(options[i].commands & (1u << command)))
             continue;
-        char left[64];
-        snprintf(left, sizeof left, "--%s%s%s", options[i].name, options[i].metavar ? " " : "",
-                 options[i].metavar ? options[i].metavar : "");
-        fprintf(out, "  %-24s %s\n", left, options[i].help);
+        print_option(out, options[i].name, options[i].metavar, options[i].help);
+        if (command != CLR_CMD_RUN || strcmp(options[i].name, "strategy"))
+            continue;
+        /* Every operation's dimensions, each name once, in the operations' order. */
+        for (size_t k = 0; k < nops; ++k)
+            for (size_t d = 0; d < ops[k]->ndims; ++d) {
+                int seen = 0;
+                for (size_t j = 0; j <= k && !seen; ++j)
+                    for (size_t e = 0; e < ops[j]->ndims && !seen && (j < k || e < d); ++e)
+                        seen = !strcmp(ops[j]->dim_names[e], ops[k]->dim_names[d]);
+                if (!seen)
+                    print_option(out, ops[k]->dim_names[d], "LIST", NULL);
+            }
     }
     if (command != CLR_CMD_RUN)
         return;
-    size_t nops;
-    const clr_operation *const *ops = clr_op_all(&nops);
     fprintf(out, "\noperations, their strategies and what each claims:\n");
     for (size_t i = 0; i < nops; ++i) {
         fprintf(out, "  %s: %s\n", ops[i]->name, ops[i]->summary);
@@ -203,13 +260,10 @@ static int parse_list(const char *opt, const char *v, size_t **items, size_t *co
     return err->code;
 }
 
-static int is_dim_option(const char *name)
+/* The dimensions of the operations are run's options; demo has --n of its own. */
+static int is_dim_option(clr_command command, const char *name)
 {
-    static const char *dims[] = {"n", "hidden", "k", "heads", "head-dim", "kv-len"};
-    for (size_t i = 0; i < sizeof dims / sizeof dims[0]; ++i)
-        if (!strcmp(dims[i], name))
-            return 1;
-    return 0;
+    return command == CLR_CMD_RUN ? clr_op_dim_name(name) != NULL : command == CLR_CMD_DEMO && !strcmp(name, "n");
 }
 
 const clr_dim_list *clr_cli_dim(const clr_cli *cli, const char *name)
@@ -222,9 +276,11 @@ const clr_dim_list *clr_cli_dim(const clr_cli *cli, const char *name)
 
 static int apply(clr_cli *cli, const char *name, const char *v, clr_error *err)
 {
-    if (is_dim_option(name)) {
+    if (is_dim_option(cli->command, name)) {
         clr_dim_list *d = (clr_dim_list *)clr_cli_dim(cli, name);
         if (!d) {
+            if (cli->ndims == CLR_MAX_DIM_OPTIONS)
+                return clr_fail(err, CLR_EUSAGE, "--%s: more than %d dimension options", name, CLR_MAX_DIM_OPTIONS);
             d = &cli->dims[cli->ndims++];
             d->name = name;
         }
@@ -268,7 +324,7 @@ static int apply(clr_cli *cli, const char *name, const char *v, clr_error *err)
         unsigned c;
         if (parse_uint_opt(name, v, 0, 1, &c, err))
             return err->code;
-        cli->contig = (int)c;
+        cli->contig = c ? CLR_CONTIG_YES : CLR_CONTIG_NO;
     }
     else if (!strcmp(name, "seed")) {
         /* Results store the seed as a JSON integer, which is signed 64-bit in Jansson. */
@@ -326,7 +382,6 @@ int clr_cli_parse(int argc, char **argv, clr_cli *cli, clr_error *err)
     cli->warmup = CLR_DEFAULT_WARMUP;
     cli->seed = CLR_DEFAULT_SEED;
     cli->orders = CLR_DEFAULT_ORDERS;
-    cli->contig = -1;
     cli->dist = CLR_DIST_UNIFORM;
     cli->timeout = CLR_DEFAULT_TIMEOUT;
 
@@ -380,9 +435,16 @@ int clr_cli_parse(int argc, char **argv, clr_cli *cli, clr_error *err)
         size_t len = eq ? (size_t)(eq - name) : strlen(name);
         const option_spec *spec = NULL;
         for (size_t k = 0; k < sizeof options / sizeof options[0] && !spec; ++k)
-            if (strlen(options[k].name) == len && !strncmp(options[k].name, name, len))
+            if (strlen(options[k].name) == len && !strncmp(options[k].name, name, len) &&
+                (options[k].commands & (1u << cli->command)))
                 spec = &options[k];
-        if (!spec || !(spec->commands & (1u << cli->command)))
+        /* An operation's dimension: an option of run, named by the operation table. */
+        char key[64];
+        snprintf(key, sizeof key, "%.*s", (int)(len < sizeof key ? len : sizeof key - 1), name);
+        option_spec dim_spec = {clr_op_dim_name(key), ARG_VALUE, RUN, "LIST", NULL};
+        if (!spec && cli->command == CLR_CMD_RUN && len < sizeof key && dim_spec.name)
+            spec = &dim_spec;
+        if (!spec)
             return clr_fail(err, CLR_EUSAGE, "unknown option '--%.*s' for `clrepro %s` (clrepro %s --help lists them)",
                             (int)len, name, command_name(cli->command), command_name(cli->command));
         /* How the user wrote it (report's -o is --output), for the messages below. */
@@ -390,15 +452,17 @@ int clr_cli_parse(int argc, char **argv, clr_cli *cli, clr_error *err)
         snprintf(typed, sizeof typed, "%s", !strcmp(argv[i], "-o") ? "-o" : spec->name);
         if (typed[0] != '-')
             snprintf(typed, sizeof typed, "--%s", spec->name);
-        size_t which = (size_t)(spec - options);
         /* A list given twice is ambiguous (both? the last?): refused. Other options keep the
          * last value, as shells and scripts that append to a default command line expect. */
-        int is_list = is_dim_option(spec->name) || !strcmp(spec->name, "op") || !strcmp(spec->name, "strategy") ||
+        int is_dim = is_dim_option(cli->command, spec->name);
+        int is_list = is_dim || !strcmp(spec->name, "op") || !strcmp(spec->name, "strategy") ||
                       !strcmp(spec->name, "batch") || !strcmp(spec->name, "device");
-        if (given[which] && is_list)
+        int twice = is_dim ? clr_cli_dim(cli, spec->name) != NULL : given[spec - options];
+        if (twice && is_list)
             return clr_fail(err, CLR_EUSAGE, "option %s is given twice; give it once, with a comma-separated list "
                             "(%s a,b)", typed, typed);
-        given[which] = 1;
+        if (spec != &dim_spec)
+            given[spec - options] = 1;
         if (!strcmp(spec->name, "help")) {
             cli->help_for = cli->command;
             cli->command = CLR_CMD_HELP;
@@ -448,8 +512,11 @@ int clr_cli_parse(int argc, char **argv, clr_cli *cli, clr_error *err)
     if (cli->suite && (cli->op_name || cli->ndims || cli->batches || cli->input_path))
         return clr_fail(err, CLR_EUSAGE, "--suite %s fixes the operations, shapes and batches; do not combine it with "
                         "--op, --batch, --input or shape options", cli->suite);
-    if (cli->suite && strcmp(cli->suite, "seed") && strcmp(cli->suite, "llm"))
-        return clr_fail(err, CLR_EUSAGE, "--suite '%s': unknown suite; there are seed and llm", cli->suite);
+    if (cli->suite && !clr_op_is_suite(cli->suite)) {
+        char names[128];
+        clr_suite_names("and", names, sizeof names);
+        return clr_fail(err, CLR_EUSAGE, "--suite '%s': unknown suite; there are %s", cli->suite, names);
+    }
     return CLR_OK;
 }
 

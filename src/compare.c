@@ -5,7 +5,7 @@
  * (run, strategy, shape, batch), and per-strategy rows through one keyed by (run, strategy), so
  * the work grows with the number of cases, not its square (two documents of 40,000 cases: about
  * 1.5 s, most of it parsing). Every string from a document is escaped for the format it lands
- * in (output.h), and a text that cannot be made whole is an error, never a text with a case
+ * in (text.h), and a text that cannot be made whole is an error, never a text with a case
  * left out. Also checks, before anything is written, that no output is one of the inputs. */
 #include "compare.h"
 
@@ -18,8 +18,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "output.h"
 #include "reference.h"
+#include "text.h"
 
 #define MAX_DOCS CLR_COMPARE_MAX_DOCS
 #define NONE SIZE_MAX

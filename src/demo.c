@@ -15,9 +15,9 @@
 #include "data.h"
 #include "device.h"
 #include "metrics.h"
-#include "output.h"
 #include "program.h"
 #include "reference.h"
+#include "text.h"
 #include "timing.h"
 
 static uint32_t mix32(uint32_t h)
@@ -339,13 +339,11 @@ static int demo_device(const clr_cli *cli, const clr_device *dev, const char *co
     demo_case cases[3] = {{0}};
     const clr_dim_list *n = clr_cli_dim(cli, "n");
     uint32_t values = n ? (uint32_t)n->values[0] : CLR_DEFAULT_DEMO_N; /* at most 2^30: cli.c */
-    cl_int st;
-    cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)dev->platform, 0};
     int rc = check_memory(&d, values, err);
     if (rc == CLR_OK)
         rc = make_cases(cases, values, cli->seed, err);
     /* The output place is checked now, created only once there is something to write. */
-    char json_path[4200], md_path[4200], top[4096];
+    char json_path[4200], md_path[4200];
     snprintf(json_path, sizeof json_path, "%s/demo-order.json", dir);
     snprintf(md_path, sizeof md_path, "%s/demo-order.md", dir);
     if (rc == CLR_OK)
@@ -354,17 +352,12 @@ static int demo_device(const clr_cli *cli, const clr_device *dev, const char *co
         rc = clr_check_out_file(json_path, err);
     if (rc == CLR_OK)
         rc = clr_check_out_file(md_path, err);
-    if (rc == CLR_OK) {
-        d.context = clCreateContext(props, 1, &dev->id, NULL, NULL, &st);
-        rc = CLR_CL(err, st);
-    }
-    if (rc == CLR_OK) {
-        d.queue = clCreateCommandQueue(d.context, dev->id, CL_QUEUE_PROFILING_ENABLE, &st);
-        rc = CLR_CL(err, st);
-    }
+    if (rc == CLR_OK)
+        rc = clr_device_open(dev, &d.context, &d.queue, 1, err);
     if (rc == CLR_OK) {
         clr_tuning t = clr_tuning_default(dev);
-        rc = clr_program_build(d.context, dev, cli->kernel_dir, "demo.cl", &t, NULL, &d.program, err);
+        rc = clr_program_build(d.context, dev, cli->kernel_dir, "demo.cl", &t,
+                               "-DEXACT_LIMBS=" CLR_STR(CLR_CL_EXACT_LIMBS), &d.program, err);
     }
     for (int k = 0; k < 3 && rc == CLR_OK; ++k)
         for (int m = 0; m < M_COUNT && rc == CLR_OK; ++m)
@@ -372,23 +365,12 @@ static int demo_device(const clr_cli *cli, const clr_device *dev, const char *co
                 rc = run_method(&d, &cases[k], (enum method)m, err);
     double wall = clr_now() - start;
     if (rc == CLR_OK) {
-        clr_file_batch batch = {0};
         json_t *doc = document(cases, &d, wall, started, command);
         char *json = json_dumps(doc, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
         char *md = markdown(cases, &d, wall, started, command);
         json_decref(doc);
-        clr_missing_top(dir, top, sizeof top);
-        rc = json && md ? clr_prepare_out_dir(dir, err) : clr_fail(err, CLR_EFAIL, "out of host memory");
-        if (rc == CLR_OK)
-            rc = clr_batch_add(&batch, json_path, json, strlen(json), err);
-        if (rc == CLR_OK)
-            rc = clr_batch_add(&batch, md_path, md, strlen(md), err);
-        if (rc == CLR_OK)
-            rc = clr_batch_commit(&batch, err);
-        else
-            clr_batch_abort(&batch);
-        if (rc != CLR_OK && top[0])
-            clr_remove_empty_dirs(dir, top);
+        char *paths[] = {json_path, md_path}, *texts[] = {json, md};
+        rc = clr_write_texts(dir, 2, paths, texts, err);
         if (rc == CLR_OK && !cli->quiet) {
             char shown[4096];
             printf("%s\nresults: %s/demo-order.{json,md}\n", md, clr_escape(dir, shown, sizeof shown));

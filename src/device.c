@@ -1,6 +1,6 @@
-/* device.c: finds every OpenCL device, reads the properties the benchmark reports, and
+/* device.c: finds every OpenCL device, reads the properties the benchmark reports,
  * resolves --device specifications to a list of devices (each device once, in the order the
- * selectors first name it). */
+ * selectors first name it), and opens a context and queue on one. */
 #include "device.h"
 
 #include <ctype.h>
@@ -292,6 +292,31 @@ void clr_device_results_dir(const char *out_root, const clr_device *dev, char *b
     char slug[256];
     clr_device_slug(dev, slug, sizeof slug);
     snprintf(buf, size, "%s/%s", out_root ? out_root : "results", slug);
+}
+
+int clr_device_open(const clr_device *dev, cl_context *context, cl_command_queue *queue, int profiling,
+                    clr_error *err)
+{
+    cl_int status;
+    cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)dev->platform, 0};
+    *queue = NULL;
+    *context = clCreateContext(props, 1, &dev->id, NULL, NULL, &status);
+    if (CLR_CL(err, status)) {
+        if (*context)
+            clReleaseContext(*context);
+        *context = NULL;
+        return err->code;
+    }
+    *queue = clCreateCommandQueue(*context, dev->id, profiling ? CL_QUEUE_PROFILING_ENABLE : 0, &status);
+    if (CLR_CL(err, status)) {
+        if (*queue)
+            clReleaseCommandQueue(*queue);
+        clReleaseContext(*context);
+        *context = NULL;
+        *queue = NULL;
+        return err->code;
+    }
+    return CLR_OK;
 }
 
 json_t *clr_device_to_json(const clr_device *dev)

@@ -18,6 +18,7 @@
 #include <xxhash.h>
 #include "atomic_file.h"
 #include "output.h"
+#include "text.h"
 
 #define JOURNAL_FORMAT 1
 

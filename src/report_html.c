@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 #include "compare.h"
-#include "output.h"
+#include "text.h"
 
 static const char *palette[] = {"#111111", "#1f5fa8", "#c0392b", "#4d8b31", "#7d4fa8", "#d4870b", "#555555", "#0f8b8d"};
 static const char *dashes[] = {"", "7 3", "2 3", "9 3 2 3", "1 2", "12 4", "4 4", "6 2 2 2"};

@@ -11,7 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "output.h"
+#include "schema.h"
+#include "text.h"
 
 typedef struct reader {
     const char *label;

@@ -5,7 +5,8 @@
  * Loop order: for every shape, host rows, shared weights and references are made once; for
  * every batch size the batch is uploaded once (logical row j at position j) and the copy
  * yardstick is timed on the same bytes; then every strategy runs its case. Probe positions are
- * made by swapping row 0 with row p on the device, so the probe (logical row 0) sits at p. */
+ * made by swapping row 0 with row p on the device, so the probe (logical row 0) sits at p.
+ * The batch-variance summaries and the claims are judged from the cases by claims.c. */
 #include "runner.h"
 
 #include <math.h>
@@ -49,8 +50,8 @@ clr_tuning clr_run_tuning(const clr_run_config *cfg, const clr_device *dev)
         t.vec = cfg->vec;
     if (cfg->chunk)
         t.fixed_chunk = t.kv_chunk = cfg->chunk;
-    if (cfg->contig)
-        t.contig = cfg->contig == 1;
+    if (cfg->contig != CLR_CONTIG_DEVICE)
+        t.contig = cfg->contig == CLR_CONTIG_YES;
     return t;
 }
 
@@ -74,7 +75,30 @@ static size_t shared_floats(const clr_operation *op, const clr_shape *s)
     return op->shared_floats ? op->shared_floats(s) : 0;
 }
 
-int clr_check_fits(const clr_run_config *cfg, const clr_device *dev, clr_error *err)
+/* The most scratch any chosen strategy plans for a shape at any of the batches (the scratch
+ * buffer is one, grown on demand, so the peak is the largest). A plan that refuses the shape
+ * refuses the run here. */
+static int max_scratch(const clr_run_config *cfg, const clr_device *dev, const clr_tuning *t, size_t shape_index,
+                       double *bytes, clr_error *err)
+{
+    *bytes = 0;
+    for (size_t b = 0; b < cfg->nbatches; ++b)
+        for (size_t i = 0; i < cfg->nstrategies; ++i) {
+            const clr_strategy *s = &cfg->op->strategies[cfg->strategy_index[i]];
+            clr_op_ctx ctx = {.device = dev, .tuning = t, .shape = shape_at(cfg, shape_index, cfg->batches[b])};
+            clr_plan plan = {0};
+            char why[160];
+            if (s->available && !s->available(&ctx, why, sizeof why))
+                continue;
+            if (s->plan(&ctx, &plan, err))
+                return err->code;
+            *bytes = (double)plan.scratch_bytes > *bytes ? (double)plan.scratch_bytes : *bytes;
+        }
+    return CLR_OK;
+}
+
+/* Refuses (CLR_EUSAGE) shapes that cannot fit the device, saying how big they are. */
+static int check_fits(const clr_run_config *cfg, const clr_device *dev, const clr_tuning *t, clr_error *err)
 {
     size_t bmax = max_batch(cfg);
     const clr_operation *op = cfg->op;
@@ -90,25 +114,39 @@ int clr_check_fits(const clr_run_config *cfg, const clr_device *dev, clr_error *
         if (op->alt_shape && op->alt_shape(&s, &alt))
             in += (double)(bmax < CLR_LAYOUT_MAX_BATCH ? bmax : CLR_LAYOUT_MAX_BATCH) *
                   (double)op->input_row_floats(&alt) * elem;
-        /* Inputs, outputs, scratch of the order of the outputs, and the copy yardstick's source
-         * and destination, each half the op's traffic. */
-        double traffic = op->bytes(&s);
-        double need = in + 3 * out + shared + traffic;
-        char need_text[32], have[32], alloc[32], shape_text[128];
-        clr_format_bytes(need, need_text, sizeof need_text);
-        clr_format_bytes((double)dev->global_mem, have, sizeof have);
-        clr_format_bytes((double)dev->max_alloc, alloc, sizeof alloc);
-        clr_shape_text(op, &s, shape_text, sizeof shape_text);
-        if (in > (double)dev->max_alloc || out > (double)dev->max_alloc || shared > (double)dev->max_alloc ||
-            traffic / 2 > (double)dev->max_alloc ||
-            need > 0.9 * (double)dev->global_mem || in > (double)SIZE_MAX / 4)
+        /* Inputs, outputs, the strategies' scratch, and the copy yardstick's source and
+         * destination, each half the op's traffic. The strategies are planned (for their
+         * scratch) only once the rest fits: a plan may refuse a shape that fits nowhere. */
+        double traffic = op->bytes(&s), scratch = 0;
+        for (int pass = 0; pass < 2; ++pass) {
+            if (pass == 1 && max_scratch(cfg, dev, t, i, &scratch, err))
+                return err->code;
+            double need = in + out + scratch + shared + traffic;
+            if (in <= (double)dev->max_alloc && out <= (double)dev->max_alloc && shared <= (double)dev->max_alloc &&
+                traffic / 2 <= (double)dev->max_alloc && scratch <= (double)dev->max_alloc &&
+                need <= 0.9 * (double)dev->global_mem && in <= (double)SIZE_MAX / 4)
+                continue;
+            char need_text[32], have[32], alloc[32], shape_text[128];
+            clr_format_bytes(need, need_text, sizeof need_text);
+            clr_format_bytes((double)dev->global_mem, have, sizeof have);
+            clr_format_bytes((double)dev->max_alloc, alloc, sizeof alloc);
+            clr_shape_text(op, &s, shape_text, sizeof shape_text);
             return clr_fail(err, CLR_EUSAGE,
                             "%s %s with batch %zu does not fit %s: it needs %s of device memory (inputs, their "
-                            "copy for the bandwidth yardstick, outputs) and the device has %s, at most %s in one "
-                            "buffer; reduce the sizes or --batch",
+                            "copy for the bandwidth yardstick, outputs, scratch) and the device has %s, at most %s "
+                            "in one buffer; reduce the sizes or --batch",
                             op->name, shape_text, bmax, dev->name, need_text, have, alloc);
+        }
     }
     return CLR_OK;
+}
+
+int clr_run_check(const clr_run_config *cfg, const clr_device *dev, clr_error *err)
+{
+    clr_tuning t = clr_run_tuning(cfg, dev);
+    if (clr_tuning_check(&t, dev, err) || (cfg->op->check_tuning && cfg->op->check_tuning(&t, dev, err)))
+        return err->code;
+    return check_fits(cfg, dev, &t, err);
 }
 
 static void progress(run_state *st, const char *what)
@@ -226,16 +264,6 @@ static int read_output(run_state *st, size_t out_row, clr_error *err)
     size_t bytes = st->ctx.shape.batch * out_row * sizeof(float);
     return CLR_CL(err, clEnqueueReadBuffer(st->ctx.queue, st->ctx.output, CL_TRUE, 0, bytes, st->out_buf, 0, NULL,
                                            NULL));
-}
-
-static uint64_t max_ulp(const float *a, const float *b, size_t n)
-{
-    uint64_t m = 0;
-    for (size_t i = 0; i < n; ++i) {
-        uint64_t d = clr_ulp_distance(a[i], b[i]);
-        m = d > m ? d : m;
-    }
-    return m;
 }
 
 /* Compares one output row with its reference; updates the case's accuracy and validity. */
@@ -362,7 +390,7 @@ static int observe_layout(run_state *st, const clr_strategy *s, clr_case *c, con
     }
     if (rc == CLR_OK) {
         c->has_layout = 1;
-        c->layout_max_ulp = max_ulp(st->out_buf, first, batch * out_row);
+        c->layout_max_ulp = clr_max_ulp(st->out_buf, first, batch * out_row);
         c->layout_same = memcmp(st->out_buf, first, batch * out_row * sizeof(float)) == 0;
     }
     if (alt_input)
@@ -447,7 +475,7 @@ static int run_case(run_state *st, size_t strategy_index, clr_case *c, clr_error
         if (t == 0) {
             memcpy(first, st->out_buf, out_floats * sizeof(float));
         } else {
-            uint64_t d = max_ulp(first, st->out_buf, out_floats);
+            uint64_t d = clr_max_ulp(first, st->out_buf, out_floats);
             c->r2r_max_ulp = d > c->r2r_max_ulp ? d : c->r2r_max_ulp;
             /* An output not seen in an earlier trial is validated too: a wrong answer in a
              * later trial is a failure, not only run-to-run variation. */
@@ -505,7 +533,7 @@ static int run_case(run_state *st, size_t strategy_index, clr_case *c, clr_error
                 launch(st, s, &c->plan, NULL, err) || read_output(st, out_row, err))
                 return err->code;
             order_hashes[k + 1] = XXH64(st->out_buf, out_row * sizeof(float), 0);
-            uint64_t d = max_ulp(st->out_buf, first, out_row);
+            uint64_t d = clr_max_ulp(st->out_buf, first, out_row);
             c->order_max_ulp = d > c->order_max_ulp ? d : c->order_max_ulp;
             if (check_row(st, s, c, st->out_buf, st->permuted + k * in_row, st->refs, st->scales, out_row, 1, err))
                 return err->code;
@@ -576,168 +604,15 @@ static int measure_copy(run_state *st, cl_mem source, cl_mem target, size_t byte
     return CLR_OK;
 }
 
-/* Batch variance of one strategy at one shape: every (batch, position) observation of the
- * probe row against the smallest batch at position 0. */
-static void summarise_variance(run_state *st, size_t first_case, size_t shape_index, size_t strategy)
-{
-    clr_device_result *res = st->res;
-    clr_case *base = NULL;
-    size_t count = 0;
-    for (size_t i = first_case; i < res->ncases; ++i) {
-        clr_case *c = &res->cases[i];
-        if (c->strategy == strategy && !c->skipped && (!base || c->shape.batch < base->shape.batch))
-            base = c;
-    }
-    if (!base)
-        return;
-    size_t out_row = st->op->output_row_floats(&base->shape);
-    clr_variance *v = &res->variance[res->nvariance++];
-    memset(v, 0, sizeof *v);
-    v->strategy = strategy;
-    v->shape_index = shape_index;
-    v->base_batch = base->shape.batch;
-    uint64_t *hashes = calloc(st->cfg->nbatches * CLR_MAX_POSITIONS, sizeof *hashes);
-    for (size_t i = first_case; i < res->ncases; ++i) {
-        clr_case *c = &res->cases[i];
-        if (c->strategy != strategy || c->skipped)
-            continue;
-        for (size_t k = 0; k < c->npositions; ++k) {
-            clr_observation *o = &c->positions[k];
-            o->max_ulp = max_ulp(o->probe, base->positions[0].probe, out_row);
-            v->max_ulp = o->max_ulp > v->max_ulp ? o->max_ulp : v->max_ulp;
-            if (hashes)
-                hashes[count++] = o->hash;
-            v->observations++;
-        }
-    }
-    v->distinct = hashes ? clr_count_distinct_u64(hashes, count) : 0;
-    free(hashes);
-}
-
+/* The shape's text for progress lines. */
 static void shape_of(run_state *st, size_t shape_index, char *buf, size_t size)
 {
     clr_shape_text(st->op, &st->cfg->shapes[shape_index], buf, size);
 }
 
-static void check_claims(run_state *st)
-{
-    clr_device_result *res = st->res;
-    const clr_run_config *cfg = st->cfg;
-    for (size_t si = 0; si < cfg->nstrategies; ++si) {
-        size_t s = cfg->strategy_index[si];
-        unsigned claims = st->op->strategies[s].claims;
-        for (unsigned bit = 1; bit < (1u << CLR_NCLAIMS); bit <<= 1) {
-            clr_claim_result *cr = &res->claims[res->nclaims++];
-            memset(cr, 0, sizeof *cr);
-            cr->strategy = s;
-            cr->claim = bit;
-            cr->claimed = (claims & bit) != 0;
-            cr->status = CLR_CLAIM_NOT_MEASURED;
-            char where[128];
-            if (bit == CLR_CLAIM_DETERMINISTIC) {
-                size_t worst = 0, at = 0;
-                for (size_t i = 0; i < res->ncases; ++i)
-                    if (res->cases[i].strategy == s && !res->cases[i].skipped && res->cases[i].r2r_distinct > worst) {
-                        worst = res->cases[i].r2r_distinct;
-                        at = i;
-                    }
-                if (worst > 0) {
-                    cr->status = worst > 1 ? CLR_CLAIM_VIOLATED : CLR_CLAIM_HELD;
-                    shape_of(st, res->cases[at].shape_index, where, sizeof where);
-                    if (worst > 1)
-                        snprintf(cr->evidence, sizeof cr->evidence, "%zu distinct outputs in %u trials at %s, batch %zu",
-                                 worst, cfg->trials, where, res->cases[at].shape.batch);
-                    else
-                        snprintf(cr->evidence, sizeof cr->evidence, "1 output pattern in %u trials at every shape",
-                                 cfg->trials);
-                }
-            } else if (bit == CLR_CLAIM_BATCH_INVARIANT) {
-                size_t worst = 0, observations = 0, at = 0, layouts = 0, layout_bad = 0, layout_at = 0;
-                uint64_t ulp = 0, layout_ulp = 0;
-                for (size_t i = 0; i < res->nvariance; ++i) {
-                    clr_variance *v = &res->variance[i];
-                    if (v->strategy != s)
-                        continue;
-                    observations += v->observations;
-                    if (v->distinct > worst) {
-                        worst = v->distinct;
-                        at = v->shape_index;
-                        ulp = v->max_ulp;
-                    }
-                }
-                for (size_t i = 0; i < res->ncases; ++i) {
-                    const clr_case *c = &res->cases[i];
-                    if (c->strategy != s || !c->has_layout)
-                        continue;
-                    layouts++;
-                    if (!c->layout_same && !layout_bad++) {
-                        layout_at = i;
-                        layout_ulp = c->layout_max_ulp;
-                    }
-                }
-                if (observations > 1 || layouts) {
-                    cr->status = worst > 1 || layout_bad ? CLR_CLAIM_VIOLATED : CLR_CLAIM_HELD;
-                    shape_of(st, at, where, sizeof where);
-                    if (worst > 1)
-                        snprintf(cr->evidence, sizeof cr->evidence,
-                                 "%zu distinct probe outputs across batch sizes and positions at %s "
-                                 "(max %llu ulp from the smallest batch)",
-                                 worst, where, (unsigned long long)ulp);
-                    else if (layout_bad) {
-                        shape_of(st, res->cases[layout_at].shape_index, where, sizeof where);
-                        snprintf(cr->evidence, sizeof cr->evidence,
-                                 "outputs changed when the same inputs were read from a larger buffer at %s, batch "
-                                 "%zu (max %llu ulp)",
-                                 where, res->cases[layout_at].shape.batch, (unsigned long long)layout_ulp);
-                    } else
-                        snprintf(cr->evidence, sizeof cr->evidence,
-                                 "probe bits identical in all %zu batch/position observations%s", observations,
-                                 layouts ? " and in every larger-buffer layout" : "");
-                }
-            } else if (bit == CLR_CLAIM_ORDER_INDEPENDENT) {
-                size_t worst = 0, tried = 0, at = 0;
-                uint64_t ulp = 0;
-                for (size_t i = 0; i < res->ncases; ++i) {
-                    const clr_case *c = &res->cases[i];
-                    if (c->strategy != s || !c->norders)
-                        continue;
-                    tried += c->norders;
-                    if (c->order_distinct > worst) {
-                        worst = c->order_distinct;
-                        at = c->shape_index;
-                        ulp = c->order_max_ulp;
-                    }
-                }
-                if (tried) {
-                    cr->status = worst > 1 ? CLR_CLAIM_VIOLATED : CLR_CLAIM_HELD;
-                    shape_of(st, at, where, sizeof where);
-                    if (worst > 1)
-                        snprintf(cr->evidence, sizeof cr->evidence,
-                                 "%zu distinct probe outputs over %u orders of its input at %s (max %llu ulp)",
-                                 worst, CLR_ORDERS + 1, where, (unsigned long long)ulp);
-                    else
-                        snprintf(cr->evidence, sizeof cr->evidence,
-                                 "probe bits identical over %zu permutations of its input", tried);
-                }
-            } else {
-                snprintf(cr->evidence, sizeof cr->evidence,
-                         "measured across devices by comparing fingerprints, not by `run`");
-            }
-            if (cr->claimed && cr->status == CLR_CLAIM_VIOLATED)
-                res->broken_claims++;
-        }
-    }
-}
-
 static int setup_device(run_state *st, const clr_device *dev, clr_error *err)
 {
-    cl_int status;
-    cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)dev->platform, 0};
-    st->ctx.context = clCreateContext(props, 1, &dev->id, NULL, NULL, &status);
-    if (CLR_CL(err, status))
-        return err->code;
-    st->ctx.queue = clCreateCommandQueue(st->ctx.context, dev->id, CL_QUEUE_PROFILING_ENABLE, &status);
-    if (CLR_CL(err, status))
+    if (clr_device_open(dev, &st->ctx.context, &st->ctx.queue, 1, err))
         return err->code;
     st->ctx.device = &st->res->device;
     st->ctx.tuning = &st->res->tuning;
@@ -748,11 +623,12 @@ static int setup_device(run_state *st, const clr_device *dev, clr_error *err)
     st->replay_ok = (fp & CL_FP_DENORM) != 0;
     st->res->replay = st->replay_ok;
     st->ctx.program = &st->program;
-    char extra[128];
+    char extra[256];
     int bf16 = st->cfg->nshapes && st->cfg->shapes[0].dtype == CLR_BF16;
     int exact_div = st->op->exact_div_sqrt && (dev->single_fp & CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT);
-    snprintf(extra, sizeof extra, "%s%s%s", bf16 ? "-DIN_BF16" : "", bf16 && exact_div ? " " : "",
-             exact_div ? "-cl-fp32-correctly-rounded-divide-sqrt" : "");
+    const char *defines = st->op->defines ? st->op->defines : "";
+    snprintf(extra, sizeof extra, "%s%s%s%s%s", defines, defines[0] && bf16 ? " " : "", bf16 ? "-DIN_BF16" : "",
+             (defines[0] || bf16) && exact_div ? " " : "", exact_div ? "-cl-fp32-correctly-rounded-divide-sqrt" : "");
     if (clr_program_build(st->ctx.context, dev, st->cfg->kernel_dir, st->op->source, &st->res->tuning,
                           extra[0] ? extra : NULL, &st->program, err) ||
         clr_program_build(st->ctx.context, dev, st->cfg->kernel_dir, "copy.cl", &st->res->tuning, NULL,
@@ -976,11 +852,7 @@ int clr_run_prepare(const clr_run_config *cfg, const clr_device *dev, clr_prepar
     if (!p)
         return err->code;
     p->res.device = *dev;
-    p->res.tuning = clr_run_tuning(cfg, dev);
-    if (clr_tuning_check(&p->res.tuning, dev, err) || clr_check_fits(cfg, dev, err)) {
-        free(p);
-        return err->code;
-    }
+    p->res.tuning = clr_run_tuning(cfg, dev); /* checked by clr_run_check, before */
     p->st.cfg = cfg;
     p->st.op = cfg->op;
     p->st.res = &p->res;
@@ -1050,7 +922,8 @@ int clr_run_prepared(clr_prepared_run *p, struct clr_journal *journal, clr_devic
         for (size_t bi = 0; bi < cfg->nbatches && rc == CLR_OK; ++bi)
             rc = run_batch(st, zi, cfg->batches[bi], err);
         for (size_t si = 0; si < cfg->nstrategies && rc == CLR_OK; ++si)
-            summarise_variance(st, first_case, zi, cfg->strategy_index[si]);
+            r->nvariance += clr_summarise_variance(st->op, r->cases + first_case, r->ncases - first_case, zi,
+                                                   cfg->strategy_index[si], &r->variance[r->nvariance]);
     }
     if (cfg->progress)
         fprintf(stderr, "\r\033[K");
@@ -1064,7 +937,11 @@ int clr_run_prepared(clr_prepared_run *p, struct clr_journal *journal, clr_devic
     }
     if (rc == CLR_OK) {
         /* Cross-case figures from every case, measured now or taken from the journal. */
-        check_claims(st);
+        clr_claim_input in = {.op = cfg->op, .shapes = cfg->shapes, .strategies = cfg->strategy_index,
+                              .nstrategies = cfg->nstrategies, .trials = cfg->trials, .cases = r->cases,
+                              .ncases = r->ncases, .variance = r->variance, .nvariance = r->nvariance};
+        r->broken_claims += clr_check_claims(&in, r->claims + r->nclaims);
+        r->nclaims += cfg->nstrategies * CLR_NCLAIMS;
         for (size_t i = 0; i < r->ncases; ++i)
             r->invalid_cases += !r->cases[i].valid && !r->cases[i].skipped;
         r->wall_seconds = p->prepare_seconds + (clr_now() - start);
@@ -1078,7 +955,7 @@ int clr_run_device(const clr_run_config *cfg, const clr_device *dev, clr_device_
 {
     clr_prepared_run *p;
     memset(res, 0, sizeof *res);
-    if (clr_run_prepare(cfg, dev, &p, err))
+    if (clr_run_check(cfg, dev, err) || clr_run_prepare(cfg, dev, &p, err))
         return err->code;
     return clr_run_prepared(p, NULL, res, err);
 }

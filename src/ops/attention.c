@@ -21,9 +21,12 @@
 #include "data.h"
 #include "op.h"
 
-#define SIZE(x) sizeof(x), &(x)
-#define ATT_WG 64 /* cl/attention.cl */
-#define ATT_MAX_DIM 256
+/* Shared with cl/attention.cl (as -DATT_WG, -DATT_DIMS): the work-group size, and the output
+ * dims each work-item holds, so the head dimension reaches ATT_WG * ATT_DIMS. */
+#define ATT_WG 64
+#define ATT_DIMS 4
+#define ATT_MAX_DIM 256 /* spelled out for --help */
+_Static_assert(ATT_MAX_DIM == ATT_WG * ATT_DIMS, "the head dimension limit is ATT_WG * ATT_DIMS");
 
 static size_t heads(const clr_shape *s) { return s->dims[0]; }
 static size_t head_dim(const clr_shape *s) { return s->dims[1]; }
@@ -59,6 +62,7 @@ static void plan_chunks(const clr_op_ctx *ctx, size_t chunk, clr_plan *plan)
     plan->local = ATT_WG;
     plan->global = ctx->shape.batch * heads(&ctx->shape) * splits * ATT_WG;
     plan->depth = (double)(head_dim(&ctx->shape) + chunk + splits);
+    plan->scratch_bytes = ctx->shape.batch * heads(&ctx->shape) * splits * (head_dim(&ctx->shape) + 2) * sizeof(float);
     clr_plan_param(plan, "splits", (double)splits);
     clr_plan_param(plan, "chunk", (double)chunk);
     bound(&ctx->shape, plan);
@@ -96,8 +100,8 @@ static int single_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first
     cl_ulong rowlen = row_floats(s);
     float scale = score_scale(d);
     if (clr_program_kernel(ctx->program, "attention_single", &k, err) ||
-        clr_set_args(k, err, 8, SIZE(ctx->input), SIZE(ctx->output), SIZE(H), SIZE(d), SIZE(L), SIZE(C), SIZE(rowlen),
-                     SIZE(scale)) ||
+        clr_set_args(k, err, 8, CLR_ARG(ctx->input), CLR_ARG(ctx->output), CLR_ARG(H), CLR_ARG(d), CLR_ARG(L), CLR_ARG(C), CLR_ARG(rowlen),
+                     CLR_ARG(scale)) ||
         clr_enqueue_1d(ctx, k, plan->global, plan->local, first, err))
         return err->code;
     *last = *first;
@@ -114,19 +118,15 @@ static int split_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first,
     cl_ulong rowlen = row_floats(s);
     float scale = score_scale(d);
     size_t bh = s->batch * H;
-    if (clr_op_scratch(ctx, bh * splits * (d + 2) * sizeof(float), &partials, err) ||
+    if (clr_op_scratch(ctx, plan, &partials, err) ||
         clr_program_kernel(ctx->program, "attention_partial", &kp, err) ||
         clr_program_kernel(ctx->program, "attention_merge", &km, err) ||
-        clr_set_args(kp, err, 10, SIZE(ctx->input), SIZE(partials), SIZE(H), SIZE(d), SIZE(L), SIZE(C), SIZE(rowlen),
-                     SIZE(scale), SIZE(splits), SIZE(chunk)) ||
-        clr_set_args(km, err, 5, SIZE(partials), SIZE(ctx->output), SIZE(H), SIZE(d), SIZE(splits)) ||
+        clr_set_args(kp, err, 10, CLR_ARG(ctx->input), CLR_ARG(partials), CLR_ARG(H), CLR_ARG(d), CLR_ARG(L), CLR_ARG(C), CLR_ARG(rowlen),
+                     CLR_ARG(scale), CLR_ARG(splits), CLR_ARG(chunk)) ||
+        clr_set_args(km, err, 5, CLR_ARG(partials), CLR_ARG(ctx->output), CLR_ARG(H), CLR_ARG(d), CLR_ARG(splits)) ||
         clr_enqueue_1d(ctx, kp, plan->global, plan->local, first, err))
         return err->code;
-    if (clr_enqueue_1d(ctx, km, bh * ATT_WG, ATT_WG, last, err)) {
-        clReleaseEvent(*first);
-        return err->code;
-    }
-    return CLR_OK;
+    return clr_enqueue_second(ctx, km, bh * ATT_WG, ATT_WG, first, last, err);
 }
 
 static const clr_strategy strategies[] = {
@@ -250,16 +250,29 @@ static int alt_shape(const clr_shape *s, clr_shape *alt)
     return 1;
 }
 
+/* The seed suite: batch 2, sequence length 256, hidden 512 = 8 heads x 64, 50 trials; batch
+ * invariance across sequence lengths 64..1024 at the same width. The llm suite: an 8B model's
+ * 32 query heads of dimension 128 at contexts of 1K and 8K. */
+static const clr_suite_part suites[] = {
+    {"seed", "seed-attention-trials", {{8}, {64}, {256}}, {2}, 50},
+    {"seed", "seed-attention-lengths", {{8}, {64}, {64, 128, 256, 512, 1024}}, {1, 2, 4, 8}, 0},
+    {"llm", "llm-attention", {{32}, {128}, {1024, 8192}}, {1, 2, 4, 8, 16, 32, 64}, 0},
+};
+
 const clr_operation clr_op_attention = {
     .name = "attention",
     .summary = "decode attention: B sequences x H heads of dimension d, one query against L cached tokens; "
                "reference: float64",
     .source = "attention.cl",
+    .defines = "-DATT_WG=" CLR_STR(ATT_WG) " -DATT_DIMS=" CLR_STR(ATT_DIMS),
     .batch_name = "B",
     .ndims = 3,
     .dim_names = {"heads", "head-dim", "kv-len"},
-    .dim_defaults = {"8", "64", "256,1024"},
-    .default_batches = "1,2,8",
+    .dim_help = {"heads H", "head dimension d, at most " CLR_STR(ATT_MAX_DIM), "KV-cache length L"},
+    .dim_defaults = {{8}, {64}, {256, 1024}},
+    .default_batches = {1, 2, 8},
+    .suites = suites,
+    .nsuites = sizeof suites / sizeof suites[0],
     .supports_bf16 = 1,
     .validate_rows = 32,
     .strategies = strategies,

@@ -22,8 +22,6 @@
 #include "reference.h"
 #include "replay.h"
 
-#define SIZE(x) sizeof(x), &(x)
-
 static size_t dim_k(const clr_shape *s) { return s->dims[0]; }
 static size_t dim_n(const clr_shape *s) { return s->dims[1]; }
 
@@ -63,6 +61,7 @@ static void plan_slices(const clr_op_ctx *ctx, size_t slices, size_t kslice, siz
     plan->depth = (double)kslice + (double)slices;
     plan->err_abs = clr_gamma((double)K + (double)slices);
     plan->err_rel = 0;
+    plan->scratch_bytes = slices > 1 ? slices * ctx->shape.batch * N * sizeof(float) : 0;
     clr_plan_param(plan, "rows_per_item", rb);
     clr_plan_param(plan, "slices", (double)slices);
     clr_plan_param(plan, "kslice", (double)kslice);
@@ -70,7 +69,7 @@ static void plan_slices(const clr_op_ctx *ctx, size_t slices, size_t kslice, siz
     clr_plan_param(plan, "wg", wg);
 }
 
-/* tiled's chunk of K (MM_KC in cl/matmul.cl). */
+/* tiled's chunk of K (cl/matmul.cl gets it as -DMM_KC). */
 #define MM_CHUNK 256
 
 /* tiled on GPUs: up to this M one work-item per column and chunk, of one row up to M = 2
@@ -101,6 +100,7 @@ static int tiled_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
         size_t per_chunk = chunks > 1 && groups * tm < 6 * (size_t)ctx->device->compute_units;
         plan->local = 256;
         plan->global = groups * 256 * (per_chunk ? chunks : 1);
+        plan->scratch_bytes = per_chunk ? chunks * M * N * sizeof(float) : 0;
         clr_plan_param(plan, "tile_m", (double)(16 * tm));
         clr_plan_param(plan, "tile_n", (double)(16 * tn));
         clr_plan_param(plan, "per_chunk", (double)per_chunk);
@@ -135,8 +135,8 @@ static int launch_blocks(clr_op_ctx *ctx, const clr_plan *plan, cl_mem out, cl_u
     snprintf(name, sizeof name, "matmul_rb%zu", rb);
     size_t global[3] = {plan->global, (M + rb - 1) / rb, slices}, local[3] = {plan->local, 1, 1};
     if (clr_program_kernel(ctx->program, name, &k, err) ||
-        clr_set_args(k, err, 9, SIZE(ctx->input), SIZE(ctx->shared), SIZE(out), SIZE(M), SIZE(N), SIZE(K),
-                     SIZE(kslice), SIZE(kchunk), SIZE(mode)) ||
+        clr_set_args(k, err, 9, CLR_ARG(ctx->input), CLR_ARG(ctx->shared), CLR_ARG(out), CLR_ARG(M), CLR_ARG(N), CLR_ARG(K),
+                     CLR_ARG(kslice), CLR_ARG(kchunk), CLR_ARG(mode)) ||
         CLR_CL(err, clEnqueueNDRangeKernel(ctx->queue, k, 3, NULL, global, local, 0, NULL, ev)))
         return err->code;
     return CLR_OK;
@@ -148,26 +148,25 @@ static int combine(clr_op_ctx *ctx, cl_mem partials, size_t slices, cl_event *fi
     cl_kernel kc;
     cl_uint MN = (cl_uint)(ctx->shape.batch * dim_n(&ctx->shape)), nslices = (cl_uint)slices;
     if (clr_program_kernel(ctx->program, "matmul_combine", &kc, err) ||
-        clr_set_args(kc, err, 4, SIZE(partials), SIZE(ctx->output), SIZE(MN), SIZE(nslices)) ||
-        clr_enqueue_1d(ctx, kc, (MN + 255) / 256 * 256, 0, last, err)) {
+        clr_set_args(kc, err, 4, CLR_ARG(partials), CLR_ARG(ctx->output), CLR_ARG(MN), CLR_ARG(nslices))) {
         clReleaseEvent(*first);
         return err->code;
     }
-    return CLR_OK;
+    return clr_enqueue_second(ctx, kc, (MN + 255) / 256 * 256, 0, first, last, err);
 }
 
 /* matmul_rb* over slices, then (with more than one slice) their combination. */
 static int blocks_then_combine(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first, cl_event *last, clr_error *err)
 {
     cl_mem partials;
-    size_t M = ctx->shape.batch, N = dim_n(&ctx->shape), slices = clr_plan_get(plan, "slices");
+    size_t slices = clr_plan_get(plan, "slices");
     if (slices == 1) {
         if (launch_blocks(ctx, plan, ctx->output, 0, first, err))
             return err->code;
         *last = *first;
         return CLR_OK;
     }
-    if (clr_op_scratch(ctx, slices * M * N * sizeof(float), &partials, err) ||
+    if (clr_op_scratch(ctx, plan, &partials, err) ||
         launch_blocks(ctx, plan, partials, 1, first, err))
         return err->code;
     return combine(ctx, partials, slices, first, last, err);
@@ -187,10 +186,10 @@ static int tiled_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first,
     size_t global[3] = {(N + tile_n - 1) / tile_n * 16, (M + tile_m - 1) / tile_m * 16, per_chunk ? chunks : 1};
     size_t local[3] = {16, 16, 1};
     snprintf(name, sizeof name, "matmul_gemm_%zux%zu", tile_m / 16, tile_n / 16);
-    if ((per_chunk && clr_op_scratch(ctx, chunks * M * N * sizeof(float), &target, err)) ||
+    if ((per_chunk && clr_op_scratch(ctx, plan, &target, err)) ||
         clr_program_kernel(ctx->program, name, &k, err) ||
-        clr_set_args(k, err, 7, SIZE(ctx->input), SIZE(ctx->shared), SIZE(target), SIZE(uM), SIZE(uN), SIZE(uK),
-                     SIZE(per_chunk)) ||
+        clr_set_args(k, err, 7, CLR_ARG(ctx->input), CLR_ARG(ctx->shared), CLR_ARG(target), CLR_ARG(uM), CLR_ARG(uN), CLR_ARG(uK),
+                     CLR_ARG(per_chunk)) ||
         CLR_CL(err, clEnqueueNDRangeKernel(ctx->queue, k, 3, NULL, global, local, 0, NULL, first)))
         return err->code;
     if (!per_chunk) {
@@ -207,7 +206,9 @@ static int splitk_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first
 
 static int atomic_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
 {
-    return splitk_plan(ctx, plan, err);
+    int rc = splitk_plan(ctx, plan, err);
+    plan->scratch_bytes = 0; /* the slices are added straight into C */
+    return rc;
 }
 
 static int atomic_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first, cl_event *last, clr_error *err)
@@ -218,6 +219,7 @@ static int atomic_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first
         return err->code;
     if (launch_blocks(ctx, plan, ctx->output, 2, last, err)) {
         clReleaseEvent(*first);
+        *first = NULL;
         return err->code;
     }
     return CLR_OK;
@@ -225,8 +227,28 @@ static int atomic_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first
 
 /* CLBlast. Its parameter overrides are global per device, so the pinned strategy sets its
  * override and the plain one clears CLBlast's cache (back to its database defaults) when the
- * last call was pinned. Both happen during warm-up, never in a timed launch. */
-static int clblast_pinned_active;
+ * last call on that device was pinned. Both happen during warm-up, never in a timed launch. */
+#define CLBLAST_MAX_DEVICES 64
+static struct {
+    cl_device_id device;
+    int pinned;
+} clblast_state[CLBLAST_MAX_DEVICES];
+
+/* Whether CLBlast's GEMM on this device has the pinned override now (*pinned, settable). */
+static int *clblast_pinned(cl_device_id device, clr_error *err)
+{
+    for (size_t i = 0; i < CLBLAST_MAX_DEVICES; ++i) {
+        if (clblast_state[i].device == device)
+            return &clblast_state[i].pinned;
+        if (!clblast_state[i].device) {
+            clblast_state[i].device = device;
+            return &clblast_state[i].pinned;
+        }
+    }
+    clr_fail(err, CLR_EUSAGE, "CLBlast on more than %d devices in one process: run fewer devices at once",
+             CLBLAST_MAX_DEVICES);
+    return NULL;
+}
 
 static int clblast_available(const clr_op_ctx *ctx, char *why, size_t size)
 {
@@ -269,11 +291,16 @@ static int clblast_call(clr_op_ctx *ctx, cl_event *first, cl_event *last, clr_er
 static int clblast_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first, cl_event *last, clr_error *err)
 {
     (void)plan;
-    if (clblast_pinned_active) {
+    int *pinned = clblast_pinned(ctx->device->id, err);
+    if (!pinned)
+        return err->code;
+    if (*pinned) {
         CLBlastStatusCode st = CLBlastClearCache();
         if (st != CLBlastSuccess)
             return clr_fail(err, CLR_EFAIL, "CLBlastClearCache failed with status %d", (int)st);
-        clblast_pinned_active = 0;
+        /* The cache is CLBlast's whole cache: every device is back to its defaults. */
+        for (size_t i = 0; i < CLBLAST_MAX_DEVICES; ++i)
+            clblast_state[i].pinned = 0;
     }
     return clblast_call(ctx, first, last, err);
 }
@@ -282,7 +309,10 @@ static int clblast_pinned_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_even
                                   clr_error *err)
 {
     (void)plan;
-    if (!clblast_pinned_active) {
+    int *pinned = clblast_pinned(ctx->device->id, err);
+    if (!pinned)
+        return err->code;
+    if (!*pinned) {
         /* Threshold 0: m*n*k is never below it, so every call takes the indirect kernel. */
         const char *names[] = {"XGEMM_MIN_INDIRECT_SIZE"};
         const size_t values[] = {0};
@@ -290,7 +320,7 @@ static int clblast_pinned_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_even
                                                          names, values);
         if (st != CLBlastSuccess)
             return clr_fail(err, CLR_EFAIL, "CLBlastOverrideParameters(GemmRoutine) failed with status %d", (int)st);
-        clblast_pinned_active = 1;
+        *pinned = 1;
     }
     return clblast_call(ctx, first, last, err);
 }
@@ -432,15 +462,25 @@ static int check_shape(const clr_shape *s, clr_error *err)
     return CLR_OK;
 }
 
+/* The llm suite: an 8B model's projections, K = 4096 into N = 4096 (attention) and 14336
+ * (MLP), 1 to 512 tokens. */
+static const clr_suite_part suites[] = {
+    {"llm", "llm-matmul", {{4096}, {4096, 14336}}, {1, 2, 4, 8, 16, 32, 64, 128, 256, 512}, 0},
+};
+
 const clr_operation clr_op_matmul = {
     .name = "matmul",
     .summary = "C[M x N] = A[M x K] B[K x N], M the batch (tokens); reference: float64",
     .source = "matmul.cl",
+    .defines = "-DMM_KC=" CLR_STR(MM_CHUNK),
     .batch_name = "M",
     .ndims = 2,
     .dim_names = {"k", "n"},
-    .dim_defaults = {"1024", "1024"},
-    .default_batches = "1,2,8,32,128",
+    .dim_help = {"inner dimension K", "columns of B and C"},
+    .dim_defaults = {{1024}, {1024}},
+    .default_batches = {1, 2, 8, 32, 128},
+    .suites = suites,
+    .nsuites = sizeof suites / sizeof suites[0],
     .supports_bf16 = 1,
     .supports_input_file = 1,
     .validate_rows = 32,

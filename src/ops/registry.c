@@ -8,7 +8,11 @@
 #include <stdarg.h>
 #include <string.h>
 
-static const clr_operation *const operations[] = {&clr_op_sum, &clr_op_rmsnorm, &clr_op_matmul, &clr_op_attention};
+static const clr_operation *const operations[] = {
+#define CLR_OPERATION(name) &clr_op_##name,
+#include "op_list.h"
+#undef CLR_OPERATION
+};
 
 const clr_operation *const *clr_op_all(size_t *count)
 {
@@ -68,8 +72,9 @@ const char *clr_claim_name(unsigned claim_bit)
     }
 }
 
-int clr_op_scratch(clr_op_ctx *ctx, size_t bytes, cl_mem *out, clr_error *err)
+int clr_op_scratch(clr_op_ctx *ctx, const clr_plan *plan, cl_mem *out, clr_error *err)
 {
+    size_t bytes = plan->scratch_bytes;
     if (ctx->scratch && ctx->scratch_bytes >= bytes) {
         *out = ctx->scratch;
         return CLR_OK;
@@ -149,6 +154,93 @@ int clr_enqueue_1d(clr_op_ctx *ctx, cl_kernel kernel, size_t global, size_t loca
 {
     return CLR_CL(err, clEnqueueNDRangeKernel(ctx->queue, kernel, 1, NULL, &global, local ? &local : NULL,
                                               0, NULL, event));
+}
+
+int clr_enqueue_second(clr_op_ctx *ctx, cl_kernel kernel, size_t global, size_t local, cl_event *first,
+                       cl_event *last, clr_error *err)
+{
+    if (clr_enqueue_1d(ctx, kernel, global, local, last, err) == CLR_OK)
+        return CLR_OK;
+    clReleaseEvent(*first);
+    *first = NULL;
+    return err->code;
+}
+
+size_t clr_list_len(const size_t *list)
+{
+    size_t n = 0;
+    while (n < CLR_MAX_LIST && list[n])
+        n++;
+    return n;
+}
+
+void clr_list_text(const size_t *list, char *buf, size_t size)
+{
+    size_t len = 0, n = clr_list_len(list);
+    buf[0] = '\0';
+    for (size_t i = 0; i < n && len < size; ++i) {
+        size_t v = list[i];
+        if (v >= ((size_t)1 << 20) && v % ((size_t)1 << 20) == 0)
+            len += (size_t)snprintf(buf + len, size - len, "%s%zuM", i ? "," : "", v >> 20);
+        else
+            len += (size_t)snprintf(buf + len, size - len, "%s%zu", i ? "," : "", v);
+    }
+}
+
+const char *clr_op_dim_name(const char *name)
+{
+    for (size_t i = 0; i < sizeof operations / sizeof operations[0]; ++i)
+        for (size_t d = 0; d < operations[i]->ndims; ++d)
+            if (!strcmp(operations[i]->dim_names[d], name))
+                return operations[i]->dim_names[d];
+    return NULL;
+}
+
+int clr_op_is_suite(const char *name)
+{
+    for (size_t i = 0; i < sizeof operations / sizeof operations[0]; ++i)
+        for (size_t p = 0; p < operations[i]->nsuites; ++p)
+            if (!strcmp(operations[i]->suites[p].suite, name))
+                return 1;
+    return 0;
+}
+
+/* "a", "a conj b", "a, b conj c" */
+static void join_names(const char **names, size_t n, const char *conj, char *buf, size_t size)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n && len < size; ++i)
+        len += (size_t)snprintf(buf + len, size - len, "%s%s", i == 0 ? "" : i + 1 < n ? ", " : conj, names[i]);
+}
+
+void clr_op_names(int (*flag)(const clr_operation *op), const char *conj, char *buf, size_t size)
+{
+    const char *names[sizeof operations / sizeof operations[0]];
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof operations / sizeof operations[0]; ++i)
+        if (!flag || flag(operations[i]))
+            names[n++] = operations[i]->name;
+    char sep[16];
+    snprintf(sep, sizeof sep, " %s ", conj);
+    join_names(names, n, sep, buf, size);
+}
+
+void clr_suite_names(const char *conj, char *buf, size_t size)
+{
+    const char *names[32];
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof operations / sizeof operations[0]; ++i)
+        for (size_t p = 0; p < operations[i]->nsuites; ++p) {
+            int seen = 0;
+            for (size_t k = 0; k < n; ++k)
+                seen |= !strcmp(names[k], operations[i]->suites[p].suite);
+            if (!seen && n < sizeof names / sizeof names[0])
+                names[n++] = operations[i]->suites[p].suite;
+        }
+    char sep[16];
+    snprintf(sep, sizeof sep, " %s ", conj);
+    join_names(names, n, sep, buf, size);
 }
 
 const char *clr_dtype_name(clr_dtype t)

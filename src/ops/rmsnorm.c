@@ -19,7 +19,6 @@
 #include "op.h"
 #include "replay.h"
 
-#define SIZE(x) sizeof(x), &(x)
 #define RMS_EPS 1e-6f
 
 static size_t dim_d(const clr_op_ctx *ctx) { return ctx->shape.dims[0]; }
@@ -50,7 +49,7 @@ static int row_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first, c
     cl_uint D = (cl_uint)dim_d(ctx);
     float eps = RMS_EPS;
     if (clr_program_kernel(ctx->program, "rmsnorm_row", &k, err) ||
-        clr_set_args(k, err, 5, SIZE(ctx->input), SIZE(ctx->shared), SIZE(ctx->output), SIZE(D), SIZE(eps)) ||
+        clr_set_args(k, err, 5, CLR_ARG(ctx->input), CLR_ARG(ctx->shared), CLR_ARG(ctx->output), CLR_ARG(D), CLR_ARG(eps)) ||
         clr_enqueue_1d(ctx, k, plan->global, plan->local, first, err))
         return err->code;
     *last = *first;
@@ -69,6 +68,7 @@ static int split_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
     plan->local = wg;
     plan->global = batch * parts * wg;
     plan->depth = ceil((double)chunk / wg) + clr_log2u(wg) + ceil((double)parts / wg) + clr_log2u(wg);
+    plan->scratch_bytes = batch * parts * sizeof(float);
     clr_plan_param(plan, "parts", (double)parts);
     clr_plan_param(plan, "chunk", (double)chunk);
     clr_plan_param(plan, "wg", wg);
@@ -86,27 +86,24 @@ static int split_enqueue_impl(clr_op_ctx *ctx, const clr_plan *plan, int atomic,
     float eps = RMS_EPS;
     const float zero = 0.0f;
     size_t batch = ctx->shape.batch, wg = ctx->tuning->wg_size;
-    size_t nparts = atomic ? batch : batch * parts;
-    if (clr_op_scratch(ctx, nparts * sizeof(float), &partials, err) ||
+    if (clr_op_scratch(ctx, plan, &partials, err) ||
         clr_program_kernel(ctx->program, "rmsnorm_partials", &kp, err) ||
         clr_program_kernel(ctx->program, atomic ? "rmsnorm_apply" : "rmsnorm_combine", &k2, err) ||
-        clr_set_args(kp, err, 6, SIZE(ctx->input), SIZE(partials), SIZE(D), SIZE(parts), SIZE(chunk), SIZE(is_atomic)))
+        clr_set_args(kp, err, 6, CLR_ARG(ctx->input), CLR_ARG(partials), CLR_ARG(D), CLR_ARG(parts), CLR_ARG(chunk), CLR_ARG(is_atomic)))
         return err->code;
-    if (atomic ? clr_set_args(k2, err, 6, SIZE(ctx->input), SIZE(ctx->shared), SIZE(partials), SIZE(ctx->output),
-                              SIZE(D), SIZE(eps))
-               : clr_set_args(k2, err, 7, SIZE(ctx->input), SIZE(ctx->shared), SIZE(partials), SIZE(ctx->output),
-                              SIZE(D), SIZE(parts), SIZE(eps)))
+    if (atomic ? clr_set_args(k2, err, 6, CLR_ARG(ctx->input), CLR_ARG(ctx->shared), CLR_ARG(partials), CLR_ARG(ctx->output),
+                              CLR_ARG(D), CLR_ARG(eps))
+               : clr_set_args(k2, err, 7, CLR_ARG(ctx->input), CLR_ARG(ctx->shared), CLR_ARG(partials), CLR_ARG(ctx->output),
+                              CLR_ARG(D), CLR_ARG(parts), CLR_ARG(eps)))
         return err->code;
     cl_event fill = NULL, pass1 = NULL;
     if (atomic && CLR_CL(err, clEnqueueFillBuffer(ctx->queue, partials, &zero, sizeof zero, 0, batch * sizeof(float),
                                                   0, NULL, &fill)))
         return err->code;
     if (clr_enqueue_1d(ctx, kp, plan->global, plan->local, &pass1, err) ||
-        clr_enqueue_1d(ctx, k2, batch * wg, wg, last, err)) {
+        clr_enqueue_second(ctx, k2, batch * wg, wg, &pass1, last, err)) {
         if (fill)
             clReleaseEvent(fill);
-        if (pass1)
-            clReleaseEvent(pass1);
         return err->code;
     }
     if (fill) {
@@ -128,6 +125,7 @@ static int atomic_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
     split_plan(ctx, plan, err);
     unsigned wg = ctx->tuning->wg_size;
     plan->depth = ceil((double)clr_plan_get(plan, "chunk") / wg) + clr_log2u(wg) + (double)clr_plan_get(plan, "parts");
+    plan->scratch_bytes = ctx->shape.batch * sizeof(float); /* one sum of squares a row */
     plan->err_rel = clr_gamma(plan->depth) / 2 + 10 * 0x1p-24;
     return CLR_OK;
 }
@@ -301,6 +299,11 @@ static int check_shape(const clr_shape *s, clr_error *err)
     return CLR_OK;
 }
 
+/* The llm suite: an 8B model's hidden size, 1 to 512 tokens. */
+static const clr_suite_part suites[] = {
+    {"llm", "llm-rmsnorm", {{4096}}, {1, 2, 4, 8, 16, 32, 64, 128, 256, 512}, 0},
+};
+
 const clr_operation clr_op_rmsnorm = {
     .name = "rmsnorm",
     .summary = "B rows of hidden size D: y = x / sqrt(mean(x^2) + 1e-6) * w; reference: float64",
@@ -308,8 +311,11 @@ const clr_operation clr_op_rmsnorm = {
     .batch_name = "B",
     .ndims = 1,
     .dim_names = {"hidden"},
-    .dim_defaults = {"4096"},
-    .default_batches = "1,2,8,32,128",
+    .dim_help = {"hidden size D"},
+    .dim_defaults = {{4096}},
+    .default_batches = {1, 2, 8, 32, 128},
+    .suites = suites,
+    .nsuites = sizeof suites / sizeof suites[0],
     .supports_bf16 = 1,
     .supports_input_file = 1,
     .strategies = strategies,

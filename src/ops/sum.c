@@ -21,7 +21,6 @@
 #include "reference.h"
 #include "replay.h"
 
-#define SIZE(x) sizeof(x), &(x)
 
 static size_t row_n(const clr_op_ctx *ctx) { return ctx->shape.dims[0]; }
 
@@ -58,6 +57,7 @@ static void plan_chunks(const clr_op_ctx *ctx, size_t chunk, clr_plan *plan)
     plan->local = t->wg_size;
     plan->global = ctx->shape.batch * parts * t->wg_size;
     plan->depth = group_depth(t, chunk) + group_depth(t, parts);
+    plan->scratch_bytes = ctx->shape.batch * parts * sizeof(float);
     plain_bound(plan);
     clr_plan_param(plan, "parts", (double)parts);
     clr_plan_param(plan, "chunk", (double)chunk);
@@ -82,7 +82,7 @@ static int serial_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first
     cl_ulong n = row_n(ctx);
     cl_uint rows = (cl_uint)ctx->shape.batch;
     if (clr_program_kernel(ctx->program, "sum_serial", &k, err) ||
-        clr_set_args(k, err, 4, SIZE(ctx->input), SIZE(ctx->output), SIZE(n), SIZE(rows)) ||
+        clr_set_args(k, err, 4, CLR_ARG(ctx->input), CLR_ARG(ctx->output), CLR_ARG(n), CLR_ARG(rows)) ||
         clr_enqueue_1d(ctx, k, plan->global, plan->local, first, err))
         return err->code;
     *last = *first;
@@ -128,6 +128,7 @@ static int tree_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
     plan->global = B * groups_per_row * tree_wg(t);
     plan->depth = clr_tree_depth(n);
     plain_bound(plan);
+    plan->scratch_bytes = blocks > 1 ? B * blocks * sizeof(float) : 0;
     clr_plan_param(plan, "blocks", (double)blocks);
     clr_plan_param(plan, "per_group", (double)per_group);
     clr_plan_param(plan, "groups_per_row", (double)groups_per_row);
@@ -143,23 +144,19 @@ static int tree_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first, 
     cl_ulong n = row_n(ctx), blocks = clr_plan_get(plan, "blocks");
     cl_uint per_group = (cl_uint)clr_plan_get(plan, "per_group");
     cl_uint groups_per_row = (cl_uint)clr_plan_get(plan, "groups_per_row");
-    if (blocks > 1 && clr_op_scratch(ctx, ctx->shape.batch * blocks * sizeof(float), &sums, err))
+    if (blocks > 1 && (clr_op_scratch(ctx, plan, &sums, err) ||
+                       clr_program_kernel(ctx->program, "sum_tree_final", &kf, err) ||
+                       clr_set_args(kf, err, 3, CLR_ARG(sums), CLR_ARG(ctx->output), CLR_ARG(blocks))))
         return err->code;
     if (clr_program_kernel(ctx->program, "sum_tree", &k, err) ||
-        clr_set_args(k, err, 6, SIZE(ctx->input), SIZE(sums), SIZE(n), SIZE(blocks), SIZE(per_group),
-                     SIZE(groups_per_row)) ||
+        clr_set_args(k, err, 6, CLR_ARG(ctx->input), CLR_ARG(sums), CLR_ARG(n), CLR_ARG(blocks), CLR_ARG(per_group),
+                     CLR_ARG(groups_per_row)) ||
         clr_enqueue_1d(ctx, k, plan->global, plan->local, first, err))
         return err->code;
     *last = *first;
     if (blocks == 1)
         return CLR_OK;
-    if (clr_program_kernel(ctx->program, "sum_tree_final", &kf, err) ||
-        clr_set_args(kf, err, 3, SIZE(sums), SIZE(ctx->output), SIZE(blocks)) ||
-        clr_enqueue_1d(ctx, kf, ctx->shape.batch * plan->local, plan->local, last, err)) {
-        clReleaseEvent(*first);
-        return err->code;
-    }
-    return CLR_OK;
+    return clr_enqueue_second(ctx, kf, ctx->shape.batch * plan->local, plan->local, first, last, err);
 }
 
 static int row_kernel_enqueue(clr_op_ctx *ctx, const char *name, const clr_plan *plan, cl_event *first,
@@ -168,7 +165,7 @@ static int row_kernel_enqueue(clr_op_ctx *ctx, const char *name, const clr_plan 
     cl_kernel k;
     cl_ulong n = row_n(ctx);
     if (clr_program_kernel(ctx->program, name, &k, err) ||
-        clr_set_args(k, err, 3, SIZE(ctx->input), SIZE(ctx->output), SIZE(n)) ||
+        clr_set_args(k, err, 3, CLR_ARG(ctx->input), CLR_ARG(ctx->output), CLR_ARG(n)) ||
         clr_enqueue_1d(ctx, k, plan->global, plan->local, first, err))
         return err->code;
     *last = *first;
@@ -213,18 +210,14 @@ static int two_pass_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *fir
     cl_ulong n = row_n(ctx), chunk = clr_plan_get(plan, "chunk");
     cl_uint parts = (cl_uint)clr_plan_get(plan, "parts");
     size_t combine_global = ctx->shape.batch * ctx->tuning->wg_size;
-    if (clr_op_scratch(ctx, ctx->shape.batch * parts * sizeof(float), &partials, err) ||
+    if (clr_op_scratch(ctx, plan, &partials, err) ||
         clr_program_kernel(ctx->program, "sum_partials", &kp, err) ||
         clr_program_kernel(ctx->program, "sum_combine", &kc, err) ||
-        clr_set_args(kp, err, 5, SIZE(ctx->input), SIZE(partials), SIZE(n), SIZE(parts), SIZE(chunk)) ||
-        clr_set_args(kc, err, 3, SIZE(partials), SIZE(ctx->output), SIZE(parts)) ||
+        clr_set_args(kp, err, 5, CLR_ARG(ctx->input), CLR_ARG(partials), CLR_ARG(n), CLR_ARG(parts), CLR_ARG(chunk)) ||
+        clr_set_args(kc, err, 3, CLR_ARG(partials), CLR_ARG(ctx->output), CLR_ARG(parts)) ||
         clr_enqueue_1d(ctx, kp, plan->global, plan->local, first, err))
         return err->code;
-    if (clr_enqueue_1d(ctx, kc, combine_global, ctx->tuning->wg_size, last, err)) {
-        clReleaseEvent(*first);
-        return err->code;
-    }
-    return CLR_OK;
+    return clr_enqueue_second(ctx, kc, combine_global, ctx->tuning->wg_size, first, last, err);
 }
 
 /* atomic: chunks as split, combined by compare-and-swap float adds into a zeroed output */
@@ -233,6 +226,7 @@ static int atomic_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
     split_plan(ctx, plan, err);
     size_t parts = clr_plan_get(plan, "parts");
     plan->depth = group_depth(ctx->tuning, clr_plan_get(plan, "chunk")) + (double)parts;
+    plan->scratch_bytes = 0; /* the partial sums go straight into the output */
     plain_bound(plan);
     return CLR_OK;
 }
@@ -244,20 +238,15 @@ static int atomic_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first
     cl_uint parts = (cl_uint)clr_plan_get(plan, "parts");
     const float zero = 0.0f;
     if (clr_program_kernel(ctx->program, "sum_atomic", &k, err) ||
-        clr_set_args(k, err, 5, SIZE(ctx->input), SIZE(ctx->output), SIZE(n), SIZE(parts), SIZE(chunk)) ||
+        clr_set_args(k, err, 5, CLR_ARG(ctx->input), CLR_ARG(ctx->output), CLR_ARG(n), CLR_ARG(parts), CLR_ARG(chunk)) ||
         CLR_CL(err, clEnqueueFillBuffer(ctx->queue, ctx->output, &zero, sizeof zero, 0,
                                         ctx->shape.batch * sizeof(float), 0, NULL, first)))
         return err->code;
-    if (clr_enqueue_1d(ctx, k, plan->global, plan->local, last, err)) {
-        clReleaseEvent(*first);
-        return err->code;
-    }
-    return CLR_OK;
+    return clr_enqueue_second(ctx, k, plan->global, plan->local, first, last, err);
 }
 
 /* exact: parts chosen like split, but digits per part are integers, so any split gives the
  * same bits. A part holds at most 2^30 elements so no digit can overflow before the merge. */
-#define EXACT_WORDS 11 /* EXACT_LIMBS + 1 in cl/exact.clh */
 #define EXACT_MAX_CHUNK ((size_t)1 << 30)
 
 static int exact_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
@@ -269,6 +258,7 @@ static int exact_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
     if ((n + parts - 1) / parts > EXACT_MAX_CHUNK)
         parts = (n + EXACT_MAX_CHUNK - 1) / EXACT_MAX_CHUNK;
     plan_chunks(ctx, (n + parts - 1) / parts, plan);
+    plan->scratch_bytes = ctx->shape.batch * clr_plan_get(plan, "parts") * CLR_CL_EXACT_WORDS * sizeof(cl_long);
     plan->depth = 1; /* one rounding */
     plan->err_abs = 0;
     plan->err_rel = 0;
@@ -282,18 +272,14 @@ static int exact_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first,
     cl_ulong n = row_n(ctx), chunk = clr_plan_get(plan, "chunk");
     cl_uint parts = (cl_uint)clr_plan_get(plan, "parts");
     size_t finish_global = ctx->shape.batch * ctx->tuning->wg_size;
-    if (clr_op_scratch(ctx, ctx->shape.batch * parts * EXACT_WORDS * sizeof(cl_long), &partials, err) ||
+    if (clr_op_scratch(ctx, plan, &partials, err) ||
         clr_program_kernel(ctx->program, "sum_exact_partials", &kp, err) ||
         clr_program_kernel(ctx->program, "sum_exact_finish", &kf, err) ||
-        clr_set_args(kp, err, 5, SIZE(ctx->input), SIZE(partials), SIZE(n), SIZE(parts), SIZE(chunk)) ||
-        clr_set_args(kf, err, 3, SIZE(partials), SIZE(ctx->output), SIZE(parts)) ||
+        clr_set_args(kp, err, 5, CLR_ARG(ctx->input), CLR_ARG(partials), CLR_ARG(n), CLR_ARG(parts), CLR_ARG(chunk)) ||
+        clr_set_args(kf, err, 3, CLR_ARG(partials), CLR_ARG(ctx->output), CLR_ARG(parts)) ||
         clr_enqueue_1d(ctx, kp, plan->global, plan->local, first, err))
         return err->code;
-    if (clr_enqueue_1d(ctx, kf, finish_global, ctx->tuning->wg_size, last, err)) {
-        clReleaseEvent(*first);
-        return err->code;
-    }
-    return CLR_OK;
+    return clr_enqueue_second(ctx, kf, finish_global, ctx->tuning->wg_size, first, last, err);
 }
 
 /* Host replays: the same additions in the same order as the kernels (include/replay.h). */
@@ -444,10 +430,22 @@ static void sum_permute(const clr_shape *s, float *row, uint64_t seed)
     }
 }
 
+static int reads_bf16(const clr_operation *op) { return op->supports_bf16; }
+
 static int sum_check_shape(const clr_shape *s, clr_error *err)
 {
+    char names[128];
+    clr_op_names(reads_bf16, "and", names, sizeof names);
     if (s->dtype != CLR_FP32)
-        return clr_fail(err, CLR_EUSAGE, "sum reads float32 rows only; --dtype bf16 is for rmsnorm, matmul and attention");
+        return clr_fail(err, CLR_EUSAGE, "sum reads float32 rows only; --dtype bf16 is for %s", names);
+    return CLR_OK;
+}
+
+/* The exact sum's merge holds every work-item's digits and flag word in local memory. */
+static int sum_check_tuning(const clr_tuning *t, const clr_device *dev, clr_error *err)
+{
+    if ((cl_ulong)t->wg_size * (CLR_CL_EXACT_LIMBS * sizeof(cl_long) + sizeof(cl_uint)) > dev->local_mem)
+        return clr_fail(err, CLR_EUSAGE, "--wg %u: needs more local memory than %s has", t->wg_size, dev->name);
     return CLR_OK;
 }
 
@@ -455,11 +453,14 @@ const clr_operation clr_op_sum = {
     .name = "sum",
     .summary = "B rows of n float32 values -> B sums; reference: the exact, correctly rounded sum",
     .source = "sum.cl",
+    .defines = "-DTREE_BLOCK=" CLR_STR(CLR_TREE_BLOCK) " -DEXACT_LIMBS=" CLR_STR(CLR_CL_EXACT_LIMBS),
     .batch_name = "B",
     .ndims = 1,
     .dim_names = {"n"},
-    .dim_defaults = {"4096,1048576,16777216"},
-    .default_batches = "1,2,8,16",
+    .dim_help = {"row lengths"},
+    .dim_defaults = {{4096, 1048576, 16777216}},
+    .default_batches = {1, 2, 8, 16},
+    .check_tuning = sum_check_tuning,
     .supports_input_file = 1,
     .check_shape = sum_check_shape,
     .strategies = strategies,

@@ -3,7 +3,9 @@
  * (quoted, quotes doubled, no formula can start it); empty cells mean "not available". */
 #include <stdlib.h>
 #include <string.h>
+#include "common.h"
 #include "output.h"
+#include "text.h"
 
 static void csv_ulps(clr_text *t, uint64_t v)
 {

@@ -8,13 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "common.h"
 #include "output.h"
 #include "reference.h"
-
-void clr_hex64(uint64_t v, char buf[17])
-{
-    snprintf(buf, 17, "%016llx", (unsigned long long)v);
-}
+#include "text.h"
 
 static json_t *number(double v)
 {
@@ -51,29 +48,6 @@ static json_t *claims_array(unsigned claims)
         if (claims & bit)
             json_array_append_new(a, json_string(clr_claim_name(bit)));
     return a;
-}
-
-json_t *clr_shape_json(const clr_operation *op, const clr_shape *shape)
-{
-    json_t *j = json_object();
-    for (size_t d = 0; d < op->ndims; ++d)
-        json_object_set_new(j, op->dim_names[d], json_integer((json_int_t)shape->dims[d]));
-    json_object_set_new(j, "dtype", json_string(clr_dtype_name(shape->dtype)));
-    return j;
-}
-
-void clr_config_lists(const clr_run_config *cfg, json_t **strategies, json_t **shapes, json_t **batches)
-{
-    const clr_operation *op = cfg->op;
-    *strategies = json_array();
-    *shapes = json_array();
-    *batches = json_array();
-    for (size_t i = 0; i < cfg->nstrategies; ++i)
-        json_array_append_new(*strategies, json_string(op->strategies[cfg->strategy_index[i]].name));
-    for (size_t i = 0; i < cfg->nshapes; ++i)
-        json_array_append_new(*shapes, clr_shape_json(op, &cfg->shapes[i]));
-    for (size_t i = 0; i < cfg->nbatches; ++i)
-        json_array_append_new(*batches, json_integer((json_int_t)cfg->batches[i]));
 }
 
 static json_t *config_json(const clr_run_config *cfg, const clr_device_result *res)

@@ -5,7 +5,9 @@
  * clr_text_md_code for a code span), so no value can split a table or inject markup. */
 #include <stdlib.h>
 #include <string.h>
+#include "common.h"
 #include "output.h"
+#include "text.h"
 
 static void ulps_cell(clr_text *t, uint64_t v)
 {

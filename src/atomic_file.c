@@ -1,6 +1,8 @@
 /* atomic_file.c: temporary-then-rename writes, so no reader and no failed run ever sees a
- * partial results file; a signal that ends the process removes the temporaries in flight; and
- * the checks that let `run` refuse an unusable output location before it measures anything. */
+ * partial results file; a signal that ends the process removes the temporaries in flight; the
+ * checks that let `run` refuse an unusable output location before it measures anything; and
+ * clr_write_texts, the all-or-none writing of a command's text files (compare, demo). Below
+ * every writer and npy.c; depends on util.h and libc only. */
 #include "atomic_file.h"
 
 #include <errno.h>
@@ -496,4 +498,24 @@ void clr_batch_abort(clr_file_batch *b)
     free(b->final_paths);
     free(b->temp_paths);
     memset(b, 0, sizeof *b);
+}
+
+int clr_write_texts(const char *dir, size_t count, char *const paths[], char *const texts[], clr_error *err)
+{
+    for (size_t i = 0; i < count; ++i)
+        if (!texts[i])
+            return clr_fail(err, CLR_EFAIL, "out of host memory");
+    char top[4096];
+    clr_missing_top(dir, top, sizeof top);
+    int rc = clr_prepare_out_dir(dir, err);
+    clr_file_batch batch = {0};
+    for (size_t i = 0; i < count && rc == CLR_OK; ++i)
+        rc = clr_batch_add(&batch, paths[i], texts[i], strlen(texts[i]), err);
+    if (rc == CLR_OK)
+        rc = clr_batch_commit(&batch, err);
+    else
+        clr_batch_abort(&batch);
+    if (rc != CLR_OK && top[0])
+        clr_remove_empty_dirs(dir, top); /* what this call created, when nothing was written */
+    return rc;
 }

@@ -1,0 +1,193 @@
+/* claims.c: the batch-variance summary and the judgement of claims (claims.h), from the cases
+ * a run measured or took from its journal. No device is involved: the test suite judges
+ * synthetic cases with it (test/test_claims.c). */
+#include "claims.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "reference.h"
+
+uint64_t clr_max_ulp(const float *a, const float *b, size_t n)
+{
+    uint64_t m = 0;
+    for (size_t i = 0; i < n; ++i) {
+        uint64_t d = clr_ulp_distance(a[i], b[i]);
+        m = d > m ? d : m;
+    }
+    return m;
+}
+
+int clr_summarise_variance(const clr_operation *op, clr_case *cases, size_t ncases, size_t shape_index,
+                           size_t strategy, clr_variance *out)
+{
+    clr_case *base = NULL;
+    size_t nobs = 0;
+    for (size_t i = 0; i < ncases; ++i) {
+        clr_case *c = &cases[i];
+        if (c->strategy != strategy || c->skipped)
+            continue;
+        nobs += c->npositions;
+        if (!base || c->shape.batch < base->shape.batch)
+            base = c;
+    }
+    if (!base)
+        return 0;
+    size_t out_row = op->output_row_floats(&base->shape);
+    clr_variance *v = out;
+    memset(v, 0, sizeof *v);
+    v->strategy = strategy;
+    v->shape_index = shape_index;
+    v->base_batch = base->shape.batch;
+    size_t count = 0;
+    uint64_t *hashes = calloc(nobs ? nobs : 1, sizeof *hashes);
+    for (size_t i = 0; i < ncases; ++i) {
+        clr_case *c = &cases[i];
+        if (c->strategy != strategy || c->skipped)
+            continue;
+        for (size_t k = 0; k < c->npositions; ++k) {
+            clr_observation *o = &c->positions[k];
+            o->max_ulp = clr_max_ulp(o->probe, base->positions[0].probe, out_row);
+            v->max_ulp = o->max_ulp > v->max_ulp ? o->max_ulp : v->max_ulp;
+            if (hashes)
+                hashes[count++] = o->hash;
+            v->observations++;
+        }
+    }
+    v->distinct = hashes ? clr_count_distinct_u64(hashes, count) : 0;
+    free(hashes);
+    return 1;
+}
+
+static void shape_of(const clr_claim_input *in, size_t shape_index, char *buf, size_t size)
+{
+    clr_shape_text(in->op, &in->shapes[shape_index], buf, size);
+}
+
+/* Run to run: the most distinct outputs over the trials of any one case. */
+static void judge_deterministic(const clr_claim_input *in, size_t s, clr_claim_result *cr)
+{
+    size_t worst = 0, at = 0;
+    char where[128];
+    for (size_t i = 0; i < in->ncases; ++i)
+        if (in->cases[i].strategy == s && !in->cases[i].skipped && in->cases[i].r2r_distinct > worst) {
+            worst = in->cases[i].r2r_distinct;
+            at = i;
+        }
+    if (worst == 0)
+        return;
+    cr->status = worst > 1 ? CLR_CLAIM_VIOLATED : CLR_CLAIM_HELD;
+    shape_of(in, in->cases[at].shape_index, where, sizeof where);
+    if (worst > 1)
+        snprintf(cr->evidence, sizeof cr->evidence, "%zu distinct outputs in %u trials at %s, batch %zu", worst,
+                 in->trials, where, in->cases[at].shape.batch);
+    else
+        snprintf(cr->evidence, sizeof cr->evidence, "1 output pattern in %u trials at every shape", in->trials);
+}
+
+/* The probe row over batch sizes and positions (the variance summaries), and every row under the
+ * op's alternative layout. */
+static void judge_batch_invariant(const clr_claim_input *in, size_t s, clr_claim_result *cr)
+{
+    size_t worst = 0, observations = 0, at = 0, layouts = 0, layout_bad = 0, layout_at = 0;
+    uint64_t ulp = 0, layout_ulp = 0;
+    char where[128];
+    for (size_t i = 0; i < in->nvariance; ++i) {
+        const clr_variance *v = &in->variance[i];
+        if (v->strategy != s)
+            continue;
+        observations += v->observations;
+        if (v->distinct > worst) {
+            worst = v->distinct;
+            at = v->shape_index;
+            ulp = v->max_ulp;
+        }
+    }
+    for (size_t i = 0; i < in->ncases; ++i) {
+        const clr_case *c = &in->cases[i];
+        if (c->strategy != s || !c->has_layout)
+            continue;
+        layouts++;
+        if (!c->layout_same && !layout_bad++) {
+            layout_at = i;
+            layout_ulp = c->layout_max_ulp;
+        }
+    }
+    if (observations <= 1 && !layouts)
+        return;
+    cr->status = worst > 1 || layout_bad ? CLR_CLAIM_VIOLATED : CLR_CLAIM_HELD;
+    shape_of(in, at, where, sizeof where);
+    if (worst > 1)
+        snprintf(cr->evidence, sizeof cr->evidence,
+                 "%zu distinct probe outputs across batch sizes and positions at %s "
+                 "(max %llu ulp from the smallest batch)",
+                 worst, where, (unsigned long long)ulp);
+    else if (layout_bad) {
+        shape_of(in, in->cases[layout_at].shape_index, where, sizeof where);
+        snprintf(cr->evidence, sizeof cr->evidence,
+                 "outputs changed when the same inputs were read from a larger buffer at %s, batch "
+                 "%zu (max %llu ulp)",
+                 where, in->cases[layout_at].shape.batch, (unsigned long long)layout_ulp);
+    } else
+        snprintf(cr->evidence, sizeof cr->evidence, "probe bits identical in all %zu batch/position observations%s",
+                 observations, layouts ? " and in every larger-buffer layout" : "");
+}
+
+/* The probe row with its elements permuted (the op's permute_row). */
+static void judge_order_independent(const clr_claim_input *in, size_t s, clr_claim_result *cr)
+{
+    size_t worst = 0, tried = 0, at = 0;
+    uint64_t ulp = 0;
+    char where[128];
+    for (size_t i = 0; i < in->ncases; ++i) {
+        const clr_case *c = &in->cases[i];
+        if (c->strategy != s || !c->norders)
+            continue;
+        tried += c->norders;
+        if (c->order_distinct > worst) {
+            worst = c->order_distinct;
+            at = c->shape_index;
+            ulp = c->order_max_ulp;
+        }
+    }
+    if (!tried)
+        return;
+    cr->status = worst > 1 ? CLR_CLAIM_VIOLATED : CLR_CLAIM_HELD;
+    shape_of(in, at, where, sizeof where);
+    if (worst > 1)
+        snprintf(cr->evidence, sizeof cr->evidence,
+                 "%zu distinct probe outputs over %u orders of its input at %s (max %llu ulp)", worst,
+                 CLR_ORDERS + 1, where, (unsigned long long)ulp);
+    else
+        snprintf(cr->evidence, sizeof cr->evidence, "probe bits identical over %zu permutations of its input",
+                 tried);
+}
+
+size_t clr_check_claims(const clr_claim_input *in, clr_claim_result *out)
+{
+    size_t n = 0, broken = 0;
+    for (size_t si = 0; si < in->nstrategies; ++si) {
+        size_t s = in->strategies[si];
+        unsigned claims = in->op->strategies[s].claims;
+        for (unsigned bit = 1; bit < (1u << CLR_NCLAIMS); bit <<= 1) {
+            clr_claim_result *cr = &out[n++];
+            memset(cr, 0, sizeof *cr);
+            cr->strategy = s;
+            cr->claim = bit;
+            cr->claimed = (claims & bit) != 0;
+            cr->status = CLR_CLAIM_NOT_MEASURED;
+            if (bit == CLR_CLAIM_DETERMINISTIC)
+                judge_deterministic(in, s, cr);
+            else if (bit == CLR_CLAIM_BATCH_INVARIANT)
+                judge_batch_invariant(in, s, cr);
+            else if (bit == CLR_CLAIM_ORDER_INDEPENDENT)
+                judge_order_independent(in, s, cr);
+            else
+                snprintf(cr->evidence, sizeof cr->evidence,
+                         "measured across devices by comparing fingerprints, not by `run`");
+            if (cr->claimed && cr->status == CLR_CLAIM_VIOLATED)
+                broken++;
+        }
+    }
+    return broken;
+}
