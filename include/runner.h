@@ -90,6 +90,12 @@ const clr_device_result *clr_prepared_setup(const clr_prepared_run *p);
 uint64_t clr_prepared_sources_hash(const clr_prepared_run *p);
 void clr_device_result_free(clr_device_result *res);
 
+/* The run's name: its results' basename (cfg->name, or the operation's). */
+const char *clr_run_name(const clr_run_config *cfg);
+/* The name of the .npy file --save-outputs writes for one case, in the run's folder:
+ * <run>-<strategy>-<dim><value>...-b<batch>.npy. 0, or -1 when it does not fit size. */
+int clr_case_output_name(const clr_run_config *cfg, size_t strategy, const clr_shape *shape, char *buf, size_t size);
+
 /* The tuning a run uses on a device: defaults with the config's overrides. */
 clr_tuning clr_run_tuning(const clr_run_config *cfg, const clr_device *dev);
 

@@ -59,7 +59,7 @@ static json_t *identity_json(const clr_run_config *cfg, const clr_prepared_run *
     return json_pack("{s:i, s:s, s:s, s:s, s:o, s:o, s:o, s:I, s:I, s:I, s:o, s:b,"
                      " s:{s:s, s:s, s:s, s:s, s:s, s:s, s:I},"
                      " s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:s, s:s}",
-                     "record_format", JOURNAL_FORMAT, "tool_version", CLREPRO_VERSION, "op", op->name, "name", cfg->name ? cfg->name : op->name,
+                     "record_format", JOURNAL_FORMAT, "tool_version", CLREPRO_VERSION, "op", op->name, "name", clr_run_name(cfg),
                      "strategies", strategies, "shapes", shapes, "batches", batches, "trials", (json_int_t)cfg->trials,
                      "reps", (json_int_t)cfg->reps, "warmup", (json_int_t)cfg->warmup, "input", input, "save_outputs",
                      cfg->save_outputs, "device", "name", dev->name, "vendor", dev->vendor, "platform",
@@ -488,7 +488,7 @@ int clr_journal_open(const char *dir, const clr_run_config *cfg, const clr_prepa
     j->fd = -1;
     j->cfg = cfg;
     snprintf(j->dir, sizeof j->dir, "%s", dir);
-    snprintf(j->path, sizeof j->path, "%s/.%s.journal.jsonl", dir, cfg->name ? cfg->name : cfg->op->name);
+    snprintf(j->path, sizeof j->path, "%s/.%s.journal.jsonl", dir, clr_run_name(cfg));
     j->nslots = cfg->nshapes * cfg->nbatches * cfg->nstrategies;
     j->cases = calloc(j->nslots ? j->nslots : 1, sizeof *j->cases);
     size_t ncopies = cfg->nshapes * cfg->nbatches;

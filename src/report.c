@@ -16,7 +16,7 @@ void clr_print_summary(FILE *out, const clr_run_config *cfg, const clr_device_re
     clr_escape(res->device.name, device, sizeof device);
     clr_escape(res->device.platform_name, platform, sizeof platform);
     clr_escape(res->device.driver_version, driver, sizeof driver);
-    fprintf(out, "\n%s: %s on %s — %s, driver %s (%u CUs), %.1f s\n", cfg->name ? cfg->name : op->name, op->name,
+    fprintf(out, "\n%s: %s on %s — %s, driver %s (%u CUs), %.1f s\n", clr_run_name(cfg), op->name,
             device, platform, driver, res->device.compute_units, res->wall_seconds);
     fprintf(out, "%-14s %-22s %5s %11s %9s %7s %8s %8s %9s %6s %9s\n", "strategy", "shape", op->batch_name,
             "median ms", "GB/s", "%copy", "overhead", "run2run", "batch-var", "order", "acc ulp");
@@ -63,7 +63,7 @@ void clr_print_summary(FILE *out, const clr_run_config *cfg, const clr_device_re
     }
     if (dir)
         fprintf(out, "results: %s/%s.{json,csv,md}\n", clr_escape(dir, shown_dir, sizeof shown_dir),
-                cfg->name ? cfg->name : op->name);
+                clr_run_name(cfg));
 }
 
 static int add_text(clr_file_batch *batch, const char *dir, const char *name, const char *ext, char *text,
@@ -105,7 +105,7 @@ int clr_results_add(clr_file_batch *batch, const char *dir, const clr_run_config
     } else {
         free(json);
     }
-    const char *name = cfg->name ? cfg->name : cfg->op->name;
+    const char *name = clr_run_name(cfg);
     int rc = add_text(batch, dir, name, "json", json_nl, err);
     if (rc == CLR_OK)
         rc = add_text(batch, dir, name, "csv", clr_results_csv(cfg, res), err);
@@ -113,14 +113,12 @@ int clr_results_add(clr_file_batch *batch, const char *dir, const clr_run_config
         rc = add_text(batch, dir, name, "md", clr_results_markdown(cfg, res), err);
     for (size_t i = 0; i < res->ncases && rc == CLR_OK && cfg->save_outputs; ++i) {
         const clr_case *c = &res->cases[i];
-        char path[4096], dims[160] = "", *bytes;
-        size_t size, len = 0;
+        char path[4096], file[1024], *bytes;
+        size_t size;
         if (c->skipped)
             continue;
-        for (size_t d = 0; d < cfg->op->ndims; ++d)
-            len += (size_t)snprintf(dims + len, sizeof dims - len, "-%s%zu", cfg->op->dim_names[d], c->shape.dims[d]);
-        if ((size_t)snprintf(path, sizeof path, "%s/%s-%s%s-b%zu.npy", dir, name, cfg->op->strategies[c->strategy].name,
-                             dims, c->shape.batch) >= sizeof path) {
+        if (clr_case_output_name(cfg, c->strategy, &c->shape, file, sizeof file) ||
+            (size_t)snprintf(path, sizeof path, "%s/%s", dir, file) >= sizeof path) {
             rc = clr_fail(err, CLR_EUSAGE, "output path %s/%s-... is too long; choose a shorter --out", dir, name);
             break;
         }

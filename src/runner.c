@@ -41,6 +41,22 @@ typedef struct run_state {
     int timed_out;                    /* a kernel overran the limit; its queue is still busy */
 } run_state;
 
+const char *clr_run_name(const clr_run_config *cfg)
+{
+    return cfg->name ? cfg->name : cfg->op->name;
+}
+
+int clr_case_output_name(const clr_run_config *cfg, size_t strategy, const clr_shape *shape, char *buf, size_t size)
+{
+    char dims[160] = "";
+    size_t len = 0;
+    for (size_t d = 0; d < cfg->op->ndims && len < sizeof dims; ++d)
+        len += (size_t)snprintf(dims + len, sizeof dims - len, "-%s%zu", cfg->op->dim_names[d], shape->dims[d]);
+    int n = snprintf(buf, size, "%s-%s%s-b%zu.npy", clr_run_name(cfg), cfg->op->strategies[strategy].name, dims,
+                     shape->batch);
+    return n < 0 || (size_t)n >= size || len >= sizeof dims ? -1 : 0;
+}
+
 clr_tuning clr_run_tuning(const clr_run_config *cfg, const clr_device *dev)
 {
     clr_tuning t = clr_tuning_default(dev);

@@ -299,11 +299,10 @@ static int device_dir(const clr_cli *cli, const clr_device *dev, char *dir, size
  * each name; returns the first non-zero result. */
 static int for_each_output(const clr_run_config *cfg, int (*fn)(const char *name, void *arg), void *arg)
 {
-    const char *name = cfg->name ? cfg->name : cfg->op->name;
     const char *formats[] = {"%s.json", "%s.csv", "%s.md", ".%s.journal.jsonl"};
     char file[1024];
     for (size_t i = 0; i < sizeof formats / sizeof formats[0]; ++i) {
-        snprintf(file, sizeof file, formats[i], name);
+        snprintf(file, sizeof file, formats[i], clr_run_name(cfg));
         int rc = fn(file, arg);
         if (rc)
             return rc;
@@ -311,13 +310,9 @@ static int for_each_output(const clr_run_config *cfg, int (*fn)(const char *name
     for (size_t si = 0; cfg->save_outputs && si < cfg->nstrategies; ++si)
         for (size_t z = 0; z < cfg->nshapes; ++z)
             for (size_t b = 0; b < cfg->nbatches; ++b) {
-                char dims[160] = "";
-                size_t len = 0;
-                for (size_t d = 0; d < cfg->op->ndims && len < sizeof dims; ++d)
-                    len += (size_t)snprintf(dims + len, sizeof dims - len, "-%s%zu", cfg->op->dim_names[d],
-                                            cfg->shapes[z].dims[d]);
-                snprintf(file, sizeof file, "%s-%s%s-b%zu.npy", name,
-                         cfg->op->strategies[cfg->strategy_index[si]].name, dims, cfg->batches[b]);
+                clr_shape shape = cfg->shapes[z];
+                shape.batch = cfg->batches[b];
+                clr_case_output_name(cfg, cfg->strategy_index[si], &shape, file, sizeof file);
                 int rc = fn(file, arg);
                 if (rc)
                     return rc;

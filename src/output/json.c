@@ -62,7 +62,7 @@ static json_t *config_json(const clr_run_config *cfg, const clr_device_result *r
                                     "dist", clr_dist_name(cfg->input.dist));
     const clr_tuning *t = &res->tuning;
     return json_pack("{s:s, s:s, s:o, s:o, s:s, s:o, s:I, s:I, s:I, s:o, s:{s:I, s:I, s:b, s:I, s:I, s:I}, s:s, s:s, s:s}",
-                     "op", op->name, "name", cfg->name ? cfg->name : op->name, "strategies", strategies, "shapes",
+                     "op", op->name, "name", clr_run_name(cfg), "strategies", strategies, "shapes",
                      shapes, "batch_name", op->batch_name, "batches", batches, "trials", (json_int_t)cfg->trials, "reps", (json_int_t)cfg->reps, "warmup",
                      (json_int_t)cfg->warmup, "input", input, "tuning", "wg_size", (json_int_t)t->wg_size, "vec",
                      (json_int_t)t->vec, "contig", t->contig != 0, "groups_per_cu", (json_int_t)t->groups_per_cu,

@@ -24,7 +24,7 @@ char *clr_results_markdown(const clr_run_config *cfg, const clr_device_result *r
     const clr_tuning *tu = &res->tuning;
     clr_text t = {0};
     clr_text_printf(&t, "# clrepro %s: ", CLREPRO_VERSION);
-    clr_text_md_code(&t, cfg->name ? cfg->name : op->name);
+    clr_text_md_code(&t, clr_run_name(cfg));
     clr_text_printf(&t, " (%s) on ", op->name);
     clr_text_md(&t, d->name);
     clr_text_printf(&t, "\n\n- Device: ");
