@@ -216,6 +216,10 @@ static int plan_runs(const clr_cli *cli, const char *command_line, clr_planned_r
                             "length of the file", op->dim_names[0], op->dim_names[0]);
         if (clr_input_open_file(input, cli->input_path, err))
             return err->code;
+        /* The file replaces the generated rows; the seed still makes the weights (rmsnorm's w,
+         * matmul's B) and is recorded with the results. */
+        input->seed = cli->seed;
+        input->dist = cli->dist;
         input_cols = input->cols;
     }
     *runs = clr_calloc(nparts, sizeof **runs, "runs", err);

@@ -13,6 +13,8 @@
 #include "cli.h"
 #include "demo.h"
 #include "device.h"
+#include "npy.h"
+#include "runplan.h"
 #include "util.h"
 
 static char *last_copy; /* option values point into it until the next parse */
@@ -543,6 +545,91 @@ START_TEST(binary_corrupt_npy_and_broken_kernel)
 }
 END_TEST
 
+/* Planning from the operation tables: what runs, with which shapes and batches, in which order,
+ * without a device. */
+static clr_planned_run *plan_line(const char *line, size_t *nruns, clr_input *input)
+{
+    clr_cli cli;
+    clr_error err;
+    clr_planned_run *runs = NULL;
+    memset(input, 0, sizeof *input);
+    ck_assert_int_eq(parse(line, &cli, &err), 0);
+    int rc = clr_plan_runs(&cli, line, &runs, nruns, input, &err);
+    ck_assert_msg(rc == 0, "%s: %s", line, err.msg);
+    return runs;
+}
+
+START_TEST(plan_from_tables)
+{
+    size_t n;
+    clr_input in;
+    clr_planned_run *r = plan_line("run --suite llm", &n, &in);
+    const char *names[] = {"llm-rmsnorm", "llm-matmul", "llm-attention"};
+    const size_t nbatches[] = {10, 10, 7}, nshapes[] = {1, 2, 2};
+    ck_assert_uint_eq(n, 3);
+    for (size_t i = 0; i < n; ++i) {
+        ck_assert_str_eq(r[i].cfg.name, names[i]);
+        ck_assert_uint_eq(r[i].cfg.nbatches, nbatches[i]);
+        ck_assert_uint_eq(r[i].cfg.nshapes, nshapes[i]);
+    }
+    ck_assert_uint_eq(r[1].cfg.shapes[1].dims[0], 4096);  /* matmul k */
+    ck_assert_uint_eq(r[1].cfg.shapes[1].dims[1], 14336); /* matmul n */
+    ck_assert_uint_eq(r[1].cfg.batches[9], 512);
+    clr_planned_runs_free(r, n);
+    r = plan_line("run --suite seed --trials 7", &n, &in);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_str_eq(r[0].cfg.name, "seed-attention-trials");
+    ck_assert_uint_eq(r[0].cfg.trials, 7); /* --trials given wins over the part's 50 */
+    ck_assert_str_eq(r[1].cfg.name, "seed-attention-lengths");
+    ck_assert_uint_eq(r[1].cfg.nshapes, 5);
+    clr_planned_runs_free(r, n);
+    r = plan_line("run --suite seed", &n, &in);
+    ck_assert_uint_eq(r[0].cfg.trials, 50);
+    clr_planned_runs_free(r, n);
+    /* A plain run: every operation with its defaults; an operation's own dimension lists. */
+    r = plan_line("run", &n, &in);
+    ck_assert_uint_ge(n, 4);
+    ck_assert_str_eq(r[0].cfg.op->name, "sum");
+    ck_assert_uint_eq(r[0].cfg.nshapes, 3);
+    ck_assert_uint_eq(r[0].cfg.shapes[2].dims[0], 16777216);
+    ck_assert_uint_eq(r[0].cfg.nbatches, 4);
+    clr_planned_runs_free(r, n);
+    r = plan_line("run --op matmul --k 64,128 --n 8,16,32 --batch 3 --contig 0", &n, &in);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_uint_eq(r[0].cfg.nshapes, 6);
+    ck_assert_uint_eq(r[0].cfg.shapes[5].dims[0], 128);
+    ck_assert_uint_eq(r[0].cfg.shapes[5].dims[1], 32);
+    ck_assert_uint_eq(r[0].cfg.batches[0], 3);
+    ck_assert_int_eq(r[0].cfg.contig, CLR_CONTIG_NO);
+    clr_planned_runs_free(r, n);
+}
+END_TEST
+
+/* --input replaces the generated rows, not the seed: the weights still follow it. */
+START_TEST(plan_input_keeps_seed)
+{
+    char dir[256], line[512];
+    test_mkdtemp(dir, sizeof dir, "plan-input");
+    char path[300];
+    snprintf(path, sizeof path, "%s/x.npy", dir);
+    float x[2 * 8] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+    clr_error err = {0};
+    ck_assert_int_eq(clr_npy_write_f32(path, x, 2, 8, &err), 0);
+    snprintf(line, sizeof line, "run --op rmsnorm --input %s --seed 7", path);
+    size_t n;
+    clr_input in;
+    clr_planned_run *r = plan_line(line, &n, &in);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_int_eq(r[0].cfg.input.from_file, 1);
+    ck_assert_uint_eq(r[0].cfg.input.seed, 7);
+    ck_assert_uint_eq(r[0].cfg.shapes[0].dims[0], 8); /* the file's row length */
+    clr_planned_runs_free(r, n);
+    clr_input_close(&in);
+    unlink(path);
+    rmdir(dir);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("cli");
@@ -558,6 +645,8 @@ int main(void)
     tcase_add_test(p, cli_demo_seed_range);
     tcase_add_test(p, messages_escape_control_characters);
     tcase_add_test(p, device_selectors);
+    tcase_add_test(p, plan_from_tables);
+    tcase_add_test(p, plan_input_keeps_seed);
     suite_add_tcase(s, p);
     TCase *b = tcase_create("binary");
     tcase_add_test(b, binary_bad_input);
