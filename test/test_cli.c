@@ -564,9 +564,9 @@ START_TEST(plan_from_tables)
     size_t n;
     clr_input in;
     clr_planned_run *r = plan_line("run --suite llm", &n, &in);
-    const char *names[] = {"llm-rmsnorm", "llm-matmul", "llm-attention"};
-    const size_t nbatches[] = {10, 10, 7}, nshapes[] = {1, 2, 2};
-    ck_assert_uint_eq(n, 3);
+    const char *names[] = {"llm-rmsnorm", "llm-matmul", "llm-attention", "llm-softmax"};
+    const size_t nbatches[] = {10, 10, 7, 7}, nshapes[] = {1, 2, 2, 1};
+    ck_assert_uint_eq(n, 4);
     for (size_t i = 0; i < n; ++i) {
         ck_assert_str_eq(r[i].cfg.name, names[i]);
         ck_assert_uint_eq(r[i].cfg.nbatches, nbatches[i]);

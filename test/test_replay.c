@@ -81,59 +81,6 @@ START_TEST(every_sum_strategy_equals_its_replay)
 }
 END_TEST
 
-/* Copies the kernel directory into a fresh temporary one, replacing `old` by `new` in `file`. */
-static void sabotaged_kernels(char *dir, size_t size, const char *file, const char *old, const char *new)
-{
-    test_mkdtemp(dir, size, "sabotage");
-    DIR *d = opendir(CLREPRO_SOURCE_DIR "/cl");
-    ck_assert_ptr_nonnull(d);
-    int applied = 0;
-    for (struct dirent *e; (e = readdir(d)) != NULL;) {
-        if (e->d_name[0] == '.')
-            continue;
-        const char *name = e->d_name;
-        char src[512], dst[512];
-        snprintf(src, sizeof src, "%s/cl/%s", CLREPRO_SOURCE_DIR, name);
-        snprintf(dst, sizeof dst, "%s/%s", dir, name);
-        FILE *in = fopen(src, "rb");
-        ck_assert_msg(in != NULL, "%s: %s", src, strerror(errno));
-        static char text[1 << 20];
-        size_t len = fread(text, 1, sizeof text - 1, in);
-        fclose(in);
-        text[len] = 0;
-        FILE *out = fopen(dst, "wb");
-        ck_assert_ptr_nonnull(out);
-        char *at = strcmp(name, file) ? NULL : strstr(text, old);
-        if (!strcmp(name, file))
-            ck_assert_msg(at != NULL, "the sabotage of %s no longer applies: '%s' not found", file, old);
-        if (at) {
-            applied = 1;
-            fwrite(text, 1, (size_t)(at - text), out);
-            fputs(new, out);
-            fputs(at + strlen(old), out);
-        } else {
-            fputs(text, out);
-        }
-        fclose(out);
-    }
-    closedir(d);
-    ck_assert_msg(applied, "no kernel file %s", file);
-}
-
-static void remove_kernels(const char *dir)
-{
-    DIR *d = opendir(dir);
-    ck_assert_ptr_nonnull(d);
-    for (struct dirent *e; (e = readdir(d)) != NULL;) {
-        char path[512];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (e->d_name[0] != '.')
-            unlink(path);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
 /* Each sabotage drops one element of the row (or one per work-item) in one strategy's kernel. */
 static const struct {
     const char *file, *old, *new;
@@ -162,7 +109,7 @@ START_TEST(a_kernel_dropping_one_element_fails)
     size_t hidden_by_bound = 0;
     for (size_t k = 0; k < sizeof sabotages / sizeof sabotages[0]; ++k) {
         char dir[300];
-        sabotaged_kernels(dir, sizeof dir, sabotages[k].file, sabotages[k].old, sabotages[k].new);
+        test_sabotaged_kernels(dir, sizeof dir, sabotages[k].file, sabotages[k].old, sabotages[k].new);
         for (size_t s = 0; s < 3 && sabotages[k].strategies[s]; ++s) {
             clr_device_result res;
             run_one(sabotages[k].strategies[s], n, row, 1, 4, 2, dir, &res);
@@ -174,7 +121,7 @@ START_TEST(a_kernel_dropping_one_element_fails)
             }
             clr_device_result_free(&res);
         }
-        remove_kernels(dir);
+        test_remove_kernels(dir);
     }
     /* The reason for replays: the bound alone let some of these wrong answers through. */
     ck_assert_msg(hidden_by_bound > 0, "every sabotage was also caught by the bound: the data no longer shows why "
@@ -206,7 +153,7 @@ START_TEST(matmul_replays_and_a_skipped_k_fails)
         clr_gen_row(4, CLR_DIST_NORMAL, r, a + r * K, K);
     static const char *const strategies[] = {"tiled", "splitk", "splitk-atomic"};
     char dir[300];
-    sabotaged_kernels(dir, sizeof dir, "matmul.cl", "MM_UNROLL_K for (uint k = kc; k < kend; ++k)",
+    test_sabotaged_kernels(dir, sizeof dir, "matmul.cl", "MM_UNROLL_K for (uint k = kc; k < kend; ++k)",
                       "MM_UNROLL_K for (uint k = kc + (kc == 0); k < kend; ++k)");
     for (int contig = 1; contig <= 2; ++contig)
         for (size_t s = 0; s < 3; ++s) {
@@ -227,7 +174,7 @@ START_TEST(matmul_replays_and_a_skipped_k_fails)
                                   res.cases[i].shape.batch, contig);
             clr_device_result_free(&res);
         }
-    remove_kernels(dir);
+    test_remove_kernels(dir);
     free(a);
 }
 END_TEST
@@ -272,7 +219,7 @@ START_TEST(rmsnorm_replays_and_a_missing_square_fails)
             clr_device_result_free(&res);
         }
     char dir[300];
-    sabotaged_kernels(dir, sizeof dir, "rmsnorm.cl", "for (uint i = begin + lid; i < end; i += WG_SIZE)",
+    test_sabotaged_kernels(dir, sizeof dir, "rmsnorm.cl", "for (uint i = begin + lid; i < end; i += WG_SIZE)",
                       "for (uint i = begin + lid + (lid == 0); i < end; i += WG_SIZE)");
     for (size_t s = 0; s < 3; ++s) {
         clr_device_result res;
@@ -282,7 +229,7 @@ START_TEST(rmsnorm_replays_and_a_missing_square_fails)
                           "%s B %zu: a missing square passed validation", strategies[s], res.cases[i].shape.batch);
         clr_device_result_free(&res);
     }
-    remove_kernels(dir);
+    test_remove_kernels(dir);
 }
 END_TEST
 
@@ -311,7 +258,7 @@ START_TEST(small_errors_and_late_rows_fail)
     clr_shape shape = {.dims = {D}};
     size_t batches[] = {1, 4};
     for (size_t p = 0; p < 2; ++p) {
-        sabotaged_kernels(dir, sizeof dir, "rmsnorm.cl", paths[p].old, paths[p].new);
+        test_sabotaged_kernels(dir, sizeof dir, "rmsnorm.cl", paths[p].old, paths[p].new);
         for (int sabotaged = 0; sabotaged < 2; ++sabotaged) {
             clr_run_config cfg = test_file_config(&clr_op_rmsnorm, "row", &shape, batches, 2, x, ROWS, D);
             cfg.kernel_dir = sabotaged ? dir : NULL;
@@ -326,14 +273,14 @@ START_TEST(small_errors_and_late_rows_fail)
                               res.cases[i].first_mismatch[0] ? res.cases[i].first_mismatch : "valid");
             clr_device_result_free(&res);
         }
-        remove_kernels(dir);
+        test_remove_kernels(dir);
     }
     free(x);
 
     const size_t K = 260, N = 64, M = 128;
     float *a = malloc(M * K * sizeof *a);
     clr_gen_row(7, CLR_DIST_NORMAL, 0, a, M * K);
-    sabotaged_kernels(dir, sizeof dir, "matmul.cl", "MM_UNROLL_K for (uint k = kc; k < kend; ++k)",
+    test_sabotaged_kernels(dir, sizeof dir, "matmul.cl", "MM_UNROLL_K for (uint k = kc; k < kend; ++k)",
                       "MM_UNROLL_K for (uint k = kc + (kc == 0 && m0 >= 32 && m0 < 64); k < kend; ++k)");
     clr_shape mshape = {.dims = {K, N}};
     size_t mbatches[] = {M};
@@ -349,7 +296,7 @@ START_TEST(small_errors_and_late_rows_fail)
                       res.cases[0].first_mismatch[0] ? res.cases[0].first_mismatch : "valid");
         clr_device_result_free(&res);
     }
-    remove_kernels(dir);
+    test_remove_kernels(dir);
     free(a);
 }
 END_TEST

@@ -5,6 +5,7 @@
 
 #include <check.h>
 #include <dirent.h>
+#include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <stdio.h>
@@ -107,6 +108,61 @@ static inline clr_run_config test_file_config(const clr_operation *op, const cha
 }
 
 /* Runs a suite; the process exit status. */
+/* A copy of cl/ in a fresh temporary folder (dir) with `old` replaced by `new` in `file`, for
+ * --kernel-dir: a kernel sabotaged to drop an element must fail validation. */
+static inline void test_sabotaged_kernels(char *dir, size_t size, const char *file, const char *old, const char *new)
+{
+    test_mkdtemp(dir, size, "sabotage");
+    DIR *d = opendir(CLREPRO_SOURCE_DIR "/cl");
+    ck_assert_ptr_nonnull(d);
+    int applied = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        if (e->d_name[0] == '.')
+            continue;
+        const char *name = e->d_name;
+        char src[1024], dst[1024];
+        snprintf(src, sizeof src, "%s/cl/%s", CLREPRO_SOURCE_DIR, name);
+        snprintf(dst, sizeof dst, "%s/%s", dir, name);
+        FILE *in = fopen(src, "rb");
+        ck_assert_msg(in != NULL, "%s: %s", src, strerror(errno));
+        static char text[1 << 20];
+        size_t len = fread(text, 1, sizeof text - 1, in);
+        fclose(in);
+        text[len] = 0;
+        FILE *out = fopen(dst, "wb");
+        ck_assert_ptr_nonnull(out);
+        char *at = strcmp(name, file) ? NULL : strstr(text, old);
+        if (!strcmp(name, file))
+            ck_assert_msg(at != NULL, "the sabotage of %s no longer applies: '%s' not found", file, old);
+        if (at) {
+            applied = 1;
+            fwrite(text, 1, (size_t)(at - text), out);
+            fputs(new, out);
+            fputs(at + strlen(old), out);
+        } else {
+            fputs(text, out);
+        }
+        fclose(out);
+    }
+    closedir(d);
+    ck_assert_msg(applied, "no kernel file %s", file);
+}
+
+/* Removes such a folder. */
+static inline void test_remove_kernels(const char *dir)
+{
+    DIR *d = opendir(dir);
+    ck_assert_ptr_nonnull(d);
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        char path[1024];
+        snprintf(path, sizeof path, "%.500s/%.500s", dir, e->d_name);
+        if (e->d_name[0] != '.')
+            unlink(path);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
 static inline int clr_run_suite(Suite *s)
 {
     const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") && !strchr(getenv("TMPDIR"), '\'') ? getenv("TMPDIR")

@@ -1,0 +1,216 @@
+/* softmax.c: operation `softmax`, decode logits: B rows of V float32 (or bf16) logits to
+ * probabilities y_i = exp(x_i - m) / sum_j exp(x_j - m), m = max_j x_j. Kernels in cl/softmax.cl.
+ *
+ * Strategy   the row's sum of exp(x - max) is reduced                claims
+ * row        by one work-group, one fixed order (strided per          deterministic, batch-invariant
+ *            work-item, then the work-group tree)
+ * split      online softmax: `parts` work-groups per row (from B and  deterministic
+ *            the compute units) each give (m_p, s_p); every part
+ *            combines M = max m_p, S = sum s_p exp(m_p - M) in one
+ *            fixed order and scales its chunk by exp(m_p - M) / S
+ *
+ * Both store the exponentials in y (split: exp(x - m_p)), then scale them: row by 1 / S, split
+ * by exp(m_p - M) * (1 / S) (one division a row and one product an element: a rounding more
+ * than a division per element, which costs far more on every device). Generated logits are the
+ * generator's values times 8 (uniform: [-8, 8)); --input rows are taken as they are. A NaN or
+ * +inf logit, or a row of -inf only, makes the row NaN; -inf logits among finite ones give 0.
+ *
+ * Reference: float64 on the host (exact max, exp and sum in double; V <= 2^24 keeps the double
+ * sum's error below u / 2^5). Validation is by error bound only: exp is the vendor's, which the
+ * host cannot replay. Bound, u = 2^-24, from OpenCL's full profile (exp <= 3 ulp, so <= 6u
+ * relative; x / y <= 2.5 ulp, so 1 / S <= 5u), d_i = x_i - m, A = sum_i p_i |d_i| (<= ln V):
+ *   exp(fl(d_i)) = exp(d_i) (1 + eta_i), |eta_i| <= 6u + u |d_i|  (fl(d_i) = d_i (1 + delta))
+ *   S' = sum exp(fl(d_i)) = S (1 + sigma), |sigma| <= sum p_i |eta_i| <= 6u + u A
+ *   the float sum of non-negative terms: S' (1 + theta), |theta| <= gamma_k (k: its depth)
+ *   y_i = e_i * fl(1 / S): 5u + u more.
+ * row:   |y_i / p_i - 1| <= (18 + |d_i| + A) u + gamma_k, to first order.
+ * split: the part's exp(x - m_p) and exp(m_p - M) (6u each, the two differences' roundings
+ *        adding to u |d_i|), the product s_p exp(m_p - M) and w * (1 / S) (u each): the sum
+ *        (13 + A) u, y_i (14 + |d_i|) u, 1 / S 5u: (32 + |d_i| + A) u + gamma_k, k the depth
+ *        of the parts' sums plus that of the combine.
+ * Second-order terms: with t the largest first-order total (|d_i| <= 110 wherever y_i is not
+ * below the smallest subnormal term the runner allows), every product of (1 + a)^(+-1) factors
+ * is within t / (1 - 3t), so the plan allows, with F = 1 / (1 - 3 t) and the reference's own
+ * rounding (u |p_i|) and float64 error (< u / 16):
+ *   |y_i - ref_i| <= F u p_i (|d_i| + A) + F ((c + 1.25) u + gamma_k) |ref_i|   (c = 18 or 32)
+ * as err_abs = F u against scale_i = p_i (|d_i| + A), err_rel = F ((c + 1.25) u + gamma_k). Results
+ * and exp's values below 2^-126 err by units of 2^-149, which the runner allows per rounding of
+ * the plan's depth. A dropped element of weight p_j shows only where p_j exceeds the bound
+ * (about gamma_k): the bound cannot see a missing small logit, a replay could (the portable
+ * strategy to come). */
+#include <math.h>
+#include <stdint.h>
+#include "data.h"
+#include "op.h"
+
+#define SM_U 0x1p-24
+#define SM_MAX_D 110.0     /* |x - max| beyond which exp(x - max) / S is below 2^-158 */
+#define SM_LOGIT_SCALE 8.0f /* generated rows are the generator's values times this */
+#define SM_MAX_VOCAB ((size_t)1 << 24)
+
+static size_t vocab(const clr_op_ctx *ctx) { return ctx->shape.dims[0]; }
+
+/* The plan's bound for strategy constant c and a sum of depth k (see the header). */
+static void bound(const clr_op_ctx *ctx, clr_plan *plan, double c, double k)
+{
+    double g = clr_gamma(k);
+    double t = (c + 2) * SM_U + g + SM_U * (SM_MAX_D + log((double)vocab(ctx)));
+    double f = 3 * t < 1 ? 1 / (1 - 3 * t) : INFINITY;
+    plan->err_abs = f * SM_U;
+    plan->err_rel = isfinite(f) ? f * ((c + 1.25) * SM_U + g) : INFINITY;
+}
+
+static int row_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
+{
+    (void)err;
+    unsigned wg = ctx->tuning->wg_size;
+    double k = ceil((double)vocab(ctx) / wg) + clr_log2u(wg);
+    plan->local = wg;
+    plan->global = ctx->shape.batch * wg;
+    plan->depth = k + 4; /* x - m, exp, 1 / S, the product */
+    clr_plan_param(plan, "wg", wg);
+    bound(ctx, plan, 18, k);
+    return CLR_OK;
+}
+
+static int row_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first, cl_event *last, clr_error *err)
+{
+    cl_kernel k;
+    cl_uint V = (cl_uint)vocab(ctx);
+    if (clr_program_kernel(ctx->program, "softmax_row", &k, err) ||
+        clr_set_args(k, err, 3, CLR_ARG(ctx->input), CLR_ARG(ctx->output), CLR_ARG(V)) ||
+        clr_enqueue_1d(ctx, k, plan->global, plan->local, first, err))
+        return err->code;
+    *last = *first;
+    return CLR_OK;
+}
+
+/* Parts per row from B and the compute units, as libraries do for long rows at small batch. */
+static int split_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
+{
+    (void)err;
+    unsigned wg = ctx->tuning->wg_size;
+    size_t V = vocab(ctx), batch = ctx->shape.batch;
+    size_t parts = clr_parts_to_fill(ctx, batch, V / ((size_t)wg * 4));
+    size_t chunk = (V + parts - 1) / parts;
+    parts = (V + chunk - 1) / chunk;
+    double k = ceil((double)chunk / wg) + clr_log2u(wg) + ceil((double)parts / wg) + clr_log2u(wg);
+    plan->local = wg;
+    plan->global = batch * parts * wg;
+    plan->depth = k + 8; /* two differences and exps, s_p * w, 1 / S, w * (1 / S), the product */
+    plan->scratch_bytes = batch * parts * 2 * sizeof(float); /* (m_p, s_p) per part */
+    clr_plan_param(plan, "parts", (double)parts);
+    clr_plan_param(plan, "chunk", (double)chunk);
+    clr_plan_param(plan, "wg", wg);
+    bound(ctx, plan, 32, k);
+    return CLR_OK;
+}
+
+static int split_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first, cl_event *last, clr_error *err)
+{
+    cl_kernel kp, ks;
+    cl_mem partials;
+    cl_uint V = (cl_uint)vocab(ctx), parts = (cl_uint)clr_plan_get(plan, "parts");
+    cl_uint chunk = (cl_uint)clr_plan_get(plan, "chunk");
+    if (clr_op_scratch(ctx, plan, &partials, err) || clr_program_kernel(ctx->program, "softmax_parts", &kp, err) ||
+        clr_program_kernel(ctx->program, "softmax_scale", &ks, err) ||
+        clr_set_args(kp, err, 6, CLR_ARG(ctx->input), CLR_ARG(ctx->output), CLR_ARG(partials), CLR_ARG(V),
+                     CLR_ARG(parts), CLR_ARG(chunk)) ||
+        clr_set_args(ks, err, 5, CLR_ARG(ctx->output), CLR_ARG(partials), CLR_ARG(V), CLR_ARG(parts), CLR_ARG(chunk)) ||
+        clr_enqueue_1d(ctx, kp, plan->global, plan->local, first, err) ||
+        clr_enqueue_second(ctx, ks, plan->global, plan->local, first, last, err))
+        return err->code;
+    return CLR_OK;
+}
+
+static const clr_strategy strategies[] = {
+    {"row", "one work-group per row: max, then sum of exp(x - max) in one fixed order, then y = e * (1 / sum)",
+     CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, NULL, row_plan, row_enqueue, NULL},
+    {"split", "online softmax over parts chosen from B and the compute units, combined in part order",
+     CLR_CLAIM_DETERMINISTIC, NULL, split_plan, split_enqueue, NULL},
+};
+
+static size_t row_floats(const clr_shape *s) { return s->dims[0]; }
+
+static double bytes(const clr_shape *s)
+{
+    return (double)s->batch * (double)s->dims[0] * ((double)clr_dtype_size(s->dtype) + sizeof(float));
+}
+
+/* max, difference, exp, add and product: five per logit. */
+static double flops(const clr_shape *s) { return 5.0 * (double)s->batch * (double)s->dims[0]; }
+
+/* Generated logits spread over [-8, 8) (uniform) rather than [-1, 1), so exp works over 16
+ * natural-log units as in a model's logits; rows from --input are taken as they are. */
+static void fill_row(const clr_shape *s, const clr_input *in, uint64_t row, float *out)
+{
+    clr_input_row(in, row, out, s->dims[0]);
+    if (!in->from_file)
+        for (size_t i = 0; i < s->dims[0]; ++i)
+            out[i] *= SM_LOGIT_SCALE; /* a power of two: exact */
+}
+
+/* float64: the max as the kernels take it (NaN ignored), shifted by 0 where it is -inf. scale
+ * holds exp(x_i - m) until the sum is known. */
+static void reference(const clr_shape *s, const float *x, const float *shared, float *ref, double *scale)
+{
+    (void)shared;
+    size_t V = s->dims[0];
+    double m = -INFINITY, sum = 0, a = 0;
+    for (size_t i = 0; i < V; ++i)
+        if ((double)x[i] > m)
+            m = (double)x[i];
+    double shift = m == -INFINITY ? 0 : m;
+    for (size_t i = 0; i < V; ++i) {
+        scale[i] = exp((double)x[i] - shift);
+        sum += scale[i];
+    }
+    for (size_t i = 0; i < V; ++i) {
+        double p = scale[i] / sum;
+        if (p > 0 && isfinite(p))
+            a += p * fabs((double)x[i] - shift);
+    }
+    for (size_t i = 0; i < V; ++i) {
+        double p = scale[i] / sum;
+        ref[i] = (float)p;
+        scale[i] = p > 0 && isfinite(p) ? p * (fabs((double)x[i] - shift) + a) : 0;
+    }
+}
+
+static int check_shape(const clr_shape *s, clr_error *err)
+{
+    if (s->dims[0] < 1 || s->dims[0] > SM_MAX_VOCAB)
+        return clr_fail(err, CLR_EUSAGE, "softmax --vocab %zu: from 1 to %zu", s->dims[0], SM_MAX_VOCAB);
+    return CLR_OK;
+}
+
+/* The llm suite: Llama 3's vocabulary, 1 to 64 sequences decoding. */
+static const clr_suite_part suites[] = {
+    {"llm", "llm-softmax", {{128256}}, {1, 2, 4, 8, 16, 32, 64}, 0},
+};
+
+const clr_operation clr_op_softmax = {
+    .name = "softmax",
+    .summary = "B rows of V logits: y = exp(x - max) / sum exp(x - max); reference: float64",
+    .source = "softmax.cl",
+    .batch_name = "B",
+    .ndims = 1,
+    .dim_names = {"vocab"},
+    .dim_help = {"vocabulary size V, logits per row"},
+    .dim_defaults = {{32000, 128256, 151936}},
+    .default_batches = {1, 2, 8, 32},
+    .suites = suites,
+    .nsuites = sizeof suites / sizeof suites[0],
+    .supports_bf16 = 1,
+    .supports_input_file = 1,
+    .strategies = strategies,
+    .nstrategies = sizeof strategies / sizeof strategies[0],
+    .input_row_floats = row_floats,
+    .output_row_floats = row_floats,
+    .bytes = bytes,
+    .flops = flops,
+    .check_shape = check_shape,
+    .fill_row = fill_row,
+    .reference = reference,
+    .exact_div_sqrt = 1, /* one divide a row: free, and the portable strategy will need it */
+};
