@@ -131,6 +131,8 @@ void clr_cli_usage(FILE *out, clr_command command)
         command = CLR_CMD_RUN;
     }
     fprintf(out, "options of `clrepro %s%s`:\n", command_name(command), command == CLR_CMD_DEMO ? " order" : "");
+    if (command == CLR_CMD_RUN || command == CLR_CMD_DEMO)
+        fprintf(out, "(numbers take 4096, 2^12 and 4K forms; lists are comma-separated, each item once)\n");
     size_t nops;
     const clr_operation *const *ops = clr_op_all(&nops);
     for (size_t i = 0; i < sizeof options / sizeof options[0]; ++i) {

@@ -91,9 +91,8 @@ static size_t shared_floats(const clr_operation *op, const clr_shape *s)
     return op->shared_floats ? op->shared_floats(s) : 0;
 }
 
-/* The most scratch any chosen strategy plans for a shape at any of the batches (the scratch
- * buffer is one, grown on demand, so the peak is the largest). A plan that refuses the shape
- * refuses the run here. */
+/* The most scratch any chosen strategy plans for a shape at any of the batches. A plan that
+ * refuses the shape refuses the run here. */
 static int max_scratch(const clr_run_config *cfg, const clr_device *dev, const clr_tuning *t, size_t shape_index,
                        double *bytes, clr_error *err)
 {
@@ -118,6 +117,9 @@ static int check_fits(const clr_run_config *cfg, const clr_device *dev, const cl
 {
     size_t bmax = max_batch(cfg);
     const clr_operation *op = cfg->op;
+    /* The scratch buffer is one, grown on demand and kept until the run ends: while a shape
+     * runs it is the largest any shape so far asked for. */
+    double scratch_so_far = 0;
     for (size_t i = 0; i < cfg->nshapes; ++i) {
         clr_shape s = shape_at(cfg, i, bmax);
         if (clr_op_check_shape(op, &s, err))
@@ -133,10 +135,11 @@ static int check_fits(const clr_run_config *cfg, const clr_device *dev, const cl
         /* Inputs, outputs, the strategies' scratch, and the copy yardstick's source and
          * destination, each half the op's traffic. The strategies are planned (for their
          * scratch) only once the rest fits: a plan may refuse a shape that fits nowhere. */
-        double traffic = op->bytes(&s), scratch = 0;
+        double traffic = op->bytes(&s), scratch = scratch_so_far;
         for (int pass = 0; pass < 2; ++pass) {
             if (pass == 1 && max_scratch(cfg, dev, t, i, &scratch, err))
                 return err->code;
+            scratch = scratch > scratch_so_far ? scratch : scratch_so_far;
             double need = in + out + scratch + shared + traffic;
             if (in <= (double)dev->max_alloc && out <= (double)dev->max_alloc && shared <= (double)dev->max_alloc &&
                 traffic / 2 <= (double)dev->max_alloc && scratch <= (double)dev->max_alloc &&
@@ -153,6 +156,7 @@ static int check_fits(const clr_run_config *cfg, const clr_device *dev, const cl
                             "in one buffer; reduce the sizes or --batch",
                             op->name, shape_text, bmax, dev->name, need_text, have, alloc);
         }
+        scratch_so_far = scratch;
     }
     return CLR_OK;
 }

@@ -14,6 +14,7 @@
 #include "demo.h"
 #include "device.h"
 #include "npy.h"
+#include "op.h"
 #include "runplan.h"
 #include "util.h"
 
@@ -630,6 +631,26 @@ START_TEST(plan_input_keeps_seed)
 }
 END_TEST
 
+/* An operation's own tuning check: sum's kernels hold the exact merge and sum_tree_final's block
+ * in local memory; the other operations have no such limit to check. */
+START_TEST(op_tuning_checks)
+{
+    clr_device dev = {.name = "small", .local_mem = 32768, .max_work_group_size = 1024};
+    clr_tuning t = {.wg_size = 256, .vec = 16, .contig = 0, .groups_per_cu = 8, .fixed_chunk = 1, .kv_chunk = 1};
+    clr_error err = {0};
+    ck_assert_int_eq(clr_op_sum.check_tuning(&t, &dev, &err), 0); /* 16 KiB + 16 KiB, and 21 KiB of digits */
+    dev.local_mem = 24576;
+    ck_assert_int_eq(clr_op_sum.check_tuning(&t, &dev, &err), CLR_EUSAGE);
+    ck_assert_msg(strstr(err.msg, "32768 bytes of local memory") != NULL, "%s", err.msg);
+    t.contig = 1; /* a work-item per work-group: 64 B + 16 KiB; the digits, 21 KiB, fit */
+    memset(&err, 0, sizeof err);
+    ck_assert_int_eq(clr_op_sum.check_tuning(&t, &dev, &err), 0);
+    t.wg_size = 512; /* 42 KiB of digits */
+    ck_assert_int_eq(clr_op_sum.check_tuning(&t, &dev, &err), CLR_EUSAGE);
+    ck_assert_ptr_null(clr_op_rmsnorm.check_tuning);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("cli");
@@ -647,6 +668,7 @@ int main(void)
     tcase_add_test(p, device_selectors);
     tcase_add_test(p, plan_from_tables);
     tcase_add_test(p, plan_input_keeps_seed);
+    tcase_add_test(p, op_tuning_checks);
     suite_add_tcase(s, p);
     TCase *b = tcase_create("binary");
     tcase_add_test(b, binary_bad_input);

@@ -150,6 +150,7 @@ static int combine(clr_op_ctx *ctx, cl_mem partials, size_t slices, cl_event *fi
     if (clr_program_kernel(ctx->program, "matmul_combine", &kc, err) ||
         clr_set_args(kc, err, 4, CLR_ARG(partials), CLR_ARG(ctx->output), CLR_ARG(MN), CLR_ARG(nslices))) {
         clReleaseEvent(*first);
+        *first = NULL;
         return err->code;
     }
     return clr_enqueue_second(ctx, kc, (MN + 255) / 256 * 256, 0, first, last, err);

@@ -441,11 +441,18 @@ static int sum_check_shape(const clr_shape *s, clr_error *err)
     return CLR_OK;
 }
 
-/* The exact sum's merge holds every work-item's digits and flag word in local memory. */
+/* Local memory of sum.cl's largest users (the program holds every kernel): the exact sum's
+ * merge, every work-item's digits and flag word; sum_tree_final, a block of sums and a vector
+ * per work-item. */
 static int sum_check_tuning(const clr_tuning *t, const clr_device *dev, clr_error *err)
 {
-    if ((cl_ulong)t->wg_size * (CLR_CL_EXACT_LIMBS * sizeof(cl_long) + sizeof(cl_uint)) > dev->local_mem)
-        return clr_fail(err, CLR_EUSAGE, "--wg %u: needs more local memory than %s has", t->wg_size, dev->name);
+    cl_ulong exact = (cl_ulong)t->wg_size * (CLR_CL_EXACT_LIMBS * sizeof(cl_long) + sizeof(cl_uint));
+    cl_ulong tree = (cl_ulong)tree_wg(t) * t->vec * sizeof(float) + CLR_TREE_BLOCK * sizeof(float);
+    cl_ulong need = exact > tree ? exact : tree;
+    if (need > dev->local_mem)
+        return clr_fail(err, CLR_EUSAGE, "--wg %u --vec %u: sum's kernels need %llu bytes of local memory and %s "
+                        "has %llu; use a smaller --wg or --vec", t->wg_size, t->vec, (unsigned long long)need,
+                        dev->name, (unsigned long long)dev->local_mem);
     return CLR_OK;
 }
 
