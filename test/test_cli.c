@@ -548,14 +548,16 @@ END_TEST
 
 /* Planning from the operation tables: what runs, with which shapes and batches, in which order,
  * without a device. */
+static clr_cli plan_cli; /* the runs' batch lists may point into it: freed by the next call */
+
 static clr_planned_run *plan_line(const char *line, size_t *nruns, clr_input *input)
 {
-    clr_cli cli;
     clr_error err;
     clr_planned_run *runs = NULL;
     memset(input, 0, sizeof *input);
-    ck_assert_int_eq(parse(line, &cli, &err), 0);
-    int rc = clr_plan_runs(&cli, line, &runs, nruns, input, &err);
+    clr_cli_free(&plan_cli);
+    ck_assert_int_eq(parse(line, &plan_cli, &err), 0);
+    int rc = clr_plan_runs(&plan_cli, line, &runs, nruns, input, &err);
     ck_assert_msg(rc == 0, "%s: %s", line, err.msg);
     return runs;
 }
@@ -603,6 +605,7 @@ START_TEST(plan_from_tables)
     ck_assert_uint_eq(r[0].cfg.batches[0], 3);
     ck_assert_int_eq(r[0].cfg.contig, CLR_CONTIG_NO);
     clr_planned_runs_free(r, n);
+    clr_cli_free(&plan_cli);
 }
 END_TEST
 
@@ -625,6 +628,7 @@ START_TEST(plan_input_keeps_seed)
     ck_assert_uint_eq(r[0].cfg.input.seed, 7);
     ck_assert_uint_eq(r[0].cfg.shapes[0].dims[0], 8); /* the file's row length */
     clr_planned_runs_free(r, n);
+    clr_cli_free(&plan_cli);
     clr_input_close(&in);
     unlink(path);
     rmdir(dir);
