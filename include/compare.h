@@ -1,9 +1,10 @@
 /* compare.h: `clrepro compare` and `clrepro report`, which read results documents written by
- * `run` on any number of machines (results.h). Matching is by hash, so the work grows with the
- * number of cases, not with its square. */
+ * `run` on any number of machines (results.h), named as files or found in folders. Matching is
+ * by hash, so the work grows with the number of cases, not with its square. */
 #ifndef CLREPRO_COMPARE_H
 #define CLREPRO_COMPARE_H
 
+#include <stdio.h>
 #include "results.h"
 
 #define CLR_COMPARE_MAX_DOCS 64
@@ -32,9 +33,18 @@ typedef struct clr_device_claim {
     char *evidence;
 } clr_device_claim;
 
+/* An input that is not run results, and what it is. Both strings are raw (from the file system
+ * and the file): escape them before printing. */
+typedef struct clr_skipped {
+    char *path, *why;
+} clr_skipped;
+
 typedef struct clr_comparison {
     clr_rdoc *docs;
     size_t ndocs;
+    char **files; /* per document: the path it was read from (named, or found in a named folder) */
+    clr_skipped *skipped; /* the other inputs, in the order met */
+    size_t nskipped;
     char **labels; /* "device (driver)", with the file where two documents would look alike */
     clr_match *matches; /* only keys present in at least two documents, in order of first appearance */
     size_t nmatches;
@@ -42,10 +52,19 @@ typedef struct clr_comparison {
     size_t ndevice_claims;
 } clr_comparison;
 
-/* Loads every file (CLR_EUSAGE on the first bad one), matches their cases and judges the
- * device-invariance claims. */
+/* Reads the inputs, files and folders: a folder stands for every *.json below it (each folder's
+ * entries in name order, names starting with '.' passed over, links to folders not followed).
+ * Run results (schema clrepro.results) become documents, in that order; every other input —
+ * a compare or demo-order document, unrelated JSON, a named file that is not JSON, a folder
+ * with no .json file, a file met a second time — goes to cmp->skipped with what it is.
+ * CLR_EUSAGE: a path that does not exist or cannot be read, a damaged .json file or results
+ * document (results.h), more than CLR_COMPARE_MAX_DOCS documents, or no document at all (the
+ * message names every input and what it was). Then matches the cases and judges the
+ * device-invariance claims. Free with clr_compare_free, whatever it returned. */
 int clr_compare_load(char *const *paths, size_t npaths, clr_comparison *cmp, clr_error *err);
 void clr_compare_free(clr_comparison *cmp);
+/* One line per skipped input, "clrepro: skipped PATH: what it is", escaped (clr_escape). */
+void clr_compare_print_skipped(const clr_comparison *cmp, FILE *out);
 
 const char *clr_device_claim_observed(const clr_device_claim *row);
 

@@ -56,8 +56,17 @@ typedef struct clr_rdoc {
     size_t nstrategies;
 } clr_rdoc;
 
+/* A document of another kind (its "schema" is not clrepro.results, or it has none) is
+ * CLR_EUSAGE with a message that names what it is. */
 int clr_results_parse(const char *bytes, size_t size, const char *label, clr_rdoc *doc, clr_error *err);
 int clr_results_load(const char *path, clr_rdoc *doc, clr_error *err);
+/* As clr_results_load, except that a file that is no results document is not an error: CLR_OK
+ * with *doc empty and `what` saying what it is instead ("a compare document (schema
+ * clrepro.compare, ...)", "JSON that is not a clrepro document (...)", or, for a file whose name
+ * does not end in .json, "not JSON (...)"). On CLR_OK with what[0] == '\0', *doc is filled. Still
+ * CLR_EUSAGE: a file that cannot be read, a .json file that is not valid JSON (a damaged
+ * document?), and a results document that is damaged or of another schema version. */
+int clr_results_load_or_identify(const char *path, clr_rdoc *doc, char *what, size_t size, clr_error *err);
 void clr_rdoc_free(clr_rdoc *doc);
 
 /* A copy of s with every byte that is not part of a well-formed UTF-8 character replaced by

@@ -48,7 +48,7 @@ static const option_spec options[] = {
     {"vec", ARG_VALUE, RUN, "N", "vector width 1, 2, 4, 8 or 16 (default: per device type)"},
     {"contig", ARG_VALUE, RUN, "0|1", "1: each work-item walks contiguous data (CPU style); 0: interleaved, one column per work-item in matmul (GPU style) (default: per device type)"},
     {"chunk", ARG_VALUE, RUN, "N", "fixedsplit chunk: sum elements (default 65536 on CPUs, 16384 on GPUs), attention tokens (default 256)"},
-    {"quiet", ARG_NONE, RUN | DEMO | CMP, NULL, "no summary on stdout"},
+    {"quiet", ARG_NONE, RUN | DEMO | CMP | REP, NULL, "no summary on stdout (compare, report: nor the list of inputs skipped)"},
     {"no-progress", ARG_NONE, RUN, NULL, "no progress line on stderr (it only appears on a terminal anyway)"},
     {"timeout", ARG_VALUE, RUN, "SECONDS", "time limit of one case (strategy x shape x batch), 0..604800, 0 for none (default 600); a case that overruns it stops the run, incomplete, status 1, its completed cases kept for --resume"},
     {"resume", ARG_NONE, RUN, NULL, "take the cases an interrupted run of the same configuration completed from its journal (<out>/<device>/.<name>.journal.jsonl) and measure only the rest"},
@@ -121,8 +121,9 @@ void clr_cli_usage(FILE *out, clr_command command)
                 "usage: clrepro [run] [options]      benchmark every strategy on every selected device\n"
                 "       clrepro devices [options]    list OpenCL platforms and devices\n"
                 "       clrepro demo order [options] sum the same values in many orders, count the results\n"
-                "       clrepro compare FILE.json... [--out DIR]   which devices and runs give the same bits\n"
-                "       clrepro report FILE.json... -o report.html self-contained HTML report with charts\n"
+                "       clrepro compare PATH... [--out DIR]   which devices and runs give the same bits\n"
+                "       clrepro report PATH... -o report.html   self-contained HTML report with charts\n"
+                "         (PATH: results files, or folders searched for them, e.g. results)\n"
                 "       clrepro --version | --help   (clrepro COMMAND --help or clrepro help COMMAND for its options)\n"
                 "Numbers take 4096, 2^12 and 4K forms; lists are comma-separated, each item once.\n\n"
                 "exit status: 0 success; 1 a kernel's output failed validation, a runtime OpenCL error,\n"

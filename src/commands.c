@@ -237,7 +237,8 @@ int clr_cmd_run(const clr_cli *cli, const char *command_line, clr_error *err)
     return rc ? rc : status;
 }
 
-/* `clrepro compare`: DIR/compare.{md,csv,json}, all three or none. */
+/* `clrepro compare`: DIR/compare.{md,csv,json}, all three or none, never over an input (a file
+ * named, or a results document found in a named folder). What was skipped is listed on stderr. */
 static int cmd_compare(const clr_cli *cli, clr_error *err)
 {
     static const char *exts[] = {"md", "csv", "json"};
@@ -262,6 +263,11 @@ static int cmd_compare(const clr_cli *cli, clr_error *err)
     }
     if (rc == CLR_OK)
         rc = clr_compare_load(cli->files, cli->nfiles, &cmp, err);
+    if (rc == CLR_OK && !cli->quiet)
+        clr_compare_print_skipped(&cmp, stderr);
+    /* The documents found in folders are inputs too. */
+    for (int i = 0; i < 3 && rc == CLR_OK; ++i)
+        rc = clr_check_output_path(cmp.files, cmp.ndocs, paths[i], "--out", 0, err);
     if (rc == CLR_OK && (!(texts[0] = clr_compare_markdown(&cmp, err)) || !(texts[1] = clr_compare_csv(&cmp, err)) ||
                          !(texts[2] = clr_compare_json(&cmp, err))))
         rc = err->code ? err->code : CLR_EFAIL;
@@ -279,7 +285,8 @@ static int cmd_compare(const clr_cli *cli, clr_error *err)
     return rc;
 }
 
-/* `clrepro report`: one HTML file (-o FILE, or -o - for stdout), never one of its inputs. */
+/* `clrepro report`: one HTML file (-o FILE, or -o - for stdout), never one of its inputs (a file
+ * named, or a results document found in a named folder). What was skipped is listed on stderr. */
 static int cmd_report(const clr_cli *cli, clr_error *err)
 {
     int to_stdout = !strcmp(cli->output, "-");
@@ -288,6 +295,10 @@ static int cmd_report(const clr_cli *cli, clr_error *err)
     int rc = to_stdout ? CLR_OK : clr_check_output_path(cli->files, cli->nfiles, cli->output, "-o", 1, err);
     if (rc == CLR_OK)
         rc = clr_compare_load(cli->files, cli->nfiles, &cmp, err);
+    if (rc == CLR_OK && !cli->quiet)
+        clr_compare_print_skipped(&cmp, stderr);
+    if (rc == CLR_OK && !to_stdout) /* the documents found in folders are inputs too */
+        rc = clr_check_output_path(cmp.files, cmp.ndocs, cli->output, "-o", 1, err);
     char *html = rc == CLR_OK ? clr_report_html(&cmp, err) : NULL;
     if (rc == CLR_OK && !html)
         rc = err->code ? err->code : CLR_EFAIL;
@@ -298,9 +309,14 @@ static int cmd_report(const clr_cli *cli, clr_error *err)
     } else if (rc == CLR_OK) {
         rc = clr_write_file_atomic(cli->output, html, strlen(html), err);
     }
-    if (rc == CLR_OK && !to_stdout) {
+    if (rc == CLR_OK && !to_stdout && !cli->quiet) {
         char shown[1024];
-        printf("report: %s (%zu documents)\n", clr_escape(cli->output, shown, sizeof shown), cmp.ndocs);
+        clr_escape(cli->output, shown, sizeof shown);
+        if (cmp.nskipped)
+            printf("report: %s (%zu documents; %zu other inputs skipped, listed on stderr)\n", shown, cmp.ndocs,
+                   cmp.nskipped);
+        else
+            printf("report: %s (%zu documents)\n", shown, cmp.ndocs);
     }
     free(html);
     clr_compare_free(&cmp);

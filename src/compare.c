@@ -6,9 +6,13 @@
  * the work grows with the number of cases, not its square (two documents of 40,000 cases: about
  * 1.5 s, most of it parsing). Every string from a document is escaped for the format it lands
  * in (text.h), and a text that cannot be made whole is an error, never a text with a case
- * left out. Also checks, before anything is written, that no output is one of the inputs. */
+ * left out. Inputs are files and folders (every *.json below a folder): run results are read,
+ * any other document (compare, demo order, unrelated JSON) is set aside with what it is, for
+ * the command to list. Also checks, before anything is written, that no output is one of the
+ * inputs. */
 #include "compare.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
@@ -443,27 +447,236 @@ static int judge_device_claims(clr_comparison *cmp, clr_error *err)
     return rc;
 }
 
+/* ---- inputs: files and folders ---- */
+
+/* The files to read, named on the command line or found in a folder named there, in that
+ * order; a named folder with no .json file below it holds its place as an entry of its own. */
+typedef struct input_file {
+    char *path;
+    int empty_folder;
+} input_file;
+
+typedef struct input_list {
+    input_file *items;
+    size_t n, cap;
+} input_list;
+
+/* Appends path (malloc'ed, NULL when that failed), which the list then owns. */
+static int add_input(input_list *l, char *path, int empty_folder, clr_error *err)
+{
+    if (!path)
+        return clr_fail(err, CLR_EFAIL, "out of host memory listing the inputs");
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        input_file *grown = realloc(l->items, cap * sizeof *grown);
+        if (!grown) {
+            free(path);
+            return clr_fail(err, CLR_EFAIL, "out of host memory listing the inputs");
+        }
+        l->items = grown;
+        l->cap = cap;
+    }
+    l->items[l->n].path = path;
+    l->items[l->n++].empty_folder = empty_folder;
+    return CLR_OK;
+}
+
+static char *join_path(const char *dir, const char *name)
+{
+    size_t n = strlen(dir);
+    while (n > 1 && dir[n - 1] == '/')
+        n--;
+    char *path = malloc(n + strlen(name) + 2);
+    if (path)
+        sprintf(path, "%.*s/%s", (int)n, dir, name);
+    return path;
+}
+
+static int has_json_suffix(const char *name)
+{
+    size_t n = strlen(name);
+    return n > 5 && !strcmp(name + n - 5, ".json");
+}
+
+/* Every *.json below dir (regular files, or links to them), each folder's entries in name order,
+ * depth first, as `dir/ * / *.json` globs would list them; names starting with '.' are passed
+ * over, as the shell's globs do, and links to folders are not followed (no loops). */
+static int walk_folder(const char *dir, input_list *l, clr_error *err)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return clr_fail(err, CLR_EUSAGE, "cannot read folder %s: %s", dir, strerror(errno));
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    int rc = CLR_OK;
+    for (struct dirent *e; rc == CLR_OK && (e = readdir(d));) {
+        if (e->d_name[0] == '.')
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 32;
+            char **grown = realloc(names, cap * sizeof *grown);
+            if (!grown) {
+                rc = clr_fail(err, CLR_EFAIL, "out of host memory listing %s", dir);
+                break;
+            }
+            names = grown;
+        }
+        if (!(names[n] = clr_strdup(e->d_name)))
+            rc = clr_fail(err, CLR_EFAIL, "out of host memory listing %s", dir);
+        else
+            n++;
+    }
+    closedir(d);
+    if (names)
+        qsort(names, n, sizeof *names, cmp_string_ptr);
+    for (size_t i = 0; i < n && rc == CLR_OK; ++i) {
+        char *path = join_path(dir, names[i]);
+        struct stat st;
+        if (!path)
+            rc = clr_fail(err, CLR_EFAIL, "out of host memory listing %s", dir);
+        else if (lstat(path, &st) != 0)
+            rc = clr_fail(err, CLR_EUSAGE, "cannot read %s: %s", path, strerror(errno));
+        else if (S_ISDIR(st.st_mode))
+            rc = walk_folder(path, l, err);
+        else if (has_json_suffix(names[i]) && (S_ISREG(st.st_mode) || (S_ISLNK(st.st_mode) && stat(path, &st) == 0 &&
+                                                                         S_ISREG(st.st_mode)))) {
+            rc = add_input(l, path, 0, err);
+            path = NULL; /* the list owns it, or it was freed */
+        }
+        free(path);
+    }
+    for (size_t i = 0; i < n; ++i)
+        free(names[i]);
+    free(names);
+    return rc;
+}
+
+static int add_skipped(clr_comparison *cmp, const char *path, const char *why, clr_error *err)
+{
+    clr_skipped *grown = realloc(cmp->skipped, (cmp->nskipped + 1) * sizeof *grown);
+    if (!grown)
+        return clr_fail(err, CLR_EFAIL, "out of host memory");
+    cmp->skipped = grown;
+    clr_skipped *s = &cmp->skipped[cmp->nskipped];
+    s->path = clr_strdup(path);
+    s->why = clr_strdup(why);
+    if (!s->path || !s->why) {
+        free(s->path);
+        free(s->why);
+        return clr_fail(err, CLR_EFAIL, "out of host memory");
+    }
+    cmp->nskipped++;
+    return CLR_OK;
+}
+
+/* No document to read: one message naming every input and what it was. */
+static int fail_nothing_usable(const clr_comparison *cmp, clr_error *err)
+{
+    clr_text t = {0};
+    clr_text_printf(&t, "no run results among the inputs: ");
+    for (size_t i = 0; i < cmp->nskipped; ++i) {
+        if (t.len > 2500) {
+            clr_text_printf(&t, "; and %zu more", cmp->nskipped - i);
+            break;
+        }
+        clr_text_printf(&t, "%s%s is %s", i ? "; " : "", cmp->skipped[i].path, cmp->skipped[i].why);
+    }
+    clr_text_printf(&t, ". Name the .json files `clrepro run` writes (results/<device>/<op>.json) or folders that "
+                        "hold them");
+    int rc = t.failed ? clr_fail(err, CLR_EFAIL, "out of host memory")
+                      : clr_fail(err, CLR_EUSAGE, "%s", t.buf);
+    free(t.buf);
+    return rc;
+}
+
+/* Reads every input: run results become documents, anything else is listed in cmp->skipped. */
+static int read_inputs(const input_list *inputs, clr_comparison *cmp, clr_error *err)
+{
+    struct stat *seen = calloc(inputs->n ? inputs->n : 1, sizeof *seen); /* each file read once */
+    const char **seen_path = calloc(inputs->n ? inputs->n : 1, sizeof *seen_path);
+    size_t nseen = 0;
+    int rc = seen && seen_path ? CLR_OK : clr_fail(err, CLR_EFAIL, "out of host memory");
+    for (size_t i = 0; i < inputs->n && rc == CLR_OK; ++i) {
+        const char *path = inputs->items[i].path;
+        struct stat st;
+        if (inputs->items[i].empty_folder) {
+            rc = add_skipped(cmp, path, "a folder with no .json file below it", err);
+            continue;
+        }
+        if (stat(path, &st) == 0) {
+            const char *twin = NULL;
+            for (size_t k = 0; k < nseen && !twin; ++k)
+                if (seen[k].st_dev == st.st_dev && seen[k].st_ino == st.st_ino)
+                    twin = seen_path[k];
+            if (twin) {
+                char why[64 + PATH_MAX];
+                snprintf(why, sizeof why, "the same file as %s, read once", twin);
+                rc = add_skipped(cmp, path, why, err);
+                continue;
+            }
+            seen[nseen] = st;
+            seen_path[nseen++] = path;
+        }
+        char what[256];
+        clr_rdoc doc;
+        rc = clr_results_load_or_identify(path, &doc, what, sizeof what, err);
+        if (rc == CLR_OK && what[0]) {
+            rc = add_skipped(cmp, path, what, err);
+        } else if (rc == CLR_OK && cmp->ndocs == MAX_DOCS) {
+            clr_rdoc_free(&doc);
+            rc = clr_fail(err, CLR_EUSAGE, "more than %d results documents among the inputs (the next: %s); compare "
+                                           "and report read at most %d at once: name fewer files or folders",
+                          MAX_DOCS, path, MAX_DOCS);
+        } else if (rc == CLR_OK) {
+            cmp->docs[cmp->ndocs] = doc;
+            cmp->files[cmp->ndocs] = clr_strdup(path);
+            if (!cmp->files[cmp->ndocs++])
+                rc = clr_fail(err, CLR_EFAIL, "out of host memory");
+        }
+    }
+    free(seen);
+    free(seen_path);
+    return rc;
+}
+
 int clr_compare_load(char *const *paths, size_t npaths, clr_comparison *cmp, clr_error *err)
 {
     memset(cmp, 0, sizeof *cmp);
     if (npaths == 0)
-        return clr_fail(err, CLR_EUSAGE, "name at least one results .json file (results/<device>/<op>.json)");
-    if (npaths > MAX_DOCS)
-        return clr_fail(err, CLR_EUSAGE, "%zu documents: at most %d at once", npaths, MAX_DOCS);
-    cmp->docs = calloc(npaths, sizeof *cmp->docs);
-    cmp->labels = calloc(npaths, sizeof *cmp->labels);
-    if (!cmp->docs || !cmp->labels)
+        return clr_fail(err, CLR_EUSAGE, "name at least one results .json file (results/<device>/<op>.json) or a "
+                                         "folder that holds them");
+    cmp->docs = calloc(MAX_DOCS, sizeof *cmp->docs);
+    cmp->labels = calloc(MAX_DOCS, sizeof *cmp->labels);
+    cmp->files = calloc(MAX_DOCS, sizeof *cmp->files);
+    if (!cmp->docs || !cmp->labels || !cmp->files)
         return clr_fail(err, CLR_EFAIL, "out of host memory");
-    for (size_t i = 0; i < npaths; ++i) {
-        if (clr_results_load(paths[i], &cmp->docs[i], err))
-            return err->code;
-        cmp->ndocs++;
+    input_list inputs = {0};
+    int rc = CLR_OK;
+    for (size_t i = 0; i < npaths && rc == CLR_OK; ++i) {
+        struct stat st;
+        size_t before = inputs.n;
+        if (stat(paths[i], &st) != 0)
+            rc = clr_fail(err, CLR_EUSAGE, "%s: %s; name results .json files or folders that hold them", paths[i],
+                          strerror(errno));
+        else if (!S_ISDIR(st.st_mode))
+            rc = add_input(&inputs, clr_strdup(paths[i]), 0, err);
+        else if ((rc = walk_folder(paths[i], &inputs, err)) == CLR_OK && inputs.n == before)
+            rc = add_input(&inputs, clr_strdup(paths[i]), 1, err);
     }
+    if (rc == CLR_OK)
+        rc = read_inputs(&inputs, cmp, err);
+    for (size_t i = 0; i < inputs.n; ++i)
+        free(inputs.items[i].path);
+    free(inputs.items);
+    if (rc == CLR_OK && cmp->ndocs == 0)
+        rc = fail_nothing_usable(cmp, err);
+    if (rc)
+        return rc;
     /* Labels: device (driver), with the file where two documents would otherwise look alike. */
-    for (size_t i = 0; i < npaths; ++i) {
+    for (size_t i = 0; i < cmp->ndocs; ++i) {
         const clr_rdoc *d = &cmp->docs[i];
         int twin = 0;
-        for (size_t j = 0; j < npaths; ++j)
+        for (size_t j = 0; j < cmp->ndocs; ++j)
             twin |= j != i && !strcmp(d->device, cmp->docs[j].device) && !strcmp(d->driver, cmp->docs[j].driver) &&
                     !strcmp(d->name, cmp->docs[j].name);
         clr_text t = {0};
@@ -476,8 +689,17 @@ int clr_compare_load(char *const *paths, size_t npaths, clr_comparison *cmp, clr
         }
         cmp->labels[i] = t.buf;
     }
-    int rc = match_cases(cmp, err);
+    rc = match_cases(cmp, err);
     return rc ? rc : judge_device_claims(cmp, err);
+}
+
+void clr_compare_print_skipped(const clr_comparison *cmp, FILE *out)
+{
+    for (size_t i = 0; i < cmp->nskipped; ++i) {
+        char path[1024], why[1024];
+        fprintf(out, "clrepro: skipped %s: %s\n", clr_escape(cmp->skipped[i].path, path, sizeof path),
+                clr_escape(cmp->skipped[i].why, why, sizeof why));
+    }
 }
 
 void clr_compare_free(clr_comparison *cmp)
@@ -485,7 +707,14 @@ void clr_compare_free(clr_comparison *cmp)
     for (size_t i = 0; i < cmp->ndocs; ++i) {
         clr_rdoc_free(&cmp->docs[i]);
         free(cmp->labels[i]);
+        free(cmp->files[i]);
     }
+    for (size_t i = 0; i < cmp->nskipped; ++i) {
+        free(cmp->skipped[i].path);
+        free(cmp->skipped[i].why);
+    }
+    free(cmp->skipped);
+    free(cmp->files);
     if (cmp->matches) {
         free(cmp->matches[0].cases); /* the pools start at the first match */
         free(cmp->matches[0].group_of);

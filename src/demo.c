@@ -325,12 +325,14 @@ static json_t *document(const demo_case *cases, const demo_ctx *d, double wall, 
                      "results", arr);
 }
 
-static int demo_device(const clr_cli *cli, const clr_device *dev, const char *command, clr_error *err)
+static int demo_device(const clr_cli *cli, const clr_device_list *devices, size_t index, const char *command,
+                       clr_error *err)
 {
+    const clr_device *dev = &devices->items[index];
     double start = clr_now();
     char started[32], dir[4096];
     clr_utc_timestamp(started);
-    clr_device_results_dir(cli->out_dir, dev, dir, sizeof dir);
+    clr_device_results_dir(cli->out_dir, devices, index, dir, sizeof dir);
 
     demo_ctx d = {0};
     d.dev = dev;
@@ -397,7 +399,7 @@ int clr_cmd_demo(const clr_cli *cli, clr_error *err)
     if (rc == CLR_OK)
         rc = clr_devices_select(&all, cli->device_spec, &chosen, err);
     for (size_t i = 0; i < chosen.count && rc == CLR_OK; ++i)
-        rc = demo_device(cli, &chosen.items[i], cli->command_line, err);
+        rc = demo_device(cli, &chosen, i, cli->command_line, err);
     clr_devices_free(&chosen);
     clr_devices_free(&all);
     return rc;

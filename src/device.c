@@ -1,6 +1,7 @@
 /* device.c: finds every OpenCL device, reads the properties the benchmark reports,
  * resolves --device specifications to a list of devices (each device once, in the order the
- * selectors first name it), and opens a context and queue on one. */
+ * selectors first name it), names each device's results folder (apart from an identical
+ * device's, by UUID or index), and opens a context and queue on one. */
 #include "device.h"
 
 #include <ctype.h>
@@ -8,6 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <CL/cl_ext.h>
+
+#ifndef CL_DEVICE_UUID_KHR /* cl_khr_device_uuid, for headers older than it */
+#define CL_UUID_SIZE_KHR 16
+#define CL_DEVICE_UUID_KHR 0x106A
+#endif
 
 #define INSTALL_ADVICE                                                                      \
     "Install one: on Debian/Ubuntu `sudo apt-get install "                                  \
@@ -287,11 +294,52 @@ void clr_device_slug(const clr_device *dev, char *buf, size_t size)
     clr_slugify(text, buf, size);
 }
 
-void clr_device_results_dir(const char *out_root, const clr_device *dev, char *buf, size_t size)
+int clr_device_uuid(const clr_device *dev, char hex[33])
 {
-    char slug[256];
+    unsigned char uuid[CL_UUID_SIZE_KHR] = {0}, any = 0;
+    hex[0] = '\0';
+    if (!dev->id || !has_extension(dev->id, "cl_khr_device_uuid") ||
+        clGetDeviceInfo(dev->id, CL_DEVICE_UUID_KHR, sizeof uuid, uuid, NULL) != CL_SUCCESS)
+        return 0;
+    for (size_t i = 0; i < sizeof uuid; ++i)
+        any |= uuid[i];
+    if (!any) /* all zero: no identity at all */
+        return 0;
+    for (size_t i = 0; i < sizeof uuid; ++i)
+        snprintf(hex + 2 * i, 3, "%02x", uuid[i]);
+    return 1;
+}
+
+void clr_device_dir_name(const clr_device_list *devices, size_t i, char *buf, size_t size)
+{
+    const clr_device *dev = &devices->items[i];
+    char slug[256], other[256], uuid[33], other_uuid[33];
     clr_device_slug(dev, slug, sizeof slug);
-    snprintf(buf, size, "%s/%s", out_root ? out_root : "results", slug);
+    int twins = 0, has_uuid = clr_device_uuid(dev, uuid), uuid_shared = 0;
+    for (size_t j = 0; j < devices->count; ++j) {
+        if (j == i)
+            continue;
+        clr_device_slug(&devices->items[j], other, sizeof other);
+        if (strcmp(slug, other))
+            continue;
+        twins = 1;
+        /* The folder shows 8 hex digits: a twin sharing them (or a driver giving every device
+         * the same UUID) falls back to the index. */
+        uuid_shared |= has_uuid && clr_device_uuid(&devices->items[j], other_uuid) && !strncmp(uuid, other_uuid, 8);
+    }
+    if (!twins)
+        snprintf(buf, size, "%s", slug);
+    else if (has_uuid && !uuid_shared)
+        snprintf(buf, size, "%s-%.8s", slug, uuid);
+    else
+        snprintf(buf, size, "%s-%u-%u", slug, dev->platform_index, dev->device_index);
+}
+
+void clr_device_results_dir(const char *out_root, const clr_device_list *devices, size_t i, char *buf, size_t size)
+{
+    char name[512];
+    clr_device_dir_name(devices, i, name, sizeof name);
+    snprintf(buf, size, "%s/%s", out_root ? out_root : "results", name);
 }
 
 int clr_device_open(const clr_device *dev, cl_context *context, cl_command_queue *queue, int profiling,

@@ -1,7 +1,9 @@
 /* results.c: the results reader. Jansson parses (with its own nesting limit, and refusing
  * invalid UTF-8); this file walks the tree with checked accessors, so a missing field, a wrong
  * type, an absurd number or a truncated file becomes one message, never a crash or an
- * out-of-bounds read. Strings are copied whole into the clr_rdoc, which owns them. */
+ * out-of-bounds read. Strings are copied whole into the clr_rdoc, which owns them. A document
+ * of another kind is told apart by its top-level "schema" (a compare or demo-order document,
+ * unrelated JSON): clr_results_load_or_identify says what it is instead of failing. */
 #include "results.h"
 
 #include <errno.h>
@@ -235,18 +237,35 @@ static int read_claim(reader *r, json_t *jc, size_t index, clr_rclaim *c)
     return 0;
 }
 
+/* What a parsed document is, by its top-level "schema": "" for run results (CLR_SCHEMA_NAME),
+ * else a description for messages ("a compare document (schema clrepro.compare, ...)"). */
+static void identify(json_t *root, char *what, size_t size)
+{
+    json_t *schema = json_is_object(root) ? json_object_get(root, "schema") : NULL;
+    const char *name = json_is_string(schema) ? json_string_value(schema) : NULL;
+    what[0] = '\0';
+    if (!json_is_object(root))
+        snprintf(what, size, "JSON that is not a clrepro document (the top level is not an object)");
+    else if (!schema)
+        snprintf(what, size, "JSON that is not a clrepro document (it has no schema field)");
+    else if (!name)
+        snprintf(what, size, "JSON that is not a clrepro document (its schema field is not a string)");
+    else if (!strcmp(name, "clrepro.compare"))
+        snprintf(what, size, "a compare document (schema clrepro.compare, written by `clrepro compare`)");
+    else if (!strcmp(name, "clrepro.demo-order"))
+        snprintf(what, size, "a demo-order document (schema clrepro.demo-order, written by `clrepro demo order`)");
+    else if (strcmp(name, CLR_SCHEMA_NAME))
+        snprintf(what, size, "a document of schema '%.64s'", name);
+}
+
 static int read_doc(reader *r, json_t *root, clr_rdoc *doc)
 {
-    if (!json_is_object(root))
-        return FAIL(r, "%s: not a clrepro results document (the top level is not an object)", r->label);
-    json_t *schema = get(r, root, "schema", "");
-    if (!schema)
-        return -1;
-    if (!json_is_string(schema))
-        return FAIL(r, "%s: schema should be a string", r->label);
-    if (strcmp(json_string_value(schema), CLR_SCHEMA_NAME))
-        return FAIL(r, "%s: schema '%.64s' is not %s (a demo-order document? compare and report read run results)",
-                    r->label, json_string_value(schema), CLR_SCHEMA_NAME);
+    char what[160];
+    identify(root, what, sizeof what);
+    if (what[0])
+        return FAIL(r, "%s is %s, not run results: compare and report read the documents `clrepro run` writes "
+                       "(schema %s)",
+                    r->label, what, CLR_SCHEMA_NAME);
     json_t *ver = get(r, root, "schema_version", "");
     if (!ver)
         return -1;
@@ -297,60 +316,122 @@ static int read_doc(reader *r, json_t *root, clr_rdoc *doc)
     return 0;
 }
 
-int clr_results_parse(const char *bytes, size_t size, const char *label, clr_rdoc *doc, clr_error *err)
+/* Parses bytes into *root; CLR_EUSAGE naming the label when they are not valid JSON. */
+static int parse_json(const char *bytes, size_t size, const char *label, json_t **root, clr_error *err)
+{
+    json_error_t jerr;
+    *root = json_loadb(bytes, size, JSON_REJECT_DUPLICATES, &jerr);
+    if (!*root)
+        return clr_fail(err, CLR_EUSAGE, "%s: not valid JSON (line %d, column %d: %s)", label, jerr.line, jerr.column,
+                        jerr.text);
+    return CLR_OK;
+}
+
+/* Reads a parsed document into *doc (which owns a copy of label). */
+static int read_root(json_t *root, const char *label, clr_rdoc *doc, clr_error *err)
 {
     memset(doc, 0, sizeof *doc);
     doc->path = clr_utf8_copy(label);
     if (!doc->path)
         return clr_fail(err, CLR_EFAIL, "out of host memory reading %s", label);
     reader r = {label, err};
-    json_error_t jerr;
-    json_t *root = json_loadb(bytes, size, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root) {
-        clr_rdoc_free(doc);
-        return clr_fail(err, CLR_EUSAGE, "%s: not valid JSON (line %d, column %d: %s)", label, jerr.line, jerr.column,
-                        jerr.text);
-    }
-    int rc = read_doc(&r, root, doc);
-    json_decref(root);
-    if (rc) {
+    if (read_doc(&r, root, doc)) {
         clr_rdoc_free(doc);
         return err->code ? err->code : CLR_EUSAGE;
     }
     return CLR_OK;
 }
 
-int clr_results_load(const char *path, clr_rdoc *doc, clr_error *err)
+int clr_results_parse(const char *bytes, size_t size, const char *label, clr_rdoc *doc, clr_error *err)
 {
     memset(doc, 0, sizeof *doc);
+    json_t *root;
+    if (parse_json(bytes, size, label, &root, err))
+        return err->code;
+    int rc = read_root(root, label, doc, err);
+    json_decref(root);
+    return rc;
+}
+
+/* The whole file, at most CLR_RESULTS_MAX_BYTES, in *buf (malloc'ed). */
+static int read_whole(const char *path, char **buf, size_t *len, clr_error *err)
+{
+    *buf = NULL;
+    *len = 0;
     FILE *f = fopen(path, "rb");
     if (!f)
         return clr_fail(err, CLR_EUSAGE, "cannot open results file %s: %s", path, strerror(errno));
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
+    size_t cap = 0;
     int rc = CLR_OK;
     for (;;) {
-        if (len + 65536 > cap) {
+        if (*len + 65536 > cap) {
             cap = cap ? cap * 2 : 1 << 20;
-            char *grown = cap <= CLR_RESULTS_MAX_BYTES + 65536 ? realloc(buf, cap) : NULL;
+            char *grown = cap <= CLR_RESULTS_MAX_BYTES + 65536 ? realloc(*buf, cap) : NULL;
             if (!grown) {
                 rc = clr_fail(err, CLR_EUSAGE, "%s: larger than %zu bytes; not a clrepro results file", path,
                               CLR_RESULTS_MAX_BYTES);
                 break;
             }
-            buf = grown;
+            *buf = grown;
         }
-        size_t got = fread(buf + len, 1, 65536, f);
-        len += got;
+        size_t got = fread(*buf + *len, 1, 65536, f);
+        *len += got;
         if (got < 65536)
             break;
     }
     if (rc == CLR_OK && ferror(f))
-        rc = clr_fail(err, CLR_EUSAGE, "error reading %s", path);
+        rc = clr_fail(err, CLR_EUSAGE, "error reading %s: %s", path, strerror(errno));
     fclose(f);
+    if (rc) {
+        free(*buf);
+        *buf = NULL;
+    }
+    return rc;
+}
+
+int clr_results_load(const char *path, clr_rdoc *doc, clr_error *err)
+{
+    memset(doc, 0, sizeof *doc);
+    char *buf;
+    size_t len;
+    int rc = read_whole(path, &buf, &len, err);
     if (rc == CLR_OK)
         rc = clr_results_parse(buf, len, path, doc, err);
     free(buf);
+    return rc;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && !strcmp(s + n - k, suffix);
+}
+
+int clr_results_load_or_identify(const char *path, clr_rdoc *doc, char *what, size_t size, clr_error *err)
+{
+    memset(doc, 0, sizeof *doc);
+    what[0] = '\0';
+    char *buf;
+    size_t len;
+    int rc = read_whole(path, &buf, &len, err);
+    if (rc)
+        return rc;
+    json_t *root = NULL;
+    if (!ends_with(path, ".json")) {
+        json_error_t jerr;
+        root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+        if (!root)
+            snprintf(what, size, "not JSON (compare and report read the .json files `clrepro run` writes)");
+    } else {
+        rc = parse_json(buf, len, path, &root, err);
+    }
+    free(buf);
+    if (root) {
+        identify(root, what, size);
+        if (!what[0])
+            rc = read_root(root, path, doc, err);
+    }
+    json_decref(root);
     return rc;
 }
 

@@ -286,10 +286,13 @@ static int check_kernel_dir(const clr_cli *cli, clr_error *err)
     return CLR_OK;
 }
 
-static int device_dir(const clr_cli *cli, const clr_device *dev, char *dir, size_t size, clr_error *err)
+/* <out or results>/<folder of device i>: a folder of its own even beside an identical device
+ * (clr_device_dir_name), so that no device's results replace another's. */
+static int device_dir(const clr_cli *cli, const clr_device_list *devices, size_t i, char *dir, size_t size,
+                      clr_error *err)
 {
-    char slug[256];
-    clr_device_slug(dev, slug, sizeof slug);
+    char slug[320];
+    clr_device_dir_name(devices, i, slug, sizeof slug);
     const char *root = cli->out_dir ? cli->out_dir : "results";
     if (strlen(root) + 1 + strlen(slug) >= size)
         return clr_fail(err, CLR_EUSAGE, "--out '%s': the path is too long (the limit is %zu bytes with the device's "
@@ -375,7 +378,7 @@ int clr_preflight(const clr_cli *cli, const clr_planned_run *runs, size_t nruns,
                   char (*dirs)[PATH_MAX], char (*tops)[PATH_MAX], clr_error *err)
 {
     for (size_t i = 0; i < devices->count; ++i) {
-        if (device_dir(cli, &devices->items[i], dirs[i], sizeof dirs[i], err))
+        if (device_dir(cli, devices, i, dirs[i], sizeof dirs[i], err))
             return err->code;
         for (size_t r = 0; r < nruns; ++r)
             if (clr_run_check(&runs[r].cfg, &devices->items[i], err))

@@ -1,6 +1,7 @@
 /* test_cli.c: option parsing and its errors (lists, numbers, help, escaped messages, device
  * selectors), then the clrepro binary itself on bad input: one clear message, exit status 2,
- * no output file left behind, and no signal when host memory is short. */
+ * no output file left behind, and no signal when host memory is short; and no results
+ * replaced: two identical devices in one run each get a folder, scripts/bench.sh a fresh one. */
 #include <check.h>
 #include "test_util.h"
 #include <dirent.h>
@@ -655,6 +656,111 @@ START_TEST(op_tuning_checks)
 }
 END_TEST
 
+/* Two identical devices in one run get a results folder each (issue 12: the second wrote over
+ * the first): in the pre-flight, on a device list made by hand, and end to end where PoCL
+ * exposes two identical devices (POCL_DEVICES="pthread pthread", set in the child only). */
+START_TEST(twin_devices_own_folders)
+{
+    char out[256], line[512], slug[256], want[600];
+    test_mkdtemp(out, sizeof out, "twins");
+    snprintf(line, sizeof line, "run --op sum --n 4096 --batch 1 --trials 2 --reps 1 --strategy tree --out %s", out);
+    size_t n;
+    clr_input in;
+    clr_planned_run *r = plan_line(line, &n, &in);
+    clr_cli cli;
+    clr_error err = {0};
+    ck_assert_int_eq(parse(line, &cli, &err), 0);
+    clr_device twins[3] = {test_device(), test_device(), test_device()};
+    for (unsigned i = 0; i < 3; ++i) {
+        twins[i].platform_index = 0;
+        twins[i].device_index = i;
+    }
+    snprintf(twins[2].name, sizeof twins[2].name, "another device");
+    clr_device_list list = {twins, 3};
+    char dirs[3][PATH_MAX], tops[3][PATH_MAX];
+    ck_assert_msg(clr_preflight(&cli, r, n, &list, dirs, tops, &err) == 0, "%s", err.msg);
+    clr_device_slug(&twins[0], slug, sizeof slug);
+    for (unsigned i = 0; i < 2; ++i) {
+        snprintf(want, sizeof want, "%s/%s-0-%u", out, slug, i); /* same UUID (one device, twice): the index */
+        ck_assert_str_eq(dirs[i], want);
+    }
+    clr_device_slug(&twins[2], slug, sizeof slug);
+    snprintf(want, sizeof want, "%s/%s", out, slug); /* no twin: the plain slug */
+    ck_assert_str_eq(dirs[2], want);
+    list.count = 1; /* a device alone keeps results/<slug>/ */
+    ck_assert_msg(clr_preflight(&cli, r, n, &list, dirs, tops, &err) == 0, "%s", err.msg);
+    clr_device_slug(&twins[0], slug, sizeof slug);
+    snprintf(want, sizeof want, "%s/%s", out, slug);
+    ck_assert_str_eq(dirs[0], want);
+    clr_planned_runs_free(r, n);
+    clr_input_close(&in);
+    clr_cli_free(&cli);
+
+    /* End to end, where PoCL gives two pthread devices. */
+    char cmd[1024], buf[4096];
+    snprintf(cmd, sizeof cmd, "POCL_DEVICES='pthread pthread' '%s' devices --device pthread 2>/dev/null", CLREPRO_BIN);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    int listed = 0;
+    while (fgets(buf, sizeof buf, p))
+        listed += buf[0] == '[';
+    pclose(p);
+    if (listed != 2) {
+        fprintf(stderr, "twin_devices_own_folders: no two PoCL pthread devices here; end-to-end part skipped\n");
+        return;
+    }
+    setenv("CLREPRO_TEST_ENV", "POCL_DEVICES='pthread pthread' ", 1);
+    char args[1024];
+    snprintf(args, sizeof args, "run --device pthread --op sum --n 4096 --batch 1 --trials 2 --reps 1 --strategy tree "
+             "--no-progress --out %s/e2e", out);
+    int status = run_bin(args, buf, sizeof buf);
+    unsetenv("CLREPRO_TEST_ENV");
+    ck_assert_msg(status == 0, "exit status %d; stderr ends: %s", status, test_tail(buf, 1500));
+    snprintf(cmd, sizeof cmd, "%s/e2e", out);
+    ck_assert_int_eq(test_count_files(cmd, "sum.json"), 2);
+    snprintf(cmd, sizeof cmd, "cat %s/e2e/*-0-0/sum.json %s/e2e/*-0-1/sum.json | grep -c '\"id\": \"0:[01]\"'", out,
+             out);
+    p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    ck_assert_ptr_nonnull(fgets(buf, sizeof buf, p));
+    pclose(p);
+    ck_assert_msg(atoi(buf) == 2, "each folder's results should record its device: %s", buf);
+}
+END_TEST
+
+/* scripts/bench.sh never replaces earlier results: each run a fresh folder, and an --out that
+ * holds results refused (exit 2, nothing written). Run from a copy of the script in a scratch
+ * repository whose install and build steps do nothing and whose build folder holds this clrepro. */
+START_TEST(bench_script_keeps_results)
+{
+    char repo[256], cmd[4096], buf[4096];
+    test_mkdtemp(repo, sizeof repo, "bench");
+    snprintf(cmd, sizeof cmd, "cd '%s' && mkdir scripts bin && cp '%s/scripts/bench.sh' scripts/ && "
+             "printf '#!/bin/sh\\nexit 0\\n' >scripts/install-deps.sh && cp scripts/install-deps.sh scripts/build.sh && "
+             "chmod +x scripts/*.sh && ln -s '%s' bin/clrepro", repo, CLREPRO_SOURCE_DIR, CLREPRO_BIN);
+    ck_assert_int_eq(system(cmd), 0);
+    const char *args = "--device cpu --op sum --n 4096 --batch 1 --trials 2 --reps 1 --strategy tree --no-progress --quiet";
+    for (int i = 0; i < 2; ++i) {
+        snprintf(cmd, sizeof cmd, "cd '%s' && BUILD_DIR=bin scripts/bench.sh %s >/dev/null 2>&1", repo, args);
+        ck_assert_int_eq(system(cmd), 0);
+    }
+    snprintf(cmd, sizeof cmd, "%s/results", repo);
+    ck_assert_int_eq(test_count_files(cmd, "sum.json"), 2); /* two runs, two folders: none replaced */
+    /* --out naming a folder that holds results: refused before anything runs */
+    snprintf(cmd, sizeof cmd, "cd '%s' && BUILD_DIR=bin scripts/bench.sh %s --out results 2>&1 >/dev/null; echo \"rc=$?\"",
+             repo, args);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    size_t n = fread(buf, 1, sizeof buf - 1, p);
+    buf[n] = '\0';
+    pclose(p);
+    ck_assert_msg(strstr(buf, "bench.sh: error: --out results already holds results") && strstr(buf, "rc=2"), "%s",
+                  buf);
+    snprintf(cmd, sizeof cmd, "%s/results", repo);
+    ck_assert_int_eq(test_count_files(cmd, "sum.json"), 2);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("cli");
@@ -681,6 +787,8 @@ int main(void)
     tcase_add_test(b, binary_usage_errors);
     tcase_add_test(b, binary_demo_memory);
     tcase_add_test(b, binary_strict_broken_claim);
+    tcase_add_test(b, twin_devices_own_folders);
+    tcase_add_test(b, bench_script_keeps_results);
     suite_add_tcase(s, b);
     return clr_run_suite(s);
 }

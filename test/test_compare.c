@@ -5,8 +5,10 @@
  * in every string) go through every output: the HTML must hold no tag or attribute it did not
  * put there, every Markdown table row its header's cells, every CSV row its header's columns
  * and no formula. Also: names longer than the old fixed buffers in multi-byte UTF-8, a large
- * set matched correctly, more than 26 fingerprint groups, and outputs that would overwrite an
- * input or go to a directory named '-'. */
+ * set matched correctly, more than 26 fingerprint groups, outputs that would overwrite an
+ * input or go to a directory named '-', and inputs given as files and folders: run results
+ * read, anything else skipped and listed (the committed results/ folder and the README's glob
+ * over it included). */
 #include <check.h>
 #include "test_util.h"
 #include <ctype.h>
@@ -258,9 +260,11 @@ START_TEST(reader_refuses_bad_documents)
     }
     free(good);
     expect_refused("", "not valid JSON");
-    expect_refused("[1, 2]", "not a clrepro results document");
-    expect_refused("{\"schema\": \"clrepro.demo-order\", \"schema_version\": 1}", "demo-order");
-    expect_refused("{\"schema\": 5}", "schema should be a string");
+    expect_refused("[1, 2]", "the top level is not an object");
+    expect_refused("{\"schema\": \"clrepro.demo-order\", \"schema_version\": 1}", "doc is a demo-order document");
+    /* identified by its schema, not guessed */
+    expect_refused("{\"schema\": \"clrepro.compare\", \"schema_version\": 1}", "doc is a compare document");
+    expect_refused("{\"schema\": 5}", "its schema field is not a string");
     expect_refused("{\"schema\": \"clrepro.results\", \"schema_version\": 1}", "tool is missing");
     expect_refused("{\"schema\": \"clrepro.results\", \"schema_version\": 1e999}", "");
     /* Deep nesting is refused by the parser's depth limit, not by the stack. */
@@ -999,6 +1003,188 @@ START_TEST(outputs_never_overwrite_inputs)
 }
 END_TEST
 
+/* ---- inputs: files and folders; what is not run results is skipped and said ---- */
+
+/* A tree of results, other documents and other files:
+ *   dir/a/sum.json (run results, device A)    dir/a/demo-order.json    dir/a/sum.csv
+ *   dir/b/deep/sum.json (run results, B)      dir/compare/compare.json  dir/other.json ({})
+ *   dir/.hidden/sum.json (results, passed over like a shell glob)      dir/empty/ */
+static char *results_tree(void)
+{
+    char *dir = temp_dir(), path[4200];
+    hand_case a[] = {{"tree", 1, "1111111111111111", "3f800000", 1e-3}};
+    const char *mkdirs[] = {"a", "b", "b/deep", "compare", ".hidden", "empty"};
+    for (size_t i = 0; i < sizeof mkdirs / sizeof *mkdirs; ++i) {
+        snprintf(path, sizeof path, "%s/%s", dir, mkdirs[i]);
+        ck_assert_int_eq(mkdir(path, 0755), 0);
+    }
+    struct {
+        const char *name, *device;
+    } docs[] = {{"a/sum.json", "GPU A"}, {"b/deep/sum.json", "GPU B"}, {".hidden/sum.json", "GPU C"}};
+    for (size_t i = 0; i < 3; ++i) {
+        char *doc = document(docs[i].device, "1.0", a, 1, 1);
+        snprintf(path, sizeof path, "%s/%s", dir, docs[i].name);
+        write_file(path, doc);
+        free(doc);
+    }
+    struct {
+        const char *name, *text;
+    } others[] = {{"a/demo-order.json", "{\"schema\": \"clrepro.demo-order\", \"schema_version\": 1}"},
+                  {"a/sum.csv", "strategy,batch\ntree,1\n"},
+                  {"compare/compare.json", "{\"schema\": \"clrepro.compare\", \"schema_version\": 1}"},
+                  {"other.json", "{\"name\": \"a package\"}"}};
+    for (size_t i = 0; i < sizeof others / sizeof *others; ++i) {
+        snprintf(path, sizeof path, "%s/%s", dir, others[i].name);
+        write_file(path, others[i].text);
+    }
+    return dir;
+}
+
+static const char *skipped_why(const clr_comparison *cmp, const char *path_end)
+{
+    for (size_t i = 0; i < cmp->nskipped; ++i) {
+        size_t n = strlen(cmp->skipped[i].path), k = strlen(path_end);
+        if (n >= k && !strcmp(cmp->skipped[i].path + n - k, path_end))
+            return cmp->skipped[i].why;
+    }
+    return NULL;
+}
+
+START_TEST(inputs_files_and_folders)
+{
+    char *dir = results_tree(), path[4200], path2[4200];
+    clr_comparison cmp;
+    clr_error err = {0};
+    /* A folder: its run results in name order, the others skipped with what they are. */
+    char *one[] = {dir};
+    ck_assert_msg(clr_compare_load(one, 1, &cmp, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(cmp.ndocs, 2);
+    ck_assert_str_eq(cmp.docs[0].device, "GPU A");
+    ck_assert_str_eq(cmp.docs[1].device, "GPU B");
+    snprintf(path, sizeof path, "%s/b/deep/sum.json", dir);
+    ck_assert_str_eq(cmp.files[1], path);
+    ck_assert_uint_eq(cmp.nmatches, 1); /* the two documents' case, matched */
+    ck_assert_uint_eq(cmp.nskipped, 3);
+    ck_assert_ptr_nonnull(strstr(skipped_why(&cmp, "/compare/compare.json"), "a compare document"));
+    ck_assert_ptr_nonnull(strstr(skipped_why(&cmp, "/a/demo-order.json"), "a demo-order document"));
+    ck_assert_ptr_nonnull(strstr(skipped_why(&cmp, "/other.json"), "no schema field"));
+    ck_assert_ptr_null(skipped_why(&cmp, "sum.csv"));          /* not *.json: not looked at */
+    ck_assert_ptr_null(skipped_why(&cmp, ".hidden/sum.json")); /* hidden, as from a glob */
+    clr_compare_free(&cmp);
+
+    /* Files named one by one, a folder among them: a file named that is no run results is
+     * skipped too, and a file met twice is read once. */
+    snprintf(path, sizeof path, "%s/compare/compare.json", dir);
+    snprintf(path2, sizeof path2, "%s/a/sum.json", dir);
+    char csv[4200], b[4200];
+    snprintf(csv, sizeof csv, "%s/a/sum.csv", dir);
+    snprintf(b, sizeof b, "%s/b", dir);
+    char *mixed[] = {path, path2, csv, b, path2};
+    ck_assert_msg(clr_compare_load(mixed, 5, &cmp, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(cmp.ndocs, 2);
+    ck_assert_uint_eq(cmp.nskipped, 3);
+    ck_assert_ptr_nonnull(strstr(cmp.skipped[0].why, "a compare document"));
+    ck_assert_ptr_nonnull(strstr(cmp.skipped[1].why, "not JSON"));
+    ck_assert_ptr_nonnull(strstr(cmp.skipped[2].why, "the same file as"));
+    clr_compare_free(&cmp);
+
+    /* Nothing usable: one message naming every input and what it was. */
+    char empty[4200], compare_dir[4200];
+    snprintf(empty, sizeof empty, "%s/empty", dir);
+    snprintf(compare_dir, sizeof compare_dir, "%s/compare", dir);
+    char *none[] = {compare_dir, empty};
+    ck_assert_int_eq(clr_compare_load(none, 2, &cmp, &err), CLR_EUSAGE);
+    ck_assert_msg(strstr(err.msg, "no run results among the inputs") && strstr(err.msg, "compare.json is a compare "
+                  "document") && strstr(err.msg, "empty is a folder with no .json file"), "%s", err.msg);
+    clr_compare_free(&cmp);
+
+    /* Still errors: a path that is not there, a damaged .json, a results document of another version. */
+    memset(&err, 0, sizeof err);
+    snprintf(path, sizeof path, "%s/missing", dir);
+    char *missing[] = {path};
+    ck_assert_int_eq(clr_compare_load(missing, 1, &cmp, &err), CLR_EUSAGE);
+    ck_assert_msg(strstr(err.msg, "No such file"), "%s", err.msg);
+    clr_compare_free(&cmp);
+    snprintf(path, sizeof path, "%s/b/damaged.json", dir);
+    write_file(path, "{\"schema\": \"clrepro.results\", \"schema_ver");
+    memset(&err, 0, sizeof err);
+    ck_assert_int_eq(clr_compare_load(one, 1, &cmp, &err), CLR_EUSAGE);
+    ck_assert_msg(strstr(err.msg, "damaged.json: not valid JSON"), "%s", err.msg);
+    clr_compare_free(&cmp);
+    remove_tree(dir);
+    free(dir);
+}
+END_TEST
+
+/* The binary: report and compare on a folder and on a glob, skipped inputs listed on stderr one
+ * escaped line each (--quiet: none), nothing usable exits 2, and a results document found in
+ * a folder is protected from the output like a file named. */
+START_TEST(binary_files_and_folders)
+{
+    char *dir = results_tree(), *out, path[4200];
+    /* a file name with an escape sequence and a newline: printed inert */
+    snprintf(path, sizeof path, "%s/a/x\033[31m\nclrepro: forged.json", dir);
+    write_file(path, "[]");
+    ck_assert_int_eq(clrepro_in(dir, "report . -o r.html", &out), 0);
+    ck_assert_msg(strstr(out, "report: r.html (2 documents") != NULL, "%s", out);
+    ck_assert_msg(strstr(out, "clrepro: skipped ./compare/compare.json: a compare document (schema clrepro.compare"),
+                  "%s", out);
+    ck_assert_msg(strstr(out, "clrepro: skipped ./a/demo-order.json: a demo-order document"), "%s", out);
+    ck_assert_msg(strstr(out, "skipped ./a/x\\x1b[31m\\nclrepro: forged.json: JSON that is not a clrepro document"),
+                  "%s", out);
+    ck_assert_msg(!strchr(out, '\033') && !strstr(out, "\nclrepro: forged"), "%s", out);
+    free(out);
+    ck_assert_int_eq(clrepro_in(dir, "report */*.json */*/*.json -o r2.html", &out), 0); /* the README's glob */
+    ck_assert_msg(strstr(out, "report: r2.html (2 documents"), "%s", out);
+    free(out);
+    ck_assert_int_eq(clrepro_in(dir, "compare . --out cmp --quiet", &out), 0);
+    ck_assert_msg(!strstr(out, "skipped"), "%s", out);
+    free(out);
+    snprintf(path, sizeof path, "%s/cmp/compare.json", dir);
+    char *json = read_whole(path);
+    ck_assert_ptr_nonnull(strstr(json, "\"schema\": \"clrepro.compare\""));
+    free(json);
+    /* compare writes over the compare document it found and skipped (not an input) */
+    ck_assert_int_eq(clrepro_in(dir, "compare . --out compare", &out), 0);
+    free(out);
+    ck_assert_int_eq(clrepro_in(dir, "compare compare empty", &out), 2);
+    ck_assert_msg(strstr(out, "clrepro: error: no run results among the inputs: compare/compare.json is a compare "
+                              "document") && !strstr(out, "skipped"), "%s", out);
+    free(out);
+    ck_assert_int_eq(clrepro_in(dir, "report b -o b/deep/sum.json", &out), 2);
+    ck_assert_msg(strstr(out, "-o b/deep/sum.json is the input document b/deep/sum.json"), "%s", out);
+    free(out);
+    ck_assert_int_eq(clrepro_in(dir, "report a/sum.json compare/compare.json -o a/sum.json", &out), 2);
+    ck_assert_msg(strstr(out, "is the input document a/sum.json"), "%s", out);
+    free(out);
+    snprintf(path, sizeof path, "%s/b/deep/sum.json", dir);
+    json = read_whole(path);
+    ck_assert_ptr_nonnull(strstr(json, "\"schema\": \"clrepro.results\"")); /* untouched */
+    free(json);
+    remove_tree(dir);
+    free(dir);
+}
+END_TEST
+
+/* The committed results: the folder, and the README's glob over it. */
+START_TEST(report_committed_results_folder)
+{
+    char *dir = temp_dir(), *out, args[4200];
+    snprintf(args, sizeof args, "report '%s/results' -o r.html", CLREPRO_SOURCE_DIR);
+    ck_assert_int_eq(clrepro_in(dir, args, &out), 0);
+    ck_assert_msg(strstr(out, "results/compare/compare.json: a compare document") &&
+                  strstr(out, "demo-order.json: a demo-order document") && !strstr(out, "error"), "%s", out);
+    free(out);
+    snprintf(args, sizeof args, "-c 'cd \"%s\" && \"%s\" report results/*/*.json -o \"%s/r2.html\"'",
+             CLREPRO_SOURCE_DIR, CLREPRO_BIN, dir);
+    char cmd[9000];
+    snprintf(cmd, sizeof cmd, "sh %s >/dev/null 2>&1", args);
+    ck_assert_int_eq(system(cmd), 0);
+    remove_tree(dir);
+    free(dir);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("compare");
@@ -1018,6 +1204,9 @@ int main(void)
     tcase_add_test(t, large_set_matched_correctly);
     tcase_add_test(t, group_names_past_z);
     tcase_add_test(t, outputs_never_overwrite_inputs);
+    tcase_add_test(t, inputs_files_and_folders);
+    tcase_add_test(t, binary_files_and_folders);
+    tcase_add_test(t, report_committed_results_folder);
     suite_add_tcase(s, t);
     return clr_run_suite(s);
 }
