@@ -55,7 +55,7 @@ typedef struct clr_cli {
     clr_contig contig;
     uint64_t seed;
     clr_dist dist;
-    int save_outputs, strict, json, quiet, no_progress;
+    int save_outputs, strict, json, list, quiet, no_progress;
     unsigned timeout; /* seconds per case, 0: no limit */
     int resume;       /* take completed cases from the journal of an interrupted run */
 } clr_cli;

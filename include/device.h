@@ -41,6 +41,9 @@ json_t *clr_device_to_json(const clr_device *dev);
 /* The device's UUID (cl_khr_device_uuid) as 32 lower-case hex digits, returning 1; 0 with hex
  * "" where the driver reports none (or all zeros, or the device has no id: a hand-made one). */
 int clr_device_uuid(const clr_device *dev, char hex[33]);
+/* The device's PCI address "dddd:bb:dd.f" (cl_khr_pci_bus_info) in buf: 1, or 0 when the driver
+ * does not give it. */
+int clr_device_pci(const clr_device *dev, char *buf, size_t size);
 /* The name of the results folder of devices->items[i] among the devices of one run: its slug,
  * unless another of them has the same slug (identical GPUs of one node, or PoCL with
  * POCL_DEVICES="pthread pthread"), which would write the same files. Each twin then gets its

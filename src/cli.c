@@ -35,11 +35,13 @@ static const option_spec options[] = {
     {"trials", ARG_VALUE, RUN, "T", "run-to-run trials per case, 2..100000 (default 10)"},
     {"reps", ARG_VALUE, RUN, "R", "timed repetitions per case, 1..100000 (default 10)"},
     {"warmup", ARG_VALUE, RUN, "W", "untimed launches before measuring, 0..1000 (default 2)"},
-    {"seed", ARG_VALUE, RUN | DEMO, "S", "generator seed, 0..2^63-1 (default 42)"},
+    {"seed", ARG_VALUE, RUN, "S", "generator seed, 0..2^63-1 (default 42)"},
+    {"seed", ARG_VALUE, DEMO, "S", "seed of the values and of the orders, 0..2^32-1 (default 42)"},
     {"dist", ARG_VALUE, RUN, "D", "input distribution: uniform, normal or illcond (default uniform)"},
     {"input", ARG_VALUE, RUN, "FILE.npy", "use rows of a float32 .npy file (1-D or 2-D, C order) instead of the generator; n is its row length"},
     {"device", ARG_VALUE, RUN | DEV | DEMO, "SPEC", "all, gpu, cpu, an index N, P:D or part of a name; comma lists (default all)"},
-    {"out", ARG_VALUE, RUN | DEMO | CMP, "DIR", "results go to DIR/<device>/ (default results/<device>/); compare: DIR/compare.{md,csv,json} (default results/compare)"},
+    {"out", ARG_VALUE, RUN | DEMO, "DIR", "results go to DIR/<device>/ (default results/<device>/)"},
+    {"out", ARG_VALUE, CMP, "DIR", "write DIR/compare.md, .csv and .json (default results/compare)"},
     {"output", ARG_VALUE, REP, "FILE", "report: the HTML file to write (required; -o FILE also works)"},
     {"save-outputs", ARG_NONE, RUN, NULL, "also write every case's outputs as .npy beside the JSON"},
     {"strict", ARG_NONE, RUN, NULL, "exit with status 1 when an observation breaks a strategy's claim"},
@@ -48,11 +50,13 @@ static const option_spec options[] = {
     {"vec", ARG_VALUE, RUN, "N", "vector width 1, 2, 4, 8 or 16 (default: per device type)"},
     {"contig", ARG_VALUE, RUN, "0|1", "1: each work-item walks contiguous data (CPU style); 0: interleaved, one column per work-item in matmul (GPU style) (default: per device type)"},
     {"chunk", ARG_VALUE, RUN, "N", "fixedsplit chunk: sum elements (default 65536 on CPUs, 16384 on GPUs), attention tokens (default 256)"},
-    {"quiet", ARG_NONE, RUN | DEMO | CMP | REP, NULL, "no summary on stdout (compare, report: nor the list of inputs skipped)"},
+    {"quiet", ARG_NONE, RUN | DEMO, NULL, "no summary on stdout"},
+    {"quiet", ARG_NONE, CMP | REP, NULL, "nothing on stdout, and no list of the inputs skipped on stderr"},
     {"no-progress", ARG_NONE, RUN, NULL, "no progress line on stderr (it only appears on a terminal anyway)"},
     {"timeout", ARG_VALUE, RUN, "SECONDS", "time limit of one case (strategy x shape x batch), 0..604800, 0 for none (default 600); a case that overruns it stops the run, incomplete, status 1, its completed cases kept for --resume"},
     {"resume", ARG_NONE, RUN, NULL, "take the cases an interrupted run of the same configuration completed from its journal (<out>/<device>/.<name>.journal.jsonl) and measure only the rest"},
-    {"json", ARG_NONE, DEV, NULL, "machine-readable output"},
+    {"list", ARG_NONE, DEV, NULL, "one line per device, as clinfo -l (-l also works)"},
+    {"json", ARG_NONE, DEV, NULL, "machine-readable output (schema clrepro.devices)"},
     {"help", ARG_NONE, RUN | DEV | DEMO | CMP | REP, NULL, "this help"},
 };
 
@@ -115,7 +119,8 @@ static void print_option(FILE *out, const char *name, const char *metavar, const
 
 void clr_cli_usage(FILE *out, clr_command command)
 {
-    if (command == CLR_CMD_HELP || command == CLR_CMD_VERSION) {
+    int general = command == CLR_CMD_HELP || command == CLR_CMD_VERSION;
+    if (general) {
         fprintf(out,
                 "clrepro %s: how much do the reductions behind LLM inference vary, and what does it cost?\n\n"
                 "usage: clrepro [run] [options]      benchmark every strategy on every selected device\n"
@@ -131,6 +136,34 @@ void clr_cli_usage(FILE *out, clr_command command)
                 CLREPRO_VERSION);
         command = CLR_CMD_RUN;
     }
+    static const char *const usage[] = {
+        [CLR_CMD_RUN] = "usage: clrepro [run] [options]\n"
+                        "  measure every strategy of the chosen operations on every chosen device\n"
+                        "examples:\n"
+                        "  clrepro run --op sum --n 1M --batch 1,8       one operation, one size, two batches\n"
+                        "  clrepro run --suite llm --device gpu           an 8B model's shapes on the GPUs\n",
+        [CLR_CMD_DEVICES] = "usage: clrepro devices [-l | --json] [--device SPEC]\n"
+                            "  the OpenCL devices found, with what the benchmark reads of each\n"
+                            "examples:\n"
+                            "  clrepro devices -l                             one line per device\n"
+                            "  clrepro devices --json --device gpu            the GPUs, as JSON\n",
+        [CLR_CMD_DEMO] = "usage: clrepro demo order [options]\n"
+                         "  sum the same values in many orders on each device and count the distinct results\n"
+                         "example:\n"
+                         "  clrepro demo order --n 1M --orders 1000 --device cpu\n",
+        [CLR_CMD_COMPARE] = "usage: clrepro compare PATH... [--out DIR]\n"
+                            "  which devices and runs give the same bits, case by case (PATH: results\n"
+                            "  files, or folders searched for them)\n"
+                            "example:\n"
+                            "  clrepro compare results --out results/compare\n",
+        [CLR_CMD_REPORT] = "usage: clrepro report PATH... -o FILE.html\n"
+                           "  one self-contained HTML report with charts (PATH: results files, or\n"
+                           "  folders searched for them)\n"
+                           "example:\n"
+                           "  clrepro report results -o report.html\n",
+    };
+    if (!general && command < sizeof usage / sizeof usage[0] && usage[command])
+        fprintf(out, "%s\n", usage[command]);
     fprintf(out, "options of `clrepro %s%s`:\n", command_name(command), command == CLR_CMD_DEMO ? " order" : "");
     if (command == CLR_CMD_RUN || command == CLR_CMD_DEMO)
         fprintf(out, "(numbers take 4096, 2^12 and 4K forms; lists are comma-separated, each item once)\n");
@@ -339,6 +372,7 @@ static int apply(clr_cli *cli, const char *name, const char *v, clr_error *err)
     } else if (!strcmp(name, "save-outputs")) cli->save_outputs = 1;
     else if (!strcmp(name, "strict")) cli->strict = 1;
     else if (!strcmp(name, "json")) cli->json = 1;
+    else if (!strcmp(name, "list")) cli->list = 1;
     else if (!strcmp(name, "quiet")) cli->quiet = 1;
     else if (!strcmp(name, "no-progress")) cli->no_progress = 1;
     else if (!strcmp(name, "resume")) cli->resume = 1;
@@ -423,6 +457,8 @@ int clr_cli_parse(int argc, char **argv, clr_cli *cli, clr_error *err)
             arg = "--help";
         if (!strcmp(arg, "-o") && cli->command == CLR_CMD_REPORT)
             arg = "--output";
+        if (!strcmp(arg, "-l") && cli->command == CLR_CMD_DEVICES)
+            arg = "--list";
         if ((cli->command == CLR_CMD_COMPARE || cli->command == CLR_CMD_REPORT) && arg[0] != '-') {
             char **grown = realloc(cli->files, (cli->nfiles + 1) * sizeof *grown);
             if (!grown)

@@ -28,11 +28,15 @@ static void print_device(const clr_device *d)
     clr_format_bytes((double)d->global_mem, global, sizeof global);
     clr_format_bytes((double)d->local_mem, local, sizeof local);
     cl_device_fp_config fp = d->single_fp;
-    printf("[%u] %u:%u  %s  (%s)\n", d->index, d->platform_index, d->device_index, d->name,
-           clr_device_type_name(d->type));
-    printf("      platform     %s (%s)\n", d->platform_name, d->platform_version);
-    printf("      vendor       %s\n", d->vendor);
-    printf("      version      %s; driver %s; %s\n", d->device_version, d->driver_version, d->c_version);
+    /* Drivers' strings are foreign text: escaped, as every message is. */
+    char e[6][256];
+    printf("[%u] %u:%u  %s  (%s)\n", d->index, d->platform_index, d->device_index,
+           clr_escape(d->name, e[0], sizeof e[0]), clr_device_type_name(d->type));
+    printf("      platform     %s (%s)\n", clr_escape(d->platform_name, e[0], sizeof e[0]),
+           clr_escape(d->platform_version, e[1], sizeof e[1]));
+    printf("      vendor       %s\n", clr_escape(d->vendor, e[0], sizeof e[0]));
+    printf("      version      %s; driver %s; %s\n", clr_escape(d->device_version, e[3], sizeof e[3]),
+           clr_escape(d->driver_version, e[4], sizeof e[4]), clr_escape(d->c_version, e[5], sizeof e[5]));
     printf("      compute      %u units, work-group up to %zu\n", d->compute_units, d->max_work_group_size);
     printf("      memory       %s global, %s local\n", global, local);
     printf("      float32      denormals %s, fma %s, correctly rounded divide/sqrt %s\n",
@@ -40,6 +44,10 @@ static void print_device(const clr_device *d)
            fp & CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT ? "yes" : "no");
     printf("      support      fp64 %s, fp16 %s, int64 atomics %s\n", d->fp64 ? "yes" : "no", d->fp16 ? "yes" : "no",
            d->int64_atomics ? "yes" : "no");
+    char uuid[33], pci[32];
+    if (clr_device_uuid(d, uuid) || clr_device_pci(d, pci, sizeof pci))
+        printf("      identity     uuid %s, pci %s\n", clr_device_uuid(d, uuid) ? uuid : "not reported",
+               clr_device_pci(d, pci, sizeof pci) ? pci : "not reported");
 }
 
 int clr_cmd_devices(const clr_cli *cli, clr_error *err)
@@ -55,12 +63,22 @@ int clr_cmd_devices(const clr_cli *cli, clr_error *err)
         json_t *arr = json_array();
         for (size_t i = 0; i < chosen.count; ++i)
             json_array_append_new(arr, clr_device_to_json(&chosen.items[i]));
-        json_t *doc = json_pack("{s:s, s:o}", "tool_version", CLREPRO_VERSION, "devices", arr);
+        json_t *doc = json_pack("{s:s, s:i, s:s, s:o}", "schema", "clrepro.devices", "schema_version", 1,
+                                "tool_version", CLREPRO_VERSION, "devices", arr);
         char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         if (text)
             printf("%s\n", text);
         free(text);
         json_decref(doc);
+    } else if (cli->list) {
+        /* As clinfo -l: index, P:D, type, name, and the platform. */
+        for (size_t i = 0; i < chosen.count; ++i) {
+            const clr_device *d = &chosen.items[i];
+            char name[256], platform[256];
+            printf("[%u] %u:%u  %-4s %s  (%s)\n", d->index, d->platform_index, d->device_index,
+                   clr_device_type_name(d->type), clr_escape(d->name, name, sizeof name),
+                   clr_escape(d->platform_name, platform, sizeof platform));
+        }
     } else {
         for (size_t i = 0; i < chosen.count; ++i)
             print_device(&chosen.items[i]);

@@ -367,12 +367,23 @@ int clr_device_open(const clr_device *dev, cl_context *context, cl_command_queue
     return CLR_OK;
 }
 
+int clr_device_pci(const clr_device *dev, char *buf, size_t size)
+{
+    cl_device_pci_bus_info_khr pci;
+    buf[0] = '\0';
+    if (!dev->id || !has_extension(dev->id, "cl_khr_pci_bus_info") ||
+        clGetDeviceInfo(dev->id, CL_DEVICE_PCI_BUS_INFO_KHR, sizeof pci, &pci, NULL) != CL_SUCCESS)
+        return 0;
+    snprintf(buf, size, "%04x:%02x:%02x.%x", pci.pci_domain, pci.pci_bus, pci.pci_device, pci.pci_function);
+    return 1;
+}
+
 json_t *clr_device_to_json(const clr_device *dev)
 {
     cl_device_fp_config fp = dev->single_fp;
-    char pd[32];
+    char pd[32], uuid[33], pci[32];
     snprintf(pd, sizeof pd, "%u:%u", dev->platform_index, dev->device_index);
-    return json_pack(
+    json_t *j = json_pack(
         "{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I,"
         " s:{s:b, s:b, s:b, s:b, s:b}, s:b, s:b, s:b}",
         "index", (int)dev->index, "id", pd, "platform", dev->platform_name,
@@ -388,4 +399,10 @@ json_t *clr_device_to_json(const clr_device *dev)
         "inf_nan", (fp & CL_FP_INF_NAN) != 0,
         "correctly_rounded_divide_sqrt", (fp & CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT) != 0,
         "fp64", dev->fp64, "fp16", dev->fp16, "int64_atomics", dev->int64_atomics);
+    /* Identity where the driver tells it (cl_khr_device_uuid, cl_khr_pci_bus_info): null otherwise. */
+    if (j) {
+        json_object_set_new(j, "uuid", clr_device_uuid(dev, uuid) ? json_string(uuid) : json_null());
+        json_object_set_new(j, "pci_bus", clr_device_pci(dev, pci, sizeof pci) ? json_string(pci) : json_null());
+    }
+    return j;
 }

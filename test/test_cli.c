@@ -636,6 +636,58 @@ START_TEST(plan_input_keeps_seed)
 }
 END_TEST
 
+/* Runs the binary; returns its exit status and what it printed on stdout. */
+static int run_bin_stdout(const char *args, char *out, size_t size)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "%s'%s' %s 2>/dev/null", getenv("CLREPRO_TEST_ENV") ? getenv("CLREPRO_TEST_ENV") : "",
+             CLREPRO_BIN, args);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    size_t n = fread(out, 1, size - 1, p);
+    out[n] = '\0';
+    int status = pclose(p);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Each command's help: its own usage line and example, only its options, in its own words; and
+ * `devices` in one line per device or as tagged JSON. */
+START_TEST(binary_help_and_devices)
+{
+    static char out[65536];
+    ck_assert_int_eq(run_bin_stdout("compare --help", out, sizeof out), 0);
+    ck_assert_ptr_nonnull(strstr(out, "usage: clrepro compare PATH..."));
+    ck_assert_ptr_nonnull(strstr(out, "compare.md"));
+    ck_assert_msg(strstr(out, "<device>") == NULL && strstr(out, "--batch") == NULL, "%s", out);
+    ck_assert_int_eq(run_bin_stdout("demo order --help", out, sizeof out), 0);
+    ck_assert_ptr_nonnull(strstr(out, "usage: clrepro demo order"));
+    ck_assert_ptr_nonnull(strstr(out, "0..2^32-1"));
+    ck_assert_msg(strstr(out, "matmul") == NULL && strstr(out, "--strategy") == NULL, "%s", out);
+    ck_assert_int_eq(run_bin_stdout("help report", out, sizeof out), 0);
+    ck_assert_ptr_nonnull(strstr(out, "usage: clrepro report PATH... -o FILE.html"));
+    ck_assert_int_eq(run_bin_stdout("run --help", out, sizeof out), 0);
+    ck_assert_ptr_nonnull(strstr(out, "usage: clrepro [run] [options]"));
+    ck_assert_ptr_nonnull(strstr(out, "--vocab LIST"));
+    /* devices -l: one line a device, each starting "[index] P:D". */
+    ck_assert_int_eq(run_bin_stdout("devices -l", out, sizeof out), 0);
+    size_t lines = 0;
+    for (const char *p = out; *p; ++p)
+        lines += *p == '\n';
+    ck_assert_uint_ge(lines, 1);
+    for (const char *line = out; *line; line = strchr(line, '\n') + 1) {
+        unsigned idx, plat, dev;
+        ck_assert_msg(sscanf(line, "[%u] %u:%u", &idx, &plat, &dev) == 3, "not a device line: %.80s", line);
+    }
+    char full[65536];
+    ck_assert_int_eq(run_bin_stdout("devices", full, sizeof full), 0);
+    ck_assert_uint_gt(strlen(full), strlen(out)); /* the long form says more */
+    ck_assert_int_eq(run_bin_stdout("devices --json", out, sizeof out), 0);
+    ck_assert_ptr_nonnull(strstr(out, "\"schema\": \"clrepro.devices\""));
+    ck_assert_ptr_nonnull(strstr(out, "\"uuid\":"));
+    ck_assert_ptr_nonnull(strstr(out, "\"pci_bus\":"));
+}
+END_TEST
+
 /* An operation's own tuning check: sum's kernels hold the exact merge and sum_tree_final's block
  * in local memory; the other operations have no such limit to check. */
 START_TEST(op_tuning_checks)
@@ -785,6 +837,7 @@ int main(void)
     tcase_add_test(b, binary_corrupt_npy_and_broken_kernel);
     tcase_add_test(b, binary_demo_order);
     tcase_add_test(b, binary_usage_errors);
+    tcase_add_test(b, binary_help_and_devices);
     tcase_add_test(b, binary_demo_memory);
     tcase_add_test(b, binary_strict_broken_claim);
     tcase_add_test(b, twin_devices_own_folders);
