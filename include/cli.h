@@ -41,6 +41,7 @@ typedef struct clr_cli {
     clr_command help_for; /* with CLR_CMD_HELP: which command's help */
     const char *op_name;  /* NULL: every operation */
     const char *strategies, *device_spec, *input_path, *out_dir, *kernel_dir, *suite;
+    int device_from_env; /* device_spec is CLREPRO_DEVICE's, not --device's */
     clr_dim_list dims[CLR_MAX_DIM_OPTIONS];
     size_t ndims;
     size_t *batches, nbatches; /* NULL: each operation's default */
@@ -63,6 +64,9 @@ typedef struct clr_cli {
 /* argv[0] is the program name. Errors are CLR_EUSAGE with a message naming the option. */
 int clr_cli_parse(int argc, char **argv, clr_cli *cli, clr_error *err);
 void clr_cli_free(clr_cli *cli);
+/* clr_devices_select with the command line's selector (--device, else CLREPRO_DEVICE, else all);
+ * a failure names the environment variable when the selector came from it. */
+int clr_cli_select_devices(const clr_cli *cli, const clr_device_list *all, clr_device_list *out, clr_error *err);
 void clr_cli_usage(FILE *out, clr_command command);
 /* The values given for --name, or NULL when the option was not given. */
 const clr_dim_list *clr_cli_dim(const clr_cli *cli, const char *name);

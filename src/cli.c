@@ -39,7 +39,7 @@ static const option_spec options[] = {
     {"seed", ARG_VALUE, DEMO, "S", "seed of the values and of the orders, 0..2^32-1 (default 42)"},
     {"dist", ARG_VALUE, RUN, "D", "input distribution: uniform, normal or illcond (default uniform)"},
     {"input", ARG_VALUE, RUN, "FILE.npy", "use rows of a float32 .npy file (1-D or 2-D, C order) instead of the generator; n is its row length"},
-    {"device", ARG_VALUE, RUN | DEV | DEMO, "SPEC", "all, gpu, cpu, an index N, P:D or part of a name; comma lists (default all)"},
+    {"device", ARG_VALUE, RUN | DEV | DEMO, "SPEC", "all, gpu, cpu, an index N, P:D or part of a name; comma lists (default: CLREPRO_DEVICE if set, else all)"},
     {"out", ARG_VALUE, RUN | DEMO, "DIR", "results go to DIR/<device>/ (default results/<device>/)"},
     {"out", ARG_VALUE, CMP, "DIR", "write DIR/compare.md, .csv and .json (default results/compare)"},
     {"output", ARG_VALUE, REP, "FILE", "report: the HTML file to write (required; -o FILE also works)"},
@@ -341,6 +341,7 @@ static int apply(clr_cli *cli, const char *name, const char *v, clr_error *err)
         if (check_list_items(name, v, err))
             return err->code;
         cli->device_spec = v;
+        cli->device_from_env = 0;
     }
     else if (!strcmp(name, "input")) cli->input_path = v;
     else if (!strcmp(name, "out")) cli->out_dir = v;
@@ -414,6 +415,13 @@ int clr_cli_parse(int argc, char **argv, clr_cli *cli, clr_error *err)
     cli->command = CLR_CMD_RUN;
     cli->strategies = "all";
     cli->device_spec = "all";
+    /* The default device selector may come from the environment (a CI runner's GPU, say): it
+     * picks devices, never an order of additions, and --device overrides it. */
+    const char *env_device = getenv("CLREPRO_DEVICE");
+    if (env_device && *env_device) {
+        cli->device_spec = env_device;
+        cli->device_from_env = 1;
+    }
     cli->trials = CLR_DEFAULT_TRIALS;
     cli->reps = CLR_DEFAULT_REPS;
     cli->warmup = CLR_DEFAULT_WARMUP;
@@ -557,6 +565,18 @@ int clr_cli_parse(int argc, char **argv, clr_cli *cli, clr_error *err)
         return clr_fail(err, CLR_EUSAGE, "--suite '%s': unknown suite; there are %s", cli->suite, names);
     }
     return CLR_OK;
+}
+
+int clr_cli_select_devices(const clr_cli *cli, const clr_device_list *all, clr_device_list *out, clr_error *err)
+{
+    if (clr_devices_select(all, cli->device_spec, out, err) == CLR_OK)
+        return CLR_OK;
+    if (cli->device_from_env) {
+        size_t len = strlen(err->msg);
+        snprintf(err->msg + len, sizeof err->msg - len, " (this selector is the environment's CLREPRO_DEVICE; "
+                 "give --device, or change or unset CLREPRO_DEVICE)");
+    }
+    return err->code;
 }
 
 void clr_cli_free(clr_cli *cli)

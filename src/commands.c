@@ -55,7 +55,7 @@ int clr_cmd_devices(const clr_cli *cli, clr_error *err)
     clr_device_list all, chosen;
     if (clr_devices_enumerate(&all, err))
         return err->code;
-    if (clr_devices_select(&all, cli->device_spec, &chosen, err)) {
+    if (clr_cli_select_devices(cli, &all, &chosen, err)) {
         clr_devices_free(&all);
         return err->code;
     }
@@ -150,7 +150,7 @@ int clr_cmd_run(const clr_cli *cli, const char *command_line, clr_error *err)
     if (rc == CLR_OK)
         rc = clr_devices_enumerate(&all, err);
     if (rc == CLR_OK)
-        rc = clr_devices_select(&all, cli->device_spec, &chosen, err);
+        rc = clr_cli_select_devices(cli, &all, &chosen, err);
     if (rc == CLR_OK) {
         dirs = calloc(chosen.count, sizeof *dirs);
         tops = calloc(chosen.count, sizeof *tops);

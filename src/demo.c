@@ -397,7 +397,7 @@ int clr_cmd_demo(const clr_cli *cli, clr_error *err)
     clr_device_list all = {0}, chosen = {0};
     int rc = clr_devices_enumerate(&all, err);
     if (rc == CLR_OK)
-        rc = clr_devices_select(&all, cli->device_spec, &chosen, err);
+        rc = clr_cli_select_devices(cli, &all, &chosen, err);
     for (size_t i = 0; i < chosen.count && rc == CLR_OK; ++i)
         rc = demo_device(cli, &chosen, i, cli->command_line, err);
     clr_devices_free(&chosen);

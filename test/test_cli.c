@@ -688,6 +688,29 @@ START_TEST(binary_help_and_devices)
 }
 END_TEST
 
+/* CLREPRO_DEVICE: the default selector; --device wins; a bad one names the variable. */
+START_TEST(cli_device_from_environment)
+{
+    clr_cli cli;
+    clr_error err;
+    setenv("CLREPRO_DEVICE", "cpu", 1);
+    ck_assert_int_eq(parse("run --op sum", &cli, &err), 0);
+    ck_assert_str_eq(cli.device_spec, "cpu");
+    ck_assert_int_eq(cli.device_from_env, 1);
+    ck_assert_int_eq(parse("devices --device 0", &cli, &err), 0);
+    ck_assert_str_eq(cli.device_spec, "0");
+    ck_assert_int_eq(cli.device_from_env, 0);
+    setenv("CLREPRO_DEVICE", "no-such-device-anywhere", 1);
+    ck_assert_int_eq(parse("devices", &cli, &err), 0);
+    clr_device_list all, chosen;
+    ck_assert_int_eq(clr_devices_enumerate(&all, &err), 0);
+    ck_assert_int_eq(clr_cli_select_devices(&cli, &all, &chosen, &err), CLR_EUSAGE);
+    ck_assert_msg(strstr(err.msg, "CLREPRO_DEVICE") != NULL, "%s", err.msg);
+    clr_devices_free(&all);
+    unsetenv("CLREPRO_DEVICE");
+}
+END_TEST
+
 /* An operation's own tuning check: sum's kernels hold the exact merge and sum_tree_final's block
  * in local memory; the other operations have no such limit to check. */
 START_TEST(op_tuning_checks)
@@ -815,6 +838,7 @@ END_TEST
 
 int main(void)
 {
+    unsetenv("CLREPRO_DEVICE"); /* the tests choose their devices themselves */
     Suite *s = suite_create("cli");
     TCase *p = tcase_create("parse");
     tcase_add_test(p, cli_defaults);
@@ -831,6 +855,7 @@ int main(void)
     tcase_add_test(p, plan_from_tables);
     tcase_add_test(p, plan_input_keeps_seed);
     tcase_add_test(p, op_tuning_checks);
+    tcase_add_test(p, cli_device_from_environment);
     suite_add_tcase(s, p);
     TCase *b = tcase_create("binary");
     tcase_add_test(b, binary_bad_input);

@@ -12,7 +12,9 @@
  *
  * Reference: float64 on the host. Bound: |c - ref| <= gamma_K * sum_k |a_k b_kn| (any order).
  * Validated rows: the first 32 of each batch and every probe position. */
+#ifdef CLREPRO_HAVE_CLBLAST
 #include <clblast_c.h>
+#endif
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -226,6 +228,7 @@ static int atomic_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first
     return CLR_OK;
 }
 
+#ifdef CLREPRO_HAVE_CLBLAST
 /* CLBlast. Its parameter overrides are global per device, so the pinned strategy sets its
  * override and the plain one clears CLBlast's cache (back to its database defaults) when the
  * last call on that device was pinned. Both happen during warm-up, never in a timed launch. */
@@ -325,6 +328,29 @@ static int clblast_pinned_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_even
     }
     return clblast_call(ctx, first, last, err);
 }
+#else
+/* Built without CLBlast (CLREPRO_CLBLAST=OFF, or not found): its two strategies report "not
+ * built" for every case, and nothing else changes. */
+static int clblast_available(const clr_op_ctx *ctx, char *why, size_t size)
+{
+    (void)ctx;
+    snprintf(why, size, "not built: clrepro was built without CLBlast (install libclblast-dev and rebuild)");
+    return 0;
+}
+
+static int clblast_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
+{
+    (void)ctx, (void)plan, (void)err;
+    return CLR_OK;
+}
+
+static int clblast_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first, cl_event *last, clr_error *err)
+{
+    (void)ctx, (void)plan, (void)first, (void)last;
+    return clr_fail(err, CLR_EFAIL, "CLBlast is not built in");
+}
+#define clblast_pinned_enqueue clblast_enqueue
+#endif
 
 /* Host replays (validation demands their bits). tiled and splitk: every output is one fma chain
  * per chunk of `kchunk` k in ascending order from +0, the chunks added in order to a total from
