@@ -20,13 +20,15 @@ typedef struct clr_observation {
     float *probe;     /* output_row_floats values */
 } clr_observation;
 
+#define CLR_SKIP_REASON 256 /* bytes of a skipped case's reason */
+
 typedef struct clr_case {
     size_t strategy; /* index into op->strategies */
     size_t shape_index;
     clr_shape shape;
     clr_plan plan;
     int skipped;             /* the strategy is not available here; nothing below is measured */
-    char skip_reason[160];
+    char skip_reason[CLR_SKIP_REASON];
     int valid;            /* every output within the plan's error bound */
     size_t rows_out_of_bound;
     double worst_error_ratio; /* max |out - ref| / allowed */

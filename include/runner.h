@@ -33,6 +33,8 @@ typedef struct clr_run_config {
     int progress; /* progress line on stderr */
     const char *command_line; /* recorded with the results */
     unsigned timeout; /* seconds one case may take before it is abandoned; 0: no limit */
+    int skip_unfit;   /* a (shape, batch) that does not fit the device is skipped, its cases saying
+                       * why, instead of refusing the run (suites: one suite for every device) */
 } clr_run_config;
 
 typedef struct clr_copy_result {

@@ -39,6 +39,8 @@ typedef struct run_state {
     struct clr_journal *journal; /* completed cases: taken from it, added to it; or NULL */
     double case_start, case_deadline; /* clr_now() of the case's start and limit (0: none) */
     int timed_out;                    /* a kernel overran the limit; its queue is still busy */
+    size_t *fit_batch;                /* per shape, the largest batch that fits (cfg->skip_unfit) */
+    char (*fit_why)[CLR_SKIP_REASON]; /* per shape, why a larger batch does not */
 } run_state;
 
 const char *clr_run_name(const clr_run_config *cfg)
@@ -112,51 +114,107 @@ static int max_scratch(const clr_run_config *cfg, const clr_device *dev, const c
     return CLR_OK;
 }
 
-/* Refuses (CLR_EUSAGE) shapes that cannot fit the device, saying how big they are. */
-static int check_fits(const clr_run_config *cfg, const clr_device *dev, const clr_tuning *t, clr_error *err)
+/* Whether shape shape_index at `batch` fits the device: its inputs (and the alternative layout's),
+ * outputs, weights, the copy yardstick's source and destination (each half the op's traffic) and
+ * the scratch, at least *scratch (the buffer grows on demand and stays for the run: while a shape
+ * runs it is the largest any shape so far asked for), which becomes the scratch that shape needs.
+ * The strategies are planned (for their scratch) only once the rest fits: a plan may refuse a
+ * shape that fits nowhere. *fit is 0 with why ("needs ... of device memory ...") when it does
+ * not. */
+static int fits(const clr_run_config *cfg, const clr_device *dev, const clr_tuning *t, size_t shape_index,
+                size_t batch, double *scratch, int *fit, char *why, size_t why_size, clr_error *err)
+{
+    const clr_operation *op = cfg->op;
+    clr_shape s = shape_at(cfg, shape_index, batch);
+    if (clr_op_check_shape(op, &s, err))
+        return err->code;
+    double elem = (double)clr_dtype_size(s.dtype);
+    double in = (double)batch * (double)op->input_row_floats(&s) * elem;
+    double out = (double)batch * (double)op->output_row_floats(&s) * sizeof(float);
+    double shared = (double)shared_floats(op, &s) * elem;
+    clr_shape alt;
+    if (op->alt_shape && op->alt_shape(&s, &alt))
+        in += (double)(batch < CLR_LAYOUT_MAX_BATCH ? batch : CLR_LAYOUT_MAX_BATCH) *
+              (double)op->input_row_floats(&alt) * elem;
+    double traffic = op->bytes(&s), need_scratch = *scratch;
+    *fit = 1;
+    for (int pass = 0; pass < 2 && *fit; ++pass) {
+        if (pass == 1 && max_scratch(cfg, dev, t, shape_index, &need_scratch, err))
+            return err->code;
+        need_scratch = need_scratch > *scratch ? need_scratch : *scratch;
+        double need = in + out + need_scratch + shared + traffic;
+        *fit = in <= (double)dev->max_alloc && out <= (double)dev->max_alloc && shared <= (double)dev->max_alloc &&
+               traffic / 2 <= (double)dev->max_alloc && need_scratch <= (double)dev->max_alloc &&
+               need <= 0.9 * (double)dev->global_mem && in <= (double)SIZE_MAX / 4;
+        char need_text[32], have[32], alloc[32];
+        clr_format_bytes(need, need_text, sizeof need_text);
+        clr_format_bytes((double)dev->global_mem, have, sizeof have);
+        clr_format_bytes((double)dev->max_alloc, alloc, sizeof alloc);
+        snprintf(why, why_size, "needs %s of device memory and the device has %s, at most %s in one buffer",
+                 need_text, have, alloc);
+    }
+    if (*fit)
+        *scratch = need_scratch;
+    return CLR_OK;
+}
+
+/* The largest batch of each shape that fits the device (limits[i], 0: none; why[i] says why a
+ * larger one does not): with cfg->skip_unfit the run measures those and skips the rest; else
+ * a shape that does not fit at the largest batch refuses the run (CLR_EUSAGE), saying how big
+ * it is. limits and why may be NULL for the refusal alone. */
+static int check_fits(const clr_run_config *cfg, const clr_device *dev, const clr_tuning *t, size_t *limits,
+                      char (*why)[CLR_SKIP_REASON], clr_error *err)
 {
     size_t bmax = max_batch(cfg);
     const clr_operation *op = cfg->op;
-    /* The scratch buffer is one, grown on demand and kept until the run ends: while a shape
-     * runs it is the largest any shape so far asked for. */
-    double scratch_so_far = 0;
+    double scratch = 0;
     for (size_t i = 0; i < cfg->nshapes; ++i) {
-        clr_shape s = shape_at(cfg, i, bmax);
-        if (clr_op_check_shape(op, &s, err))
+        char reason[CLR_SKIP_REASON] = "";
+        int fit = 0;
+        if (fits(cfg, dev, t, i, bmax, &scratch, &fit, reason, sizeof reason, err))
             return err->code;
-        double elem = (double)clr_dtype_size(s.dtype);
-        double in = (double)bmax * (double)op->input_row_floats(&s) * elem;
-        double out = (double)bmax * (double)op->output_row_floats(&s) * sizeof(float);
-        double shared = (double)shared_floats(op, &s) * elem;
-        clr_shape alt;
-        if (op->alt_shape && op->alt_shape(&s, &alt))
-            in += (double)(bmax < CLR_LAYOUT_MAX_BATCH ? bmax : CLR_LAYOUT_MAX_BATCH) *
-                  (double)op->input_row_floats(&alt) * elem;
-        /* Inputs, outputs, the strategies' scratch, and the copy yardstick's source and
-         * destination, each half the op's traffic. The strategies are planned (for their
-         * scratch) only once the rest fits: a plan may refuse a shape that fits nowhere. */
-        double traffic = op->bytes(&s), scratch = scratch_so_far;
-        for (int pass = 0; pass < 2; ++pass) {
-            if (pass == 1 && max_scratch(cfg, dev, t, i, &scratch, err))
-                return err->code;
-            scratch = scratch > scratch_so_far ? scratch : scratch_so_far;
-            double need = in + out + scratch + shared + traffic;
-            if (in <= (double)dev->max_alloc && out <= (double)dev->max_alloc && shared <= (double)dev->max_alloc &&
-                traffic / 2 <= (double)dev->max_alloc && scratch <= (double)dev->max_alloc &&
-                need <= 0.9 * (double)dev->global_mem && in <= (double)SIZE_MAX / 4)
-                continue;
-            char need_text[32], have[32], alloc[32], shape_text[128];
-            clr_format_bytes(need, need_text, sizeof need_text);
-            clr_format_bytes((double)dev->global_mem, have, sizeof have);
-            clr_format_bytes((double)dev->max_alloc, alloc, sizeof alloc);
+        size_t limit = fit ? bmax : 0;
+        if (!fit && !cfg->skip_unfit) {
+            char shape_text[128];
+            clr_shape s = shape_at(cfg, i, bmax);
             clr_shape_text(op, &s, shape_text, sizeof shape_text);
             return clr_fail(err, CLR_EUSAGE,
-                            "%s %s with batch %zu does not fit %s: it needs %s of device memory (inputs, their "
-                            "copy for the bandwidth yardstick, outputs, scratch) and the device has %s, at most %s "
-                            "in one buffer; reduce the sizes or --batch",
-                            op->name, shape_text, bmax, dev->name, need_text, have, alloc);
+                            "%s %s with batch %zu does not fit %s: it %s (inputs, their copy for the bandwidth "
+                            "yardstick, outputs, scratch); reduce the sizes or --batch",
+                            op->name, shape_text, bmax, dev->name, reason);
         }
-        scratch_so_far = scratch;
+        /* Suites: the largest batch of the list that fits (the batches are tried from the top). */
+        for (size_t k = 0; !fit && k < cfg->nbatches; ++k) {
+            size_t b = cfg->batches[k];
+            int ok = 0;
+            char unused[CLR_SKIP_REASON];
+            double trial = scratch;
+            if (b <= limit)
+                continue;
+            if (fits(cfg, dev, t, i, b, &trial, &ok, unused, sizeof unused, err))
+                return err->code;
+            if (ok && b > limit) {
+                limit = b;
+                scratch = trial > scratch ? trial : scratch;
+            }
+        }
+        /* The reason names the smallest batch that does not fit, so its figure is that batch's. */
+        size_t next = 0;
+        for (size_t k = 0; !fit && k < cfg->nbatches; ++k)
+            if (cfg->batches[k] > limit && (!next || cfg->batches[k] < next))
+                next = cfg->batches[k];
+        if (next && next != bmax) {
+            int ok;
+            double trial = scratch;
+            char at[CLR_SKIP_REASON];
+            if (fits(cfg, dev, t, i, next, &trial, &ok, at, sizeof at, err))
+                return err->code;
+            snprintf(reason, sizeof reason, "batch %zu and above: %.200s", next, at);
+        }
+        if (limits)
+            limits[i] = limit;
+        if (why)
+            snprintf(why[i], sizeof why[i], "does not fit %.60s: %.180s", dev->name, reason);
     }
     return CLR_OK;
 }
@@ -166,7 +224,7 @@ int clr_run_check(const clr_run_config *cfg, const clr_device *dev, clr_error *e
     clr_tuning t = clr_run_tuning(cfg, dev);
     if (clr_tuning_check(&t, dev, err) || (cfg->op->check_tuning && cfg->op->check_tuning(&t, dev, err)))
         return err->code;
-    return check_fits(cfg, dev, &t, err);
+    return check_fits(cfg, dev, &t, NULL, NULL, err);
 }
 
 static void progress(run_state *st, const char *what)
@@ -844,6 +902,22 @@ static int run_batch(run_state *st, size_t shape_index, size_t batch, clr_error 
     return CLR_OK;
 }
 
+/* Every strategy's case of a batch that does not fit the device: skipped, saying why. */
+static void skip_batch(run_state *st, size_t shape_index, size_t batch, const char *why)
+{
+    clr_device_result *res = st->res;
+    for (size_t si = 0; si < st->cfg->nstrategies; ++si) {
+        clr_case *c = &res->cases[res->ncases++];
+        memset(c, 0, sizeof *c);
+        c->strategy = st->cfg->strategy_index[si];
+        c->shape_index = shape_index;
+        c->shape = shape_at(st->cfg, shape_index, batch);
+        c->skipped = 1;
+        snprintf(c->skip_reason, sizeof c->skip_reason, "%s", why);
+        st->cases_done++;
+    }
+}
+
 /* A run with its context made and its programs built, not yet measured. The state and the
  * result live here, at a stable address, because the state points into the result. */
 struct clr_prepared_run {
@@ -930,17 +1004,28 @@ int clr_run_prepared(clr_prepared_run *p, struct clr_journal *journal, clr_devic
     st->journal = journal;
     st->cases_total = ncases;
     size_t bmax = max_batch(cfg);
+    if (rc == CLR_OK && cfg->skip_unfit) { /* which batches of each shape fit (the same check as before) */
+        st->fit_batch = clr_calloc(cfg->nshapes, sizeof *st->fit_batch, "fit limits", err);
+        st->fit_why = clr_calloc(cfg->nshapes, sizeof *st->fit_why, "fit limits", err);
+        rc = !st->fit_batch || !st->fit_why ? err->code
+                                            : check_fits(cfg, &r->device, &r->tuning, st->fit_batch, st->fit_why, err);
+    }
     for (size_t zi = 0; zi < cfg->nshapes && rc == CLR_OK; ++zi) {
         char what[400], shape_text[128];
+        size_t limit = st->fit_batch ? st->fit_batch[zi] : bmax;
         shape_of(st, zi, shape_text, sizeof shape_text);
-        snprintf(what, sizeof what, "generating %zu rows of %s", bmax, shape_text);
-        if (!shape_resumed(st, zi)) { /* a shape taken whole from the journal needs no inputs */
+        snprintf(what, sizeof what, "generating %zu rows of %s", limit, shape_text);
+        if (limit && !shape_resumed(st, zi)) { /* a shape taken whole from the journal needs no inputs */
             progress(st, what);
-            rc = prepare_shape(st, zi, bmax, err);
+            rc = prepare_shape(st, zi, limit, err);
         }
         size_t first_case = r->ncases;
-        for (size_t bi = 0; bi < cfg->nbatches && rc == CLR_OK; ++bi)
-            rc = run_batch(st, zi, cfg->batches[bi], err);
+        for (size_t bi = 0; bi < cfg->nbatches && rc == CLR_OK; ++bi) {
+            if (cfg->batches[bi] > limit)
+                skip_batch(st, zi, cfg->batches[bi], st->fit_why[zi]);
+            else
+                rc = run_batch(st, zi, cfg->batches[bi], err);
+        }
         for (size_t si = 0; si < cfg->nstrategies && rc == CLR_OK; ++si)
             r->nvariance += clr_summarise_variance(st->op, r->cases + first_case, r->ncases - first_case, zi,
                                                    cfg->strategy_index[si], &r->variance[r->nvariance]);
@@ -966,6 +1051,8 @@ int clr_run_prepared(clr_prepared_run *p, struct clr_journal *journal, clr_devic
             r->invalid_cases += !r->cases[i].valid && !r->cases[i].skipped;
         r->wall_seconds = p->prepare_seconds + (clr_now() - start);
     }
+    free(st->fit_batch);
+    free(st->fit_why);
     *res = *r;
     free(p);
     return rc;

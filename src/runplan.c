@@ -137,6 +137,9 @@ static int prepare_part(const clr_cli *cli, const run_part *part, const char *co
         cfg->nbatches = clr_list_len(cfg->batches);
     }
     cfg->trials = part->suite && part->suite->trials && !cli->trials_given ? part->suite->trials : cli->trials;
+    /* A suite is one command for every device: what does not fit one is skipped there, saying
+     * why; shapes and batches given on the command line must fit, or the run is refused. */
+    cfg->skip_unfit = part->suite != NULL;
     cfg->reps = cli->reps;
     cfg->warmup = cli->warmup;
     cfg->kernel_dir = cli->kernel_dir;

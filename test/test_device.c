@@ -274,6 +274,39 @@ START_TEST(results_documents_parse_back)
 }
 END_TEST
 
+/* A batch that does not fit the device: a suite skips its cases, saying why, and measures the
+ * rest; a run of given sizes is refused before anything is measured. 2^22 rows of 16384 floats
+ * are 256 GiB, beyond any device's memory but the largest. */
+START_TEST(unfit_batches_are_skipped_in_suites)
+{
+    size_t sizes[] = {16384}, batches[] = {1, (size_t)1 << 22};
+    clr_run_config cfg;
+    config(&cfg, sizes, 1, batches, 2, CLR_DIST_UNIFORM);
+    cfg.nstrategies = 1;
+    cfg.strategy_index[0] = (size_t)(clr_strategy_find(&clr_op_sum, "tree") - clr_op_sum.strategies);
+    clr_device dev = test_device();
+    if ((double)dev.global_mem >= 256.0 * 1024 * 1024 * 1024) {
+        free(cfg.shapes);
+        return; /* nothing here is too large for this device */
+    }
+    clr_device_result res;
+    clr_error err = {0};
+    ck_assert_int_eq(clr_run_device(&cfg, &dev, &res, &err), CLR_EUSAGE);
+    ck_assert_msg(strstr(err.msg, "does not fit") != NULL, "%s", err.msg);
+    cfg.skip_unfit = 1;
+    memset(&err, 0, sizeof err);
+    ck_assert_msg(clr_run_device(&cfg, &dev, &res, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(res.ncases, 2);
+    ck_assert_msg(res.cases[0].valid && !res.cases[0].skipped, "batch 1 was not measured");
+    ck_assert_uint_eq(res.cases[1].shape.batch, (size_t)1 << 22);
+    ck_assert_msg(res.cases[1].skipped && strstr(res.cases[1].skip_reason, "does not fit") != NULL,
+                  "batch 2^22: skipped %d, reason '%s'", res.cases[1].skipped, res.cases[1].skip_reason);
+    ck_assert_uint_eq(res.invalid_cases, 0);
+    clr_device_result_free(&res);
+    free(cfg.shapes);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("device");
@@ -286,6 +319,7 @@ int main(void)
     tcase_add_test(t, specials_follow_ieee);
     tcase_add_test(t, serial_matches_host_replay);
     tcase_add_test(t, results_documents_parse_back);
+    tcase_add_test(t, unfit_batches_are_skipped_in_suites);
     suite_add_tcase(s, t);
     return clr_run_suite(s);
 }
