@@ -9,6 +9,47 @@
 #include "output.h"
 #include "output/common.h"
 
+/* Prints text indented by `indent` spaces, wrapped at 100 columns (at spaces where it can). */
+static void print_wrapped(FILE *out, const char *text, int indent)
+{
+    const int width = 100 - indent;
+    while (*text) {
+        int len = (int)strlen(text), cut = len;
+        if (len > width) {
+            cut = width;
+            while (cut > width / 2 && text[cut] != ' ')
+                --cut;
+            if (text[cut] != ' ')
+                cut = width;
+        }
+        fprintf(out, "%*s%.*s\n", indent, "", cut, text);
+        text += cut;
+        while (*text == ' ')
+            ++text;
+    }
+}
+
+/* What a person reads first: the case's bits varied with what, or it failed, or did not run. */
+static void verdict(const clr_case *c, const clr_variance *v, char *buf, size_t size)
+{
+    if (c->skipped) {
+        snprintf(buf, size, "not run");
+        return;
+    }
+    if (!c->valid) {
+        snprintf(buf, size, "INVALID");
+        return;
+    }
+    int run = c->r2r_distinct > 1, batch = (v && v->distinct > 1) || (c->has_layout && !c->layout_same);
+    int order = c->norders && c->order_distinct > 1;
+    if (!run && !batch && !order) {
+        snprintf(buf, size, "same bits");
+        return;
+    }
+    snprintf(buf, size, "varies %s%s%s%s%s", run ? "run" : "", run && (batch || order) ? "," : "",
+             batch ? "batch" : "", batch && order ? "," : "", order ? "order" : "");
+}
+
 void clr_print_summary(FILE *out, const clr_run_config *cfg, const clr_device_result *res, const char *dir)
 {
     const clr_operation *op = cfg->op;
@@ -16,18 +57,40 @@ void clr_print_summary(FILE *out, const clr_run_config *cfg, const clr_device_re
     clr_escape(res->device.name, device, sizeof device);
     clr_escape(res->device.platform_name, platform, sizeof platform);
     clr_escape(res->device.driver_version, driver, sizeof driver);
-    fprintf(out, "\n%s: %s on %s — %s, driver %s (%u CUs), %.1f s\n", clr_run_name(cfg), op->name,
-            device, platform, driver, res->device.compute_units, res->wall_seconds);
-    fprintf(out, "%-14s %-22s %5s %11s %9s %7s %8s %8s %9s %6s %9s\n", "strategy", "shape", op->batch_name,
-            "median ms", "GB/s", "%copy", "overhead", "run2run", "batch-var", "order", "acc ulp");
+    char title[4096];
+    snprintf(title, sizeof title, "%s: %s on %s (%u CUs), %.1f s", clr_run_name(cfg), op->name, device,
+             res->device.compute_units, res->wall_seconds);
+    fprintf(out, "\n");
+    print_wrapped(out, title, 0);
+    snprintf(title, sizeof title, "%s, driver %s", platform, driver);
+    print_wrapped(out, title, 2);
+    /* A legend; then, per shape, a header and a line per case, within 100 columns. */
+    fprintf(out, "ms: median time; %%copy: speed against a copy of the same bytes; overhd: against the fastest\n"
+                 "r2r, bvar, ord: distinct outputs over trials, across batches (+L: a larger cache differs) and\n"
+                 "over orders of the addends; ulp: largest distance from the reference\n");
+    size_t shown_shape = (size_t)-1;
+    char last_reason[CLR_SKIP_REASON] = "";
     for (size_t i = 0; i < res->ncases; ++i) {
         const clr_case *c = &res->cases[i];
         const clr_variance *v = clr_find_variance(res, c->strategy, c->shape_index);
-        char shape[128], r2r[24], bv[24], acc[24], ord[24] = "-";
-        clr_shape_text(op, &c->shape, shape, sizeof shape);
+        char r2r[24], bv[24], acc[24], ord[24] = "-", what[64];
+        if (c->shape_index != shown_shape) {
+            char shape[256];
+            clr_shape_text(op, &c->shape, shape, sizeof shape);
+            fprintf(out, "%s\n", shape);
+            fprintf(out, "  %-14s %4s %9s %7s %5s %6s %5s %4s %5s %6s  %s\n", "strategy", op->batch_name, "ms",
+                    "GB/s", "%copy", "overhd", "r2r", "bvar", "ord", "ulp", "verdict");
+            shown_shape = c->shape_index;
+            last_reason[0] = '\0';
+        }
+        verdict(c, v, what, sizeof what);
         if (c->skipped) {
-            fprintf(out, "%-14s %-22s %5zu  skipped: %s\n", op->strategies[c->strategy].name, shape, c->shape.batch,
-                    c->skip_reason);
+            fprintf(out, "  %-14s %4zu %9s %7s %5s %6s %5s %4s %5s %6s  %s\n", op->strategies[c->strategy].name,
+                    c->shape.batch, "-", "-", "-", "-", "-", "-", "-", "-", what);
+            if (strcmp(last_reason, c->skip_reason)) { /* a reason once, not once per strategy */
+                print_wrapped(out, c->skip_reason, 4);
+                snprintf(last_reason, sizeof last_reason, "%s", c->skip_reason);
+            }
             continue;
         }
         if (c->norders)
@@ -38,32 +101,41 @@ void clr_print_summary(FILE *out, const clr_run_config *cfg, const clr_device_re
             snprintf(acc, sizeof acc, "NaN!");
         else
             snprintf(acc, sizeof acc, "%llu", (unsigned long long)c->accuracy_max_ulp);
-        if (c->valid)
-            fprintf(out, "%-14s %-22s %5zu %11.4f %9.2f %6.1f%% %7.2fx %8s %9s %6s %9s\n",
-                    op->strategies[c->strategy].name, shape, c->shape.batch, c->time.median * 1e3, c->gbps,
-                    100 * c->copy_fraction, c->overhead, r2r, bv, ord, acc);
-        else if (c->replay_mismatches)
-            fprintf(out, "%-14s %-22s %5zu %11s %9s %7s %8s %8s %9s %6s %9s  INVALID: %zu rows differ from the host "
-                         "replay (%s)\n",
-                    op->strategies[c->strategy].name, shape, c->shape.batch, "-", "-", "-", "-", r2r, bv, ord, acc,
-                    c->replay_mismatches, c->first_mismatch);
+        if (c->valid) {
+            fprintf(out, "  %-14s %4zu %9.4f %7.2f %4.0f%% %5.2fx %5s %4s %5s %6s  %s\n",
+                    op->strategies[c->strategy].name, c->shape.batch, c->time.median * 1e3, c->gbps,
+                    100 * c->copy_fraction, c->overhead, r2r, bv, ord, acc, what);
+            continue;
+        }
+        fprintf(out, "  %-14s %4zu %9s %7s %5s %6s %5s %4s %5s %6s  %s\n", op->strategies[c->strategy].name,
+                c->shape.batch, "-", "-", "-", "-", r2r, bv, ord, acc, what);
+        char detail[512];
+        if (c->replay_mismatches)
+            snprintf(detail, sizeof detail, "%zu rows differ from the host's replay of the strategy's order (%s)",
+                     c->replay_mismatches, c->first_mismatch);
         else
-            fprintf(out, "%-14s %-22s %5zu %11s %9s %7s %8s %8s %9s %6s %9s  INVALID: %zu rows beyond the error bound\n",
-                    op->strategies[c->strategy].name, shape, c->shape.batch, "-", "-", "-", "-", r2r, bv, ord, acc,
-                    c->rows_out_of_bound);
+            snprintf(detail, sizeof detail, "%zu rows beyond the error bound", c->rows_out_of_bound);
+        print_wrapped(out, detail, 4);
     }
     for (size_t i = 0; i < res->nclaims; ++i) {
         const clr_claim_result *c = &res->claims[i];
+        char line[1024];
         if (c->claimed && c->status == CLR_CLAIM_VIOLATED)
-            fprintf(out, "BROKEN CLAIM: %s claims %s, but: %s\n", op->strategies[c->strategy].name,
-                    clr_claim_name(c->claim), c->evidence);
+            snprintf(line, sizeof line, "BROKEN CLAIM: %s claims %s, but: %s", op->strategies[c->strategy].name,
+                     clr_claim_name(c->claim), c->evidence);
         else if (!c->claimed && c->status == CLR_CLAIM_HELD && c->claim != CLR_CLAIM_ORDER_INDEPENDENT)
-            fprintf(out, "note: %s does not claim to be %s, but it was in this run (%s)\n",
-                    op->strategies[c->strategy].name, clr_claim_name(c->claim), c->evidence);
+            snprintf(line, sizeof line, "note: %s does not claim to be %s, but it was in this run (%s)",
+                     op->strategies[c->strategy].name, clr_claim_name(c->claim), c->evidence);
+        else
+            continue;
+        print_wrapped(out, line, 0);
     }
-    if (dir)
-        fprintf(out, "results: %s/%s.{json,csv,md}\n", clr_escape(dir, shown_dir, sizeof shown_dir),
-                clr_run_name(cfg));
+    if (dir) {
+        char line[2048];
+        snprintf(line, sizeof line, "results: %s/%s.{json,csv,md}", clr_escape(dir, shown_dir, sizeof shown_dir),
+                 clr_run_name(cfg));
+        print_wrapped(out, line, 0);
+    }
 }
 
 static int add_text(clr_file_batch *batch, const char *dir, const char *name, const char *ext, char *text,

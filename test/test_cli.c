@@ -711,8 +711,36 @@ START_TEST(cli_device_from_environment)
 }
 END_TEST
 
+/* The summary of a run fits 100 columns (UTF-8 characters), shape by shape, with a verdict. */
+START_TEST(binary_summary_fits_100_columns)
+{
+    static char out[1 << 16];
+    char dir[256], args[600];
+    test_mkdtemp(dir, sizeof dir, "summary");
+    snprintf(args, sizeof args, "run --device cpu --op sum,attention --n 4099 --heads 2 --head-dim 48 --kv-len 300 "
+             "--batch 1,3 --trials 2 --reps 1 --no-progress --out '%s'", dir);
+    ck_assert_int_eq(run_bin_stdout(args, out, sizeof out), 0);
+    size_t lines = 0;
+    for (const char *line = out; *line;) {
+        const char *end = strchr(line, '\n');
+        size_t chars = 0;
+        for (const char *p = line; p < (end ? end : line + strlen(line)); ++p)
+            chars += ((unsigned char)*p & 0xc0) != 0x80;
+        ck_assert_msg(chars <= 100, "a line of %zu columns: %.120s", chars, line);
+        lines++;
+        line = end ? end + 1 : line + strlen(line);
+    }
+    ck_assert_uint_gt(lines, 10);
+    ck_assert_ptr_nonnull(strstr(out, "verdict"));
+    ck_assert_ptr_nonnull(strstr(out, "same bits"));
+    ck_assert_ptr_nonnull(strstr(out, "heads=2 head-dim=48 kv-len=300\n"));
+    snprintf(args, sizeof args, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(args), 0);
+}
+END_TEST
+
 /* An operation's own tuning check: sum's kernels hold the exact merge and sum_tree_final's block
- * in local memory; the other operations have no such limit to check. */
+ * in local memory. */
 START_TEST(op_tuning_checks)
 {
     clr_device dev = {.name = "small", .local_mem = 32768, .max_work_group_size = 1024};
@@ -727,7 +755,6 @@ START_TEST(op_tuning_checks)
     ck_assert_int_eq(clr_op_sum.check_tuning(&t, &dev, &err), 0);
     t.wg_size = 512; /* 42 KiB of digits */
     ck_assert_int_eq(clr_op_sum.check_tuning(&t, &dev, &err), CLR_EUSAGE);
-    ck_assert_ptr_null(clr_op_rmsnorm.check_tuning);
 }
 END_TEST
 
@@ -863,6 +890,7 @@ int main(void)
     tcase_add_test(b, binary_demo_order);
     tcase_add_test(b, binary_usage_errors);
     tcase_add_test(b, binary_help_and_devices);
+    tcase_add_test(b, binary_summary_fits_100_columns);
     tcase_add_test(b, binary_demo_memory);
     tcase_add_test(b, binary_strict_broken_claim);
     tcase_add_test(b, twin_devices_own_folders);
