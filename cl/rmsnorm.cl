@@ -1,8 +1,10 @@
 /* rmsnorm.cl: y = x / sqrt(mean(x^2) + eps) * w for B rows of D values, one kernel family per
  * strategy of src/ops/rmsnorm.c. The sum of squares is the reduction; its order is what the
- * strategies differ in. */
+ * strategies differ in. Contraction is off (reduce.clh): every square is rounded alone before it
+ * is added, and (x * inv) * w is two products. */
 #include "reduce.clh"
 #include "dtype.clh"
+#include "tree.clh"
 
 /* Sum of squares of x[begin, end) by one work-group: strided per work-item, then the tree. */
 inline float wg_sumsq(local float *scratch, global const in_t *x, uint begin, uint end, uint lid)
@@ -97,4 +99,41 @@ void rmsnorm_apply(global const in_t *x, global const in_t *w, global const floa
 {
     uint row = get_group_id(0), lid = get_local_id(0);
     normalize_row(x + (ulong)row * D, w, y + (ulong)row * D, D, sumsq[row], eps, lid);
+}
+
+/* portable: the squares x_i * x_i (each rounded once) summed in the canonical tree of tree.clh
+ * (an order that depends on D alone), then inv = 1 / sqrt(total / D + eps) and y = (x * inv) * w,
+ * IEEE operations only where the program is built with -cl-fp32-correctly-rounded-divide-sqrt
+ * (src/ops/rmsnorm.c runs it only there): the same bits on every such device, replayed by the
+ * host. One work-group of TREE_WG per row (D <= TREE_BLOCK^2). */
+inline vfloat rms_square_v(global const in_t *x, ulong k)
+{
+    vfloat v = in_vload(x, k);
+    return v * v;
+}
+inline float rms_square_1(global const in_t *x, ulong k)
+{
+    float v = in_load(x, k);
+    return v * v;
+}
+#define RMS_SQUARE_V(k) rms_square_v(x, (k))
+#define RMS_SQUARE_1(k) rms_square_1(x, (k))
+TREE_WI_FOLD(rms_wi_squares, RMS_SQUARE_V, RMS_SQUARE_1, global const in_t *x)
+TREE_ROW_FOLD(rms_row_squares, rms_wi_squares, (global const in_t *x), (x))
+
+kernel __attribute__((reqd_work_group_size(TREE_WG, 1, 1)))
+void rmsnorm_portable(global const in_t *x, global const in_t *w, global float *y, uint D, float eps)
+{
+    local vfloat scratch[TREE_WG];
+    local float sums[TREE_BLOCK];
+    uint row = get_group_id(0), lid = get_local_id(0);
+    global const in_t *xr = x + (ulong)row * D;
+    global float *yr = y + (ulong)row * D;
+    float total = rms_row_squares(scratch, sums, xr, D, lid);
+    float inv = 1.0f / sqrt(total / (float)D + eps);
+    uint nvec = D / VEC;
+    for (uint k = lid; k < nvec; k += TREE_WG)
+        VSTORE((in_vload(xr, (ulong)k * VEC) * inv) * in_vload(w, (ulong)k * VEC), yr + (ulong)k * VEC);
+    for (uint i = nvec * VEC + lid; i < D; i += TREE_WG)
+        yr[i] = (in_load(xr, i) * inv) * in_load(w, i);
 }

@@ -10,8 +10,13 @@
  *        row's parts, M = max m_p and S = sum_p s_p * exp(m_p - M) (work-item lid takes parts
  *        lid, lid + WG, ..., then the tree: the same order in every work-group of the row), and
  *        scales its chunk by exp(m_p - M) * (1 / S).
+ * portable  softmax_portable_*: the max, then the portable exp of x - max summed in the
+ *        canonical tree of tree.clh, then y = e * (1 / S); one work-group a row, or the row's
+ *        blocks spread over work-groups in three launches (max, exp and block sums, scale). See
+ *        below.
  *
- * exp is the vendor's (OpenCL: at most 3 ulp), so the bits may differ between devices. fmax
+ * row's and split's exp is the vendor's (OpenCL: at most 3 ulp), so their bits may differ
+ * between devices; portable's is portable.clh's, the same bits everywhere. fmax
  * ignores NaN (so does the host reference); a NaN, a +inf or a row of -inf still makes the row NaN
  * through exp and the sum. */
 #include "reduce.clh"
@@ -114,4 +119,155 @@ void softmax_scale(global float *y, global const float *partials, uint V, uint p
     float S = wg_tree_sum(scratch, s, lid);
     float w = exp(p[2 * part] - M);
     scale_range(y + (ulong)row * V, begin, end, w * (1.0f / S), lid);
+}
+
+/* portable: the same bits on every device that rounds divide correctly and keeps subnormals
+ * (src/ops/softmax.c runs it only there), replayed by the host. m = the row's max (exact in any
+ * order; fmax ignores NaN), shift = m, or 0 where m is -inf (as row: a row of -inf alone is
+ * then 0 * (1 / 0) = NaN, as the reference); e_i = portable_exp(x_i - shift) (portable.clh: +,
+ * -, *, fma and exact scalings only), kept in y; S = the canonical tree sum of the e_i
+ * (tree.clh: an order that depends on V alone); y_i = e_i * (1 / S), 1 / S correctly rounded.
+ * softmax_portable_row does it all with one work-group per row. Split over the device:
+ * work-group g takes blocks [b0, b0 + per_group) of row g / groups_per_row, and the scratch holds
+ * the block sums, then (from maxes_at) each work-group's max. softmax_portable_max writes the
+ * max of its blocks; softmax_portable_exp takes the row's max of those, stores its blocks' e_i
+ * and writes each block's sum; softmax_portable_scale folds the row's block sums (the tree's
+ * second level, the same in every work-group) and scales its blocks. Which work-group folds a
+ * block changes nothing: a block's fold and the fold of the block sums are fixed. */
+#include "portable.clh"
+#include "tree.clh"
+
+inline float sm_exp_1(global const in_t *x, global float *y, ulong k, float shift)
+{
+    float e = portable_exp(in_load(x, k) - shift);
+    y[k] = e;
+    return e;
+}
+inline vfloat sm_exp_v(global const in_t *x, global float *y, ulong k, float shift)
+{
+    float d[VEC], e[VEC]; /* one vector load; the differences are per lane all the same */
+    VSTORE(in_vload(x, k) - shift, d);
+    for (uint l = 0; l < VEC; ++l)
+        e[l] = portable_exp(d[l]);
+    vfloat v = VLOAD(0, e);
+    VSTORE(v, y + k);
+    return v;
+}
+#define SM_EXP_V(k) sm_exp_v(x, y, (k), shift)
+#define SM_EXP_1(k) sm_exp_1(x, y, (k), shift)
+TREE_WI_FOLD(sm_wi_exp, SM_EXP_V, SM_EXP_1, global const in_t *x, global float *y, float shift)
+TREE_ROW_FOLD(sm_row_exp, sm_wi_exp, (global const in_t *x, global float *y, float shift), (x, y, shift))
+
+/* Max over the TREE_WG work-items (exact in any order); every work-item gets it. */
+inline float sm_tree_max(local float *scratch, float v, uint lid)
+{
+    scratch[lid] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (uint s = TREE_WG / 2; s > 0; s >>= 1) {
+        if (lid < s)
+            scratch[lid] = fmax(scratch[lid], scratch[lid + s]);
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    float m = scratch[0];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return m;
+}
+
+/* Max of x[begin, end) by the work-group, a vector at a time. */
+inline float sm_range_max(local float *scratch, global const in_t *x, ulong begin, ulong end, uint lid)
+{
+    vfloat mv = (vfloat)(-INFINITY);
+    ulong nvec = (end - begin) / VEC;
+    for (ulong k = lid; k < nvec; k += TREE_WG)
+        mv = fmax(mv, in_vload(x, begin + k * VEC));
+    float m = -INFINITY;
+    for (uint l = 0; l < VEC; ++l)
+        m = fmax(m, ((float *)&mv)[l]);
+    for (ulong i = begin + nvec * VEC + lid; i < end; i += TREE_WG)
+        m = fmax(m, in_load(x, i));
+    return sm_tree_max(scratch, m, lid);
+}
+
+/* y_i *= c over [begin, end). */
+inline void sm_scale(global float *y, ulong begin, ulong end, float c, uint lid)
+{
+    ulong nvec = (end - begin) / VEC;
+    for (ulong k = lid; k < nvec; k += TREE_WG) {
+        global float *p = y + begin + k * VEC;
+        VSTORE(VLOAD(0, p) * c, p);
+    }
+    for (ulong i = begin + nvec * VEC + lid; i < end; i += TREE_WG)
+        y[i] *= c;
+}
+
+kernel __attribute__((reqd_work_group_size(TREE_WG, 1, 1)))
+void softmax_portable_row(global const in_t *x, global float *y, uint V)
+{
+    local vfloat scratch[TREE_WG];
+    local float sums[TREE_BLOCK];
+    uint row = get_group_id(0), lid = get_local_id(0);
+    global const in_t *xr = x + (ulong)row * V;
+    global float *yr = y + (ulong)row * V;
+    float m = sm_range_max((local float *)scratch, xr, 0, V, lid);
+    float S = sm_row_exp(scratch, sums, xr, yr, m == -INFINITY ? 0.0f : m, V, lid);
+    barrier(CLK_GLOBAL_MEM_FENCE); /* the e_i another work-item stored */
+    sm_scale(yr, 0, V, 1.0f / S, lid);
+}
+
+/* The elements [*begin, *end) of work-group g's blocks, and its row. */
+inline uint sm_blocks(uint V, uint blocks, uint per_group, uint groups_per_row, uint *b0, uint *b1)
+{
+    uint g = get_group_id(0);
+    *b0 = (g % groups_per_row) * per_group;
+    *b1 = min(*b0 + per_group, blocks);
+    return g / groups_per_row;
+}
+
+kernel __attribute__((reqd_work_group_size(TREE_WG, 1, 1)))
+void softmax_portable_max(global const in_t *x, global float *scratch, ulong maxes_at, uint V, uint blocks,
+                          uint per_group, uint groups_per_row)
+{
+    global float *maxes = scratch + maxes_at;
+    local float lmax[TREE_WG];
+    uint b0, b1, lid = get_local_id(0);
+    uint row = sm_blocks(V, blocks, per_group, groups_per_row, &b0, &b1);
+    float m = sm_range_max(lmax, x + (ulong)row * V, (ulong)b0 * TREE_BLOCK, min((ulong)b1 * TREE_BLOCK, (ulong)V),
+                           lid);
+    if (lid == 0)
+        maxes[get_group_id(0)] = m;
+}
+
+kernel __attribute__((reqd_work_group_size(TREE_WG, 1, 1)))
+void softmax_portable_exp(global const in_t *x, global float *y, global float *sums, ulong maxes_at, uint V,
+                          uint blocks, uint per_group, uint groups_per_row)
+{
+    global const float *maxes = sums + maxes_at;
+    local vfloat scratch[TREE_WG];
+    uint b0, b1, lid = get_local_id(0);
+    uint row = sm_blocks(V, blocks, per_group, groups_per_row, &b0, &b1);
+    global const float *rm = maxes + (ulong)row * groups_per_row;
+    float m = -INFINITY;
+    for (uint q = lid; q < groups_per_row; q += TREE_WG)
+        m = fmax(m, rm[q]);
+    m = sm_tree_max((local float *)scratch, m, lid);
+    float shift = m == -INFINITY ? 0.0f : m;
+    global const in_t *xr = x + (ulong)row * V;
+    global float *yr = y + (ulong)row * V;
+    for (uint b = b0; b < b1; ++b) {
+        ulong begin = (ulong)b * TREE_BLOCK;
+        float s = tree_wg_fold(scratch, sm_wi_exp(xr, yr, shift, begin, (uint)min((ulong)TREE_BLOCK, V - begin), lid), lid);
+        if (lid == 0)
+            sums[(ulong)row * blocks + b] = s;
+    }
+}
+
+kernel __attribute__((reqd_work_group_size(TREE_WG, 1, 1)))
+void softmax_portable_scale(global float *y, global const float *sums, uint V, uint blocks, uint per_group,
+                            uint groups_per_row)
+{
+    local vfloat scratch[TREE_WG];
+    uint b0, b1, lid = get_local_id(0);
+    uint row = sm_blocks(V, blocks, per_group, groups_per_row, &b0, &b1);
+    float S = tree_wg_fold(scratch, tree_wi_global(sums + (ulong)row * blocks, 0, blocks, lid), lid);
+    sm_scale(y + (ulong)row * V, (ulong)b0 * TREE_BLOCK, min((ulong)b1 * TREE_BLOCK, (ulong)V), 1.0f / S, lid);
 }

@@ -18,77 +18,10 @@ kernel void sum_serial(global const float *x, global float *out, ulong n, uint r
 }
 
 /* tree: one tree per row length, the same whatever the work-group size, vector width or device
- * (src/reference.c replays it on the host). The row is cut into aligned blocks of TREE_BLOCK
- * elements; a block is folded, element i += element i + h for h = TREE_BLOCK/2, ..., 2, 1,
- * missing elements of the last block being -0.0f (x + -0 == x for every x: the identity);
- * the block sums form the next level's row, until one value is left.
- * A work-group of TREE_WG holds a block as vectors: element (j * TREE_WG + lid) * VEC + l is
- * lane l of vector j of work-item lid, so the folds run over j in registers, then over lid in
- * local memory, then over the lanes: the canonical order, with coalesced loads on GPUs. CPUs
- * take work-groups of one work-item (no barriers; the folds over j are vector adds). */
-#ifndef TREE_BLOCK
-#error "TREE_BLOCK comes from the host: CLR_TREE_BLOCK (include/reference.h) as -DTREE_BLOCK"
-#endif
-#if CONTIG /* the work-group size of sum_tree (tree_wg in src/ops/sum.c) */
-#define TREE_WG 1
-#else
-#define TREE_WG WG_SIZE
-#endif
-#if TREE_WG * VEC >= TREE_BLOCK
-#define TREE_J 1
-#else
-#define TREE_J (TREE_BLOCK / (TREE_WG * VEC))
-#endif
-
-/* The lanes of a vector folded in the canonical order (lane l with lane l + VEC/2, ...). */
-#if VEC == 1
-#define TREE_LANES(v) (v)
-#else
-inline float tree_lanes2(float2 v) { return v.s0 + v.s1; }
-inline float tree_lanes4(float4 v) { return tree_lanes2(v.lo + v.hi); }
-inline float tree_lanes8(float8 v) { return tree_lanes4(v.lo + v.hi); }
-inline float tree_lanes16(float16 v) { return tree_lanes8(v.lo + v.hi); }
-#define TREE_LANES(v) CLR_CAT(tree_lanes, VEC)(v)
-#endif
-
-/* Work-item lid's vectors of the block p[0, len), len <= TREE_BLOCK, folded over j. */
-#define TREE_WI_FOLD(NAME, SPACE)                                                                        \
-    inline vfloat NAME(SPACE const float *p, uint len, uint lid)                                       \
-    {                                                                                                  \
-        vfloat v[TREE_J];                                                                              \
-        for (uint j = 0; j < TREE_J; ++j) {                                                            \
-            uint first = (j * TREE_WG + lid) * VEC;                                                    \
-            if (first + VEC <= len) {                                                                  \
-                v[j] = VLOAD(0, p + first);                                                            \
-            } else {                                                                                   \
-                float e[VEC];                                                                          \
-                for (uint l = 0; l < VEC; ++l)                                                         \
-                    e[l] = first + l < len ? p[first + l] : -0.0f;                                     \
-                v[j] = VLOAD(0, e);                                                                    \
-            }                                                                                          \
-        }                                                                                              \
-        for (uint h = TREE_J / 2; h > 0; h >>= 1)                                                      \
-            for (uint j = 0; j < h; ++j)                                                               \
-                v[j] += v[j + h];                                                                      \
-        return v[0];                                                                                   \
-    }
-TREE_WI_FOLD(tree_wi_global, global)
-TREE_WI_FOLD(tree_wi_local, local)
-
-/* The work-group's vectors folded over lid, then the lanes; every work-item gets the sum. */
-inline float tree_wg_fold(local vfloat *scratch, vfloat v, uint lid)
-{
-    scratch[lid] = v;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (uint s = TREE_WG / 2; s > 0; s >>= 1) {
-        if (lid < s)
-            scratch[lid] += scratch[lid + s];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    vfloat t = scratch[0];
-    barrier(CLK_LOCAL_MEM_FENCE);
-    return TREE_LANES(t);
-}
+ * (src/reference.c replays it on the host): the canonical tree of tree.clh over the row's
+ * elements. GPUs hold a block as vectors of TREE_WG work-items (coalesced loads); CPUs take
+ * work-groups of one work-item. */
+#include "tree.clh"
 
 /* One level: work-group g folds blocks [b0, b0 + per_group) of row g / groups_per_row; block b
  * of row r goes to out[r * blocks + b] (with one block per row, that is the row's sum). */
@@ -101,30 +34,23 @@ void sum_tree(global const float *x, global float *out, ulong n, ulong blocks, u
     global const float *p = ROW_PTR(x, row, n);
     for (ulong b = b0; b < b1; ++b) {
         ulong begin = b * TREE_BLOCK;
-        float s = tree_wg_fold(scratch, tree_wi_global(p + begin, (uint)min((ulong)TREE_BLOCK, n - begin), lid), lid);
+        float s = tree_wg_fold(scratch, tree_wi_global(p, begin, (uint)min((ulong)TREE_BLOCK, n - begin), lid), lid);
         if (lid == 0)
             out[(ulong)row * blocks + b] = s;
     }
 }
 
 /* The last two levels in one work-group per row: rows of n <= TREE_BLOCK^2 values (the block
- * sums of sum_tree), their blocks folded into local memory, then those folded. */
+ * sums of sum_tree), their blocks folded into local memory, then those folded (tree_row). */
+TREE_ROW_FOLD(tree_row, tree_wi_global, (global const float *p), (p))
+
 kernel __attribute__((reqd_work_group_size(TREE_WG, 1, 1)))
 void sum_tree_final(global const float *x, global float *out, ulong n)
 {
     local vfloat scratch[TREE_WG];
     local float sums[TREE_BLOCK];
     uint row = get_group_id(0), lid = get_local_id(0);
-    uint blocks = (uint)((n + TREE_BLOCK - 1) / TREE_BLOCK);
-    global const float *p = ROW_PTR(x, row, n);
-    for (uint b = 0; b < blocks; ++b) {
-        ulong begin = (ulong)b * TREE_BLOCK;
-        float s = tree_wg_fold(scratch, tree_wi_global(p + begin, (uint)min((ulong)TREE_BLOCK, n - begin), lid), lid);
-        if (lid == 0)
-            sums[b] = s;
-    }
-    barrier(CLK_LOCAL_MEM_FENCE);
-    float s = tree_wg_fold(scratch, tree_wi_local(sums, blocks, lid), lid);
+    float s = tree_row(scratch, sums, ROW_PTR(x, row, n), n, lid);
     if (lid == 0)
         out[row] = s;
 }

@@ -31,10 +31,13 @@ double clr_exact_result_double(clr_exact_acc *acc);
 
 float clr_exact_sum(const float *x, size_t n);
 
-/* The `tree` strategy's sum, replayed: aligned blocks of CLR_TREE_BLOCK elements, each folded
- * (x[i] += x[i + h], h = CLR_TREE_BLOCK/2 down to 1; missing elements are -0.0f, the identity),
- * the block sums forming the next level, until one value is left. */
-#define CLR_TREE_BLOCK 4096 /* cl/sum.cl gets it as -DTREE_BLOCK */
+/* The canonical tree of cl/tree.clh, replayed: aligned blocks of CLR_TREE_BLOCK values, each
+ * folded (x[i] += x[i + h], h = CLR_TREE_BLOCK/2 down to 1; missing values are -0.0f, the
+ * identity), the block sums forming the next level, until one value is left. x holds the values
+ * the kernel folds, each already transformed as its kernel transforms an element (rounded once):
+ * the row itself for sum `tree`, the squares x_i * x_i for rmsnorm `portable`, the exponentials
+ * portable_exp(x_i - m) for softmax `portable`. */
+#define CLR_TREE_BLOCK 4096 /* the kernels get it as -DTREE_BLOCK (sum, rmsnorm, softmax) */
 float clr_tree_sum(const float *x, size_t n);
 /* Roundings on the longest path of that tree. */
 double clr_tree_depth(size_t n);

@@ -1,5 +1,6 @@
 /* reference.c: the host's exact summation and ulp distances, against which every sum kernel
- * is validated. Integer arithmetic only, so it is exact by construction. */
+ * is validated (integer arithmetic only, so it is exact by construction), and the replay of the
+ * canonical tree of cl/tree.clh (clr_tree_sum: float additions in the kernels' order). */
 #include "reference.h"
 
 #include <math.h>
@@ -195,7 +196,7 @@ uint64_t clr_ulp_distance(float a, float b)
     return ka > kb ? (uint64_t)(ka - kb) : (uint64_t)(kb - ka);
 }
 
-/* Sum of level-`level` node `index` of the tree: level 0 nodes are elements, a node of level
+/* Sum of level-`level` node `index` of the tree: level 0 nodes are the values, a node of level
  * L folds the CLR_TREE_BLOCK nodes of level L - 1 below it; those past the row are -0.0f. */
 static float tree_node(const float *x, size_t n, unsigned level, size_t index)
 {

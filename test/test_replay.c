@@ -91,8 +91,8 @@ static const struct {
      {"split", "fixedsplit"}}, /* atomic: the race's bound (gamma_(parts-1) sum|partial|) is all there is */
     {"sum.cl", "for (ulong i = 0; i < n; ++i)\n        s += p[i];", "for (ulong i = 1; i < n; ++i)\n        s += p[i];",
      {"serial"}},
-    {"sum.cl", "e[l] = first + l < len ? p[first + l] : -0.0f;", "e[l] = first + l + 1 < len ? p[first + l] : -0.0f;",
-     {"tree"}},
+    {"tree.clh", "e[l] = first + l < len ? LOAD1(begin + first + l) : -0.0f;",
+     "e[l] = first + l + 1 < len ? LOAD1(begin + first + l) : -0.0f;", {"tree"}},
     {"sum.cl", "for (ulong t = nvec * VEC + lid; t < n; t += WG_SIZE) {", "for (ulong t = nvec * VEC + lid + WG_SIZE; t < n; t += WG_SIZE) {",
      {"compensated"}},
     {"exact.clh", "for (ulong t = nvec * VEC + lid; t < len; t += WG_SIZE)", "for (ulong t = nvec * VEC + lid + WG_SIZE; t < len; t += WG_SIZE)",

@@ -1,10 +1,11 @@
-/* test_softmax.c: operation softmax on a real device (PoCL by default). Both strategies within
- * their error bound of the float64 reference at vocabularies with tails (1, 7, 1000, 32000),
- * batches 1, 2 and 8, three work-group sizes and bf16 storage; row bit-identical across batches
- * and runs, split observed to vary with B; rows with -inf entries, a chunk of them, only -inf
- * and a constant row give the right values; and a kernel that drops one element from the sum
- * fails validation, where that element's weight is above the bound (a small one hides: only a
- * replay could see it, and exp is the vendor's). */
+/* test_softmax.c: operation softmax on a real device (PoCL by default). Every strategy within
+ * its error bound of the float64 reference at vocabularies with tails (1, 7, 1000, 32000),
+ * batches 1, 2 and 8, three work-group sizes and bf16 storage; row and portable bit-identical
+ * across batches and runs, split observed to vary with B; rows with -inf entries, a chunk of
+ * them, only -inf and a constant row give the right values (portable too, replayed bit for bit);
+ * and a kernel that drops one element from row's or split's sum fails validation, where that
+ * element's weight is above the bound (a small one hides: only a replay could see it, and their
+ * exp is the vendor's). portable's replays, tunings and sabotage: test_portable_ops.c. */
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
@@ -26,7 +27,7 @@ static const clr_claim_result *claim(const clr_device_result *res, const char *s
     return NULL;
 }
 
-/* Both strategies over the generator's rows at the given tuning (wg 0: the device's). */
+/* Every strategy over the generator's rows at the given tuning (wg 0: the device's). */
 static void run_generated(clr_shape *shapes, size_t nshapes, unsigned wg, clr_device_result *res)
 {
     clr_device dev = test_device();
@@ -49,7 +50,7 @@ static void run_generated(clr_shape *shapes, size_t nshapes, unsigned wg, clr_de
     ck_assert_msg(clr_run_device(&cfg, &dev, res, &err) == 0, "%s", err.msg);
 }
 
-START_TEST(both_strategies_valid_row_invariant_split_varies)
+START_TEST(every_strategy_valid_row_invariant_split_varies)
 {
     static const unsigned wgs[] = {0, 1, 256};
     for (size_t t = 0; t < 4; ++t) {
@@ -61,7 +62,7 @@ START_TEST(both_strategies_valid_row_invariant_split_varies)
                               {.dims = {32000}, .dtype = type}};
         clr_device_result res;
         run_generated(shapes, 4, wg, &res);
-        ck_assert_uint_eq(res.ncases, 2 * 4 * 3);
+        ck_assert_uint_eq(res.ncases, clr_op_softmax.nstrategies * 4 * 3);
         for (size_t i = 0; i < res.ncases; ++i) {
             const clr_case *c = &res.cases[i];
             ck_assert_msg(!c->skipped && c->valid, "softmax %s vocab %zu B %zu wg %u %s: %zu rows beyond the bound "
@@ -73,7 +74,10 @@ START_TEST(both_strategies_valid_row_invariant_split_varies)
         const clr_claim_result *row_inv = claim(&res, "row", CLR_CLAIM_BATCH_INVARIANT);
         const clr_claim_result *split_det = claim(&res, "split", CLR_CLAIM_DETERMINISTIC);
         const clr_claim_result *split_inv = claim(&res, "split", CLR_CLAIM_BATCH_INVARIANT);
+        const clr_claim_result *portable_inv = claim(&res, "portable", CLR_CLAIM_BATCH_INVARIANT);
         ck_assert(row_det && row_det->status == CLR_CLAIM_HELD);
+        ck_assert_msg(portable_inv && portable_inv->status == CLR_CLAIM_HELD, "portable: %s",
+                      portable_inv ? portable_inv->evidence : "none");
         ck_assert_msg(row_inv && row_inv->status == CLR_CLAIM_HELD, "row: %s", row_inv ? row_inv->evidence : "none");
         ck_assert(split_det && split_det->status == CLR_CLAIM_HELD);
         /* An expectation for these shapes (parts follow B at vocab 1000 and 32000), not a claim. */
@@ -119,7 +123,9 @@ START_TEST(special_rows)
         run_rows(name, rows, NULL, &res);
         for (size_t k = 0; k < res.ncases; ++k) {
             const clr_case *c = &res.cases[k];
-            ck_assert_msg(c->valid, "%s B %zu: %zu rows beyond the bound", name, c->shape.batch, c->rows_out_of_bound);
+            ck_assert_msg(c->valid, "%s B %zu: %zu rows beyond the bound, %s", name, c->shape.batch,
+                          c->rows_out_of_bound, c->first_mismatch);
+            ck_assert(c->replayed == (clr_op_softmax.strategies[s].replay != NULL));
             for (size_t r = 0; r < c->shape.batch; ++r) {
                 const float *y = c->outputs + r * V;
                 double total = 0;
@@ -158,8 +164,9 @@ START_TEST(a_kernel_dropping_one_element_fails)
     static float rows[NROWS * V];
     for (size_t r = 0; r < NROWS; ++r)
         clr_gen_row(3, CLR_DIST_UNIFORM, r, rows + r * V, V);
-    for (size_t s = 0; s < clr_op_softmax.nstrategies; ++s) {
-        const char *name = clr_op_softmax.strategies[s].name;
+    static const char *const sabotaged_strategies[] = {"row", "split"}; /* wg_sum_exp's users */
+    for (size_t s = 0; s < 2; ++s) {
+        const char *name = sabotaged_strategies[s];
         for (int sabotaged = 0; sabotaged < 2; ++sabotaged) {
             clr_device_result res;
             run_rows(name, rows, sabotaged ? dir : NULL, &res);
@@ -206,6 +213,15 @@ START_TEST(plan_and_reference)
         ck_assert(row.err_rel > 18 * 0x1p-24 && row.err_rel < 1e-3);
         ck_assert(split.err_rel > 32 * 0x1p-24 && split.err_rel < 1e-3);
         ck_assert(row.err_abs >= 0x1p-24 && row.err_abs < 1.01 * 0x1p-24);
+        /* portable: 32 blocks of 4096 in runs over the work-groups; its bound is row's at the
+         * tree's depth (15 roundings: far below row's). */
+        clr_plan portable = {0};
+        ck_assert_int_eq(clr_strategy_find(&clr_op_softmax, "portable")->plan(&ctx, &portable, &err), 0);
+        size_t blocks = clr_plan_get(&portable, "blocks"), per = clr_plan_get(&portable, "per_group");
+        size_t groups = clr_plan_get(&portable, "groups_per_row");
+        ck_assert(blocks == 32 && per >= 1 && groups == (blocks + per - 1) / per);
+        ck_assert_uint_eq(portable.scratch_bytes, groups > 1 ? b * (groups + blocks) * sizeof(float) : 0);
+        ck_assert(portable.err_rel > 18 * 0x1p-24 && portable.err_rel < 40 * 0x1p-24);
     }
     clr_shape s = {.batch = 1, .dims = {4}};
     float x[4] = {-INFINITY, 0.0f, 0.0f, -INFINITY}, ref[4];
@@ -233,7 +249,7 @@ int main(void)
     tcase_add_test(t, plan_and_reference);
     tcase_add_test(t, special_rows);
     tcase_add_test(t, a_kernel_dropping_one_element_fails);
-    tcase_add_test(t, both_strategies_valid_row_invariant_split_varies);
+    tcase_add_test(t, every_strategy_valid_row_invariant_split_varies);
     suite_add_tcase(s, t);
     return clr_run_suite(s);
 }

@@ -6,17 +6,28 @@
  * split      by `parts` work-groups (from B and the compute units), deterministic
  *            then combined
  * atomic     by parts work-groups added with a float atomic add   (none)
+ * portable   in the canonical tree of cl/tree.clh (blocks of       deterministic, batch-invariant,
+ *            4096 squares folded pairwise, level by level: an      device-invariant
+ *            order that depends on D alone), one work-group a row
  *
  * Reference: float64 on the host. Validation bound (u = 2^-24, d = longest chain of roundings
  * in the sum of squares): |y - ref| <= (gamma_d / 2 + 10u) |ref| (sqrt halves the relative error
  * of its argument; divide, sqrt and two products cost at most 8.5 ulp in OpenCL). Every strategy
  * is also replayed on the host (below): bit for bit where the device rounds divide and sqrt
- * correctly (the program is built with -cl-fp32-correctly-rounded-divide-sqrt there). */
+ * correctly (the program is built with -cl-fp32-correctly-rounded-divide-sqrt there).
+ *
+ * portable is the same arithmetic on every device: each square rounded once (no contraction),
+ * the tree, total / D, + eps, sqrt, 1 / (that), x * inv, then * w, all IEEE operations. It runs
+ * only where the device rounds divide and sqrt correctly and keeps subnormals (elsewhere it is
+ * "not run", with why: a bound would not make its bits the same as other devices'), on rows of
+ * at most TREE_BLOCK^2 values (two levels of the tree in one work-group). */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "data.h"
 #include "op.h"
+#include "reference.h"
 #include "replay.h"
 
 #define RMS_EPS 1e-6f
@@ -251,6 +262,74 @@ static int atomic_replay(const clr_op_ctx *ctx, const clr_plan *plan, const floa
     return CLR_OK;
 }
 
+/* TREE_WG of cl/tree.clh: a work-item per work-group on CPUs, the tuning's size on GPUs. */
+static size_t tree_wg(const clr_tuning *t) { return t->contig ? 1 : t->wg_size; }
+
+/* portable: every step an IEEE operation, so only where divide and sqrt are correctly rounded
+ * and subnormals are kept; two levels of the tree. */
+static int portable_available(const clr_op_ctx *ctx, char *why, size_t size)
+{
+    cl_device_fp_config fp = ctx->device->single_fp;
+    if (!(fp & CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT)) {
+        snprintf(why, size, "the device does not round divide and sqrt correctly "
+                 "(no CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT): its bits could not match other devices'");
+        return 0;
+    }
+    if (!(fp & CL_FP_DENORM)) {
+        snprintf(why, size, "the device flushes subnormals: its bits could not match other devices'");
+        return 0;
+    }
+    if (dim_d(ctx) > (size_t)CLR_TREE_BLOCK * CLR_TREE_BLOCK) {
+        snprintf(why, size, "D = %zu is beyond the %llu values of two tree levels", dim_d(ctx),
+                 (unsigned long long)CLR_TREE_BLOCK * CLR_TREE_BLOCK);
+        return 0;
+    }
+    return 1;
+}
+
+static int portable_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
+{
+    (void)err;
+    size_t wg = tree_wg(ctx->tuning);
+    plan->local = wg;
+    plan->global = ctx->shape.batch * wg;
+    plan->depth = clr_tree_depth(dim_d(ctx)) + 1; /* the square, then the tree */
+    clr_plan_param(plan, "wg", (double)wg);
+    clr_plan_param(plan, "vec", ctx->tuning->vec);
+    bound(ctx, plan);
+    return CLR_OK;
+}
+
+static int portable_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first, cl_event *last, clr_error *err)
+{
+    cl_kernel k;
+    cl_uint D = (cl_uint)dim_d(ctx);
+    float eps = RMS_EPS;
+    if (clr_program_kernel(ctx->program, "rmsnorm_portable", &k, err) ||
+        clr_set_args(k, err, 5, CLR_ARG(ctx->input), CLR_ARG(ctx->shared), CLR_ARG(ctx->output), CLR_ARG(D), CLR_ARG(eps)) ||
+        clr_enqueue_1d(ctx, k, plan->global, plan->local, first, err))
+        return err->code;
+    *last = *first;
+    return CLR_OK;
+}
+
+/* The squares, rounded once each, then the tree (clr_tree_sum) and the IEEE normalization:
+ * every bit demanded (the strategy runs only where divide and sqrt are correctly rounded). */
+static int portable_replay(const clr_op_ctx *ctx, const clr_plan *plan, const float *row, const float *shared,
+                           float *out, double *tol, clr_error *err)
+{
+    (void)plan;
+    size_t D = dim_d(ctx);
+    float *squares = clr_malloc(D * sizeof(float), "replayed squares", err);
+    if (!squares)
+        return err->code;
+    for (size_t i = 0; i < D; ++i)
+        squares[i] = row[i] * row[i];
+    normalize_replay(ctx, row, shared, D, clr_tree_sum(squares, D), 0, out, tol);
+    free(squares);
+    return CLR_OK;
+}
+
 static const clr_strategy strategies[] = {
     {"row", "one work-group per row, one fixed reduction order",
      CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, NULL, row_plan, row_enqueue, row_replay},
@@ -258,6 +337,10 @@ static const clr_strategy strategies[] = {
      CLR_CLAIM_DETERMINISTIC, NULL, split_plan, split_enqueue, split_replay},
     {"atomic", "partial sums of squares combined with a compare-and-swap float add", 0, NULL, atomic_plan,
      atomic_enqueue, atomic_replay},
+    {"portable", "squares summed in the canonical tree (blocks of 4096 folded pairwise), IEEE normalization: "
+     "the same bits on every device",
+     CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT | CLR_CLAIM_DEVICE_INVARIANT, portable_available,
+     portable_plan, portable_enqueue, portable_replay},
 };
 
 static size_t row_floats(const clr_shape *s) { return s->dims[0]; }
@@ -292,6 +375,18 @@ static void reference(const clr_shape *s, const float *x, const float *w, float 
     }
 }
 
+/* Local memory of rmsnorm_portable (the program holds every kernel): a vector per work-item of
+ * the tree and a block of block sums. */
+static int check_tuning(const clr_tuning *t, const clr_device *dev, clr_error *err)
+{
+    cl_ulong need = (cl_ulong)tree_wg(t) * t->vec * sizeof(float) + CLR_TREE_BLOCK * sizeof(float);
+    if (need > dev->local_mem)
+        return clr_fail(err, CLR_EUSAGE, "--wg %u --vec %u: rmsnorm's kernels need %llu bytes of local memory and "
+                        "%s has %llu; use a smaller --wg or --vec", t->wg_size, t->vec, (unsigned long long)need,
+                        dev->name, (unsigned long long)dev->local_mem);
+    return CLR_OK;
+}
+
 static int check_shape(const clr_shape *s, clr_error *err)
 {
     if (s->dims[0] > UINT32_MAX / 2)
@@ -308,6 +403,7 @@ const clr_operation clr_op_rmsnorm = {
     .name = "rmsnorm",
     .summary = "B rows of hidden size D: y = x / sqrt(mean(x^2) + 1e-6) * w; reference: float64",
     .source = "rmsnorm.cl",
+    .defines = "-DTREE_BLOCK=" CLR_STR(CLR_TREE_BLOCK),
     .batch_name = "B",
     .ndims = 1,
     .dim_names = {"hidden"},
@@ -316,6 +412,7 @@ const clr_operation clr_op_rmsnorm = {
     .default_batches = {1, 2, 8, 32, 128},
     .suites = suites,
     .nsuites = sizeof suites / sizeof suites[0],
+    .check_tuning = check_tuning,
     .supports_bf16 = 1,
     .supports_input_file = 1,
     .strategies = strategies,

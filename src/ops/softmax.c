@@ -8,17 +8,22 @@
  *            the compute units) each give (m_p, s_p); every part
  *            combines M = max m_p, S = sum s_p exp(m_p - M) in one
  *            fixed order and scales its chunk by exp(m_p - M) / S
+ * portable   in the canonical tree of cl/tree.clh (blocks of 4096     deterministic, batch-invariant,
+ *            exponentials folded pairwise, then the block sums: an   device-invariant
+ *            order that depends on V alone), with the portable exp
+ *            (cl/portable.clh); the blocks spread over work-groups
  *
- * Both store the exponentials in y (split: exp(x - m_p)), then scale them: row by 1 / S, split
- * by exp(m_p - M) * (1 / S) (one division a row and one product an element: a rounding more
- * than a division per element, which costs far more on every device). Generated logits are the
+ * All three store the exponentials in y (split: exp(x - m_p)), then scale them: row and portable
+ * by 1 / S, split by exp(m_p - M) * (1 / S) (one division a row and one product an element: a
+ * rounding more than a division per element, which costs far more on every device). Generated logits are the
  * generator's values times 8 (uniform: [-8, 8)); --input rows are taken as they are. A NaN or
  * +inf logit, or a row of -inf only, makes the row NaN; -inf logits among finite ones give 0.
  *
  * Reference: float64 on the host (exact max, exp and sum in double; V <= 2^24 keeps the double
- * sum's error below u / 2^5). Validation is by error bound only: exp is the vendor's, which the
- * host cannot replay. Bound, u = 2^-24, from OpenCL's full profile (exp <= 3 ulp, so <= 6u
- * relative; x / y <= 2.5 ulp, so 1 / S <= 5u), d_i = x_i - m, A = sum_i p_i |d_i| (<= ln V):
+ * sum's error below u / 2^5). row and split are validated by error bound only: their exp is the
+ * vendor's, which the host cannot replay (portable is also replayed: below). Bound, u = 2^-24,
+ * from OpenCL's full profile (exp <= 3 ulp, so <= 6u relative; x / y <= 2.5 ulp, so
+ * 1 / S <= 5u), d_i = x_i - m, A = sum_i p_i |d_i| (<= ln V):
  *   exp(fl(d_i)) = exp(d_i) (1 + eta_i), |eta_i| <= 6u + u |d_i|  (fl(d_i) = d_i (1 + delta))
  *   S' = sum exp(fl(d_i)) = S (1 + sigma), |sigma| <= sum p_i |eta_i| <= 6u + u A
  *   the float sum of non-negative terms: S' (1 + theta), |theta| <= gamma_k (k: its depth)
@@ -37,11 +42,27 @@
  * and exp's values below 2^-126 err by units of 2^-149, which the runner allows per rounding of
  * the plan's depth. A dropped element of weight p_j shows only where p_j exceeds the bound
  * (about gamma_k): the bound cannot see a missing small logit, a replay could (the portable
- * strategy to come). */
+ * strategy sees it).
+ *
+ * portable: m = max x_i (exact), shift = m (0 where m is -inf), e_i = portable_exp(x_i - shift)
+ * (only +, -, *, fma and exact scalings: the same bits on every device and on the host), S = the
+ * canonical tree sum of the e_i, y_i = e_i * (1 / S) with 1 / S correctly rounded. Every step is
+ * an IEEE operation, so the host replays it (clr_portable_exp, clr_tree_sum) and every bit is
+ * demanded. It runs only where the device rounds divide correctly (the program is built with
+ * -cl-fp32-correctly-rounded-divide-sqrt there) and keeps subnormals; elsewhere it is "not run",
+ * with why. Specials as row: a NaN or +inf logit makes the row NaN, -inf logits give +0, a row of
+ * -inf alone gives 0 * (1 / 0) = NaN (not portable_exp_diff's 1 for -inf - -inf, which would give
+ * 1 / V). Its bound is row's (its exp is within 0.53 ulp, its division correctly rounded). On
+ * GPUs each work-group folds one block (three launches: max, exponentials and block sums, the
+ * scale); on CPUs (CONTIG) one-work-item work-groups fold runs of blocks, about as many as the
+ * copy yardstick's, and a row that fits one work-group is done in one launch. */
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include "data.h"
 #include "op.h"
+#include "portable.h"
+#include "reference.h"
 
 #define SM_U 0x1p-24
 #define SM_MAX_D 110.0     /* |x - max| beyond which exp(x - max) / S is below 2^-158 */
@@ -123,11 +144,122 @@ static int split_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first,
     return CLR_OK;
 }
 
+/* TREE_WG of cl/tree.clh: a work-item per work-group on CPUs, the tuning's size on GPUs. */
+static size_t tree_wg(const clr_tuning *t) { return t->contig ? 1 : t->wg_size; }
+
+/* portable: every step an IEEE operation, so only where divide is correctly rounded and
+ * subnormals are kept (portable_exp's results below 2^-126 are subnormals). */
+static int portable_available(const clr_op_ctx *ctx, char *why, size_t size)
+{
+    cl_device_fp_config fp = ctx->device->single_fp;
+    if (!(fp & CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT)) {
+        snprintf(why, size, "the device does not round divide correctly (no CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT): "
+                 "its bits could not match other devices'");
+        return 0;
+    }
+    if (!(fp & CL_FP_DENORM)) {
+        snprintf(why, size, "the device flushes subnormals: its bits could not match other devices'");
+        return 0;
+    }
+    return 1;
+}
+
+/* The blocks of CLR_TREE_BLOCK logits go to work-groups in runs of per_group: one a work-group
+ * on GPUs; on CPUs about as many work-groups as the copy yardstick (as sum's tree). A row in one
+ * work-group (groups_per_row 1) takes one launch, otherwise three. */
+static int portable_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
+{
+    (void)err;
+    const clr_tuning *t = ctx->tuning;
+    size_t V = vocab(ctx), B = ctx->shape.batch, wg = tree_wg(t);
+    size_t blocks = (V + CLR_TREE_BLOCK - 1) / CLR_TREE_BLOCK;
+    size_t target = (size_t)ctx->device->compute_units * t->groups_per_cu * 4;
+    size_t per_group = t->contig ? (B * blocks + target - 1) / target : 1;
+    if (per_group > blocks)
+        per_group = blocks;
+    size_t groups_per_row = (blocks + per_group - 1) / per_group;
+    double k = clr_tree_depth(V);
+    plan->local = wg;
+    plan->global = B * groups_per_row * wg;
+    plan->depth = k + 4; /* x - m, exp, 1 / S, the product */
+    plan->scratch_bytes = groups_per_row > 1 ? B * (groups_per_row + blocks) * sizeof(float) : 0;
+    clr_plan_param(plan, "blocks", (double)blocks);
+    clr_plan_param(plan, "per_group", (double)per_group);
+    clr_plan_param(plan, "groups_per_row", (double)groups_per_row);
+    clr_plan_param(plan, "wg", (double)wg);
+    clr_plan_param(plan, "vec", t->vec);
+    bound(ctx, plan, 18, k);
+    return CLR_OK;
+}
+
+static int portable_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first, cl_event *last, clr_error *err)
+{
+    cl_kernel km, ke, ks;
+    cl_mem scratch;
+    cl_uint V = (cl_uint)vocab(ctx), blocks = (cl_uint)clr_plan_get(plan, "blocks");
+    cl_uint per_group = (cl_uint)clr_plan_get(plan, "per_group");
+    cl_uint groups_per_row = (cl_uint)clr_plan_get(plan, "groups_per_row");
+    if (groups_per_row == 1) {
+        if (clr_program_kernel(ctx->program, "softmax_portable_row", &km, err) ||
+            clr_set_args(km, err, 3, CLR_ARG(ctx->input), CLR_ARG(ctx->output), CLR_ARG(V)) ||
+            clr_enqueue_1d(ctx, km, plan->global, plan->local, first, err))
+            return err->code;
+        *last = *first;
+        return CLR_OK;
+    }
+    /* scratch: the block sums (B * blocks floats), then the work-groups' maxima. */
+    cl_ulong maxes_at = (cl_ulong)ctx->shape.batch * blocks;
+    cl_event mid;
+    if (clr_op_scratch(ctx, plan, &scratch, err) ||
+        clr_program_kernel(ctx->program, "softmax_portable_max", &km, err) ||
+        clr_program_kernel(ctx->program, "softmax_portable_exp", &ke, err) ||
+        clr_program_kernel(ctx->program, "softmax_portable_scale", &ks, err) ||
+        clr_set_args(km, err, 7, CLR_ARG(ctx->input), CLR_ARG(scratch), CLR_ARG(maxes_at), CLR_ARG(V), CLR_ARG(blocks),
+                     CLR_ARG(per_group), CLR_ARG(groups_per_row)) ||
+        clr_set_args(ke, err, 8, CLR_ARG(ctx->input), CLR_ARG(ctx->output), CLR_ARG(scratch), CLR_ARG(maxes_at),
+                     CLR_ARG(V), CLR_ARG(blocks), CLR_ARG(per_group), CLR_ARG(groups_per_row)) ||
+        clr_set_args(ks, err, 6, CLR_ARG(ctx->output), CLR_ARG(scratch), CLR_ARG(V), CLR_ARG(blocks),
+                     CLR_ARG(per_group), CLR_ARG(groups_per_row)) ||
+        clr_enqueue_1d(ctx, km, plan->global, plan->local, first, err) ||
+        clr_enqueue_second(ctx, ke, plan->global, plan->local, first, &mid, err))
+        return err->code;
+    clReleaseEvent(mid); /* the queue is in order: the scale waits for it all the same */
+    return clr_enqueue_second(ctx, ks, plan->global, plan->local, first, last, err);
+}
+
+/* The replay: the max, the portable exp (clr_portable_exp, the kernels' bits), the tree
+ * (clr_tree_sum) and the IEEE division and products: every bit demanded. */
+static int portable_replay(const clr_op_ctx *ctx, const clr_plan *plan, const float *row, const float *shared,
+                           float *out, double *tol, clr_error *err)
+{
+    (void)plan;
+    (void)shared;
+    (void)err;
+    size_t V = vocab(ctx);
+    float m = -INFINITY;
+    for (size_t i = 0; i < V; ++i)
+        if (row[i] > m) /* fmax: NaN ignored */
+            m = row[i];
+    float shift = m == -INFINITY ? 0.0f : m;
+    for (size_t i = 0; i < V; ++i)
+        out[i] = clr_portable_exp(row[i] - shift);
+    float inv = 1.0f / clr_tree_sum(out, V);
+    for (size_t i = 0; i < V; ++i) {
+        out[i] = out[i] * inv;
+        tol[i] = 0;
+    }
+    return CLR_OK;
+}
+
 static const clr_strategy strategies[] = {
     {"row", "one work-group per row: max, then sum of exp(x - max) in one fixed order, then y = e * (1 / sum)",
      CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, NULL, row_plan, row_enqueue, NULL},
     {"split", "online softmax over parts chosen from B and the compute units, combined in part order",
      CLR_CLAIM_DETERMINISTIC, NULL, split_plan, split_enqueue, NULL},
+    {"portable", "portable exp of x - max summed in the canonical tree (blocks of 4096 folded pairwise), "
+     "y = e * (1 / sum): the same bits on every device",
+     CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT | CLR_CLAIM_DEVICE_INVARIANT, portable_available,
+     portable_plan, portable_enqueue, portable_replay},
 };
 
 static size_t row_floats(const clr_shape *s) { return s->dims[0]; }
@@ -177,6 +309,18 @@ static void reference(const clr_shape *s, const float *x, const float *shared, f
     }
 }
 
+/* Local memory of softmax_portable_row (the program holds every kernel): a vector per
+ * work-item of the tree and a block of block sums. */
+static int check_tuning(const clr_tuning *t, const clr_device *dev, clr_error *err)
+{
+    cl_ulong need = (cl_ulong)tree_wg(t) * t->vec * sizeof(float) + CLR_TREE_BLOCK * sizeof(float);
+    if (need > dev->local_mem)
+        return clr_fail(err, CLR_EUSAGE, "--wg %u --vec %u: softmax's kernels need %llu bytes of local memory and "
+                        "%s has %llu; use a smaller --wg or --vec", t->wg_size, t->vec, (unsigned long long)need,
+                        dev->name, (unsigned long long)dev->local_mem);
+    return CLR_OK;
+}
+
 static int check_shape(const clr_shape *s, clr_error *err)
 {
     if (s->dims[0] < 1 || s->dims[0] > SM_MAX_VOCAB)
@@ -193,6 +337,7 @@ const clr_operation clr_op_softmax = {
     .name = "softmax",
     .summary = "B rows of V logits: y = exp(x - max) / sum exp(x - max); reference: float64",
     .source = "softmax.cl",
+    .defines = "-DTREE_BLOCK=" CLR_STR(CLR_TREE_BLOCK),
     .batch_name = "B",
     .ndims = 1,
     .dim_names = {"vocab"},
@@ -201,6 +346,7 @@ const clr_operation clr_op_softmax = {
     .default_batches = {1, 2, 8, 32},
     .suites = suites,
     .nsuites = sizeof suites / sizeof suites[0],
+    .check_tuning = check_tuning,
     .supports_bf16 = 1,
     .supports_input_file = 1,
     .strategies = strategies,
@@ -212,5 +358,5 @@ const clr_operation clr_op_softmax = {
     .check_shape = check_shape,
     .fill_row = fill_row,
     .reference = reference,
-    .exact_div_sqrt = 1, /* one divide a row: free, and the portable strategy will need it */
+    .exact_div_sqrt = 1, /* one divide a row: free, and portable's bits need it */
 };

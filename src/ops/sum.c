@@ -103,7 +103,7 @@ static int row_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
     return CLR_OK;
 }
 
-/* TREE_WG of cl/sum.cl: a work-item per work-group on CPUs, the tuning's size on GPUs. */
+/* TREE_WG of cl/tree.clh: a work-item per work-group on CPUs, the tuning's size on GPUs. */
 static size_t tree_wg(const clr_tuning *t) { return t->contig ? 1 : t->wg_size; }
 
 /* tree: blocks of CLR_TREE_BLOCK folded by work-groups (sum_tree); rows of more than one block

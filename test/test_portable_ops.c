@@ -1,0 +1,336 @@
+/* test_portable_ops.c: the device-invariant strategies rmsnorm `portable` and softmax `portable`
+ * on a real device (PoCL by default). Each is replayed by the host bit for bit at row lengths
+ * with every kind of tail (1, 7, 4095, 4097, 32000, 128256) and batches 1, 2 and 8, fp32 and
+ * bf16; each gives the same output bits under every tuning (--wg 1, 16, 256 x --vec 1, 4, 16 x
+ * --contig 0, 1: what device invariance means on one device, the order depending on the row
+ * length alone), where row's bits move; a kernel sabotaged to drop one value of the tree fails
+ * validation, even where the error bound alone would have passed it; softmax's special rows
+ * (-inf entries, a chunk of -inf, only -inf, a constant row) give row's values; and a device
+ * without correctly rounded divide and sqrt or without subnormals is "not run", with why. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "data.h"
+#include "op.h"
+#include "portable.h"
+#include "reference.h"
+#include "runner.h"
+#include "test_util.h"
+
+static const clr_operation *const ops[] = {&clr_op_rmsnorm, &clr_op_softmax};
+
+static size_t strategy_index(const clr_operation *op, const char *name)
+{
+    const clr_strategy *s = clr_strategy_find(op, name);
+    ck_assert_msg(s != NULL, "%s has no strategy %s", op->name, name);
+    return (size_t)(s - op->strategies);
+}
+
+/* One strategy (or two: a second name, or NULL) of op over generated rows. */
+static void run_generated(const clr_operation *op, const char *s1, const char *s2, clr_shape *shapes, size_t nshapes,
+                          const size_t *batches, size_t nbatches, unsigned wg, unsigned vec, clr_contig contig,
+                          const char *kernel_dir, clr_device_result *res)
+{
+    clr_device dev = test_device();
+    clr_run_config cfg = {0};
+    cfg.op = op;
+    cfg.strategy_index[cfg.nstrategies++] = strategy_index(op, s1);
+    if (s2)
+        cfg.strategy_index[cfg.nstrategies++] = strategy_index(op, s2);
+    cfg.shapes = shapes;
+    cfg.nshapes = nshapes;
+    cfg.batches = batches;
+    cfg.nbatches = nbatches;
+    cfg.trials = 2;
+    cfg.reps = 1;
+    cfg.warmup = 1;
+    cfg.input.seed = 9;
+    cfg.input.dist = CLR_DIST_NORMAL;
+    cfg.wg = wg;
+    cfg.vec = vec;
+    cfg.contig = contig;
+    cfg.kernel_dir = kernel_dir;
+    clr_error err = {0};
+    ck_assert_msg(clr_run_device(&cfg, &dev, res, &err) == 0, "%s %s: %s", op->name, s1, err.msg);
+}
+
+static const size_t lengths[] = {1, 7, 4095, 4097, 32000, 128256};
+#define NLEN (sizeof lengths / sizeof lengths[0])
+
+START_TEST(every_bit_replayed)
+{
+    const clr_operation *op = ops[_i / 2];
+    clr_dtype type = _i % 2 ? CLR_BF16 : CLR_FP32;
+    clr_shape shapes[NLEN];
+    for (size_t z = 0; z < NLEN; ++z)
+        shapes[z] = (clr_shape){.dims = {lengths[z]}, .dtype = type};
+    static const size_t batches[] = {1, 2, 8};
+    clr_device_result res;
+    run_generated(op, "portable", NULL, shapes, NLEN, batches, 3, 0, 0, CLR_CONTIG_DEVICE, NULL, &res);
+    ck_assert_int_eq(res.replay, 1);
+    ck_assert_uint_eq(res.ncases, NLEN * 3);
+    for (size_t i = 0; i < res.ncases; ++i) {
+        const clr_case *c = &res.cases[i];
+        ck_assert_msg(!c->skipped && c->replayed && c->valid && c->replay_mismatches == 0,
+                      "%s portable %s length %zu B %zu: %s", op->name, clr_dtype_name(type), c->shape.dims[0],
+                      c->shape.batch, c->skipped ? c->skip_reason : c->first_mismatch[0] ? c->first_mismatch : "not valid");
+    }
+    ck_assert_uint_eq(res.broken_claims, 0);
+    clr_device_result_free(&res);
+}
+END_TEST
+
+/* Fingerprints (op, length, batch) of portable under the first tuning, against every other. */
+START_TEST(same_bits_under_every_tuning)
+{
+    const clr_operation *op = ops[_i];
+    static const size_t sizes[] = {7, 4097, 128256};
+    static const size_t batches[] = {1, 8};
+    enum { NS = 3, NB = 2 };
+    clr_shape shapes[NS];
+    for (size_t z = 0; z < NS; ++z)
+        shapes[z] = (clr_shape){.dims = {sizes[z]}};
+    uint64_t want[NS * NB] = {0}, row_first[NS * NB] = {0};
+    int have = 0, row_moved = 0;
+    static const unsigned wgs[] = {1, 16, 256}, vecs[] = {1, 4, 16};
+    static const clr_contig contigs[] = {CLR_CONTIG_NO, CLR_CONTIG_YES};
+    for (size_t a = 0; a < 3; ++a)
+        for (size_t b = 0; b < 3; ++b)
+            for (size_t c = 0; c < 2; ++c) {
+                clr_device_result res;
+                run_generated(op, "portable", "row", shapes, NS, batches, NB, wgs[a], vecs[b], contigs[c], NULL,
+                              &res);
+                size_t seen = 0;
+                for (size_t i = 0; i < res.ncases; ++i) {
+                    const clr_case *k = &res.cases[i];
+                    size_t slot = k->shape_index * NB + (k->shape.batch == 1 ? 0 : 1);
+                    int portable = !strcmp(op->strategies[k->strategy].name, "portable");
+                    ck_assert_msg(k->valid, "%s %s wg %u vec %u contig %d length %zu B %zu: %s", op->name,
+                                  op->strategies[k->strategy].name, wgs[a], vecs[b], (int)c, k->shape.dims[0],
+                                  k->shape.batch, k->first_mismatch[0] ? k->first_mismatch : "not valid");
+                    if (!portable) {
+                        if (!have)
+                            row_first[slot] = k->fingerprint;
+                        else
+                            row_moved |= row_first[slot] != k->fingerprint;
+                        continue;
+                    }
+                    ++seen;
+                    if (!have)
+                        want[slot] = k->fingerprint;
+                    else
+                        ck_assert_msg(want[slot] == k->fingerprint,
+                                      "%s portable length %zu B %zu: fingerprint %016llx at wg %u vec %u contig %d, "
+                                      "%016llx at wg 1 vec 1 contig 0", op->name, k->shape.dims[0], k->shape.batch,
+                                      (unsigned long long)k->fingerprint, wgs[a], vecs[b], (int)c,
+                                      (unsigned long long)want[slot]);
+                }
+                ck_assert_uint_eq(seen, NS * NB);
+                have = 1;
+                clr_device_result_free(&res);
+            }
+    /* The check can see a difference: row's order follows the work-group size. */
+    ck_assert_msg(row_moved, "%s row gave the same bits under every tuning: the check proves nothing", op->name);
+}
+END_TEST
+
+/* Rows as a file would give them, at batches 1 and `rows`. */
+static void run_rows(const clr_operation *op, const char *strategy, size_t n, const float *data, size_t rows,
+                     unsigned wg, unsigned vec, clr_contig contig, const char *kernel_dir, clr_device_result *res)
+{
+    clr_device dev = test_device();
+    clr_shape shape = {.dims = {n}};
+    size_t batches[] = {1, rows};
+    clr_run_config cfg = test_file_config(op, strategy, &shape, batches, 2, data, rows, n);
+    cfg.kernel_dir = kernel_dir;
+    cfg.wg = wg;
+    cfg.vec = vec;
+    cfg.contig = contig;
+    clr_error err = {0};
+    ck_assert_msg(clr_run_device(&cfg, &dev, res, &err) == 0, "%s %s: %s", op->name, strategy, err.msg);
+}
+
+/* The tree drops the last value of a ragged block (tree.clh is shared: every path of both ops).
+ * Rows of 4097 (a block and one value) and 30001 (8 blocks, the last ragged); the dropped value
+ * is small (rmsnorm: x = 0.05 among normals; softmax: a logit of -1 among [-8, 8), a weight of
+ * about e^-9 / S, some units in the last place of S), so the bound
+ * alone passes some of the sabotaged outputs: only the replay sees them. Tunings: the GPU's
+ * layout and the CPU's. */
+START_TEST(a_dropped_value_fails)
+{
+    char dir[300];
+    test_sabotaged_kernels(dir, sizeof dir, "tree.clh", "e[l] = first + l < len ? LOAD1(begin + first + l) : -0.0f;",
+                           "e[l] = first + l + 1 < len ? LOAD1(begin + first + l) : -0.0f;");
+    enum { ROWS = 3 };
+    static const size_t sizes[] = {4097, 30001};
+    static const struct { unsigned wg, vec; clr_contig contig; } tunings[] = {
+        {64, 4, CLR_CONTIG_NO}, {16, 16, CLR_CONTIG_YES}}; /* VEC > 1: a ragged vector */
+    size_t hidden_by_bound = 0;
+    for (size_t o = 0; o < 2; ++o)
+        for (size_t z = 0; z < 2; ++z) {
+            size_t n = sizes[z];
+            float *rows = malloc(ROWS * n * sizeof *rows);
+            ck_assert_ptr_nonnull(rows);
+            for (size_t r = 0; r < ROWS; ++r) {
+                float *x = rows + r * n;
+                clr_gen_row(4, o ? CLR_DIST_UNIFORM : CLR_DIST_NORMAL, r, x, n);
+                for (size_t i = 0; o && i < n; ++i)
+                    x[i] *= 8.0f;
+                x[n - 1] = o ? -1.0f : 0.05f;
+            }
+            for (size_t t = 0; t < sizeof tunings / sizeof tunings[0]; ++t)
+                for (int sabotaged = 0; sabotaged < 2; ++sabotaged) {
+                    clr_device_result res;
+                    run_rows(ops[o], "portable", n, rows, ROWS, tunings[t].wg, tunings[t].vec, tunings[t].contig,
+                             sabotaged ? dir : NULL, &res);
+                    for (size_t i = 0; i < res.ncases; ++i) {
+                        const clr_case *c = &res.cases[i];
+                        ck_assert_msg(sabotaged ? !c->valid && c->replay_mismatches > 0 : c->valid && c->replayed,
+                                      "%s portable n %zu B %zu wg %u vec %u, %s kernel: %s", ops[o]->name, n,
+                                      c->shape.batch, tunings[t].wg, tunings[t].vec, sabotaged ? "sabotaged" : "real",
+                                      c->first_mismatch[0] ? c->first_mismatch : "valid");
+                        hidden_by_bound += sabotaged && c->rows_out_of_bound == 0;
+                    }
+                    clr_device_result_free(&res);
+                }
+            free(rows);
+        }
+    ck_assert_msg(hidden_by_bound > 0, "every sabotage was also caught by the bound: the data no longer shows why "
+                                       "the replay is needed");
+    test_remove_kernels(dir);
+}
+END_TEST
+
+/* softmax's two paths, one launch (a work-group a row: CPUs at large B) and three (the blocks
+ * spread over work-groups), give the same bits on rows of several blocks, both replayed. */
+START_TEST(softmax_one_and_three_launches_agree)
+{
+    clr_shape shape = {.dims = {9000}};
+    static const size_t batches[] = {160};
+    uint64_t fp[2];
+    for (int contig = 0; contig < 2; ++contig) {
+        clr_device_result res;
+        run_generated(&clr_op_softmax, "portable", NULL, &shape, 1, batches, 1, 16, 4,
+                      contig ? CLR_CONTIG_YES : CLR_CONTIG_NO, NULL, &res);
+        const clr_case *c = &res.cases[0];
+        ck_assert_msg(c->valid && c->replayed && c->replay_mismatches == 0, "contig %d: %s", contig,
+                      c->first_mismatch[0] ? c->first_mismatch : "not valid");
+        ck_assert_uint_eq(clr_plan_get(&c->plan, "groups_per_row"), contig ? 1 : 3);
+        fp[contig] = c->fingerprint;
+        clr_device_result_free(&res);
+    }
+    ck_assert_msg(fp[0] == fp[1], "one launch %016llx, three %016llx", (unsigned long long)fp[1],
+                  (unsigned long long)fp[0]);
+}
+END_TEST
+
+/* softmax portable on special rows, replayed, with row's values where row's are exact: -inf
+ * entries give +0, a constant row 1 / V everywhere, a row of -inf alone NaN (as row and the
+ * reference), one large logit; at the GPU's and the CPU's tunings. */
+START_TEST(softmax_special_rows)
+{
+    enum { V = 9000, NROWS = 6 }; /* three blocks: the three-launch path on CPUs at B = 1 */
+    static float rows[NROWS * V];
+    for (size_t r = 0; r < NROWS; ++r)
+        clr_gen_row(7, CLR_DIST_UNIFORM, r, rows + r * V, V);
+    for (size_t i = 0; i < V; ++i) {
+        rows[0 * V + i] *= 4.0f;
+        rows[1 * V + i] = 2.5f;
+        if (i < 5000)
+            rows[2 * V + i] = -INFINITY; /* a whole block of -inf, and part of the next */
+        rows[3 * V + i] = -INFINITY;
+        rows[5 * V + i] = -0.0f; /* zeros of both signs: the max may be either */
+    }
+    rows[0 * V + 3] = rows[0 * V + 10] = rows[0 * V + V - 1] = -INFINITY;
+    rows[4 * V + 500] = 40.0f;
+    rows[5 * V + 17] = 0.0f;
+    static const struct { unsigned wg, vec; clr_contig contig; } tunings[] = {
+        {256, 4, CLR_CONTIG_NO}, {16, 16, CLR_CONTIG_YES}};
+    for (size_t t = 0; t < 2; ++t) {
+        clr_device_result res;
+        run_rows(&clr_op_softmax, "portable", V, rows, NROWS, tunings[t].wg, tunings[t].vec, tunings[t].contig, NULL,
+                 &res);
+        for (size_t k = 0; k < res.ncases; ++k) {
+            const clr_case *c = &res.cases[k];
+            ck_assert_msg(c->valid && c->replayed, "B %zu: %s", c->shape.batch,
+                          c->first_mismatch[0] ? c->first_mismatch : "beyond the bound");
+            for (size_t r = 0; r < c->shape.batch; ++r) {
+                const float *y = c->outputs + r * V;
+                double total = 0;
+                for (size_t i = 0; i < V; ++i) {
+                    if (r == 3) {
+                        ck_assert_msg(isnan(y[i]), "a row of -inf gave %a, not NaN", (double)y[i]);
+                        continue;
+                    }
+                    total += y[i];
+                    if (rows[r * V + i] == -INFINITY)
+                        ck_assert_msg(clr_float_bits(y[i]) == 0, "row %zu: exp(-inf) gave %a", r, (double)y[i]);
+                    if (r == 1 || r == 5)
+                        ck_assert_msg(clr_float_bits(y[i]) == clr_float_bits(1.0f / (float)V),
+                                      "row %zu: a constant row gave %a at %zu", r, (double)y[i], i);
+                    if (r == 4 && i != 500)
+                        ck_assert(y[i] < 1e-16f);
+                }
+                if (r != 3)
+                    ck_assert_msg(fabs(total - 1) < 1e-4, "row %zu: the outputs add to %.9g", r, total);
+            }
+        }
+        clr_device_result_free(&res);
+    }
+}
+END_TEST
+
+/* The host side: exp(+-0) is 1 (so the sign of a zero max cannot show), the replay's specials,
+ * and availability. */
+START_TEST(host_side)
+{
+    ck_assert(clr_portable_exp(0.0f) == 1.0f && clr_portable_exp(-0.0f) == 1.0f);
+    ck_assert(clr_portable_exp(-INFINITY) == 0.0f && !signbit(clr_portable_exp(-INFINITY)));
+    clr_device dev = test_device();
+    clr_tuning tuning = clr_tuning_default(&dev);
+    for (size_t o = 0; o < 2; ++o) {
+        const clr_strategy *s = clr_strategy_find(ops[o], "portable");
+        ck_assert(s && s->available && s->replay);
+        ck_assert_uint_eq(s->claims, CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT | CLR_CLAIM_DEVICE_INVARIANT);
+        clr_op_ctx ctx = {.device = &dev, .tuning = &tuning, .shape = {.batch = 1, .dims = {4096}}};
+        char why[160] = "";
+        ck_assert_msg(s->available(&ctx, why, sizeof why), "%s portable unavailable on the test device: %s",
+                      ops[o]->name, why);
+        clr_device lacking = dev;
+        lacking.single_fp &= ~(cl_device_fp_config)CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT;
+        ctx.device = &lacking;
+        ck_assert(!s->available(&ctx, why, sizeof why) && strstr(why, "CORRECTLY_ROUNDED_DIVIDE_SQRT"));
+        lacking = dev;
+        lacking.single_fp &= ~(cl_device_fp_config)CL_FP_DENORM;
+        ck_assert(!s->available(&ctx, why, sizeof why) && strstr(why, "subnormals"));
+    }
+    /* A row of -inf alone: NaN, as the reference; a row of zeros and a NaN: NaN. */
+    const clr_strategy *s = clr_strategy_find(&clr_op_softmax, "portable");
+    clr_op_ctx ctx = {.device = &dev, .tuning = &tuning, .shape = {.batch = 1, .dims = {3}}};
+    float x[3] = {-INFINITY, -INFINITY, -INFINITY}, y[3];
+    double tol[3];
+    clr_error err = {0};
+    ck_assert_int_eq(s->replay(&ctx, NULL, x, NULL, y, tol, &err), 0);
+    ck_assert(isnan(y[0]) && isnan(y[1]) && isnan(y[2]) && tol[0] == 0);
+    float z[3] = {0.0f, NAN, -0.0f};
+    ck_assert_int_eq(s->replay(&ctx, NULL, z, NULL, y, tol, &err), 0);
+    ck_assert(isnan(y[0]) && isnan(y[1]) && isnan(y[2]));
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("portable_ops");
+    TCase *t = tcase_create("portable_ops");
+    tcase_set_timeout(t, 900);
+    tcase_add_test(t, host_side);
+    tcase_add_loop_test(t, every_bit_replayed, 0, 4);
+    tcase_add_loop_test(t, same_bits_under_every_tuning, 0, 2);
+    tcase_add_test(t, softmax_one_and_three_launches_agree);
+    tcase_add_test(t, a_dropped_value_fails);
+    tcase_add_test(t, softmax_special_rows);
+    suite_add_tcase(s, t);
+    return clr_run_suite(s);
+}
