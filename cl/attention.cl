@@ -8,13 +8,35 @@
  * come from fixed trees; work-item i then owns output dims i, i + ATT_WG, ... (at most
  * ATT_DIMS of them) and adds the tile's p_t v_tj in token order. The order of every operation
  * depends only on the token range, so a range always gives the same (m, l, o), whatever the
- * batch, the cache capacity or the other ranges. */
+ * batch, the cache capacity or the other ranges. exp is the vendor's (OpenCL lets it err by 3
+ * ulp, each vendor its own way) and contraction is the compiler's default: these kernels'
+ * bits are the same on every run and batch, not on every device.
+ *
+ * portable (attention_portable_partial, attention_portable_merge, at the end of the file):
+ * chunks of ATT_PCHUNK tokens (a constant of the host, not the tuning), one work-group each,
+ * in an order that depends only on (d, L) and ATT_PCHUNK (ATT_WG only decides which work-item
+ * does what):
+ *   s_t = (fma chain over j = 0..d-1 of q_j k_tj, from +0) * scale (scale from the host);
+ *   m_c = max of the chunk's s_t (exact); p_t = portable_exp_diff(s_t, m_c);
+ *   l_c = a pairwise tree over ATT_PCHUNK leaves (p of the chunk's tokens, +0 past L): at span
+ *         ATT_PCHUNK/2, ATT_PCHUNK/4, ..., 1, leaf i += leaf i + span;
+ *   o_cj = fma chain over the chunk's tokens in order of p_t v_tj, from +0;
+ * then the merge, chunks in order: M = max m_c (exact); chunks with m_c = -inf skipped (all of
+ * them: l = 0 and out = 0 / 0 = NaN, as the float64 reference gives); w_c =
+ * portable_exp_diff(m_c, M); l = fma chain of l_c w_c from +0, o_j = fma chain of o_cj w_c
+ * from +0; out_j = portable_div(o_j, l) (cl/portable.clh: a division from fma, so the
+ * program keeps the vendor's divide for the other strategies). Every operation is one that
+ * OpenCL requires to be correctly rounded (+, *, fma, max) or portable_exp / portable_div
+ * (cl/portable.clh), with contraction off:
+ * the same bits on every conforming device that keeps subnormals, replayed by the host
+ * (src/ops/attention.c). */
 #include "dtype.clh"
 
-/* From the host (src/ops/attention.c): ATT_WG, the work-group size it launches, and ATT_DIMS,
- * the output dims a work-item holds (head dimension up to ATT_WG * ATT_DIMS). */
-#if !defined(ATT_WG) || !defined(ATT_DIMS)
-#error "ATT_WG and ATT_DIMS come from the host (src/ops/attention.c) as -DATT_WG and -DATT_DIMS"
+/* From the host (src/ops/attention.c): ATT_WG, the work-group size it launches, ATT_DIMS, the
+ * output dims a work-item holds (head dimension up to ATT_WG * ATT_DIMS), and ATT_PCHUNK,
+ * portable's chunk of tokens (a power of two, at least 2). */
+#if !defined(ATT_WG) || !defined(ATT_DIMS) || !defined(ATT_PCHUNK)
+#error "ATT_WG, ATT_DIMS and ATT_PCHUNK come from the host (src/ops/attention.c) as -DATT_WG=..."
 #endif
 
 typedef struct {
@@ -158,5 +180,120 @@ void attention_merge(global const float *partials, global float *out, uint H, ui
                 o = fma(p[(ulong)s * (d + 2) + 2 + j], exp(ms - m), o);
         }
         out[(ulong)bh * d + j] = o / l;
+    }
+}
+
+/* portable. Contraction is off from here on (cl/portable.clh sets the pragma): the kernels
+ * above keep the compiler's default, and their bits. Nothing below writes a*b+c anyway: every
+ * fma is explicit. */
+#include "portable.clh"
+
+/* Pass 1: group g = (b * H + h) * splits + c covers tokens [c * ATT_PCHUNK, ...) of sequence b,
+ * head h, and writes (m_c, l_c, o_c[d]) to partials + g * (d + 2). */
+kernel __attribute__((reqd_work_group_size(ATT_WG, 1, 1)))
+void attention_portable_partial(global const in_t *x, global float *partials, uint H, uint d, uint L, uint C,
+                                ulong rowlen, float scale, uint splits)
+{
+    local float ql[ATT_WG * ATT_DIMS], pl[ATT_PCHUNK], tree[ATT_PCHUNK / 2], mx[ATT_WG];
+    uint g = get_group_id(0), c = g % splits, bh = g / splits, b = bh / H, h = bh % H, lid = get_local_id(0);
+    uint t_begin = c * ATT_PCHUNK, count = min((uint)ATT_PCHUNK, L - t_begin);
+    global const in_t *row = ROW_OF(x, b, rowlen);
+    global const in_t *K = row + (ulong)H * d + (ulong)h * d;
+    global const in_t *V = row + (ulong)H * d + (ulong)C * H * d + (ulong)h * d;
+    ulong stride = (ulong)H * d; /* from a token to the next */
+    for (uint j0 = 0; j0 < d; j0 += ATT_WG)
+        if (j0 + lid < d)
+            ql[j0 + lid] = in_load(row + (ulong)h * d, j0 + lid);
+    barrier(CLK_LOCAL_MEM_FENCE);
+    /* Scores of the chunk's tokens (work-item lid takes tokens lid, lid + ATT_WG, ...: who
+     * computes a score changes none of its bits) and their max, exact in any order. */
+    float m = -INFINITY;
+    for (uint i0 = 0; i0 < ATT_PCHUNK; i0 += ATT_WG) {
+        uint i = i0 + lid;
+        float s = -INFINITY;
+        if (i < count) {
+            global const in_t *k = K + (ulong)(t_begin + i) * stride;
+            float dot = 0.0f;
+            for (uint j = 0; j < d; ++j)
+                dot = fma(ql[j], in_load(k, j), dot);
+            s = dot * scale;
+        }
+        pl[i] = s;
+        m = fmax(m, s);
+    }
+    mx[lid] = m;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (uint span = ATT_WG / 2; span > 0; span >>= 1) {
+        if (lid < span)
+            mx[lid] = fmax(mx[lid], mx[lid + span]);
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    m = mx[0];
+    /* p_t, +0 past the chunk's last token; diff: a chunk of -inf scores gives 1, not NaN. Each
+     * work-item reads back only the scores it wrote. */
+    for (uint i0 = 0; i0 < ATT_PCHUNK; i0 += ATT_WG) {
+        uint i = i0 + lid;
+        pl[i] = i < count ? portable_exp_diff(pl[i], m) : 0.0f;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    /* l_c: the pairwise tree over ATT_PCHUNK leaves. */
+    for (uint i0 = 0; i0 < ATT_PCHUNK / 2; i0 += ATT_WG)
+        if (i0 + lid < ATT_PCHUNK / 2)
+            tree[i0 + lid] = pl[i0 + lid] + pl[i0 + lid + ATT_PCHUNK / 2];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (uint span = ATT_PCHUNK / 4; span > 0; span >>= 1) {
+        for (uint i0 = 0; i0 < span; i0 += ATT_WG)
+            if (i0 + lid < span)
+                tree[i0 + lid] += tree[i0 + lid + span];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    global float *p = partials + (ulong)g * (d + 2);
+    if (lid == 0) {
+        p[0] = m;
+        p[1] = tree[0];
+    }
+    /* o_cj: one fma chain per output dim over the chunk's tokens in order. */
+    global const in_t *vc = V + (ulong)t_begin * stride;
+    for (uint j0 = 0; j0 < d; j0 += ATT_WG) {
+        uint j = j0 + lid;
+        if (j < d) {
+            float acc = 0.0f;
+            for (uint i = 0; i < count; ++i)
+                acc = fma(pl[i], in_load(vc, (ulong)i * stride + j), acc);
+            p[2 + j] = acc;
+        }
+    }
+}
+
+/* Pass 2: one work-group per (sequence, head) merges its chunks in order; work-item lid owns
+ * output dims lid, lid + ATT_WG, ... and computes the same l as every other. */
+kernel __attribute__((reqd_work_group_size(ATT_WG, 1, 1)))
+void attention_portable_merge(global const float *partials, global float *out, uint d, uint splits)
+{
+    uint bh = get_group_id(0), lid = get_local_id(0);
+    global const float *p = partials + (ulong)bh * splits * (d + 2);
+    float m = -INFINITY;
+    for (uint c = 0; c < splits; ++c)
+        m = fmax(m, p[(ulong)c * (d + 2)]);
+    float l = 0.0f, o[ATT_DIMS];
+    for (uint r = 0; r < ATT_DIMS; ++r)
+        o[r] = 0.0f;
+    for (uint c = 0; c < splits; ++c) {
+        global const float *pc = p + (ulong)c * (d + 2);
+        float mc = pc[0];
+        if (mc == -INFINITY)
+            continue;
+        float w = portable_exp_diff(mc, m);
+        l = fma(pc[1], w, l);
+        for (uint r = 0; r < ATT_DIMS; ++r) {
+            uint j = lid + r * ATT_WG;
+            if (j < d)
+                o[r] = fma(pc[2 + j], w, o[r]);
+        }
+    }
+    for (uint r = 0; r < ATT_DIMS; ++r) {
+        uint j = lid + r * ATT_WG;
+        if (j < d)
+            out[(ulong)bh * d + j] = portable_div(o[r], l);
     }
 }

@@ -11,4 +11,8 @@ float clr_portable_exp(float x);
 /* exp(a - b), and 1 when a == b (so -inf - -inf gives 1, not NaN): the online softmax merge. */
 float clr_portable_exp_diff(float a, float b);
 
+/* a / b from +, *, fma and bit operations (cl/portable.clh portable_div): within 1 ulp, correctly
+ * rounded on nearly all inputs, IEEE specials; the same bits on every conforming device. */
+float clr_portable_div(float a, float b);
+
 #endif

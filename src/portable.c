@@ -25,3 +25,8 @@ CLR_PORTABLE_CLONES float clr_portable_exp_diff(float a, float b)
 {
     return portable_exp_diff(a, b);
 }
+
+CLR_PORTABLE_CLONES float clr_portable_div(float a, float b)
+{
+    return portable_div(a, b);
+}

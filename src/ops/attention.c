@@ -10,16 +10,37 @@
  *             units (flash-decoding), merged by log-sum-exp
  * fixedsplit  in chunks of a fixed size (default 256 tokens: 1000 =   deterministic, batch-invariant
  *             256+256+256+232) whatever B, merged by log-sum-exp
+ * portable    in chunks of 128 tokens (ATT_PCHUNK, a constant: --chunk   deterministic, batch-invariant,
+ *             does not change it) in one canonical order, portable exp,  device-invariant
+ *             merged in chunk order by log-sum-exp
+ *
+ * single, splitkv and fixedsplit use the vendor's exp (OpenCL: up to 3 ulp, each vendor its own)
+ * and tiles of ATT_WG tokens with an online rescaling: their bits follow the device. portable's
+ * order (cl/attention.cl gives it in full) depends only on (d, L): per chunk of 128 tokens, each
+ * score an fma chain over j from +0 times the host's 1/sqrt(d), the chunk's max, p_t =
+ * portable_exp_diff(s_t, m_c) (cl/portable.clh), l_c a pairwise tree over 128 leaves (+0 past
+ * L), o_c an fma chain over the chunk's tokens; then the chunks in order (those whose max is
+ * -inf skipped), w_c = portable_exp_diff(m_c, M), l and o fma chains of l_c w_c and o_c w_c,
+ * out = portable_div(o, l). Only operations OpenCL requires correctly rounded (+, *, fma, max)
+ * and portable_exp / portable_div (cl/portable.clh), contraction off: the same bits on every
+ * conforming device that keeps subnormals. portable_replay does those operations in that order
+ * on the host; the runner demands its bits. (The division is portable_div, not the device's
+ * with -cl-fp32-correctly-rounded-divide-sqrt: that option is the program's, and it changed
+ * every NVIDIA fingerprint of single, splitkv and fixedsplit, whose one divide an output is
+ * not correctly rounded by NVIDIA's default.)
  *
  * Reference: float64 on the host. Bound: |o - ref| <= 2 gamma_(d+L+64) (1 + 2 S) sum_t p_t |v_t|
  * + 16u |ref|, with S = max_t sum_j |q_j k_tj| / sqrt(d) (a score error is amplified by exp).
- * Validated rows: the first 32 sequences of each batch and every probe position. */
+ * Validated rows: the first 32 sequences of each batch and every probe position. Replayed rows
+ * (portable): all up to B = 16, beyond it the first 8, the last 8 and one in every 16 (a replay
+ * costs what the reference does). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "data.h"
 #include "op.h"
+#include "portable.h"
 
 /* Shared with cl/attention.cl (as -DATT_WG, -DATT_DIMS): the work-group size, and the output
  * dims each work-item holds, so the head dimension reaches ATT_WG * ATT_DIMS. */
@@ -27,6 +48,13 @@
 #define ATT_DIMS 4
 #define ATT_MAX_DIM 256 /* spelled out for --help */
 _Static_assert(ATT_MAX_DIM == ATT_WG * ATT_DIMS, "the head dimension limit is ATT_WG * ATT_DIMS");
+/* Shared with cl/attention.cl (as -DATT_PCHUNK): portable's chunk of tokens, part of its order
+ * (a constant, so the order is the same on every device and tuning; --chunk does not change
+ * it). 128 measured best of 64, 128 and 256 at the llm shapes: on the H200 at most 0.98x the
+ * fastest other strategy at every B (256 left too few work-groups at B = 1, 2 and L = 1024:
+ * 1.30x, 1.46x), on PoCL within 1.11x. */
+#define ATT_PCHUNK 128
+_Static_assert(ATT_PCHUNK >= 2 && (ATT_PCHUNK & (ATT_PCHUNK - 1)) == 0, "ATT_PCHUNK: a power of two, at least 2");
 
 static size_t heads(const clr_shape *s) { return s->dims[0]; }
 static size_t head_dim(const clr_shape *s) { return s->dims[1]; }
@@ -129,6 +157,130 @@ static int split_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first,
     return clr_enqueue_second(ctx, km, bh * ATT_WG, ATT_WG, first, last, err);
 }
 
+static int portable_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
+{
+    (void)err;
+    plan_chunks(ctx, ATT_PCHUNK, plan);
+    return CLR_OK;
+}
+
+static int portable_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first, cl_event *last, clr_error *err)
+{
+    cl_kernel kp, km;
+    cl_mem partials;
+    const clr_shape *s = &ctx->shape;
+    cl_uint H = (cl_uint)heads(s), d = (cl_uint)head_dim(s), L = (cl_uint)kv_len(s), C = (cl_uint)capacity(s);
+    cl_uint splits = (cl_uint)clr_plan_get(plan, "splits");
+    cl_ulong rowlen = row_floats(s);
+    float scale = score_scale(d);
+    size_t bh = s->batch * H;
+    if (clr_op_scratch(ctx, plan, &partials, err) ||
+        clr_program_kernel(ctx->program, "attention_portable_partial", &kp, err) ||
+        clr_program_kernel(ctx->program, "attention_portable_merge", &km, err) ||
+        clr_set_args(kp, err, 9, CLR_ARG(ctx->input), CLR_ARG(partials), CLR_ARG(H), CLR_ARG(d), CLR_ARG(L), CLR_ARG(C),
+                     CLR_ARG(rowlen), CLR_ARG(scale), CLR_ARG(splits)) ||
+        clr_set_args(km, err, 4, CLR_ARG(partials), CLR_ARG(ctx->output), CLR_ARG(d), CLR_ARG(splits)) ||
+        clr_enqueue_1d(ctx, kp, plan->global, plan->local, first, err))
+        return err->code;
+    return clr_enqueue_second(ctx, km, bh * ATT_WG, ATT_WG, first, last, err);
+}
+
+/* portable's replay: the kernels' IEEE operations in their order (cl/attention.cl), with the
+ * same portable_exp (src/portable.c). The fma clones are the hardware instruction where the CPU
+ * has one, the same correctly rounded fmaf otherwise: both give the same bits. */
+#if defined(__x86_64__) && defined(__ELF__) && defined(__has_attribute)
+#if __has_attribute(target_clones)
+#define ATT_CLONES __attribute__((target_clones("fma", "default")))
+#endif
+#endif
+#ifndef ATT_CLONES
+#define ATT_CLONES
+#endif
+
+/* s_i = (fma chain of q_j k_ij over j from +0) * scale for `count` tokens `stride` floats
+ * apart; eight chains at a time (independent: the order within each is unchanged). */
+ATT_CLONES static void replay_scores(const float *q, const float *K, size_t stride, size_t d, size_t count,
+                                     float scale, float *s)
+{
+    size_t i = 0;
+    for (; i + 8 <= count; i += 8) {
+        float acc[8] = {0};
+        for (size_t j = 0; j < d; ++j)
+            for (size_t u = 0; u < 8; ++u)
+                acc[u] = fmaf(q[j], K[(i + u) * stride + j], acc[u]);
+        for (size_t u = 0; u < 8; ++u)
+            s[i + u] = acc[u] * scale;
+    }
+    for (; i < count; ++i) {
+        float dot = 0.0f;
+        for (size_t j = 0; j < d; ++j)
+            dot = fmaf(q[j], K[i * stride + j], dot);
+        s[i] = dot * scale;
+    }
+}
+
+/* o_j = fma chain of p_i v_ij over the tokens in order, from +0. */
+ATT_CLONES static void replay_values(const float *p, const float *V, size_t stride, size_t d, size_t count, float *o)
+{
+    for (size_t j = 0; j < d; ++j)
+        o[j] = 0.0f;
+    for (size_t i = 0; i < count; ++i)
+        for (size_t j = 0; j < d; ++j)
+            o[j] = fmaf(p[i], V[i * stride + j], o[j]);
+}
+
+static int portable_replay(const clr_op_ctx *ctx, const clr_plan *plan, const float *row, const float *shared,
+                           float *out, double *tol, clr_error *err)
+{
+    (void)shared, (void)tol; /* tol: calloc'ed zeros, bits demanded */
+    const clr_shape *s = &ctx->shape;
+    size_t H = heads(s), d = head_dim(s), L = kv_len(s), hd = H * d, splits = clr_plan_get(plan, "splits");
+    const float *K = row + hd, *V = K + capacity(s) * hd;
+    float scale = score_scale(d);
+    float *part = clr_malloc((splits * (d + 2) + ATT_PCHUNK + ATT_PCHUNK / 2) * sizeof(float), "replayed chunks", err);
+    if (!part)
+        return err->code;
+    float *p = part + splits * (d + 2), *tree = p + ATT_PCHUNK;
+    for (size_t h = 0; h < H; ++h) {
+        const float *q = row + h * d;
+        for (size_t c = 0; c < splits; ++c) {
+            size_t t0 = c * ATT_PCHUNK, count = L - t0 < ATT_PCHUNK ? L - t0 : ATT_PCHUNK;
+            float *pc = part + c * (d + 2), m = -INFINITY;
+            replay_scores(q, K + t0 * hd + h * d, hd, d, count, scale, p);
+            for (size_t i = 0; i < count; ++i)
+                m = fmaxf(m, p[i]); /* exact: the kernel's lanes and tree give the same value */
+            for (size_t i = 0; i < ATT_PCHUNK; ++i)
+                p[i] = i < count ? clr_portable_exp_diff(p[i], m) : 0.0f;
+            for (size_t i = 0; i < ATT_PCHUNK / 2; ++i)
+                tree[i] = p[i] + p[i + ATT_PCHUNK / 2];
+            for (size_t span = ATT_PCHUNK / 4; span > 0; span >>= 1)
+                for (size_t i = 0; i < span; ++i)
+                    tree[i] += tree[i + span];
+            pc[0] = m;
+            pc[1] = tree[0];
+            replay_values(p, V + t0 * hd + h * d, hd, d, count, pc + 2);
+        }
+        float m = -INFINITY, l = 0.0f, *o = out + h * d;
+        for (size_t c = 0; c < splits; ++c)
+            m = fmaxf(m, part[c * (d + 2)]);
+        for (size_t j = 0; j < d; ++j)
+            o[j] = 0.0f;
+        for (size_t c = 0; c < splits; ++c) {
+            const float *pc = part + c * (d + 2);
+            if (pc[0] == -INFINITY)
+                continue;
+            float w = clr_portable_exp_diff(pc[0], m);
+            l = fmaf(pc[1], w, l);
+            for (size_t j = 0; j < d; ++j)
+                o[j] = fmaf(pc[2 + j], w, o[j]);
+        }
+        for (size_t j = 0; j < d; ++j)
+            o[j] = clr_portable_div(o[j], l);
+    }
+    free(part);
+    return CLR_OK;
+}
+
 static const clr_strategy strategies[] = {
     {"single", "one work-group per (sequence, head) walks the whole KV cache in one pass",
      CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, NULL, single_plan, single_enqueue, NULL},
@@ -136,6 +288,10 @@ static const clr_strategy strategies[] = {
      CLR_CLAIM_DETERMINISTIC, NULL, splitkv_plan, split_enqueue, NULL},
     {"fixedsplit", "splits of a fixed number of tokens (default 256) whatever B, merged by log-sum-exp",
      CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, NULL, fixedsplit_plan, split_enqueue, NULL},
+    {"portable", "chunks of " CLR_STR(ATT_PCHUNK) " tokens in one canonical order, portable exp, merged in chunk "
+     "order: the same bits on every conforming device",
+     CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT | CLR_CLAIM_DEVICE_INVARIANT, NULL,
+     portable_plan, portable_enqueue, portable_replay},
 };
 
 static size_t out_floats(const clr_shape *s) { return heads(s) * head_dim(s); }
@@ -264,7 +420,7 @@ const clr_operation clr_op_attention = {
     .summary = "decode attention: B sequences x H heads of dimension d, one query against L cached tokens; "
                "reference: float64",
     .source = "attention.cl",
-    .defines = "-DATT_WG=" CLR_STR(ATT_WG) " -DATT_DIMS=" CLR_STR(ATT_DIMS),
+    .defines = "-DATT_WG=" CLR_STR(ATT_WG) " -DATT_DIMS=" CLR_STR(ATT_DIMS) " -DATT_PCHUNK=" CLR_STR(ATT_PCHUNK),
     .batch_name = "B",
     .ndims = 3,
     .dim_names = {"heads", "head-dim", "kv-len"},
@@ -275,6 +431,9 @@ const clr_operation clr_op_attention = {
     .nsuites = sizeof suites / sizeof suites[0],
     .supports_bf16 = 1,
     .validate_rows = 32,
+    /* portable's replay costs H L d fmas twice a row, as the reference: a sample of the rows. */
+    .replay_rows = 16,
+    /* no exact_div_sqrt: portable divides with portable_div, the others keep the vendor's */
     .strategies = strategies,
     .nstrategies = sizeof strategies / sizeof strategies[0],
     .input_row_floats = row_floats,
