@@ -37,6 +37,11 @@ typedef struct clr_case {
     size_t r2r_distinct;
     uint64_t r2r_max_ulp;
     uint64_t accuracy_max_ulp; /* against the reference */
+    /* max |out - ref| / (scale u) over the validated outputs, u = 2^-24 and scale the reference's
+     * magnitude (op->reference): inf where an output differs from its reference and one of
+     * them is NaN or infinite, or the scale is 0; NaN: unknown (resumed from a journal written
+     * without it) */
+    double accuracy_scaled_u;
     uint64_t fingerprint;      /* XXH64 of the whole output, rows in order */
     size_t npositions;
     clr_observation positions[CLR_MAX_POSITIONS]; /* positions[0] is position 0 */

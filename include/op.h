@@ -148,6 +148,9 @@ typedef struct clr_operation {
                            * one row in every 16 (src/runner.c replayed_row) */
     int exact_div_sqrt;   /* build with -cl-fp32-correctly-rounded-divide-sqrt where the device
                            * offers it, so divide and sqrt are IEEE operations (and replayable) */
+    int accuracy_scaled;  /* the terminal summary's accuracy is the largest |out - ref| over the
+                           * reference's scale in units of u = 2^-24 (clr_case.accuracy_scaled_u:
+                           * matmul, attention, whose outputs near 0 inflate ulp); 0: in ulp */
     const clr_strategy *strategies;
     size_t nstrategies;
     size_t (*input_row_floats)(const clr_shape *shape);

@@ -326,6 +326,11 @@ static clr_case *parse_case(const clr_journal *j, json_t *o, size_t *slot)
     }
     if (!bad && !c->skipped && c->npositions == 0)
         bad = 1; /* every measured case has its probe at position 0 */
+    /* Added to the record after format 1 was in use: a record without it (a journal written by
+     * an earlier build) is still a whole case, its scaled accuracy unknown (NaN), not 0. */
+    c->accuracy_scaled_u = NAN;
+    if (!bad && json_object_get(o, "accuracy_scaled_u"))
+        bad = get_double(o, "accuracy_scaled_u", &c->accuracy_scaled_u);
     if (bad) {
         free_case(c);
         return NULL;

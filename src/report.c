@@ -1,6 +1,7 @@
 /* report.c: the stdout summary of a run, and the all-or-nothing writing of one device's
  * result files: the top of the writer side, it calls the writers (output/json.c, csv.c,
  * markdown.c), their helpers (output/common.c), npy.c and atomic_file.c; none calls back. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,22 @@ static void verdict(const clr_case *c, const clr_variance *v, char *buf, size_t 
              batch ? "batch" : "", batch && order ? "," : "", order ? "order" : "");
 }
 
+/* The accuracy column: the op's measure (op.h accuracy_scaled), within 6 columns. */
+static void accuracy_text(const clr_operation *op, const clr_case *c, char *buf, size_t size)
+{
+    double e = c->accuracy_scaled_u;
+    if (c->accuracy_max_ulp == UINT64_MAX)
+        snprintf(buf, size, "NaN!");
+    else if (!op->accuracy_scaled)
+        snprintf(buf, size, "%llu", (unsigned long long)c->accuracy_max_ulp);
+    else if (isnan(e))
+        snprintf(buf, size, "-"); /* unknown: resumed from a journal written without it */
+    else if (isinf(e))
+        snprintf(buf, size, "inf!");
+    else
+        snprintf(buf, size, e < 99.5 ? "%.2g" : e < 999999.5 ? "%.0f" : "%.0e", e);
+}
+
 void clr_print_summary(FILE *out, const clr_run_config *cfg, const clr_device_result *res, const char *dir)
 {
     const clr_operation *op = cfg->op;
@@ -67,7 +84,9 @@ void clr_print_summary(FILE *out, const clr_run_config *cfg, const clr_device_re
     /* A legend; then, per shape, a header and a line per case, within 100 columns. */
     fprintf(out, "ms: median time; %%copy: speed against a copy of the same bytes; overhd: against the fastest\n"
                  "r2r, bvar, ord: distinct outputs over trials, across batches (+L: a larger cache differs) and\n"
-                 "over orders of the addends; ulp: largest distance from the reference\n");
+                 "over orders of the addends; %s\n",
+            op->accuracy_scaled ? "acc: largest |error| over the magnitude Σ|a·b| in units of u = 2^-24"
+                                : "acc: largest distance from the reference in ulp");
     size_t shown_shape = (size_t)-1;
     char last_reason[CLR_SKIP_REASON] = "";
     for (size_t i = 0; i < res->ncases; ++i) {
@@ -79,7 +98,7 @@ void clr_print_summary(FILE *out, const clr_run_config *cfg, const clr_device_re
             clr_shape_text(op, &c->shape, shape, sizeof shape);
             fprintf(out, "%s\n", shape);
             fprintf(out, "  %-14s %4s %9s %7s %5s %6s %5s %4s %5s %6s  %s\n", "strategy", op->batch_name, "ms",
-                    "GB/s", "%copy", "overhd", "r2r", "bvar", "ord", "ulp", "verdict");
+                    "GB/s", "%copy", "overhd", "r2r", "bvar", "ord", "acc", "verdict");
             shown_shape = c->shape_index;
             last_reason[0] = '\0';
         }
@@ -97,10 +116,7 @@ void clr_print_summary(FILE *out, const clr_run_config *cfg, const clr_device_re
             snprintf(ord, sizeof ord, "%zu/%zu", c->order_distinct, c->norders + 1);
         snprintf(r2r, sizeof r2r, "%zu/%u", c->r2r_distinct, cfg->trials);
         snprintf(bv, sizeof bv, "%zu%s", v ? v->distinct : 0, c->has_layout && !c->layout_same ? "+L" : "");
-        if (c->accuracy_max_ulp == UINT64_MAX)
-            snprintf(acc, sizeof acc, "NaN!");
-        else
-            snprintf(acc, sizeof acc, "%llu", (unsigned long long)c->accuracy_max_ulp);
+        accuracy_text(op, c, acc, sizeof acc);
         if (c->valid) {
             fprintf(out, "  %-14s %4zu %9.4f %7.2f %4.0f%% %5.2fx %5s %4s %5s %6s  %s\n",
                     op->strategies[c->strategy].name, c->shape.batch, c->time.median * 1e3, c->gbps,

@@ -344,7 +344,17 @@ static int read_output(run_state *st, size_t out_row, clr_error *err)
                                            NULL));
 }
 
-/* Compares one output row with its reference; updates the case's accuracy and validity. */
+/* |out - ref| / (scale u), u = 2^-24, for out and ref that differ (not both NaN, not equal):
+ * inf where one is NaN or infinite, or the scale is 0. */
+static double scaled_error(float out, float ref, double scale)
+{
+    if (!isfinite(out) || !isfinite(ref) || !(scale > 0))
+        return INFINITY;
+    return fabs((double)out - (double)ref) / (scale * 0x1p-24);
+}
+
+/* Compares one output row with its reference; updates the case's accuracy (in ulp and scaled)
+ * and validity. */
 static void validate_row(clr_case *c, const float *out, const float *ref, const double *scale, size_t n)
 {
     int row_bad = 0;
@@ -353,6 +363,8 @@ static void validate_row(clr_case *c, const float *out, const float *ref, const 
         c->accuracy_max_ulp = ulp > c->accuracy_max_ulp ? ulp : c->accuracy_max_ulp;
         if (ulp == 0)
             continue;
+        double scaled = scaled_error(out[i], ref[i], scale[i]);
+        c->accuracy_scaled_u = scaled > c->accuracy_scaled_u ? scaled : c->accuracy_scaled_u;
         if (!isfinite(ref[i]) || !isfinite(out[i])) {
             /* A special result must be matched exactly; an overflowed plain sum is allowed to
              * differ only if the bound admits it (then the error is beyond any finite bound). */

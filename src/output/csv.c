@@ -1,6 +1,7 @@
 /* csv.c: one row per case (device x strategy x size x batch), for spreadsheets and pandas.
  * Every text field that is not a name from this program's tables goes through clr_text_csv
  * (quoted, quotes doubled, no formula can start it); empty cells mean "not available". */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "common.h"
@@ -15,6 +16,17 @@ static void csv_ulps(clr_text *t, uint64_t v)
         clr_text_printf(t, ",%llu", (unsigned long long)v);
 }
 
+/* A scaled error: empty when unknown, "inf" when infinite. */
+static void csv_scaled(clr_text *t, double v)
+{
+    if (isnan(v))
+        clr_text_printf(t, ",");
+    else if (isinf(v))
+        clr_text_printf(t, ",inf");
+    else
+        clr_text_printf(t, ",%.6g", v);
+}
+
 char *clr_results_csv(const clr_run_config *cfg, const clr_device_result *res)
 {
     const clr_operation *op = cfg->op;
@@ -25,7 +37,7 @@ char *clr_results_csv(const clr_run_config *cfg, const clr_device_result *res)
     clr_text_printf(&t, "dtype,batch,valid,time_min_ms,time_median_ms,"
                         "time_mean_ms,time_stddev_ms,gbps,gflops,copy_gbps,copy_fraction,overhead,r2r_trials,"
                         "r2r_distinct,r2r_max_ulp,batch_distinct,batch_max_ulp,order_distinct,order_max_ulp,"
-                        "layout_same,accuracy_max_ulp,fingerprint\n");
+                        "layout_same,accuracy_max_ulp,accuracy_scaled_u,fingerprint\n");
     for (size_t i = 0; i < res->ncases; ++i) {
         const clr_case *c = &res->cases[i];
         const clr_strategy *s = &op->strategies[c->strategy];
@@ -63,6 +75,7 @@ char *clr_results_csv(const clr_run_config *cfg, const clr_device_result *res)
         csv_ulps(&t, c->norders ? c->order_max_ulp : UINT64_MAX);
         clr_text_printf(&t, ",%s", c->has_layout ? (c->layout_same ? "true" : "false") : "");
         csv_ulps(&t, c->accuracy_max_ulp);
+        csv_scaled(&t, c->accuracy_scaled_u);
         clr_text_printf(&t, ",%s\n", fp);
     }
     if (t.failed) {

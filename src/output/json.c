@@ -2,8 +2,8 @@
  * of the run is here, with the device and driver strings and the whole configuration, so a
  * document can be compared with one from another machine without the inputs. Numbers are
  * written by jansson, whatever the locale. Unknown quantities (an infinite bound, a NaN
- * mismatch measured in ulps) are null. Also the journal's lossless record of one case and of
- * one copy measurement (journal.c writes and reads them). */
+ * mismatch measured in ulps, an infinite or unknown scaled error) are null. Also the journal's
+ * lossless record of one case and of one copy measurement (journal.c writes and reads them). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,7 +99,7 @@ static json_t *case_json(const clr_run_config *cfg, const clr_device_result *res
     const clr_variance *v = clr_find_variance(res, c->strategy, c->shape_index);
     json_t *j = json_pack(
         "{s:s, s:s, s:o, s:I, s:o, s:b, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o,"
-        " s:{s:I, s:I, s:o}, s:{s:o}, s:s, s:o, s:o}",
+        " s:{s:I, s:I, s:o}, s:{s:o, s:o}, s:s, s:o, s:o}",
         "op", op->name, "strategy", op->strategies[c->strategy].name, "shape", shape, "batch",
         (json_int_t)c->shape.batch, "plan", plan, "valid", c->valid, "rows_out_of_bound",
         (json_int_t)c->rows_out_of_bound, "worst_error_ratio", number(c->worst_error_ratio),
@@ -109,7 +109,7 @@ static json_t *case_json(const clr_run_config *cfg, const clr_device_result *res
         "copy_fraction", c->valid ? number(c->copy_fraction) : json_null(), "overhead",
         c->valid ? number(c->overhead) : json_null(), "run_to_run", "trials", (json_int_t)cfg->trials,
         "distinct", (json_int_t)c->r2r_distinct, "max_ulp", ulps(c->r2r_max_ulp), "accuracy", "max_ulp",
-        ulps(c->accuracy_max_ulp), "fingerprint", fp, "probe_bits",
+        ulps(c->accuracy_max_ulp), "scaled_u", number(c->accuracy_scaled_u), "fingerprint", fp, "probe_bits",
         bits_array(c->positions[0].probe, out_row), "positions", positions);
     if (c->norders)
         json_object_set_new(j, "order", json_pack("{s:I, s:I, s:o}", "permutations", (json_int_t)c->norders,
@@ -248,7 +248,7 @@ json_t *clr_case_record(const clr_run_config *cfg, const clr_case *c)
                              params);
     json_t *j = json_pack(
         "{s:s, s:I, s:I, s:o, s:s, s:b, s:s, s:o, s:b, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o,"
-        " s:I, s:o, s:o, s:o, s:o, s:I, s:I, s:o, s:b, s:b, s:o, s:b, s:I, s:s}",
+        " s:I, s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:o, s:b, s:b, s:o, s:b, s:I, s:s}",
         "strategy", op->strategies[c->strategy].name, "shape_index", (json_int_t)c->shape_index, "batch",
         (json_int_t)c->shape.batch, "dims", dims, "dtype", clr_dtype_name(c->shape.dtype), "skipped", c->skipped,
         "skip_reason", c->skip_reason, "plan", plan, "valid", c->valid, "rows_out_of_bound",
@@ -256,7 +256,8 @@ json_t *clr_case_record(const clr_run_config *cfg, const clr_case *c)
         stats_record(&c->time), "gbps", exact_number(c->gbps), "gflops", exact_number(c->gflops), "copy_gbps",
         exact_number(c->copy_gbps), "copy_fraction", exact_number(c->copy_fraction), "overhead",
         exact_number(c->overhead), "r2r_distinct", (json_int_t)c->r2r_distinct, "r2r_max_ulp",
-        hex64(c->r2r_max_ulp), "accuracy_max_ulp", hex64(c->accuracy_max_ulp), "fingerprint",
+        hex64(c->r2r_max_ulp), "accuracy_max_ulp", hex64(c->accuracy_max_ulp), "accuracy_scaled_u",
+        exact_number(c->accuracy_scaled_u), "fingerprint",
         hex64(c->fingerprint), "positions", positions, "norders", (json_int_t)c->norders, "order_distinct",
         (json_int_t)c->order_distinct, "order_max_ulp", hex64(c->order_max_ulp), "has_layout", c->has_layout,
         "layout_same", c->layout_same, "layout_max_ulp", hex64(c->layout_max_ulp), "replayed", c->replayed,

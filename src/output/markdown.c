@@ -3,6 +3,7 @@
  * Text that is not this program's own (device and driver strings, the run name, the --input
  * path, the recorded command line, skip reasons and evidence) is escaped (clr_text_md, or
  * clr_text_md_code for a code span), so no value can split a table or inject markup. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "common.h"
@@ -15,6 +16,17 @@ static void ulps_cell(clr_text *t, uint64_t v)
         clr_text_printf(t, " NaN mismatch |");
     else
         clr_text_printf(t, " %llu |", (unsigned long long)v);
+}
+
+/* A scaled error in u: "-" when unknown (a case resumed from an older journal). */
+static void scaled_cell(clr_text *t, double v)
+{
+    if (isnan(v))
+        clr_text_printf(t, " - |");
+    else if (isinf(v))
+        clr_text_printf(t, " inf |");
+    else
+        clr_text_printf(t, " %.3g |", v);
 }
 
 char *clr_results_markdown(const clr_run_config *cfg, const clr_device_result *res)
@@ -62,15 +74,22 @@ char *clr_results_markdown(const clr_run_config *cfg, const clr_device_result *r
                         "the trials. Batch: distinct probe-row patterns over every batch size and position, "
                         "and the largest ulp distance from the smallest batch. Order: distinct probe-row patterns over "
                         "its original order and %d permutations of its input. Accuracy: largest ulp distance "
-                        "from the host reference (the exact sum for sum; float64 for the others).\n", CLR_ORDERS);
+                        "from the host reference (the exact sum for sum; float64 for the others). Scaled error: "
+                        "largest |error| over the magnitude the operation's error bound is relative to (the "
+                        "sum of the terms' magnitudes, e.g. Σ|x| for a sum, Σ|a·b| for a product), in units of "
+                        "u = 2^-24.%s\n", CLR_ORDERS,
+                    op->accuracy_scaled ? " Read the scaled error here: outputs near 0, where an error of a few u "
+                                          "of the magnitude is thousands of ulp of the output."
+                                        : "");
     for (size_t zi = 0; zi < cfg->nshapes; ++zi) {
         char shape[128];
         clr_shape_text(op, &cfg->shapes[zi], shape, sizeof shape);
         clr_text_printf(&t, "\n## %s (%s)\n\n", shape, clr_dtype_name(cfg->shapes[zi].dtype));
         clr_text_printf(&t, "| strategy | %s | time (ms) | GB/s | GFLOP/s | %% copy | overhead | run-to-run distinct | "
-                            "run-to-run max ulp | batch distinct | batch max ulp | order distinct | accuracy (ulp) | valid |\n",
+                            "run-to-run max ulp | batch distinct | batch max ulp | order distinct | accuracy (ulp) | "
+                            "scaled error (u) | valid |\n",
                         op->batch_name);
-        clr_text_printf(&t, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+        clr_text_printf(&t, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
         for (size_t i = 0; i < res->ncases; ++i) {
             const clr_case *c = &res->cases[i];
             if (c->shape_index != zi)
@@ -78,7 +97,7 @@ char *clr_results_markdown(const clr_run_config *cfg, const clr_device_result *r
             if (c->skipped) {
                 clr_text_printf(&t, "| %s | %zu | skipped: ", op->strategies[c->strategy].name, c->shape.batch);
                 clr_text_md(&t, c->skip_reason);
-                clr_text_printf(&t, " | | | | | | | | | | | |\n");
+                clr_text_printf(&t, " | | | | | | | | | | | | |\n");
                 continue;
             }
             const clr_variance *v = clr_find_variance(res, c->strategy, c->shape_index);
@@ -100,6 +119,7 @@ char *clr_results_markdown(const clr_run_config *cfg, const clr_device_result *r
             else
                 clr_text_printf(&t, " - |");
             ulps_cell(&t, c->accuracy_max_ulp);
+            scaled_cell(&t, c->accuracy_scaled_u);
             clr_text_printf(&t, " %s |\n", c->valid ? "yes" : "**NO**");
         }
     }
