@@ -15,6 +15,7 @@ typedef enum clr_command {
     CLR_CMD_DEMO,
     CLR_CMD_COMPARE,
     CLR_CMD_REPORT,
+    CLR_CMD_AUDIT,
     CLR_CMD_HELP,
     CLR_CMD_VERSION
 } clr_command;

@@ -21,6 +21,7 @@ typedef struct option_spec {
 #define DEMO (1u << CLR_CMD_DEMO)
 #define CMP (1u << CLR_CMD_COMPARE)
 #define REP (1u << CLR_CMD_REPORT)
+#define AUD (1u << CLR_CMD_AUDIT)
 
 static const option_spec options[] = {
     /* NULL help: written from the operation tables (option_help). The operations' dimensions
@@ -39,8 +40,8 @@ static const option_spec options[] = {
     {"seed", ARG_VALUE, DEMO, "S", "seed of the values and of the orders, 0..2^32-1 (default 42)"},
     {"dist", ARG_VALUE, RUN, "D", "input distribution: uniform, normal or illcond (default uniform)"},
     {"input", ARG_VALUE, RUN, "FILE.npy", "use rows of a float32 .npy file (1-D or 2-D, C order) instead of the generator; n is its row length"},
-    {"device", ARG_VALUE, RUN | DEV | DEMO, "SPEC", "all, gpu, cpu, an index N, P:D or part of a name; comma lists (default: CLREPRO_DEVICE if set, else all)"},
-    {"out", ARG_VALUE, RUN | DEMO, "DIR", "results go to DIR/<device>/ (default results/<device>/)"},
+    {"device", ARG_VALUE, RUN | DEV | DEMO | AUD, "SPEC", "all, gpu, cpu, an index N, P:D or part of a name; comma lists (default: CLREPRO_DEVICE if set, else all)"},
+    {"out", ARG_VALUE, RUN | DEMO | AUD, "DIR", "results go to DIR/<device>/ (default results/<device>/)"},
     {"out", ARG_VALUE, CMP, "DIR", "write DIR/compare.md, .csv and .json (default results/compare)"},
     {"output", ARG_VALUE, REP, "FILE", "report: the HTML file to write (required; -o FILE also works)"},
     {"save-outputs", ARG_NONE, RUN, NULL, "also write every case's outputs as .npy beside the JSON"},
@@ -50,20 +51,20 @@ static const option_spec options[] = {
     {"vec", ARG_VALUE, RUN, "N", "vector width 1, 2, 4, 8 or 16 (default: per device type)"},
     {"contig", ARG_VALUE, RUN, "0|1", "1: each work-item walks contiguous data (CPU style); 0: interleaved, one column per work-item in matmul (GPU style) (default: per device type)"},
     {"chunk", ARG_VALUE, RUN, "N", "fixedsplit chunk: sum elements (default 65536 on CPUs, 16384 on GPUs), attention tokens (default 256)"},
-    {"quiet", ARG_NONE, RUN | DEMO, NULL, "no summary on stdout"},
+    {"quiet", ARG_NONE, RUN | DEMO | AUD, NULL, "no summary on stdout"},
     {"quiet", ARG_NONE, CMP | REP, NULL, "nothing on stdout, and no list of the inputs skipped on stderr"},
     {"no-progress", ARG_NONE, RUN, NULL, "no progress line on stderr (it only appears on a terminal anyway)"},
     {"timeout", ARG_VALUE, RUN, "SECONDS", "time limit of one case (strategy x shape x batch), 0..604800, 0 for none (default 600); a case that overruns it stops the run, incomplete, status 1, its completed cases kept for --resume"},
     {"resume", ARG_NONE, RUN, NULL, "take the cases an interrupted run of the same configuration completed from its journal (<out>/<device>/.<name>.journal.jsonl) and measure only the rest"},
     {"list", ARG_NONE, DEV, NULL, "one line per device, as clinfo -l (-l also works)"},
     {"json", ARG_NONE, DEV, NULL, "machine-readable output (schema clrepro.devices)"},
-    {"help", ARG_NONE, RUN | DEV | DEMO | CMP | REP, NULL, "this help"},
+    {"help", ARG_NONE, RUN | DEV | DEMO | CMP | REP | AUD, NULL, "this help"},
 };
 
 static const char *command_name(clr_command c)
 {
     return c == CLR_CMD_DEVICES ? "devices" : c == CLR_CMD_DEMO ? "demo" : c == CLR_CMD_COMPARE ? "compare"
-           : c == CLR_CMD_REPORT ? "report" : "run";
+           : c == CLR_CMD_REPORT ? "report" : c == CLR_CMD_AUDIT ? "audit" : "run";
 }
 
 static int reads_bf16(const clr_operation *op) { return op->supports_bf16; }
@@ -128,6 +129,7 @@ void clr_cli_usage(FILE *out, clr_command command)
                 "       clrepro demo order [options] sum the same values in many orders, count the results\n"
                 "       clrepro compare PATH... [--out DIR]   which devices and runs give the same bits\n"
                 "       clrepro report PATH... -o report.html   self-contained HTML report with charts\n"
+                "       clrepro audit [options]      what each device's float32 arithmetic does, measured\n"
                 "         (PATH: results files, or folders searched for them, e.g. results)\n"
                 "       clrepro --version | --help   (clrepro COMMAND --help or clrepro help COMMAND for its options)\n"
                 "Numbers take 4096, 2^12 and 4K forms; lists are comma-separated, each item once.\n\n"
@@ -161,6 +163,12 @@ void clr_cli_usage(FILE *out, clr_command command)
                            "  folders searched for them)\n"
                            "example:\n"
                            "  clrepro report results -o report.html\n",
+        [CLR_CMD_AUDIT] = "usage: clrepro audit [--device SPEC] [--out DIR] [--quiet]\n"
+                          "  measure each device's float32 arithmetic on a fixed sample: contraction of a*b+c,\n"
+                          "  flushing of subnormals, fma, and the accuracy of exp, log, sqrt, division and their\n"
+                          "  native_, half_ and portable variants (DIR/<device>/audit.json and audit.md)\n"
+                          "example:\n"
+                          "  clrepro audit --device gpu                     the GPUs' arithmetic, in results/\n",
     };
     if (!general && command < sizeof usage / sizeof usage[0] && usage[command])
         fprintf(out, "%s\n", usage[command]);
@@ -393,7 +401,7 @@ static int command_by_name(const char *name, clr_command *out)
 {
     static const struct { const char *name; clr_command command; } commands[] = {
         {"run", CLR_CMD_RUN}, {"devices", CLR_CMD_DEVICES}, {"demo", CLR_CMD_DEMO},
-        {"compare", CLR_CMD_COMPARE}, {"report", CLR_CMD_REPORT},
+        {"compare", CLR_CMD_COMPARE}, {"report", CLR_CMD_REPORT}, {"audit", CLR_CMD_AUDIT},
     };
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; ++i)
         if (!strcmp(name, commands[i].name)) {
@@ -437,15 +445,16 @@ int clr_cli_parse(int argc, char **argv, clr_cli *cli, clr_error *err)
             cli->command = CLR_CMD_HELP;
             cli->help_for = CLR_CMD_HELP;
             if (i + 1 < argc && command_by_name(argv[i + 1], &cli->help_for))
-                return clr_fail(err, CLR_EUSAGE, "help: unknown command '%s'; commands are run, devices, demo, compare "
-                                "and report", argv[i + 1]);
+                return clr_fail(err, CLR_EUSAGE, "help: unknown command '%s'; commands are run, devices, demo, compare, "
+                                "report and audit", argv[i + 1]);
             if (i + 2 < argc)
                 return clr_fail(err, CLR_EUSAGE, "unexpected argument '%s' after `help %s`, which takes nothing "
                                 "after it", argv[i + 2], argv[i + 1]);
             return CLR_OK;
         }
         if (command_by_name(argv[i], &cli->command))
-            return clr_fail(err, CLR_EUSAGE, "unknown command '%s'; commands are run, devices, demo, compare and report (clrepro --help)",
+            return clr_fail(err, CLR_EUSAGE, "unknown command '%s'; commands are run, devices, demo, compare, report and audit "
+                            "(clrepro --help)",
                             argv[i]);
         if (cli->command == CLR_CMD_DEMO && i + 1 < argc && argv[i + 1][0] != '-')
             cli->demo_name = argv[++i];
@@ -548,7 +557,8 @@ int clr_cli_parse(int argc, char **argv, clr_cli *cli, clr_error *err)
     if ((cli->command == CLR_CMD_COMPARE || cli->command == CLR_CMD_REPORT) && cli->nfiles == 0)
         return clr_fail(err, CLR_EUSAGE, "`clrepro %s` needs results documents: clrepro %s results/*/*.json",
                         command_name(cli->command), command_name(cli->command));
-    if ((cli->command == CLR_CMD_RUN || cli->command == CLR_CMD_DEMO) && cli->out_dir && !strcmp(cli->out_dir, "-"))
+    if ((cli->command == CLR_CMD_RUN || cli->command == CLR_CMD_DEMO || cli->command == CLR_CMD_AUDIT) && cli->out_dir &&
+        !strcmp(cli->out_dir, "-"))
         return clr_fail(err, CLR_EUSAGE, "--out -: %s writes several files per device into a directory; name one "
                         "(results go to DIR/<device>/)", command_name(cli->command));
     if (cli->input_path && given[option_index("dist")])

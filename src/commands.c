@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "atomic_file.h"
+#include "audit.h"
 #include "compare.h"
 #include "demo.h"
 #include "device.h"
@@ -364,7 +365,8 @@ int clr_main(int argc, char **argv)
             rc = cmd_report(&cli, &err);
             break;
         case CLR_CMD_RUN:
-        case CLR_CMD_DEMO: {
+        case CLR_CMD_DEMO:
+        case CLR_CMD_AUDIT: {
             size_t len = 1;
             for (int i = 0; i < argc; ++i)
                 len += strlen(argv[i]) + 1;
@@ -374,7 +376,9 @@ int clr_main(int argc, char **argv)
                 strcat(line, i ? argv[i] : "clrepro");
             }
             cli.command_line = line;
-            rc = cli.command == CLR_CMD_RUN ? clr_cmd_run(&cli, line, &err) : clr_cmd_demo(&cli, &err);
+            rc = cli.command == CLR_CMD_RUN     ? clr_cmd_run(&cli, line, &err)
+                 : cli.command == CLR_CMD_AUDIT ? clr_cmd_audit(&cli, &err)
+                                                : clr_cmd_demo(&cli, &err);
             free(line);
             break;
         }

@@ -2,7 +2,7 @@
  * invalid UTF-8); this file walks the tree with checked accessors, so a missing field, a wrong
  * type, an absurd number or a truncated file becomes one message, never a crash or an
  * out-of-bounds read. Strings are copied whole into the clr_rdoc, which owns them. A document
- * of another kind is told apart by its top-level "schema" (a compare or demo-order document,
+ * of another kind is told apart by its top-level "schema" (a compare, demo-order or audit document,
  * unrelated JSON): clr_results_load_or_identify says what it is instead of failing. */
 #include "results.h"
 
@@ -254,6 +254,8 @@ static void identify(json_t *root, char *what, size_t size)
         snprintf(what, size, "a compare document (schema clrepro.compare, written by `clrepro compare`)");
     else if (!strcmp(name, "clrepro.demo-order"))
         snprintf(what, size, "a demo-order document (schema clrepro.demo-order, written by `clrepro demo order`)");
+    else if (!strcmp(name, "clrepro.audit"))
+        snprintf(what, size, "an audit document (schema clrepro.audit, written by `clrepro audit`)");
     else if (strcmp(name, CLR_SCHEMA_NAME))
         snprintf(what, size, "a document of schema '%.64s'", name);
 }

@@ -408,7 +408,12 @@ START_TEST(division)
     }
     printf("portable_div: %zu of %zu normal quotients not correctly rounded (each 1 ulp)\n", misrounded, checked);
     ck_assert_uint_lt(misrounded * 1000, checked); /* under 0.1% */
-    static const float sp[] = {0.0f, -0.0f, 1.0f, -3.0f, INFINITY, -INFINITY, NAN, 0x1p-149f, 0x1.fffffep127f};
+    /* Overflow found by clrepro audit: a correction that rounds the quotient up to infinity. */
+    ck_assert_msg(isinf(clr_portable_div(0x1.fffffep127f, 0x1.fffffep-1f)) &&
+                      isinf(clr_portable_div(-0x1.fffffep127f, 0x1.fffffep-1f)),
+                  "FLT_MAX / 0x1.fffffep-1: %a", (double)clr_portable_div(0x1.fffffep127f, 0x1.fffffep-1f));
+    static const float sp[] = {0.0f, -0.0f, 1.0f, -3.0f, INFINITY, -INFINITY, NAN, 0x1p-149f, 0x1.fffffep127f,
+                               0x1.fffffep-1f};
     for (size_t i = 0; i < sizeof sp / sizeof sp[0]; ++i)
         for (size_t j = 0; j < sizeof sp / sizeof sp[0]; ++j) {
             float want = sp[i] / sp[j], got = clr_portable_div(sp[i], sp[j]);
