@@ -39,6 +39,7 @@ typedef struct run_state {
     struct clr_journal *journal; /* completed cases: taken from it, added to it; or NULL */
     double case_start, case_deadline; /* clr_now() of the case's start and limit (0: none) */
     int timed_out;                    /* a kernel overran the limit; its queue is still busy */
+    double run_start, last_progress;  /* clr_now() at the start of measuring, and of the last line */
     size_t *fit_batch;                /* per shape, the largest batch that fits (cfg->skip_unfit) */
     char (*fit_why)[CLR_SKIP_REASON]; /* per shape, why a larger batch does not */
 } run_state;
@@ -227,12 +228,32 @@ int clr_run_check(const clr_run_config *cfg, const clr_device *dev, clr_error *e
     return check_fits(cfg, dev, &t, NULL, NULL, err);
 }
 
+/* The progress line (a terminal only): cases done of all, time since measuring began and an
+ * estimate of what is left (from the cases measured so far, not those taken from a journal),
+ * and what is happening now; kept within 100 columns. */
 static void progress(run_state *st, const char *what)
 {
     if (!st->cfg->progress)
         return;
-    fprintf(stderr, "\r\033[K[%s] %zu/%zu %s", st->res->device.name, st->cases_done, st->cases_total, what);
+    double now = clr_now(), elapsed = now - st->run_start;
+    st->last_progress = now;
+    size_t measured = st->cases_done - st->res->resumed_cases, left = st->cases_total - st->cases_done;
+    char name[64], eta[32] = "";
+    clr_escape(st->res->device.name, name, 25);
+    if (measured && left)
+        snprintf(eta, sizeof eta, ", ~%.0f s left", elapsed / (double)measured * (double)left);
+    char line[256];
+    snprintf(line, sizeof line, "[%s] %zu/%zu %.0f s%s  %s", name, st->cases_done, st->cases_total, elapsed, eta,
+             what);
+    fprintf(stderr, "\r\033[K%.99s", line);
     fflush(stderr);
+}
+
+/* progress at most four times a second, for long loops (generating inputs). */
+static void progress_tick(run_state *st, const char *what)
+{
+    if (st->cfg->progress && clr_now() - st->last_progress >= 0.25)
+        progress(st, what);
 }
 
 static int alloc_buffer(run_state *st, size_t bytes, cl_mem *out, clr_error *err)
@@ -788,6 +809,11 @@ static int prepare_shape(run_state *st, size_t shape_index, size_t bmax, clr_err
     }
     for (size_t r = 0; r < bmax; ++r) {
         float *row = st->host_rows + r * in_row;
+        if (st->cfg->progress) {
+            char what[96];
+            snprintf(what, sizeof what, "generating row %zu of %zu", r + 1, bmax);
+            progress_tick(st, what);
+        }
         make_row(st, &s, r, row);
         if (r < validated_rows(st, bmax))
             op->reference(&s, row, st->shared, st->refs + r * out_row, st->scales + r * out_row);
@@ -1015,6 +1041,7 @@ int clr_run_prepared(clr_prepared_run *p, struct clr_journal *journal, clr_devic
 
     st->journal = journal;
     st->cases_total = ncases;
+    st->run_start = clr_now();
     size_t bmax = max_batch(cfg);
     if (rc == CLR_OK && cfg->skip_unfit) { /* which batches of each shape fit (the same check as before) */
         st->fit_batch = clr_calloc(cfg->nshapes, sizeof *st->fit_batch, "fit limits", err);

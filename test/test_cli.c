@@ -739,6 +739,35 @@ START_TEST(binary_summary_fits_100_columns)
 }
 END_TEST
 
+/* On a terminal (script(1) gives the run one) the progress line shows cases done, elapsed time,
+ * an estimate of what is left and the rows being generated, each update within 100 columns. */
+START_TEST(binary_progress_on_a_terminal)
+{
+    if (system("command -v script >/dev/null 2>&1") != 0)
+        return; /* no script(1): nothing to give the run a terminal */
+    char dir[256], cmd[1024];
+    test_mkdtemp(dir, sizeof dir, "progress");
+    snprintf(cmd, sizeof cmd, "script -qc \"'%s' run --device cpu --op sum --n 4M --batch 1,16 --strategy tree,split "
+             "--trials 2 --reps 1 --quiet --out '%s'\" /dev/null", CLREPRO_BIN, dir);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    static char out[1 << 16];
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    ck_assert_int_eq(pclose(p), 0);
+    ck_assert_msg(strstr(out, "s left") != NULL, "no estimate in: %.300s", out);
+    ck_assert_msg(strstr(out, "generating") != NULL, "no input generation in: %.300s", out);
+    /* Each update: from "\r\033[K" to the next "\r". */
+    for (const char *u = strstr(out, "\033[K"); u; u = strstr(u + 1, "\033[K")) {
+        const char *end = strchr(u + 3, '\r');
+        size_t len = end ? (size_t)(end - u - 3) : strlen(u + 3);
+        ck_assert_msg(len <= 100, "a progress line of %zu bytes: %.120s", len, u + 3);
+    }
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 /* An operation's own tuning check: sum's kernels hold the exact merge and sum_tree_final's block
  * in local memory. */
 START_TEST(op_tuning_checks)
@@ -891,6 +920,7 @@ int main(void)
     tcase_add_test(b, binary_usage_errors);
     tcase_add_test(b, binary_help_and_devices);
     tcase_add_test(b, binary_summary_fits_100_columns);
+    tcase_add_test(b, binary_progress_on_a_terminal);
     tcase_add_test(b, binary_demo_memory);
     tcase_add_test(b, binary_strict_broken_claim);
     tcase_add_test(b, twin_devices_own_folders);
