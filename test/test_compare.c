@@ -710,9 +710,10 @@ START_TEST(hostile_strings_in_run_outputs)
     char ***rec = csv_parse(csv, &nrec);
     ck_assert_uint_eq(nrec, 2);
     ck_assert_uint_eq(nfields(rec[1]), nfields(rec[0]));
-    ck_assert_str_eq(rec[1][0], "'=GPU|<script>d</script>\n| a | b |");
-    ck_assert_str_eq(rec[1][1], "'+P\"la,t\"");
-    ck_assert_str_eq(rec[1][2], "'@1.0,\"x\"\r\n");
+    ck_assert_str_eq(rec[1][0], "sum"); /* the run's name, then the device's strings */
+    ck_assert_str_eq(rec[1][1], "'=GPU|<script>d</script>\n| a | b |");
+    ck_assert_str_eq(rec[1][2], "'+P\"la,t\"");
+    ck_assert_str_eq(rec[1][3], "'@1.0,\"x\"\r\n");
     csv_free(rec, nrec);
     free(md);
     free(csv);

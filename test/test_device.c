@@ -302,6 +302,13 @@ START_TEST(unfit_batches_are_skipped_in_suites)
     ck_assert_msg(res.cases[1].skipped && strstr(res.cases[1].skip_reason, "does not fit") != NULL,
                   "batch 2^22: skipped %d, reason '%s'", res.cases[1].skipped, res.cases[1].skip_reason);
     ck_assert_uint_eq(res.invalid_cases, 0);
+    /* The CSV has a row for the skipped case too, saying why. */
+    char *csv = clr_results_csv(&cfg, &res);
+    ck_assert_ptr_nonnull(csv);
+    char *second = strchr(csv, '\n') + 1, *third = strchr(second, '\n') + 1;
+    ck_assert_msg(strstr(third, ",skipped,\"does not fit") != NULL, "%s", csv);
+    ck_assert_msg(strstr(second, ",measured,") != NULL, "%s", csv);
+    free(csv);
     clr_device_result_free(&res);
     free(cfg.shapes);
 }

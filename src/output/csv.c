@@ -1,6 +1,8 @@
-/* csv.c: one row per case (device x strategy x size x batch), for spreadsheets and pandas.
+/* csv.c: one row per case (device x strategy x size x batch), skipped and invalid cases
+ * included (status, reason), for spreadsheets and pandas; times in seconds, as in the JSON.
  * Every text field that is not a name from this program's tables goes through clr_text_csv
- * (quoted, quotes doubled, no formula can start it); empty cells mean "not available". */
+ * (quoted, quotes doubled, no formula can start it); empty cells mean "not available".
+ * docs/results-schema.md lists the columns. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,22 +33,22 @@ char *clr_results_csv(const clr_run_config *cfg, const clr_device_result *res)
 {
     const clr_operation *op = cfg->op;
     clr_text t = {0};
-    clr_text_printf(&t, "device,platform,driver,op,strategy,claims,");
+    clr_text_printf(&t, "run,device,platform,driver,op,strategy,claims,");
     for (size_t d = 0; d < op->ndims; ++d)
         clr_text_printf(&t, "%s,", op->dim_names[d]);
-    clr_text_printf(&t, "dtype,batch,valid,time_min_ms,time_median_ms,"
-                        "time_mean_ms,time_stddev_ms,gbps,gflops,copy_gbps,copy_fraction,overhead,r2r_trials,"
+    clr_text_printf(&t, "dtype,batch,status,reason,valid,reps,time_min_s,time_median_s,"
+                        "time_mean_s,time_max_s,time_stddev_s,gbps,gflops,copy_gbps,copy_fraction,overhead,r2r_trials,"
                         "r2r_distinct,r2r_max_ulp,batch_distinct,batch_max_ulp,order_distinct,order_max_ulp,"
                         "layout_same,accuracy_max_ulp,accuracy_scaled_u,fingerprint\n");
     for (size_t i = 0; i < res->ncases; ++i) {
         const clr_case *c = &res->cases[i];
         const clr_strategy *s = &op->strategies[c->strategy];
-        if (c->skipped)
-            continue; /* not measured: listed in the JSON and Markdown with the reason */
         const clr_variance *v = clr_find_variance(res, c->strategy, c->shape_index);
         char claims[128], fp[17];
         clr_claims_text(s->claims, claims, sizeof claims);
         clr_hex64(c->fingerprint, fp);
+        clr_text_csv(&t, clr_run_name(cfg));
+        clr_text_printf(&t, ",");
         clr_text_csv(&t, res->device.name);
         clr_text_printf(&t, ",");
         clr_text_csv(&t, res->device.platform_name);
@@ -57,13 +59,27 @@ char *clr_results_csv(const clr_run_config *cfg, const clr_device_result *res)
         clr_text_printf(&t, ",");
         for (size_t d = 0; d < op->ndims; ++d)
             clr_text_printf(&t, "%zu,", c->shape.dims[d]);
-        clr_text_printf(&t, "%s,%zu,%s", clr_dtype_name(c->shape.dtype), c->shape.batch, c->valid ? "true" : "false");
+        clr_text_printf(&t, "%s,%zu,", clr_dtype_name(c->shape.dtype), c->shape.batch);
+        if (c->skipped) { /* not measured: the reason, and nothing else */
+            clr_text_printf(&t, "skipped,");
+            clr_text_csv(&t, c->skip_reason);
+            clr_text_printf(&t, ",false,,,,,,,,,,,,,,,,,,,,,,\n");
+            continue;
+        }
+        char reason[256] = "";
+        if (!c->valid && c->replay_mismatches)
+            snprintf(reason, sizeof reason, "%zu rows differ from the host's replay", c->replay_mismatches);
+        else if (!c->valid)
+            snprintf(reason, sizeof reason, "%zu rows beyond the error bound", c->rows_out_of_bound);
+        clr_text_printf(&t, "%s,", c->valid ? "measured" : "invalid");
+        clr_text_csv(&t, reason);
+        clr_text_printf(&t, ",%s,%u", c->valid ? "true" : "false", cfg->reps);
         if (c->valid)
-            clr_text_printf(&t, ",%.6f,%.6f,%.6f,%.6f,%.3f,%.3f,%.3f,%.4f,%.4f", c->time.min * 1e3,
-                            c->time.median * 1e3, c->time.mean * 1e3, c->time.stddev * 1e3, c->gbps, c->gflops,
-                            c->copy_gbps, c->copy_fraction, c->overhead);
+            clr_text_printf(&t, ",%.9g,%.9g,%.9g,%.9g,%.9g,%.3f,%.3f,%.3f,%.4f,%.4f", c->time.min, c->time.median,
+                            c->time.mean, c->time.max, c->time.stddev, c->gbps, c->gflops, c->copy_gbps,
+                            c->copy_fraction, c->overhead);
         else
-            clr_text_printf(&t, ",,,,,,,%.3f,,", c->copy_gbps);
+            clr_text_printf(&t, ",,,,,,,,%.3f,,", c->copy_gbps);
         clr_text_printf(&t, ",%u,%zu", cfg->trials, c->r2r_distinct);
         csv_ulps(&t, c->r2r_max_ulp);
         clr_text_printf(&t, ",%zu", v ? v->distinct : 0);
