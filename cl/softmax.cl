@@ -22,12 +22,13 @@
 #include "reduce.clh"
 #include "dtype.clh"
 
-/* Fixed-shape max over the work-group; every work-item gets it (exact in any order). */
-inline float wg_tree_max(local float *scratch, float v, uint lid)
+/* Max over the `width` work-items of a work-group (WG_SIZE, or tree.clh's TREE_WG); every
+ * work-item gets it (exact in any order). */
+inline float wg_tree_max(local float *scratch, float v, uint lid, uint width)
 {
     scratch[lid] = v;
     barrier(CLK_LOCAL_MEM_FENCE);
-    for (uint s = WG_SIZE / 2; s > 0; s >>= 1) {
+    for (uint s = width / 2; s > 0; s >>= 1) {
         if (lid < s)
             scratch[lid] = fmax(scratch[lid], scratch[lid + s]);
         barrier(CLK_LOCAL_MEM_FENCE);
@@ -43,7 +44,7 @@ inline float wg_max(local float *scratch, global const in_t *x, uint begin, uint
     float m = -INFINITY;
     for (uint i = begin + lid; i < end; i += WG_SIZE)
         m = fmax(m, in_load(x, i));
-    return wg_tree_max(scratch, m, lid);
+    return wg_tree_max(scratch, m, lid, WG_SIZE);
 }
 
 /* Sum of exp(x_i - m) over [begin, end) by one work-group, strided per work-item from +0, then
@@ -110,7 +111,7 @@ void softmax_scale(global float *y, global const float *partials, uint V, uint p
     float m = -INFINITY;
     for (uint q = lid; q < parts; q += WG_SIZE)
         m = fmax(m, p[2 * q]);
-    float M = wg_tree_max(scratch, m, lid);
+    float M = wg_tree_max(scratch, m, lid, WG_SIZE);
     float s = 0.0f;
     for (uint q = lid; q < parts; q += WG_SIZE) {
         float w = exp(p[2 * q] - M);
@@ -158,21 +159,6 @@ inline vfloat sm_exp_v(global const in_t *x, global float *y, ulong k, float shi
 TREE_WI_FOLD(sm_wi_exp, SM_EXP_V, SM_EXP_1, global const in_t *x, global float *y, float shift)
 TREE_ROW_FOLD(sm_row_exp, sm_wi_exp, (global const in_t *x, global float *y, float shift), (x, y, shift))
 
-/* Max over the TREE_WG work-items (exact in any order); every work-item gets it. */
-inline float sm_tree_max(local float *scratch, float v, uint lid)
-{
-    scratch[lid] = v;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (uint s = TREE_WG / 2; s > 0; s >>= 1) {
-        if (lid < s)
-            scratch[lid] = fmax(scratch[lid], scratch[lid + s]);
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    float m = scratch[0];
-    barrier(CLK_LOCAL_MEM_FENCE);
-    return m;
-}
-
 /* Max of x[begin, end) by the work-group, a vector at a time. */
 inline float sm_range_max(local float *scratch, global const in_t *x, ulong begin, ulong end, uint lid)
 {
@@ -185,7 +171,7 @@ inline float sm_range_max(local float *scratch, global const in_t *x, ulong begi
         m = fmax(m, ((float *)&mv)[l]);
     for (ulong i = begin + nvec * VEC + lid; i < end; i += TREE_WG)
         m = fmax(m, in_load(x, i));
-    return sm_tree_max(scratch, m, lid);
+    return wg_tree_max(scratch, m, lid, TREE_WG);
 }
 
 /* y_i *= c over [begin, end). */
@@ -249,7 +235,7 @@ void softmax_portable_exp(global const in_t *x, global float *y, global float *s
     float m = -INFINITY;
     for (uint q = lid; q < groups_per_row; q += TREE_WG)
         m = fmax(m, rm[q]);
-    m = sm_tree_max((local float *)scratch, m, lid);
+    m = wg_tree_max((local float *)scratch, m, lid, TREE_WG);
     float shift = m == -INFINITY ? 0.0f : m;
     global const in_t *xr = x + (ulong)row * V;
     global float *yr = y + (ulong)row * V;

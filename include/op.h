@@ -78,6 +78,11 @@ double clr_log2u(unsigned v);
  * that there are about compute units x groups_per_cu work-groups, clamped to [1, max_parts].
  * A count that follows the batch: what makes split strategies batch-variant. */
 size_t clr_parts_to_fill(const clr_op_ctx *ctx, size_t groups, size_t max_parts);
+/* A row of n values split as libraries split long rows at small batches (rmsnorm's and softmax's
+ * `split`): parts from the batch and the compute units (clr_parts_to_fill, at least 4 x wg values
+ * a part), *chunk values each, *parts = ceil(n / chunk); a work-group of the tuning's wg per part.
+ * Sets plan's NDRange and its parameters parts, chunk and wg. */
+void clr_plan_row_split(const clr_op_ctx *ctx, size_t n, clr_plan *plan, size_t *parts, size_t *chunk);
 /* gamma_k = k u / (1 - k u) with u = 2^-24: the classic bound factor for k roundings. */
 double clr_gamma(double k);
 /* clSetKernelArg for nargs (size_t size, const void *value) pairs, in order. */

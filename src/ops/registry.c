@@ -129,6 +129,21 @@ size_t clr_parts_to_fill(const clr_op_ctx *ctx, size_t groups, size_t max_parts)
     return parts < 1 ? 1 : parts > max_parts ? max_parts : parts;
 }
 
+void clr_plan_row_split(const clr_op_ctx *ctx, size_t n, clr_plan *plan, size_t *parts, size_t *chunk)
+{
+    unsigned wg = ctx->tuning->wg_size;
+    size_t p = clr_parts_to_fill(ctx, ctx->shape.batch, n / ((size_t)wg * 4));
+    size_t c = (n + p - 1) / p;
+    p = (n + c - 1) / c;
+    plan->local = wg;
+    plan->global = ctx->shape.batch * p * wg;
+    clr_plan_param(plan, "parts", (double)p);
+    clr_plan_param(plan, "chunk", (double)c);
+    clr_plan_param(plan, "wg", wg);
+    *parts = p;
+    *chunk = c;
+}
+
 double clr_gamma(double k)
 {
     double ku = k * 0x1p-24;

@@ -72,17 +72,10 @@ static int split_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
 {
     (void)err;
     unsigned wg = ctx->tuning->wg_size;
-    size_t D = dim_d(ctx), batch = ctx->shape.batch;
-    size_t parts = clr_parts_to_fill(ctx, batch, D / ((size_t)wg * 4));
-    size_t chunk = (D + parts - 1) / parts;
-    parts = (D + chunk - 1) / chunk;
-    plan->local = wg;
-    plan->global = batch * parts * wg;
+    size_t parts, chunk;
+    clr_plan_row_split(ctx, dim_d(ctx), plan, &parts, &chunk);
     plan->depth = ceil((double)chunk / wg) + clr_log2u(wg) + ceil((double)parts / wg) + clr_log2u(wg);
-    plan->scratch_bytes = batch * parts * sizeof(float);
-    clr_plan_param(plan, "parts", (double)parts);
-    clr_plan_param(plan, "chunk", (double)chunk);
-    clr_plan_param(plan, "wg", wg);
+    plan->scratch_bytes = ctx->shape.batch * parts * sizeof(float);
     bound(ctx, plan);
     return CLR_OK;
 }

@@ -111,18 +111,11 @@ static int split_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
 {
     (void)err;
     unsigned wg = ctx->tuning->wg_size;
-    size_t V = vocab(ctx), batch = ctx->shape.batch;
-    size_t parts = clr_parts_to_fill(ctx, batch, V / ((size_t)wg * 4));
-    size_t chunk = (V + parts - 1) / parts;
-    parts = (V + chunk - 1) / chunk;
+    size_t parts, chunk;
+    clr_plan_row_split(ctx, vocab(ctx), plan, &parts, &chunk);
     double k = ceil((double)chunk / wg) + clr_log2u(wg) + ceil((double)parts / wg) + clr_log2u(wg);
-    plan->local = wg;
-    plan->global = batch * parts * wg;
     plan->depth = k + 8; /* two differences and exps, s_p * w, 1 / S, w * (1 / S), the product */
-    plan->scratch_bytes = batch * parts * 2 * sizeof(float); /* (m_p, s_p) per part */
-    clr_plan_param(plan, "parts", (double)parts);
-    clr_plan_param(plan, "chunk", (double)chunk);
-    clr_plan_param(plan, "wg", wg);
+    plan->scratch_bytes = ctx->shape.batch * parts * 2 * sizeof(float); /* (m_p, s_p) per part */
     bound(ctx, plan, 32, k);
     return CLR_OK;
 }
