@@ -107,7 +107,8 @@ void clr_print_summary(FILE *out, const clr_run_config *cfg, const clr_device_re
             fprintf(out, "  %-14s %4zu %9s %7s %5s %6s %5s %4s %5s %6s  %s\n", op->strategies[c->strategy].name,
                     c->shape.batch, "-", "-", "-", "-", "-", "-", "-", "-", what);
             if (strcmp(last_reason, c->skip_reason)) { /* a reason once, not once per strategy */
-                print_wrapped(out, c->skip_reason, 4);
+                char shown[4 * CLR_SKIP_REASON]; /* it may name the device: a driver's string, shown inert */
+                print_wrapped(out, clr_escape(c->skip_reason, shown, sizeof shown), 4);
                 snprintf(last_reason, sizeof last_reason, "%s", c->skip_reason);
             }
             continue;

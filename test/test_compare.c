@@ -673,6 +673,31 @@ START_TEST(hostile_documents_every_output)
 }
 END_TEST
 
+/* The terminal summary shows a skipped case's reason, which names the device (a driver's
+ * string), inert: no escape sequence or line break of it reaches the terminal. */
+START_TEST(hostile_skip_reason_in_summary)
+{
+    clr_shape shape = {.batch = 1, .dims = {64}};
+    size_t batches[] = {1};
+    clr_case c = {.strategy = 0, .shape = {.batch = 1, .dims = {64}}, .skipped = 1};
+    snprintf(c.skip_reason, sizeof c.skip_reason, "does not fit \x1b[2JGPU\nBROKEN CLAIM: forged: needs 1 GiB");
+    clr_run_config cfg = {.op = &clr_op_sum, .shapes = &shape, .nshapes = 1, .batches = batches, .nbatches = 1,
+                          .trials = 2, .reps = 1};
+    clr_device_result res = {.cases = &c, .ncases = 1};
+    snprintf(res.device.name, sizeof res.device.name, "GPU");
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    ck_assert_ptr_nonnull(f);
+    clr_print_summary(f, &cfg, &res, NULL);
+    fclose(f);
+    ck_assert_msg(memchr(text, 0x1b, len) == NULL, "an escape byte reached the terminal:\n%s", text);
+    ck_assert_msg(strstr(text, "\nBROKEN CLAIM: forged") == NULL, "a forged line:\n%s", text);
+    ck_assert_msg(strstr(text, "\\x1b[2JGPU\\nBROKEN") != NULL, "the reason, escaped, is missing:\n%s", text);
+    free(text);
+}
+END_TEST
+
 /* The per-run writers (sum.md, sum.csv) with a hostile device, --input path and command line. */
 START_TEST(hostile_strings_in_run_outputs)
 {
@@ -1201,6 +1226,7 @@ int main(void)
     tcase_add_test(t, fuzz_regressions_and_corpus);
     tcase_add_test(t, hostile_documents_every_output);
     tcase_add_test(t, hostile_strings_in_run_outputs);
+    tcase_add_test(t, hostile_skip_reason_in_summary);
     tcase_add_test(t, long_multibyte_names_kept_whole);
     tcase_add_test(t, large_set_matched_correctly);
     tcase_add_test(t, group_names_past_z);
