@@ -33,9 +33,17 @@ typedef struct clr_case {
     size_t rows_out_of_bound;
     double worst_error_ratio; /* max |out - ref| / allowed */
     clr_stats time;           /* seconds per launch */
-    double gbps, gflops, copy_gbps, copy_fraction, overhead;
+    double *rep_times;        /* time.count timed repetitions, in the order run (NULL: none) */
+    double gbps, gflops, roof_gbps, roof_fraction, overhead;
     size_t r2r_distinct;
     uint64_t r2r_max_ulp;
+    /* mean and largest |out_t - out_0| over the later trials' outputs (0 with one trial) */
+    double r2r_mean_abs_diff, r2r_max_abs_diff;
+    /* The whole output (trial 0) against the reference strategy's (the op's first strategy) at
+     * the same shape and batch: vs_ref 0 where that was not measured in this run (not selected,
+     * or resumed from a journal without outputs), else 1; identical means the same bits. */
+    int vs_ref, vs_ref_identical;
+    double vs_ref_mean_abs_diff, vs_ref_max_abs_diff;
     uint64_t accuracy_max_ulp; /* against the reference */
     /* max |out - ref| / (scale u) over the validated outputs, u = 2^-24 and scale the reference's
      * magnitude (op->reference): inf where an output differs from its reference and one of
@@ -63,6 +71,7 @@ typedef struct clr_variance {
     size_t base_batch;
     size_t observations, distinct;
     uint64_t max_ulp;
+    double mean_abs_diff, max_abs_diff; /* |probe - base probe| over every observation's values */
 } clr_variance;
 
 enum { CLR_CLAIM_NOT_MEASURED = -1, CLR_CLAIM_HELD = 0, CLR_CLAIM_VIOLATED = 1 };
@@ -90,6 +99,9 @@ typedef struct clr_claim_input {
 
 /* The largest ulp distance between a[i] and b[i] over n floats. */
 uint64_t clr_max_ulp(const float *a, const float *b, size_t n);
+/* Adds |a[i] - b[i]| over n values to *sum and raises *max to the largest (infinite where the
+ * values differ and one is NaN or infinite; bitwise-equal values differ by 0). */
+void clr_abs_diff(const float *a, const float *b, size_t n, double *sum, double *max);
 
 /* Batch variance of one strategy at one shape, from that shape's cases: every (batch, position)
  * observation of the probe row against the smallest batch at position 0. Sets the max_ulp of

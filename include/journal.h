@@ -30,12 +30,12 @@ int clr_journal_exists(const clr_journal *j);     /* the file holds this configu
  * measurement; take moves it into *out (probe rows and outputs included), once. */
 int clr_journal_has_case(const clr_journal *j, size_t strategy, size_t shape_index, size_t batch);
 int clr_journal_take_case(clr_journal *j, size_t strategy, size_t shape_index, size_t batch, clr_case *out);
-int clr_journal_has_copy(const clr_journal *j, size_t shape_index, size_t batch);
-int clr_journal_take_copy(clr_journal *j, size_t shape_index, size_t batch, clr_copy_result *out);
+int clr_journal_has_roof(const clr_journal *j, size_t shape_index, size_t batch);
+int clr_journal_take_roof(clr_journal *j, size_t shape_index, size_t batch, clr_roof_result *out);
 
 /* Appends one record (fsync'd before returning); failures are CLR_EFAIL. */
 int clr_journal_add_case(clr_journal *j, const clr_case *c, clr_error *err);
-int clr_journal_add_copy(clr_journal *j, const clr_copy_result *c, clr_error *err);
+int clr_journal_add_roof(clr_journal *j, const clr_roof_result *c, clr_error *err);
 /* A line for people reading the journal (why the run stopped); ignored when resuming. */
 void clr_journal_note(clr_journal *j, const char *text);
 

@@ -1,5 +1,5 @@
 /* results.h: reading results documents (schema clrepro.results, version 1) back, for `compare`
- * and `report`. The reader never trusts its input: every field is type- and range-checked, and
+ * and `report`; versions 1 and 2 (2026-11-27: the roof, the peak, repetition times, the commit). The reader never trusts its input: every field is type- and range-checked, and
  * whatever bytes it is given it either fills a clr_rdoc or returns CLR_EUSAGE with a message
  * naming the file and the field. Strings are kept whole (no fixed buffers, so nothing is cut
  * inside a UTF-8 character) and are valid UTF-8: Jansson checks the document's, and the file
@@ -26,9 +26,13 @@ typedef struct clr_rcase {
     double kv_len;   /* attention's kv-len when present, else 0 (for the length figure) */
     size_t batch;
     int valid, skipped;
-    double median_s, gbps, gflops, copy_gbps, overhead; /* NaN where the document has null */
+    double median_s, gbps, gflops, overhead; /* NaN where the document has null */
+    double copy_gbps; /* the roof: read at the same bytes (schema 2), copy of them (schema 1) */
+    double *rep_times; /* the timed repetitions in seconds (schema 2), NULL where not given */
+    size_t nreps;
     size_t r2r_distinct, trials;
     int64_t r2r_max_ulp, accuracy_max_ulp;   /* -1: unknown */
+    double accuracy_scaled_u;                /* error in u (matmul, attention); NaN: not given */
     size_t batch_distinct;                   /* 0: absent */
     int64_t batch_max_ulp;
     char fingerprint[17];
@@ -47,6 +51,9 @@ typedef struct clr_rdoc {
     char *path; /* the label the document was read under (its file), as valid UTF-8 */
     char *tool_version, *device, *platform, *driver, *device_type;
     char *op, *name, *batch_name, *started, *command;
+    int schema_version; /* 1: roof was a copy of the bytes, no repetitions, commit or peak */
+    char *git_commit, *clblast; /* "unknown" in schema 1 documents */
+    double peak_read_gbps, peak_copy_gbps; /* NaN in schema 1 */
     double wall_seconds;
     clr_rcase *cases;
     size_t ncases;

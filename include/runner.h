@@ -37,26 +37,39 @@ typedef struct clr_run_config {
                        * why, instead of refusing the run (suites: one suite for every device) */
 } clr_run_config;
 
-typedef struct clr_copy_result {
+/* The roof of one shape and batch: read_floats (copy.cl) reading as many bytes as the
+ * operation moves, at a few work-group counts; the fastest repetition of any of them is the
+ * roof, so no correct measurement of the operation should exceed it. */
+typedef struct clr_roof_result {
     size_t shape_index, batch;
     double bytes;
-    clr_stats time;
-    double gbps;
-} clr_copy_result;
+    size_t items;    /* the work-items (global size) that gave the fastest repetition */
+    clr_stats time;  /* that work-group count's repetitions */
+    double gbps;     /* bytes / time.min */
+} clr_roof_result;
+
+/* The device's peak: reading and copying a large buffer (CLR_PEAK_BYTES or less where the
+ * device is smaller), the fastest repetition of each, measured once per run. */
+#define CLR_PEAK_BYTES ((size_t)256 << 20)
+typedef struct clr_peak_result {
+    double bytes;              /* bytes moved by each kernel (the copy: half read, half written) */
+    double read_gbps, copy_gbps;
+} clr_peak_result;
 
 typedef struct clr_device_result {
     clr_device device;
     clr_tuning tuning;
     char build_options[384];
-    double build_seconds, copy_build_seconds;
+    double build_seconds, roof_build_seconds;
     clr_case *cases;
     size_t ncases;
     clr_variance *variance;
     size_t nvariance;
     clr_claim_result *claims;
     size_t nclaims;
-    clr_copy_result *copies;
-    size_t ncopies;
+    clr_roof_result *roofs;
+    size_t nroofs;
+    clr_peak_result peak;
     double wall_seconds;
     char started_utc[32];
     size_t invalid_cases, broken_claims;

@@ -4,6 +4,6 @@
 #define CLREPRO_SCHEMA_H
 
 #define CLR_SCHEMA_NAME "clrepro.results"
-#define CLR_SCHEMA_VERSION 1
+#define CLR_SCHEMA_VERSION 2
 
 #endif

@@ -41,6 +41,12 @@ const char *clr_escape(const char *text, char *buf, size_t size);
 size_t clr_utf8_char(const unsigned char *s);
 
 const char *clr_cl_status_name(cl_int status);
+
+/* The commit this binary was built from ("abc1234", "-dirty" appended where tracked files
+ * differed, "unknown" outside a git checkout; cmake/git-commit.cmake), and the version of the
+ * CLBlast it was built with ("not built" without it). Both go into every results document. */
+extern const char clr_git_commit[];
+const char *clr_clblast_version(void);
 /* Returns CLR_OK, or records "<call> failed: CL_..." with code CLR_EFAIL. */
 int clr_cl_check(clr_error *err, cl_int status, const char *call);
 #define CLR_CL(err, call) clr_cl_check((err), (call), #call)

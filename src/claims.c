@@ -3,6 +3,7 @@
  * synthetic cases with it (test/test_claims.c). */
 #include "claims.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,17 @@ uint64_t clr_max_ulp(const float *a, const float *b, size_t n)
         m = d > m ? d : m;
     }
     return m;
+}
+
+void clr_abs_diff(const float *a, const float *b, size_t n, double *sum, double *max)
+{
+    for (size_t i = 0; i < n; ++i) {
+        double d = 0;
+        if (memcmp(&a[i], &b[i], sizeof a[i]))
+            d = isfinite(a[i]) && isfinite(b[i]) ? fabs((double)a[i] - (double)b[i]) : INFINITY;
+        *sum += d;
+        *max = d > *max ? d : *max;
+    }
 }
 
 int clr_summarise_variance(const clr_operation *op, clr_case *cases, size_t ncases, size_t shape_index,
@@ -48,6 +60,7 @@ int clr_summarise_variance(const clr_operation *op, clr_case *cases, size_t ncas
         for (size_t k = 0; k < c->npositions; ++k) {
             clr_observation *o = &c->positions[k];
             o->max_ulp = clr_max_ulp(o->probe, base->positions[0].probe, out_row);
+            clr_abs_diff(o->probe, base->positions[0].probe, out_row, &v->mean_abs_diff, &v->max_abs_diff);
             v->max_ulp = o->max_ulp > v->max_ulp ? o->max_ulp : v->max_ulp;
             if (hashes)
                 hashes[count++] = o->hash;
@@ -55,6 +68,7 @@ int clr_summarise_variance(const clr_operation *op, clr_case *cases, size_t ncas
         }
     }
     v->distinct = hashes ? clr_count_distinct_u64(hashes, count) : 0;
+    v->mean_abs_diff = v->observations ? v->mean_abs_diff / ((double)v->observations * (double)out_row) : 0;
     free(hashes);
     return 1;
 }

@@ -1,7 +1,7 @@
 /* journal.c: the on-disk journal of completed cases (journal.h): the configuration's identity
  * and hash, lazy creation (no file and no directory until a case is complete), appends that are
  * whole lines fsync'd one by one, and the reader that turns the records json.c writes
- * (clr_case_record, clr_copy_record) back into cases. The reader trusts nothing: a record that
+ * (clr_case_record, clr_roof_record) back into cases. The reader trusts nothing: a record that
  * does not match the configuration exactly ends the journal there. */
 #include "journal.h"
 
@@ -20,7 +20,7 @@
 #include "output.h"
 #include "text.h"
 
-#define JOURNAL_FORMAT 1
+#define JOURNAL_FORMAT 2
 
 struct clr_journal {
     char dir[PATH_MAX], path[PATH_MAX + 64];
@@ -31,7 +31,7 @@ struct clr_journal {
     ino_t file_ino;
     size_t nslots;    /* shapes x batches x strategies, in the runner's order */
     clr_case **cases; /* per slot: a loaded case not yet taken, or NULL */
-    clr_copy_result **copies; /* per shape x batch */
+    clr_roof_result **roofs; /* per shape x batch */
     size_t loaded, written;
 };
 
@@ -114,7 +114,7 @@ static int case_slot(const clr_journal *j, size_t strategy, size_t shape_index, 
     return 1;
 }
 
-static int copy_slot(const clr_journal *j, size_t shape_index, size_t batch, size_t *slot)
+static int roof_slot(const clr_journal *j, size_t shape_index, size_t batch, size_t *slot)
 {
     size_t bi;
     if (shape_index >= j->cfg->nshapes || !index_of(j->cfg->batches, j->cfg->nbatches, batch, &bi))
@@ -128,6 +128,7 @@ static void free_case(clr_case *c)
     if (!c)
         return;
     free(c->outputs);
+    free(c->rep_times);
     for (size_t k = 0; k < c->npositions; ++k)
         free(c->positions[k].probe);
     free(c);
@@ -221,6 +222,27 @@ static int get_floats(json_t *o, const char *key, size_t n, int nullable, float 
     return 0;
 }
 
+/* The timed repetitions of a case: absent (none) or an array of count numbers. */
+static int get_times(json_t *o, const char *key, size_t count, double **out)
+{
+    json_t *a = json_object_get(o, key);
+    *out = NULL;
+    if (!a)
+        return 0;
+    if (!json_is_array(a) || json_array_size(a) != count || count == 0)
+        return -1;
+    double *t = malloc(count * sizeof *t);
+    if (!t)
+        return -1;
+    for (size_t i = 0; i < count; ++i)
+        if (as_double(json_array_get(a, i), &t[i])) {
+            free(t);
+            return -1;
+        }
+    *out = t;
+    return 0;
+}
+
 static int get_stats(json_t *o, const char *key, clr_stats *s)
 {
     json_t *a = json_object_get(o, key);
@@ -305,7 +327,7 @@ static clr_case *parse_case(const clr_journal *j, json_t *o, size_t *slot)
               get_size(o, "rows_out_of_bound", &c->rows_out_of_bound) ||
               get_double(o, "worst_error_ratio", &c->worst_error_ratio) || get_stats(o, "time", &c->time) ||
               get_double(o, "gbps", &c->gbps) || get_double(o, "gflops", &c->gflops) ||
-              get_double(o, "copy_gbps", &c->copy_gbps) || get_double(o, "copy_fraction", &c->copy_fraction) ||
+              get_double(o, "roof_gbps", &c->roof_gbps) || get_double(o, "roof_fraction", &c->roof_fraction) ||
               get_double(o, "overhead", &c->overhead) || get_size(o, "r2r_distinct", &c->r2r_distinct) ||
               get_u64(o, "r2r_max_ulp", &c->r2r_max_ulp) || get_u64(o, "accuracy_max_ulp", &c->accuracy_max_ulp) ||
               get_u64(o, "fingerprint", &c->fingerprint) || get_size(o, "norders", &c->norders) ||
@@ -314,7 +336,14 @@ static clr_case *parse_case(const clr_journal *j, json_t *o, size_t *slot)
               get_u64(o, "layout_max_ulp", &c->layout_max_ulp) || get_flag(o, "replayed", &c->replayed) ||
               get_size(o, "replay_mismatches", &c->replay_mismatches) ||
               get_text(o, "first_mismatch", c->first_mismatch, sizeof c->first_mismatch) ||
-              get_floats(o, "outputs", batch * out_row, 1, &c->outputs);
+              get_floats(o, "outputs", batch * out_row, 1, &c->outputs) ||
+              get_times(o, "rep_times", c->time.count, &c->rep_times) ||
+              get_double(o, "r2r_mean_abs_diff", &c->r2r_mean_abs_diff) ||
+              get_double(o, "r2r_max_abs_diff", &c->r2r_max_abs_diff);
+    json_t *vs = json_object_get(o, "vs_ref");
+    bad = bad || get_flag(vs, "measured", &c->vs_ref) || get_flag(vs, "identical", &c->vs_ref_identical) ||
+          get_double(vs, "mean_abs_diff", &c->vs_ref_mean_abs_diff) ||
+          get_double(vs, "max_abs_diff", &c->vs_ref_max_abs_diff);
     for (size_t k = 0; !bad && k < json_array_size(positions); ++k) {
         json_t *p = json_array_get(positions, k);
         clr_observation *ob = &c->positions[k];
@@ -338,11 +367,12 @@ static clr_case *parse_case(const clr_journal *j, json_t *o, size_t *slot)
     return c;
 }
 
-static int parse_copy(const clr_journal *j, json_t *o, clr_copy_result *cr, size_t *slot)
+static int parse_roof(const clr_journal *j, json_t *o, clr_roof_result *cr, size_t *slot)
 {
     memset(cr, 0, sizeof *cr);
     if (get_size(o, "shape_index", &cr->shape_index) || get_size(o, "batch", &cr->batch) ||
-        !copy_slot(j, cr->shape_index, cr->batch, slot) || get_double(o, "bytes", &cr->bytes) ||
+        !roof_slot(j, cr->shape_index, cr->batch, slot) || get_double(o, "bytes", &cr->bytes) ||
+        get_size(o, "work_items", &cr->items) ||
         get_stats(o, "time", &cr->time) || get_double(o, "gbps", &cr->gbps))
         return -1;
     return 0;
@@ -360,7 +390,7 @@ static size_t load_records(clr_journal *j, const char *text, size_t size, size_t
         if (!nl)
             break; /* a torn last line */
         json_t *line = json_loadb(text + at, (size_t)(nl - (text + at)), 0, NULL);
-        json_t *c = json_object_get(line, "case"), *cp = json_object_get(line, "copy");
+        json_t *c = json_object_get(line, "case"), *cp = json_object_get(line, "roof");
         size_t slot;
         int ok = 0;
         if (c) {
@@ -374,9 +404,9 @@ static size_t load_records(clr_journal *j, const char *text, size_t size, size_t
                 ok = 1;
             }
         } else if (cp) {
-            clr_copy_result cr;
-            if (parse_copy(j, cp, &cr, &slot) == 0 && (j->copies[slot] || (j->copies[slot] = malloc(sizeof cr)))) {
-                *j->copies[slot] = cr;
+            clr_roof_result cr;
+            if (parse_roof(j, cp, &cr, &slot) == 0 && (j->roofs[slot] || (j->roofs[slot] = malloc(sizeof cr)))) {
+                *j->roofs[slot] = cr;
                 ok = 1;
             }
         } else if (json_object_get(line, "note")) {
@@ -496,8 +526,8 @@ int clr_journal_open(const char *dir, const clr_run_config *cfg, const clr_prepa
     snprintf(j->path, sizeof j->path, "%s/.%s.journal.jsonl", dir, clr_run_name(cfg));
     j->nslots = cfg->nshapes * cfg->nbatches * cfg->nstrategies;
     j->cases = calloc(j->nslots ? j->nslots : 1, sizeof *j->cases);
-    size_t ncopies = cfg->nshapes * cfg->nbatches;
-    j->copies = calloc(ncopies > 0 ? ncopies : 1, sizeof *j->copies);
+    size_t nroofs = cfg->nshapes * cfg->nbatches;
+    j->roofs = calloc(nroofs > 0 ? nroofs : 1, sizeof *j->roofs);
     json_t *identity = identity_json(cfg, p);
     char *canonical = identity ? json_dumps(identity, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     char hash[17] = "";
@@ -511,7 +541,7 @@ int clr_journal_open(const char *dir, const clr_run_config *cfg, const clr_prepa
         if (j->header)
             snprintf(j->header, strlen(line) + 2, "%s\n", line);
     }
-    int rc = !j->cases || !j->copies || !j->header ? clr_fail(err, CLR_EFAIL, "out of host memory") : CLR_OK;
+    int rc = !j->cases || !j->roofs || !j->header ? clr_fail(err, CLR_EFAIL, "out of host memory") : CLR_OK;
     if (rc == CLR_OK && resume)
         rc = load(j, identity, hash, err);
     free(line);
@@ -563,18 +593,18 @@ int clr_journal_take_case(clr_journal *j, size_t strategy, size_t shape_index, s
     return 1;
 }
 
-int clr_journal_has_copy(const clr_journal *j, size_t shape_index, size_t batch)
+int clr_journal_has_roof(const clr_journal *j, size_t shape_index, size_t batch)
 {
     size_t slot;
-    return j && copy_slot(j, shape_index, batch, &slot) && j->copies[slot];
+    return j && roof_slot(j, shape_index, batch, &slot) && j->roofs[slot];
 }
 
-int clr_journal_take_copy(clr_journal *j, size_t shape_index, size_t batch, clr_copy_result *out)
+int clr_journal_take_roof(clr_journal *j, size_t shape_index, size_t batch, clr_roof_result *out)
 {
     size_t slot;
-    if (!clr_journal_has_copy(j, shape_index, batch) || !copy_slot(j, shape_index, batch, &slot))
+    if (!clr_journal_has_roof(j, shape_index, batch) || !roof_slot(j, shape_index, batch, &slot))
         return 0;
-    *out = *j->copies[slot];
+    *out = *j->roofs[slot];
     return 1;
 }
 
@@ -648,9 +678,9 @@ int clr_journal_add_case(clr_journal *j, const clr_case *c, clr_error *err)
     return append(j, clr_case_record(j->cfg, c), err);
 }
 
-int clr_journal_add_copy(clr_journal *j, const clr_copy_result *c, clr_error *err)
+int clr_journal_add_roof(clr_journal *j, const clr_roof_result *c, clr_error *err)
 {
-    return append(j, clr_copy_record(c), err);
+    return append(j, clr_roof_record(c), err);
 }
 
 void clr_journal_note(clr_journal *j, const char *text)
@@ -685,10 +715,10 @@ void clr_journal_close(clr_journal *j)
         close(j->fd);
     for (size_t i = 0; i < j->nslots && j->cases; ++i)
         free_case(j->cases[i]);
-    for (size_t i = 0; j->copies && i < j->cfg->nshapes * j->cfg->nbatches; ++i)
-        free(j->copies[i]);
+    for (size_t i = 0; j->roofs && i < j->cfg->nshapes * j->cfg->nbatches; ++i)
+        free(j->roofs[i]);
     free(j->cases);
-    free(j->copies);
+    free(j->roofs);
     free(j->header);
     free(j);
 }

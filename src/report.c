@@ -79,10 +79,11 @@ void clr_print_summary(FILE *out, const clr_run_config *cfg, const clr_device_re
              res->device.compute_units, res->wall_seconds);
     fprintf(out, "\n");
     print_wrapped(out, title, 0);
-    snprintf(title, sizeof title, "%s, driver %s", platform, driver);
+    snprintf(title, sizeof title, "%s, driver %s; peak %.1f GB/s reading, %.1f GB/s copying", platform, driver,
+             res->peak.read_gbps, res->peak.copy_gbps);
     print_wrapped(out, title, 2);
     /* A legend; then, per shape, a header and a line per case, within 100 columns. */
-    fprintf(out, "ms: median time; %%copy: speed against a copy of the same bytes; overhd: against the fastest\n"
+    fprintf(out, "ms: median time; %%roof: GB/s against a kernel reading as many bytes; overhd: against the fastest\n"
                  "r2r, bvar, ord: distinct outputs over trials, across batches (+L: a larger cache differs) and\n"
                  "over orders of the addends; %s\n",
             op->accuracy_scaled ? "acc: largest |error| over the magnitude Σ|a·b| in units of u = 2^-24"
@@ -98,7 +99,7 @@ void clr_print_summary(FILE *out, const clr_run_config *cfg, const clr_device_re
             clr_shape_text(op, &c->shape, shape, sizeof shape);
             fprintf(out, "%s\n", shape);
             fprintf(out, "  %-14s %4s %9s %7s %5s %6s %5s %4s %5s %6s  %s\n", "strategy", op->batch_name, "ms",
-                    "GB/s", "%copy", "overhd", "r2r", "bvar", "ord", "acc", "verdict");
+                    "GB/s", "%roof", "overhd", "r2r", "bvar", "ord", "acc", "verdict");
             shown_shape = c->shape_index;
             last_reason[0] = '\0';
         }
@@ -121,7 +122,7 @@ void clr_print_summary(FILE *out, const clr_run_config *cfg, const clr_device_re
         if (c->valid) {
             fprintf(out, "  %-14s %4zu %9.4f %7.2f %4.0f%% %5.2fx %5s %4s %5s %6s  %s\n",
                     op->strategies[c->strategy].name, c->shape.batch, c->time.median * 1e3, c->gbps,
-                    100 * c->copy_fraction, c->overhead, r2r, bv, ord, acc, what);
+                    100 * c->roof_fraction, c->overhead, r2r, bv, ord, acc, what);
             continue;
         }
         fprintf(out, "  %-14s %4zu %9s %7s %5s %6s %5s %4s %5s %6s  %s\n", op->strategies[c->strategy].name,

@@ -19,6 +19,7 @@
 typedef struct reader {
     const char *label;
     clr_error *err;
+    int version;
 } reader;
 
 /* Records the error (the first one wins) and returns -1. */
@@ -180,15 +181,35 @@ static int read_case(reader *r, json_t *jc, size_t index, clr_rcase *c)
     json_t *fp = get(r, jc, "fingerprint", where);
     if (!fp || !time || !r2r || !acc || !probe || !positions || get_bool(r, jc, "valid", where, &c->valid) ||
         get_number(r, jc, "gbps", where, &c->gbps) || get_number(r, jc, "gflops", where, &c->gflops) ||
-        get_number(r, jc, "copy_gbps", where, &c->copy_gbps) || get_number(r, jc, "overhead", where, &c->overhead) ||
+        get_number(r, jc, r->version >= 2 ? "roof_gbps" : "copy_gbps", where, &c->copy_gbps) ||
+        get_number(r, jc, "overhead", where, &c->overhead) ||
         get_count(r, r2r, "distinct", where, (size_t)1 << 30, &c->r2r_distinct) ||
         get_count(r, r2r, "trials", where, (size_t)1 << 30, &c->trials) ||
         get_ulps(r, r2r, "max_ulp", where, &c->r2r_max_ulp) || get_ulps(r, acc, "max_ulp", where, &c->accuracy_max_ulp))
+        return -1;
+    /* accuracy.scaled_u: the error in units of u (absent from older documents: NaN) */
+    c->accuracy_scaled_u = NAN;
+    if (json_object_get(acc, "scaled_u") && get_number(r, acc, "scaled_u", where, &c->accuracy_scaled_u))
         return -1;
     c->median_s = NAN;
     if (json_is_object(time)) {
         if (get_number(r, time, "median", where, &c->median_s))
             return -1;
+        json_t *reps = json_object_get(jc, "rep_times_s");
+        if (reps && !json_is_null(reps)) {
+            if (!json_is_array(reps) || json_array_size(reps) == 0 || json_array_size(reps) > ((size_t)1 << 20))
+                return FAIL(r, "%s: %s.rep_times_s should be an array of 1 to 2^20 numbers", r->label, where);
+            c->nreps = json_array_size(reps);
+            c->rep_times = calloc(c->nreps, sizeof *c->rep_times);
+            if (!c->rep_times)
+                return FAIL(r, "%s: out of memory", r->label);
+            for (size_t i = 0; i < c->nreps; ++i) {
+                json_t *t = json_array_get(reps, i);
+                c->rep_times[i] = json_is_number(t) ? json_number_value(t) : -1;
+                if (!(c->rep_times[i] >= 0) || !isfinite(c->rep_times[i]))
+                    return FAIL(r, "%s: %s.rep_times_s[%zu] should be a time in seconds", r->label, where, i);
+            }
+        }
     } else if (!json_is_null(time)) {
         return FAIL(r, "%s: %s.time_s should be an object or null", r->label, where);
     }
@@ -273,15 +294,23 @@ static int read_doc(reader *r, json_t *root, clr_rdoc *doc)
         return -1;
     if (!json_is_integer(ver))
         return FAIL(r, "%s: schema_version should be an integer", r->label);
-    if (json_integer_value(ver) != CLR_SCHEMA_VERSION)
+    r->version = doc->schema_version = (int)json_integer_value(ver);
+    if (json_integer_value(ver) != 1 && json_integer_value(ver) != CLR_SCHEMA_VERSION)
         return FAIL(r, "%s: written with schema version %lld, this clrepro %s reads version %d; use a matching "
                        "clrepro",
                     r->label, (long long)json_integer_value(ver), CLREPRO_VERSION, CLR_SCHEMA_VERSION);
+    json_t *peak = json_object_get(root, "peak");
+    doc->peak_read_gbps = doc->peak_copy_gbps = NAN;
+    if (r->version >= 2 && (!peak || get_number(r, peak, "read_gbps", "peak", &doc->peak_read_gbps) ||
+                            get_number(r, peak, "copy_gbps", "peak", &doc->peak_copy_gbps)))
+        return peak ? -1 : FAIL(r, "%s: peak is missing", r->label);
     json_t *tool = get(r, root, "tool", ""), *dev = get(r, root, "device", ""), *cfg = get(r, root, "config", "");
     json_t *cases = get(r, root, "cases", ""), *claims = get(r, root, "claims", "");
     json_t *strategies = get(r, root, "strategies", "");
     if (!tool || !dev || !cfg || !cases || !claims || !strategies ||
         get_string(r, tool, "version", "tool", &doc->tool_version) ||
+        (r->version >= 2 && (get_string(r, tool, "git_commit", "tool", &doc->git_commit) ||
+                             get_string(r, tool, "clblast", "tool", &doc->clblast))) ||
         get_string(r, dev, "name", "device", &doc->device) || get_string(r, dev, "platform", "device", &doc->platform) ||
         get_string(r, dev, "driver_version", "device", &doc->driver) ||
         get_string(r, dev, "type", "device", &doc->device_type) || get_string(r, cfg, "op", "config", &doc->op) ||
@@ -291,6 +320,9 @@ static int read_doc(reader *r, json_t *root, clr_rdoc *doc)
         get_string(r, root, "started_utc", "", &doc->started) ||
         get_number(r, root, "wall_seconds", "", &doc->wall_seconds))
         return -1;
+    if ((!doc->git_commit && !(doc->git_commit = clr_strdup("unknown"))) ||
+        (!doc->clblast && !(doc->clblast = clr_strdup("unknown"))))
+        return FAIL(r, "%s: out of memory", r->label);
     if (!json_is_array(cases) || !json_is_array(claims) || !json_is_array(strategies))
         return FAIL(r, "%s: cases, claims and strategies should be arrays", r->label);
     doc->nstrategies = json_array_size(strategies);
@@ -336,7 +368,7 @@ static int read_root(json_t *root, const char *label, clr_rdoc *doc, clr_error *
     doc->path = clr_utf8_copy(label);
     if (!doc->path)
         return clr_fail(err, CLR_EFAIL, "out of host memory reading %s", label);
-    reader r = {label, err};
+    reader r = {label, err, 0};
     if (read_doc(&r, root, doc)) {
         clr_rdoc_free(doc);
         return err->code ? err->code : CLR_EUSAGE;
@@ -441,6 +473,7 @@ void clr_rdoc_free(clr_rdoc *doc)
 {
     for (size_t i = 0; i < doc->ncases; ++i) {
         free(doc->cases[i].probe_bits);
+        free(doc->cases[i].rep_times);
         free(doc->cases[i].strategy);
         free(doc->cases[i].shape);
     }
@@ -453,7 +486,8 @@ void clr_rdoc_free(clr_rdoc *doc)
     for (size_t i = 0; doc->strategies && i < doc->nstrategies; ++i)
         free(doc->strategies[i]);
     char **strings[] = {&doc->path, &doc->tool_version, &doc->device, &doc->platform, &doc->driver,
-                        &doc->device_type, &doc->op, &doc->name, &doc->batch_name, &doc->started, &doc->command};
+                        &doc->device_type, &doc->op, &doc->name, &doc->batch_name, &doc->started, &doc->command,
+                        &doc->git_commit, &doc->clblast};
     for (size_t i = 0; i < sizeof strings / sizeof strings[0]; ++i) {
         free(*strings[i]);
         *strings[i] = NULL;

@@ -3,8 +3,9 @@
  * operation's table (op.h).
  *
  * Loop order: for every shape, host rows, shared weights and references are made once; for
- * every batch size the batch is uploaded once (logical row j at position j) and the copy
- * yardstick is timed on the same bytes; then every strategy runs its case. Probe positions are
+ * every batch size the batch is uploaded once (logical row j at position j) and the bandwidth
+ * roof is timed on as many bytes; then every strategy runs its case. The device's peak
+ * bandwidth is measured once, before the first shape. Probe positions are
  * made by swapping row 0 with row p on the device, so the probe (logical row 0) sits at p.
  * The batch-variance summaries and the claims are judged from the cases by claims.c. */
 #include "runner.h"
@@ -25,7 +26,7 @@ typedef struct run_state {
     const clr_operation *op;
     clr_device_result *res;
     clr_op_ctx ctx;
-    clr_program program, copy_program;
+    clr_program program, roof_program;
     cl_mem row_tmp;
     size_t row_tmp_bytes;
     float *host_rows; /* max batch x input row, logical rows 0.., values as stored (bf16-rounded) */
@@ -34,6 +35,7 @@ typedef struct run_state {
     double *scales;
     float *out_buf;   /* one batch of outputs */
     float *permuted;  /* CLR_ORDERS permutations of the probe row (logical row 0), or NULL */
+    float *ref_outputs; /* the reference strategy's outputs at the current batch, or NULL */
     size_t cases_done, cases_total;
     int replay_ok; /* the device keeps subnormals, so host replays give its bits */
     struct clr_journal *journal; /* completed cases: taken from it, added to it; or NULL */
@@ -116,7 +118,7 @@ static int max_scratch(const clr_run_config *cfg, const clr_device *dev, const c
 }
 
 /* Whether shape shape_index at `batch` fits the device: its inputs (and the alternative layout's),
- * outputs, weights, the copy yardstick's source and destination (each half the op's traffic) and
+ * outputs, weights, the bandwidth roof's buffer (as many bytes as the op moves) and
  * the scratch, at least *scratch (the buffer grows on demand and stays for the run: while a shape
  * runs it is the largest any shape so far asked for), which becomes the scratch that shape needs.
  * The strategies are planned (for their scratch) only once the rest fits: a plan may refuse a
@@ -145,7 +147,7 @@ static int fits(const clr_run_config *cfg, const clr_device *dev, const clr_tuni
         need_scratch = need_scratch > *scratch ? need_scratch : *scratch;
         double need = in + out + need_scratch + shared + traffic;
         *fit = in <= (double)dev->max_alloc && out <= (double)dev->max_alloc && shared <= (double)dev->max_alloc &&
-               traffic / 2 <= (double)dev->max_alloc && need_scratch <= (double)dev->max_alloc &&
+               traffic <= (double)dev->max_alloc && need_scratch <= (double)dev->max_alloc &&
                need <= 0.9 * (double)dev->global_mem && in <= (double)SIZE_MAX / 4;
         char need_text[32], have[32], alloc[32];
         clr_format_bytes(need, need_text, sizeof need_text);
@@ -180,8 +182,8 @@ static int check_fits(const clr_run_config *cfg, const clr_device *dev, const cl
             clr_shape s = shape_at(cfg, i, bmax);
             clr_shape_text(op, &s, shape_text, sizeof shape_text);
             return clr_fail(err, CLR_EUSAGE,
-                            "%s %s with batch %zu does not fit %s: it %s (inputs, their copy for the bandwidth "
-                            "yardstick, outputs, scratch); reduce the sizes or --batch",
+                            "%s %s with batch %zu does not fit %s: it %s (inputs, outputs, scratch, and a "
+                            "buffer of the operation's traffic for the bandwidth roof); reduce the sizes or --batch",
                             op->name, shape_text, bmax, dev->name, reason);
         }
         /* Suites: the largest batch of the list that fits (the batches are tried from the top). */
@@ -332,6 +334,11 @@ static int wait_until_deadline(run_state *st, const char *what, cl_event last, c
     }
     st->timed_out = 1;
     char shape[128];
+    if (st->ctx.shape.batch == 0) /* the device's peak, before any shape */
+        return clr_fail(err, CLR_EFAIL,
+                        "%s: the %s kernel did not finish within --timeout %u s (it had run %.1f s); it is still "
+                        "running on %s, so the run stops here, incomplete",
+                        st->op->name, what, st->cfg->timeout, clr_now() - st->case_start, st->res->device.name);
     clr_shape_text(st->op, &st->ctx.shape, shape, sizeof shape);
     return clr_fail(err, CLR_EFAIL,
                     "%s %s at %s, %s %zu did not finish within --timeout %u s (the case had run %.1f s); "
@@ -588,6 +595,7 @@ static int run_case(run_state *st, size_t strategy_index, clr_case *c, clr_error
         } else {
             uint64_t d = clr_max_ulp(first, st->out_buf, out_floats);
             c->r2r_max_ulp = d > c->r2r_max_ulp ? d : c->r2r_max_ulp;
+            clr_abs_diff(first, st->out_buf, out_floats, &c->r2r_mean_abs_diff, &c->r2r_max_abs_diff);
             /* An output not seen in an earlier trial is validated too: a wrong answer in a
              * later trial is a failure, not only run-to-run variation. */
             int seen = 0;
@@ -601,6 +609,8 @@ static int run_case(run_state *st, size_t strategy_index, clr_case *c, clr_error
         }
     }
     c->r2r_distinct = clr_count_distinct_u64(hashes, cfg->trials);
+    if (cfg->trials > 1)
+        c->r2r_mean_abs_diff /= (double)(cfg->trials - 1) * (double)out_floats;
     c->fingerprint = XXH64(first, out_floats * sizeof(float), 0);
     free(hashes);
 
@@ -668,10 +678,24 @@ static int run_case(run_state *st, size_t strategy_index, clr_case *c, clr_error
             return err->code;
         }
     clr_stats_compute(times, cfg->reps, &c->time);
-    free(times);
+    c->rep_times = times; /* kept: the results record every repetition */
     double bytes = st->op->bytes(shape), flops = st->op->flops(shape);
     c->gbps = c->time.median > 0 ? bytes / c->time.median * 1e-9 : 0;
     c->gflops = c->time.median > 0 ? flops / c->time.median * 1e-9 : 0;
+    /* Against the reference strategy, which run_batch runs first: its outputs are kept. */
+    if (strategy_index == 0) {
+        free(st->ref_outputs);
+        st->ref_outputs = clr_malloc(out_floats * sizeof(float), "reference outputs", err);
+        if (!st->ref_outputs)
+            return err->code;
+        memcpy(st->ref_outputs, c->outputs, out_floats * sizeof(float));
+    }
+    if (st->ref_outputs) {
+        c->vs_ref = 1;
+        c->vs_ref_identical = !memcmp(st->ref_outputs, c->outputs, out_floats * sizeof(float));
+        clr_abs_diff(c->outputs, st->ref_outputs, out_floats, &c->vs_ref_mean_abs_diff, &c->vs_ref_max_abs_diff);
+        c->vs_ref_mean_abs_diff /= (double)out_floats;
+    }
     if (!cfg->save_outputs) {
         free(c->outputs);
         c->outputs = NULL;
@@ -679,21 +703,12 @@ static int run_case(run_state *st, size_t strategy_index, clr_case *c, clr_error
     return CLR_OK;
 }
 
-/* Copies `bytes` (half the op's traffic for this shape) from one scratch buffer to another, so
- * that read + write equals what the op moves. */
-static int measure_copy(run_state *st, cl_mem source, cl_mem target, size_t bytes, clr_copy_result *cr,
-                        clr_error *err)
+/* Times `kernel` over `global` work-items in groups of `local` for the warm-up and
+ * the timed repetitions: their statistics, and the fastest repetition. */
+static int time_kernel(run_state *st, cl_kernel k, size_t global, size_t local, const char *what, clr_stats *stats,
+                       clr_error *err)
 {
     const clr_run_config *cfg = st->cfg;
-    cl_kernel k;
-    cl_ulong n = (cl_ulong)(bytes / sizeof(float));
-    /* As many work-groups as the split strategies aim for, each looping over its share. */
-    const clr_tuning *t = st->ctx.tuning;
-    size_t local = t->wg_size;
-    size_t global = (size_t)st->ctx.device->compute_units * t->groups_per_cu * 4 * local;
-    if (clr_program_kernel(&st->copy_program, "copy_floats", &k, err) ||
-        clr_set_args(k, err, 3, sizeof(cl_mem), &source, sizeof(cl_mem), &target, sizeof n, &n))
-        return err->code;
     double *times = clr_calloc(cfg->reps, sizeof *times, "timings", err);
     if (!times)
         return err->code;
@@ -701,17 +716,116 @@ static int measure_copy(run_state *st, cl_mem source, cl_mem target, size_t byte
         cl_event ev;
         double sec;
         if (clr_enqueue_1d(&st->ctx, k, global, local, &ev, err) ||
-            wait_until_deadline(st, "copy yardstick", ev, err) || clr_event_span_release(ev, ev, &sec, err)) {
+            wait_until_deadline(st, what, ev, err) || clr_event_span_release(ev, ev, &sec, err)) {
             free(times);
             return err->code;
         }
         if (r >= cfg->warmup)
             times[r - cfg->warmup] = sec;
     }
-    cr->bytes = 2.0 * (double)n * sizeof(float);
-    clr_stats_compute(times, cfg->reps, &cr->time);
+    clr_stats_compute(times, cfg->reps, stats);
     free(times);
-    cr->gbps = cr->time.median > 0 ? cr->bytes / cr->time.median * 1e-9 : 0;
+    return CLR_OK;
+}
+
+/* Fills a buffer with 1.0f: memory never written may be backed by one shared zero page on a CPU
+ * device, whose reads hit the cache and would make a roof no operation can reach. */
+static int fill_ones(run_state *st, cl_mem buf, size_t bytes, clr_error *err)
+{
+    const float one = 1.0f;
+    return CLR_CL(err, clEnqueueFillBuffer(st->ctx.queue, buf, &one, sizeof one, 0, bytes / sizeof one * sizeof one,
+                                           0, NULL, NULL)) ||
+           CLR_CL(err, clFinish(st->ctx.queue));
+}
+
+/* The roof of one shape and batch (clr_roof_result): read_floats over `bytes` by one
+ * work-item, then by 1, 2, 4, ... work-groups up to as many as the split strategies aim for
+ * (and one per compute unit); the fastest repetition of all. One work-item or group is the
+ * least launch a small operation can have (the tree strategies on CPUs run a small row on one
+ * work-item), the most groups the most parallel, and the best count between depends on the
+ * device and the size. */
+static int measure_roof(run_state *st, cl_mem source, cl_mem sink, size_t bytes, clr_roof_result *cr,
+                        clr_error *err)
+{
+    const clr_tuning *t = st->ctx.tuning;
+    size_t cus = st->ctx.device->compute_units, wg = t->wg_size, most = cus * t->groups_per_cu * 4;
+    cl_kernel k;
+    cl_ulong n = (cl_ulong)(bytes / sizeof(float));
+    if (fill_ones(st, source, bytes, err) || clr_program_kernel(&st->roof_program, "read_floats", &k, err) ||
+        clr_set_args(k, err, 3, sizeof(cl_mem), &source, sizeof(cl_mem), &sink, sizeof n, &n))
+        return err->code;
+    cr->bytes = (double)n * sizeof(float);
+    cr->gbps = 0;
+    /* (0 groups: one work-item), 1, 2, 4, ... below `most`, the compute units, `most` */
+    for (size_t g = 0, next; g <= most; g = next) {
+        size_t local = g ? wg : 1, global = g ? g * wg : 1;
+        next = g ? 2 * g : 1;
+        if (g < cus && next > cus)
+            next = cus;
+        else if (g < most && next > most)
+            next = most;
+        clr_stats stats;
+        if (g > SIZE_MAX / wg)
+            break;
+        if (time_kernel(st, k, global, local, "bandwidth roof", &stats, err))
+            return err->code;
+        double gbps = stats.min > 0 ? cr->bytes / stats.min * 1e-9 : 0;
+        if (gbps > cr->gbps) {
+            cr->gbps = gbps;
+            cr->items = global;
+            cr->time = stats;
+        }
+        if (g == most)
+            break;
+    }
+    return CLR_OK;
+}
+
+/* The device's peak (clr_peak_result): read_floats over CLR_PEAK_BYTES, and copy_floats moving
+ * as many (half read, half written), at as many work-groups as the split strategies aim for;
+ * at most an eighth of the device's memory, and no more than one buffer may hold. */
+static int measure_peak(run_state *st, clr_peak_result *peak, clr_error *err)
+{
+    const clr_device *dev = st->ctx.device;
+    const clr_tuning *t = st->ctx.tuning;
+    size_t bytes = CLR_PEAK_BYTES;
+    if ((double)bytes > (double)dev->global_mem / 8)
+        bytes = (size_t)(dev->global_mem / 8);
+    if ((double)bytes > (double)dev->max_alloc)
+        bytes = (size_t)dev->max_alloc;
+    bytes &= ~(size_t)127;
+    size_t global = (size_t)dev->compute_units * t->groups_per_cu * 4 * t->wg_size;
+    cl_mem a = NULL, b = NULL;
+    cl_kernel read, copy;
+    cl_ulong n_read = bytes / sizeof(float), n_copy = n_read / 2;
+    clr_stats rs, cs;
+    int rc = alloc_buffer(st, bytes, &a, err);
+    if (rc == CLR_OK)
+        rc = alloc_buffer(st, bytes / 2, &b, err);
+    if (rc == CLR_OK && (fill_ones(st, a, bytes, err) || fill_ones(st, b, bytes / 2, err) ||
+                         clr_program_kernel(&st->roof_program, "read_floats", &read, err) ||
+                         clr_program_kernel(&st->roof_program, "copy_floats", &copy, err) ||
+                         clr_set_args(read, err, 3, sizeof(cl_mem), &a, sizeof(cl_mem), &b, sizeof n_read, &n_read) ||
+                         clr_set_args(copy, err, 3, sizeof(cl_mem), &a, sizeof(cl_mem), &b, sizeof n_copy, &n_copy)))
+        rc = err->code;
+    if (rc == CLR_OK) {
+        memset(&st->ctx.shape, 0, sizeof st->ctx.shape); /* no shape yet: a time-out says so */
+        st->case_start = clr_now();
+        st->case_deadline = st->cfg->timeout ? st->case_start + st->cfg->timeout : 0;
+        rc = time_kernel(st, read, global, t->wg_size, "peak bandwidth", &rs, err);
+        if (rc == CLR_OK)
+            rc = time_kernel(st, copy, global, t->wg_size, "peak bandwidth", &cs, err);
+        st->case_deadline = 0;
+    }
+    if (a)
+        clReleaseMemObject(a);
+    if (b)
+        clReleaseMemObject(b);
+    if (rc)
+        return rc;
+    peak->bytes = (double)n_read * sizeof(float);
+    peak->read_gbps = rs.min > 0 ? peak->bytes / rs.min * 1e-9 : 0;
+    peak->copy_gbps = cs.min > 0 ? 2.0 * (double)n_copy * sizeof(float) / cs.min * 1e-9 : 0;
     return CLR_OK;
 }
 
@@ -743,10 +857,10 @@ static int setup_device(run_state *st, const clr_device *dev, clr_error *err)
     if (clr_program_build(st->ctx.context, dev, st->cfg->kernel_dir, st->op->source, &st->res->tuning,
                           extra[0] ? extra : NULL, &st->program, err) ||
         clr_program_build(st->ctx.context, dev, st->cfg->kernel_dir, "copy.cl", &st->res->tuning, NULL,
-                          &st->copy_program, err))
+                          &st->roof_program, err))
         return err->code;
     st->res->build_seconds = st->program.build_seconds;
-    st->res->copy_build_seconds = st->copy_program.build_seconds;
+    st->res->roof_build_seconds = st->roof_program.build_seconds;
     snprintf(st->res->build_options, sizeof st->res->build_options, "%s", st->program.options);
     return CLR_OK;
 }
@@ -759,6 +873,8 @@ static void free_host(run_state *st)
     free(st->scales);
     free(st->out_buf);
     free(st->permuted);
+    free(st->ref_outputs);
+    st->ref_outputs = NULL;
     st->host_rows = st->shared = st->refs = st->out_buf = st->permuted = NULL;
     st->scales = NULL;
 }
@@ -766,7 +882,7 @@ static void free_host(run_state *st)
 static void teardown(run_state *st)
 {
     clr_program_release(&st->program);
-    clr_program_release(&st->copy_program);
+    clr_program_release(&st->roof_program);
     cl_mem bufs[] = {st->ctx.input, st->ctx.output, st->ctx.shared, st->ctx.scratch, st->row_tmp};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; ++i)
         if (bufs[i])
@@ -830,11 +946,11 @@ static int prepare_shape(run_state *st, size_t shape_index, size_t bmax, clr_err
     return CLR_OK;
 }
 
-/* Whether the journal holds every case of this shape and batch, and its copy measurement:
+/* Whether the journal holds every case of this shape and batch, and its roof measurement:
  * then nothing of it runs on the device. */
 static int batch_resumed(const run_state *st, size_t shape_index, size_t batch)
 {
-    if (!st->journal || !clr_journal_has_copy(st->journal, shape_index, batch))
+    if (!st->journal || !clr_journal_has_roof(st->journal, shape_index, batch))
         return 0;
     for (size_t si = 0; si < st->cfg->nstrategies; ++si)
         if (!clr_journal_has_case(st->journal, st->cfg->strategy_index[si], shape_index, batch))
@@ -850,6 +966,19 @@ static int shape_resumed(const run_state *st, size_t shape_index)
     return 1;
 }
 
+/* The k-th strategy a batch runs, as an index into cfg->strategy_index: the reference strategy
+ * (the op's first) first where it is selected, so every other case can be set against its
+ * outputs as soon as it is measured (clr_case.vs_ref); then the others in the given order. */
+static size_t run_order(const clr_run_config *cfg, size_t k)
+{
+    size_t ref = 0;
+    while (ref < cfg->nstrategies && cfg->strategy_index[ref] != 0)
+        ++ref;
+    if (ref == cfg->nstrategies || k > ref)
+        return k;
+    return k == 0 ? ref : k - 1;
+}
+
 static int run_batch(run_state *st, size_t shape_index, size_t batch, clr_error *err)
 {
     const clr_run_config *cfg = st->cfg;
@@ -858,10 +987,9 @@ static int run_batch(run_state *st, size_t shape_index, size_t batch, clr_error 
     size_t in_row = st->op->input_row_floats(&st->ctx.shape);
     size_t out_row = st->op->output_row_floats(&st->ctx.shape);
     size_t in_bytes = batch * in_row * clr_dtype_size(st->ctx.shape.dtype);
-    cl_mem copy_source = NULL, copy_target = NULL;
-    /* The copy reads half the operation's bytes and writes the other half: the same traffic in
-     * total, so a latency-bound kernel is set against a copy of its own size, not of twice it. */
-    size_t copy_bytes = ((size_t)(st->op->bytes(&st->ctx.shape) / 2) + 3) / 4 * 4;
+    cl_mem roof_source = NULL, roof_sink = NULL;
+    /* The roof reads as many bytes as the operation moves (clr_roof_result). */
+    size_t roof_bytes = ((size_t)st->op->bytes(&st->ctx.shape) + 3) / 4 * 4;
     int resumed = batch_resumed(st, shape_index, batch);
     if (!resumed) {
         if (st->ctx.input)
@@ -877,36 +1005,38 @@ static int run_batch(run_state *st, size_t shape_index, size_t batch, clr_error 
 
     char what[400], shape_text[128];
     shape_of(st, shape_index, shape_text, sizeof shape_text);
-    clr_copy_result *cr = &res->copies[res->ncopies];
+    clr_roof_result *cr = &res->roofs[res->nroofs];
     memset(cr, 0, sizeof *cr);
     cr->shape_index = shape_index;
     cr->batch = batch;
-    if (!clr_journal_take_copy(st->journal, shape_index, batch, cr)) {
-        snprintf(what, sizeof what, "copy %s batch %zu", shape_text, batch);
+    if (!clr_journal_take_roof(st->journal, shape_index, batch, cr)) {
+        snprintf(what, sizeof what, "roof %s batch %zu", shape_text, batch);
         progress(st, what);
-        int rc = alloc_buffer(st, copy_bytes, &copy_source, err);
+        int rc = alloc_buffer(st, roof_bytes, &roof_source, err);
         if (rc == CLR_OK)
-            rc = alloc_buffer(st, copy_bytes, &copy_target, err);
-        if (rc == CLR_OK) { /* the yardstick is a case of its own for --timeout */
+            rc = alloc_buffer(st, 16, &roof_sink, err);
+        if (rc == CLR_OK) { /* the roof is a case of its own for --timeout */
             st->case_start = clr_now();
             st->case_deadline = cfg->timeout ? st->case_start + cfg->timeout : 0;
-            rc = measure_copy(st, copy_source, copy_target, copy_bytes, cr, err);
+            rc = measure_roof(st, roof_source, roof_sink, roof_bytes, cr, err);
             st->case_deadline = 0;
         }
-        if (copy_source)
-            clReleaseMemObject(copy_source);
-        if (copy_target)
-            clReleaseMemObject(copy_target);
+        if (roof_source)
+            clReleaseMemObject(roof_source);
+        if (roof_sink)
+            clReleaseMemObject(roof_sink);
         if (rc == CLR_OK && st->journal)
-            rc = clr_journal_add_copy(st->journal, cr, err);
+            rc = clr_journal_add_roof(st->journal, cr, err);
         if (rc)
             return rc;
     }
-    res->ncopies++;
+    res->nroofs++;
 
     size_t first_case = res->ncases;
-    for (size_t si = 0; si < cfg->nstrategies; ++si) {
-        size_t s = cfg->strategy_index[si];
+    free(st->ref_outputs);
+    st->ref_outputs = NULL;
+    for (size_t k = 0; k < cfg->nstrategies; ++k) {
+        size_t s = cfg->strategy_index[run_order(cfg, k)];
         clr_case *c = &res->cases[res->ncases];
         memset(c, 0, sizeof *c);
         c->shape_index = shape_index;
@@ -914,6 +1044,13 @@ static int run_batch(run_state *st, size_t shape_index, size_t batch, clr_error 
         if (clr_journal_take_case(st->journal, s, shape_index, batch, c)) {
             st->cases_done++;
             res->resumed_cases++;
+            if (s == 0 && c->outputs) { /* a resumed reference with its outputs (--save-outputs) */
+                size_t n = batch * st->op->output_row_floats(&st->ctx.shape);
+                st->ref_outputs = clr_malloc(n * sizeof(float), "reference outputs", err);
+                if (!st->ref_outputs)
+                    return err->code;
+                memcpy(st->ref_outputs, c->outputs, n * sizeof(float));
+            }
             continue;
         }
         snprintf(what, sizeof what, "%s %s batch %zu", st->op->strategies[s].name, shape_text, batch);
@@ -925,8 +1062,8 @@ static int run_batch(run_state *st, size_t shape_index, size_t batch, clr_error 
         if (rc)
             return rc;
         st->cases_done++;
-        c->copy_gbps = cr->gbps;
-        c->copy_fraction = cr->gbps > 0 ? c->gbps / cr->gbps : 0;
+        c->roof_gbps = cr->gbps;
+        c->roof_fraction = cr->gbps > 0 ? c->gbps / cr->gbps : 0;
         if (st->journal && clr_journal_add_case(st->journal, c, err))
             return err->code;
     }
@@ -944,10 +1081,10 @@ static int run_batch(run_state *st, size_t shape_index, size_t batch, clr_error 
 static void skip_batch(run_state *st, size_t shape_index, size_t batch, const char *why)
 {
     clr_device_result *res = st->res;
-    for (size_t si = 0; si < st->cfg->nstrategies; ++si) {
+    for (size_t k = 0; k < st->cfg->nstrategies; ++k) {
         clr_case *c = &res->cases[res->ncases++];
         memset(c, 0, sizeof *c);
-        c->strategy = st->cfg->strategy_index[si];
+        c->strategy = st->cfg->strategy_index[run_order(st->cfg, k)];
         c->shape_index = shape_index;
         c->shape = shape_at(st->cfg, shape_index, batch);
         c->skipped = 1;
@@ -993,7 +1130,7 @@ int clr_run_prepare(const clr_run_config *cfg, const clr_device *dev, clr_prepar
         free(p);
         return err->code;
     }
-    uint64_t both[2] = {p->st.program.source_hash, p->st.copy_program.source_hash};
+    uint64_t both[2] = {p->st.program.source_hash, p->st.roof_program.source_hash};
     p->sources_hash = XXH64(both, sizeof both, 0);
     park(&p->st);
     p->prepare_seconds = clr_now() - start;
@@ -1030,19 +1167,23 @@ int clr_run_prepared(clr_prepared_run *p, struct clr_journal *journal, clr_devic
     r->cases = clr_calloc(ncases, sizeof *r->cases, "results", err);
     r->variance = clr_calloc(cfg->nshapes * cfg->nstrategies, sizeof *r->variance, "results", err);
     r->claims = clr_calloc(cfg->nstrategies * CLR_NCLAIMS, sizeof *r->claims, "results", err);
-    r->copies = clr_calloc(cfg->nshapes * cfg->nbatches, sizeof *r->copies, "results", err);
-    int rc = !r->cases || !r->variance || !r->claims || !r->copies ? err->code : CLR_OK;
+    r->roofs = clr_calloc(cfg->nshapes * cfg->nbatches, sizeof *r->roofs, "results", err);
+    int rc = !r->cases || !r->variance || !r->claims || !r->roofs ? err->code : CLR_OK;
     if (rc == CLR_OK) { /* the context again (see park); the first build's times are the ones reported */
-        double build = r->build_seconds, copy_build = r->copy_build_seconds;
+        double build = r->build_seconds, copy_build = r->roof_build_seconds;
         rc = setup_device(st, &r->device, err);
         r->build_seconds = build;
-        r->copy_build_seconds = copy_build;
+        r->roof_build_seconds = copy_build;
     }
 
     st->journal = journal;
     st->cases_total = ncases;
     st->run_start = clr_now();
     size_t bmax = max_batch(cfg);
+    if (rc == CLR_OK) { /* measured again on a resumed run: it is no case of the journal */
+        progress(st, "peak bandwidth");
+        rc = measure_peak(st, &r->peak, err);
+    }
     if (rc == CLR_OK && cfg->skip_unfit) { /* which batches of each shape fit (the same check as before) */
         st->fit_batch = clr_calloc(cfg->nshapes, sizeof *st->fit_batch, "fit limits", err);
         st->fit_why = clr_calloc(cfg->nshapes, sizeof *st->fit_why, "fit limits", err);
@@ -1110,12 +1251,13 @@ void clr_device_result_free(clr_device_result *res)
 {
     for (size_t i = 0; i < res->ncases; ++i) {
         free(res->cases[i].outputs);
+        free(res->cases[i].rep_times);
         for (size_t k = 0; k < res->cases[i].npositions; ++k)
             free(res->cases[i].positions[k].probe);
     }
     free(res->cases);
     free(res->variance);
     free(res->claims);
-    free(res->copies);
+    free(res->roofs);
     memset(res, 0, sizeof *res);
 }

@@ -1,5 +1,8 @@
 /* util.c: the small shared helpers declared in util.h. */
 #include "util.h"
+#ifdef CLREPRO_HAVE_CLBLAST
+#include <clblast_c.h>
+#endif
 
 #include <ctype.h>
 #include <errno.h>
@@ -377,4 +380,13 @@ void clr_slugify(const char *text, char *buf, size_t size)
         o = 6;
     }
     buf[o < size ? o : size - 1] = '\0';
+}
+
+const char *clr_clblast_version(void)
+{
+#ifdef CLREPRO_HAVE_CLBLAST /* the header's version: the library's soname holds its major */
+    return CLR_STR(CLBLAST_VERSION_MAJOR) "." CLR_STR(CLBLAST_VERSION_MINOR) "." CLR_STR(CLBLAST_VERSION_PATCH);
+#else
+    return "not built";
+#endif
 }

@@ -241,8 +241,8 @@ START_TEST(results_carry_both_measures)
     /* CSV: a column after accuracy_max_ulp; Markdown: a column named for its measure. */
     char *csv = clr_results_csv(&cfg, &res), *md = clr_results_markdown(&cfg, &res);
     ck_assert(csv && md);
-    ck_assert_ptr_nonnull(strstr(csv, ",accuracy_max_ulp,accuracy_scaled_u,fingerprint\n"));
-    ck_assert_ptr_nonnull(strstr(md, "| accuracy (ulp) | scaled error (u) | valid |"));
+    ck_assert_ptr_nonnull(strstr(csv, ",accuracy_max_ulp,accuracy_scaled_u,reference,"));
+    ck_assert_ptr_nonnull(strstr(md, "| accuracy (ulp) | scaled error (u) | mean"));
     ck_assert_ptr_nonnull(strstr(md, "Read the scaled error here"));
     free(csv);
     free(md);
@@ -261,12 +261,17 @@ START_TEST(results_carry_both_measures)
     char fp[17], cell[64];
     clr_hex64(c->fingerprint, fp);
     csv = clr_results_csv(&cfg, &res);
-    snprintf(cell, sizeof cell, ",%llu,,%s\n", (unsigned long long)c->accuracy_max_ulp, fp); /* the empty cell */
+    /* the empty cell, then the reference columns */
+    snprintf(cell, sizeof cell, ",%llu,,%s,", (unsigned long long)c->accuracy_max_ulp,
+             c->vs_ref ? clr_op_matmul.strategies[0].name : "");
+    ck_assert_msg(strstr(csv, cell) != NULL, "no %s in\n%s", cell, csv);
+    snprintf(cell, sizeof cell, ",%s\n", fp);
     ck_assert_msg(strstr(csv, cell) != NULL, "no %s in\n%s", cell, csv);
     free(csv);
     c->accuracy_scaled_u = INFINITY;
     csv = clr_results_csv(&cfg, &res);
-    snprintf(cell, sizeof cell, ",%llu,inf,%s\n", (unsigned long long)c->accuracy_max_ulp, fp);
+    snprintf(cell, sizeof cell, ",%llu,inf,%s,", (unsigned long long)c->accuracy_max_ulp,
+             c->vs_ref ? clr_op_matmul.strategies[0].name : "");
     ck_assert_msg(strstr(csv, cell) != NULL, "no %s in\n%s", cell, csv);
     free(csv);
     char *text = NULL;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "device.h"
 #include "npy.h"
+#include "results.h"
 #include "op.h"
 #include "output.h"
 #include "reference.h"
@@ -217,7 +218,8 @@ START_TEST(results_documents_parse_back)
                          "device.platform", "device.compute_units", "device.single_fp.denormals",
                          "config.op", "config.name", "config.strategies", "config.shapes", "config.batches", "config.trials",
                          "config.reps", "config.warmup", "config.input.seed", "config.input.dist",
-                         "config.tuning.wg_size", "config.build_options", "build.seconds", "copy",
+                         "config.tuning.wg_size", "config.build_options", "build.seconds", "roof",
+                         "peak.bytes", "peak.read_gbps", "peak.copy_gbps", "tool.git_commit", "tool.clblast",
                          "strategies", "batch_variance", "claims", "summary.invalid_cases",
                          "summary.broken_claims"};
     for (size_t i = 0; i < sizeof top / sizeof top[0]; ++i)
@@ -225,8 +227,8 @@ START_TEST(results_documents_parse_back)
     json_t *cases = field(doc, "cases");
     ck_assert_uint_eq(json_array_size(cases), 2 * clr_op_sum.nstrategies);
     const char *per_case[] = {"op", "strategy", "shape.n", "batch", "plan.global", "plan.depth", "valid",
-                              "time_s.median", "time_s.min", "time_s.stddev", "gbps", "copy_gbps",
-                              "copy_fraction", "overhead", "run_to_run.distinct", "run_to_run.max_ulp",
+                              "time_s.median", "time_s.min", "time_s.stddev", "rep_times_s", "gbps", "roof_gbps",
+                              "roof_fraction", "overhead", "run_to_run.distinct", "run_to_run.max_ulp",
                               "accuracy.max_ulp", "fingerprint", "probe_bits", "positions",
                               "batch_variance.distinct", "batch_variance.max_ulp"};
     size_t index;
@@ -242,8 +244,44 @@ START_TEST(results_documents_parse_back)
         snprintf(hex, sizeof hex, "%08x", clr_float_bits(rc->outputs[0]));
         ck_assert_str_eq(json_string_value(json_array_get(field(c, "probe_bits"), 0)), hex);
         ck_assert_uint_eq(json_array_size(field(c, "positions")), rc->shape.batch == 1 ? 1 : 3);
+        /* Every timed repetition, in the order run, and the statistics are theirs. */
+        json_t *reps = field(c, "rep_times_s");
+        ck_assert_uint_eq(json_array_size(reps), cfg.reps);
+        double lo = INFINITY, hi = 0;
+        for (size_t r = 0; r < cfg.reps; ++r) {
+            double v = json_number_value(json_array_get(reps, r));
+            ck_assert_double_eq(v, rc->rep_times[r]);
+            lo = v < lo ? v : lo;
+            hi = v > hi ? v : hi;
+        }
+        ck_assert_double_eq(lo, json_number_value(field(c, "time_s.min")));
+        ck_assert_double_eq(hi, json_number_value(field(c, "time_s.max")));
     }
+    /* The roof of each shape and batch read as many bytes as the operation moves. */
+    json_t *roof;
+    json_array_foreach(field(doc, "roof"), index, roof) {
+        json_t *shape = field(roof, "shape");
+        double n = (double)json_integer_value(json_object_get(shape, "n"));
+        double batch = (double)json_integer_value(field(roof, "batch"));
+        ck_assert_double_eq(json_number_value(field(roof, "bytes")), batch * (n + 1) * 4);
+        ck_assert(json_number_value(field(roof, "gbps")) > 0);
+        ck_assert(json_integer_value(field(roof, "work_items")) >= 1);
+    }
+    ck_assert_uint_eq(json_array_size(field(doc, "roof")), 2);
     json_decref(doc);
+    /* compare and report read it back: the commit, the peak and every repetition. */
+    clr_rdoc rd = {0};
+    ck_assert_msg(clr_results_load(path, &rd, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(rd.schema_version, 2);
+    ck_assert(strlen(rd.git_commit) > 0 && strlen(rd.clblast) > 0);
+    ck_assert(rd.peak_read_gbps > 0 && rd.peak_copy_gbps > 0);
+    ck_assert_uint_eq(rd.ncases, res.ncases);
+    for (size_t i = 0; i < rd.ncases; ++i) {
+        ck_assert_uint_eq(rd.cases[i].nreps, cfg.reps);
+        ck_assert_double_eq(rd.cases[i].rep_times[0], res.cases[i].rep_times[0]);
+        ck_assert_double_eq(rd.cases[i].copy_gbps, res.cases[i].roof_gbps);
+    }
+    clr_rdoc_free(&rd);
 
     snprintf(path, sizeof path, "%s/sum.csv", dir);
     FILE *f = fopen(path, "r");
@@ -266,6 +304,34 @@ START_TEST(results_documents_parse_back)
         if (!strcmp(clr_op_sum.strategies[res.cases[i].strategy].name, "tree") && res.cases[i].shape.batch == 4)
             ck_assert_mem_eq(back, res.cases[i].outputs, 4 * sizeof(float));
     free(back);
+    /* Each case against the reference strategy (serial, run first in each batch): the same bits
+     * or not, and the largest and mean |diff|, recomputed here from the saved outputs. */
+    size_t compared = 0, differing = 0;
+    for (size_t i = 0; i < res.ncases; ++i) {
+        const clr_case *c = &res.cases[i], *ref = NULL;
+        for (size_t k = 0; k < res.ncases; ++k)
+            if (res.cases[k].strategy == 0 && res.cases[k].shape.batch == c->shape.batch)
+                ref = &res.cases[k];
+        ck_assert_ptr_nonnull(ref);
+        ck_assert_msg(ref <= c || c->skipped, "the reference runs first in its batch");
+        if (c->skipped)
+            continue;
+        ck_assert(c->vs_ref);
+        size_t n = c->shape.batch;
+        double max = 0, sum = 0;
+        for (size_t r = 0; r < n; ++r) {
+            double d = fabs((double)c->outputs[r] - (double)ref->outputs[r]);
+            max = d > max ? d : max;
+            sum += d;
+        }
+        ck_assert_int_eq(c->vs_ref_identical, !memcmp(c->outputs, ref->outputs, n * sizeof(float)));
+        ck_assert_double_eq(c->vs_ref_max_abs_diff, max);
+        ck_assert_double_eq_tol(c->vs_ref_mean_abs_diff, sum / (double)n, 1e-12 * (1 + max));
+        compared++;
+        differing += !c->vs_ref_identical;
+    }
+    ck_assert_uint_eq(compared, res.ncases);
+    ck_assert_msg(differing > 0, "at n = 5000 some strategy's sum differs from serial's");
     clr_device_result_free(&res);
     free(cfg.shapes);
     char cmd[300];

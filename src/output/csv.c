@@ -37,9 +37,10 @@ char *clr_results_csv(const clr_run_config *cfg, const clr_device_result *res)
     for (size_t d = 0; d < op->ndims; ++d)
         clr_text_printf(&t, "%s,", op->dim_names[d]);
     clr_text_printf(&t, "dtype,batch,status,reason,valid,reps,time_min_s,time_median_s,"
-                        "time_mean_s,time_max_s,time_stddev_s,gbps,gflops,copy_gbps,copy_fraction,overhead,r2r_trials,"
-                        "r2r_distinct,r2r_max_ulp,batch_distinct,batch_max_ulp,order_distinct,order_max_ulp,"
-                        "layout_same,accuracy_max_ulp,accuracy_scaled_u,fingerprint\n");
+                        "time_mean_s,time_max_s,time_stddev_s,gbps,gflops,roof_gbps,roof_fraction,overhead,r2r_trials,"
+                        "r2r_distinct,r2r_max_ulp,r2r_mean_abs_diff,batch_distinct,batch_max_ulp,batch_mean_abs_diff,"
+                        "order_distinct,order_max_ulp,layout_same,accuracy_max_ulp,accuracy_scaled_u,reference,"
+                        "reference_identical,reference_mean_abs_diff,reference_max_abs_diff,fingerprint\n");
     for (size_t i = 0; i < res->ncases; ++i) {
         const clr_case *c = &res->cases[i];
         const clr_strategy *s = &op->strategies[c->strategy];
@@ -63,7 +64,7 @@ char *clr_results_csv(const clr_run_config *cfg, const clr_device_result *res)
         if (c->skipped) { /* not measured: the reason, and nothing else */
             clr_text_printf(&t, "skipped,");
             clr_text_csv(&t, c->skip_reason);
-            clr_text_printf(&t, ",false,,,,,,,,,,,,,,,,,,,,,,\n");
+            clr_text_printf(&t, ",false,,,,,,,,,,,,,,,,,,,,,,,,,,,,\n");
             continue;
         }
         char reason[256] = "";
@@ -76,14 +77,18 @@ char *clr_results_csv(const clr_run_config *cfg, const clr_device_result *res)
         clr_text_printf(&t, ",%s,%u", c->valid ? "true" : "false", cfg->reps);
         if (c->valid)
             clr_text_printf(&t, ",%.9g,%.9g,%.9g,%.9g,%.9g,%.3f,%.3f,%.3f,%.4f,%.4f", c->time.min, c->time.median,
-                            c->time.mean, c->time.max, c->time.stddev, c->gbps, c->gflops, c->copy_gbps,
-                            c->copy_fraction, c->overhead);
+                            c->time.mean, c->time.max, c->time.stddev, c->gbps, c->gflops, c->roof_gbps,
+                            c->roof_fraction, c->overhead);
         else
-            clr_text_printf(&t, ",,,,,,,,%.3f,,", c->copy_gbps);
+            clr_text_printf(&t, ",,,,,,,,%.3f,,", c->roof_gbps);
         clr_text_printf(&t, ",%u,%zu", cfg->trials, c->r2r_distinct);
         csv_ulps(&t, c->r2r_max_ulp);
-        clr_text_printf(&t, ",%zu", v ? v->distinct : 0);
+        clr_text_printf(&t, ",%.9g,%zu", c->r2r_mean_abs_diff, v ? v->distinct : 0);
         csv_ulps(&t, v ? v->max_ulp : UINT64_MAX);
+        if (v)
+            clr_text_printf(&t, ",%.9g", v->mean_abs_diff);
+        else
+            clr_text_printf(&t, ",");
         if (c->norders)
             clr_text_printf(&t, ",%zu", c->order_distinct);
         else
@@ -92,6 +97,11 @@ char *clr_results_csv(const clr_run_config *cfg, const clr_device_result *res)
         clr_text_printf(&t, ",%s", c->has_layout ? (c->layout_same ? "true" : "false") : "");
         csv_ulps(&t, c->accuracy_max_ulp);
         csv_scaled(&t, c->accuracy_scaled_u);
+        if (c->vs_ref)
+            clr_text_printf(&t, ",%s,%s,%.9g,%.9g", op->strategies[0].name, c->vs_ref_identical ? "true" : "false",
+                            c->vs_ref_mean_abs_diff, c->vs_ref_max_abs_diff);
+        else
+            clr_text_printf(&t, ",,,,");
         clr_text_printf(&t, ",%s\n", fp);
     }
     if (t.failed) {

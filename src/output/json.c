@@ -3,7 +3,7 @@
  * document can be compared with one from another machine without the inputs. Numbers are
  * written by jansson, whatever the locale. Unknown quantities (an infinite bound, a NaN
  * mismatch measured in ulps, an infinite or unknown scaled error) are null. Also the journal's
- * lossless record of one case and of one copy measurement (journal.c writes and reads them). */
+ * lossless record of one case and of one roof measurement (journal.c writes and reads them). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +39,20 @@ static json_t *stats_json(const clr_stats *s)
     return json_pack("{s:o, s:o, s:o, s:o, s:o, s:I}", "min", number(s->min), "median", number(s->median),
                      "mean", number(s->mean), "stddev", number(s->stddev), "max", number(s->max), "count",
                      (json_int_t)s->count);
+}
+
+/* The timed repetitions, in seconds, in the order run; null where there are none. */
+static json_t *times_json(const double *t, size_t n)
+{
+    if (!t)
+        return json_null();
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < n; ++i)
+        if (json_array_append_new(a, number(t[i]))) {
+            json_decref(a);
+            return NULL;
+        }
+    return a;
 }
 
 static json_t *claims_array(unsigned claims)
@@ -98,15 +112,16 @@ static json_t *case_json(const clr_run_config *cfg, const clr_device_result *res
     clr_hex64(c->fingerprint, fp);
     const clr_variance *v = clr_find_variance(res, c->strategy, c->shape_index);
     json_t *j = json_pack(
-        "{s:s, s:s, s:o, s:I, s:o, s:b, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o,"
+        "{s:s, s:s, s:o, s:I, s:o, s:b, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o,"
         " s:{s:I, s:I, s:o}, s:{s:o, s:o}, s:s, s:o, s:o}",
         "op", op->name, "strategy", op->strategies[c->strategy].name, "shape", shape, "batch",
         (json_int_t)c->shape.batch, "plan", plan, "valid", c->valid, "rows_out_of_bound",
         (json_int_t)c->rows_out_of_bound, "worst_error_ratio", number(c->worst_error_ratio),
         /* A time is reported only for validated outputs. */
-        "time_s", c->valid ? stats_json(&c->time) : json_null(), "gbps", c->valid ? number(c->gbps) : json_null(),
-        "gflops", c->valid ? number(c->gflops) : json_null(), "copy_gbps", number(c->copy_gbps),
-        "copy_fraction", c->valid ? number(c->copy_fraction) : json_null(), "overhead",
+        "time_s", c->valid ? stats_json(&c->time) : json_null(), "rep_times_s",
+        c->valid ? times_json(c->rep_times, c->time.count) : json_null(), "gbps", c->valid ? number(c->gbps) : json_null(),
+        "gflops", c->valid ? number(c->gflops) : json_null(), "roof_gbps", number(c->roof_gbps),
+        "roof_fraction", c->valid ? number(c->roof_fraction) : json_null(), "overhead",
         c->valid ? number(c->overhead) : json_null(), "run_to_run", "trials", (json_int_t)cfg->trials,
         "distinct", (json_int_t)c->r2r_distinct, "max_ulp", ulps(c->r2r_max_ulp), "accuracy", "max_ulp",
         ulps(c->accuracy_max_ulp), "scaled_u", number(c->accuracy_scaled_u), "fingerprint", fp, "probe_bits",
@@ -126,8 +141,18 @@ static json_t *case_json(const clr_run_config *cfg, const clr_device_result *res
                                                   ulps(c->layout_max_ulp)));
     if (v)
         json_object_set_new(j, "batch_variance",
-                            json_pack("{s:I, s:I, s:o}", "distinct", (json_int_t)v->distinct, "base_batch",
-                                      (json_int_t)v->base_batch, "max_ulp", ulps(v->max_ulp)));
+                            json_pack("{s:I, s:I, s:o, s:o, s:o}", "distinct", (json_int_t)v->distinct, "base_batch",
+                                      (json_int_t)v->base_batch, "max_ulp", ulps(v->max_ulp), "mean_abs_diff",
+                                      number(v->mean_abs_diff), "max_abs_diff", number(v->max_abs_diff)));
+    json_t *r2r = json_object_get(j, "run_to_run");
+    json_object_set_new(r2r, "mean_abs_diff", number(c->r2r_mean_abs_diff));
+    json_object_set_new(r2r, "max_abs_diff", number(c->r2r_max_abs_diff));
+    /* The whole output against the reference strategy's at the same shape and batch. */
+    json_object_set_new(j, "vs_reference",
+                        c->vs_ref ? json_pack("{s:s, s:b, s:o, s:o}", "strategy", op->strategies[0].name, "identical",
+                                              c->vs_ref_identical, "mean_abs_diff", number(c->vs_ref_mean_abs_diff),
+                                              "max_abs_diff", number(c->vs_ref_max_abs_diff))
+                                  : json_null());
     return j;
 }
 
@@ -135,7 +160,7 @@ json_t *clr_results_json(const clr_run_config *cfg, const clr_device_result *res
 {
     const clr_operation *op = cfg->op;
     json_t *strategies = json_array(), *cases = json_array(), *variance = json_array();
-    json_t *claims = json_array(), *copies = json_array();
+    json_t *claims = json_array(), *roofs = json_array();
     for (size_t i = 0; i < cfg->nstrategies; ++i) {
         const clr_strategy *s = &op->strategies[cfg->strategy_index[i]];
         json_array_append_new(strategies, json_pack("{s:s, s:s, s:o}", "name", s->name, "summary", s->summary,
@@ -163,20 +188,25 @@ json_t *clr_results_json(const clr_run_config *cfg, const clr_device_result *res
                                                 status, "broken", c->claimed && c->status == CLR_CLAIM_VIOLATED,
                                                 "evidence", c->evidence));
     }
-    for (size_t i = 0; i < res->ncopies; ++i) {
-        const clr_copy_result *c = &res->copies[i];
-        json_array_append_new(copies, json_pack("{s:o, s:I, s:o, s:o, s:o}", "shape",
+    for (size_t i = 0; i < res->nroofs; ++i) {
+        const clr_roof_result *c = &res->roofs[i];
+        json_array_append_new(roofs, json_pack("{s:o, s:I, s:s, s:o, s:I, s:o, s:o}", "shape",
                                                 clr_shape_json(op, &cfg->shapes[c->shape_index]),
-                                                "batch", (json_int_t)c->batch, "bytes", number(c->bytes),
+                                                "batch", (json_int_t)c->batch, "kernel", "read", "bytes",
+                                                number(c->bytes), "work_items", (json_int_t)c->items,
                                                 "time_s", stats_json(&c->time), "gbps", number(c->gbps)));
     }
-    return json_pack("{s:s, s:i, s:{s:s, s:s}, s:s, s:o, s:o, s:o, s:{s:s, s:o, s:o}, s:o, s:o, s:o, s:o, s:o,"
+    return json_pack("{s:s, s:i, s:{s:s, s:s, s:s, s:s}, s:s, s:o, s:o, s:o, s:{s:s, s:o, s:o}, s:o, s:o, s:o, s:o, s:o,"
+                     " s:o,"
                      " s:{s:I, s:I, s:I, s:b}}",
                      "schema", CLR_SCHEMA_NAME, "schema_version", CLR_SCHEMA_VERSION, "tool", "name", "clrepro",
-                     "version", CLREPRO_VERSION, "started_utc", res->started_utc, "wall_seconds",
+                     "version", CLREPRO_VERSION, "git_commit", clr_git_commit, "clblast", clr_clblast_version(),
+                     "started_utc", res->started_utc, "wall_seconds",
                      number(res->wall_seconds), "device", clr_device_to_json(&res->device), "config",
                      config_json(cfg, res), "build", "program", op->source, "seconds", number(res->build_seconds),
-                     "copy_seconds", number(res->copy_build_seconds), "strategies", strategies, "copy", copies,
+                     "roof_seconds", number(res->roof_build_seconds), "strategies", strategies, "roof", roofs,
+                     "peak", json_pack("{s:o, s:o, s:o}", "bytes", number(res->peak.bytes), "read_gbps",
+                                       number(res->peak.read_gbps), "copy_gbps", number(res->peak.copy_gbps)),
                      "cases", cases, "batch_variance", variance, "claims", claims, "summary", "invalid_cases",
                      (json_int_t)res->invalid_cases, "broken_claims", (json_int_t)res->broken_claims,
                      /* cases taken from the journal of an interrupted run (--resume), not measured now */
@@ -253,8 +283,8 @@ json_t *clr_case_record(const clr_run_config *cfg, const clr_case *c)
         (json_int_t)c->shape.batch, "dims", dims, "dtype", clr_dtype_name(c->shape.dtype), "skipped", c->skipped,
         "skip_reason", c->skip_reason, "plan", plan, "valid", c->valid, "rows_out_of_bound",
         (json_int_t)c->rows_out_of_bound, "worst_error_ratio", exact_number(c->worst_error_ratio), "time",
-        stats_record(&c->time), "gbps", exact_number(c->gbps), "gflops", exact_number(c->gflops), "copy_gbps",
-        exact_number(c->copy_gbps), "copy_fraction", exact_number(c->copy_fraction), "overhead",
+        stats_record(&c->time), "gbps", exact_number(c->gbps), "gflops", exact_number(c->gflops), "roof_gbps",
+        exact_number(c->roof_gbps), "roof_fraction", exact_number(c->roof_fraction), "overhead",
         exact_number(c->overhead), "r2r_distinct", (json_int_t)c->r2r_distinct, "r2r_max_ulp",
         hex64(c->r2r_max_ulp), "accuracy_max_ulp", hex64(c->accuracy_max_ulp), "accuracy_scaled_u",
         exact_number(c->accuracy_scaled_u), "fingerprint",
@@ -262,6 +292,20 @@ json_t *clr_case_record(const clr_run_config *cfg, const clr_case *c)
         (json_int_t)c->order_distinct, "order_max_ulp", hex64(c->order_max_ulp), "has_layout", c->has_layout,
         "layout_same", c->layout_same, "layout_max_ulp", hex64(c->layout_max_ulp), "replayed", c->replayed,
         "replay_mismatches", (json_int_t)c->replay_mismatches, "first_mismatch", c->first_mismatch);
+    if (j) {
+        failed |= json_object_set_new(j, "r2r_mean_abs_diff", exact_number(c->r2r_mean_abs_diff));
+        failed |= json_object_set_new(j, "r2r_max_abs_diff", exact_number(c->r2r_max_abs_diff));
+        failed |= json_object_set_new(j, "vs_ref", json_pack("{s:b, s:b, s:o, s:o}", "measured", c->vs_ref, "identical",
+                                                             c->vs_ref_identical, "mean_abs_diff",
+                                                             exact_number(c->vs_ref_mean_abs_diff), "max_abs_diff",
+                                                             exact_number(c->vs_ref_max_abs_diff)));
+    }
+    if (j && c->rep_times) {
+        json_t *reps = json_array();
+        for (size_t i = 0; reps && i < c->time.count; ++i)
+            failed |= json_array_append_new(reps, exact_number(c->rep_times[i]));
+        failed |= !reps || json_object_set_new(j, "rep_times", reps);
+    }
     if (!j || failed) {
         json_decref(j);
         return NULL;
@@ -274,9 +318,9 @@ json_t *clr_case_record(const clr_run_config *cfg, const clr_case *c)
     return json_pack("{s:o}", "case", j);
 }
 
-json_t *clr_copy_record(const clr_copy_result *c)
+json_t *clr_roof_record(const clr_roof_result *c)
 {
-    return json_pack("{s:{s:I, s:I, s:o, s:o, s:o}}", "copy", "shape_index", (json_int_t)c->shape_index, "batch",
-                     (json_int_t)c->batch, "bytes", exact_number(c->bytes), "time", stats_record(&c->time), "gbps",
-                     exact_number(c->gbps));
+    return json_pack("{s:{s:I, s:I, s:o, s:I, s:o, s:o}}", "roof", "shape_index", (json_int_t)c->shape_index,
+                     "batch", (json_int_t)c->batch, "bytes", exact_number(c->bytes), "work_items",
+                     (json_int_t)c->items, "time", stats_record(&c->time), "gbps", exact_number(c->gbps));
 }

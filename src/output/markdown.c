@@ -1,5 +1,5 @@
 /* markdown.c: the human-readable tables committed under results/: one table per row size
- * (strategy x batch), then the claims against what was observed, then the copy yardstick.
+ * (strategy x batch), then the claims against what was observed, then the bandwidth roof.
  * Text that is not this program's own (device and driver strings, the run name, the --input
  * path, the recorded command line, skip reasons and evidence) is escaped (clr_text_md, or
  * clr_text_md_code for a code span), so no value can split a table or inject markup. */
@@ -50,8 +50,8 @@ char *clr_results_markdown(const clr_run_config *cfg, const clr_device_result *r
     clr_text_printf(&t, ", ");
     clr_text_md(&t, d->device_version);
     clr_text_printf(&t, "\n");
-    clr_text_printf(&t, "- Started %s, %.1f s on this device; kernel build %.3f s (copy kernel %.3f s)\n",
-                    res->started_utc, res->wall_seconds, res->build_seconds, res->copy_build_seconds);
+    clr_text_printf(&t, "- Started %s, %.1f s on this device; kernel build %.3f s (roof kernels %.3f s)\n",
+                    res->started_utc, res->wall_seconds, res->build_seconds, res->roof_build_seconds);
     if (cfg->input.from_file) {
         clr_text_printf(&t, "- Input: ");
         clr_text_md_code(&t, cfg->input.path);
@@ -68,8 +68,9 @@ char *clr_results_markdown(const clr_run_config *cfg, const clr_device_result *r
         clr_text_md_code(&t, cfg->command_line);
         clr_text_printf(&t, "\n");
     }
-    clr_text_printf(&t, "\nTime is the median of the timed repetitions (device profiling events). %% copy = GB/s "
-                        "over the copy kernel's GB/s on the same bytes in the same run. Overhead = time / "
+    clr_text_printf(&t, "\nTime is the median of the timed repetitions (device profiling events). %% roof = GB/s "
+                        "over the roof's: the fastest repetition of a kernel that only reads as many bytes, in the "
+                        "same run (below). Overhead = time / "
                         "fastest strategy's time at the same shape. Run-to-run: distinct output patterns over "
                         "the trials. Batch: distinct probe-row patterns over every batch size and position, "
                         "and the largest ulp distance from the smallest batch. Order: distinct probe-row patterns over "
@@ -77,7 +78,10 @@ char *clr_results_markdown(const clr_run_config *cfg, const clr_device_result *r
                         "from the host reference (the exact sum for sum; float64 for the others). Scaled error: "
                         "largest |error| over the magnitude the operation's error bound is relative to (the "
                         "sum of the terms' magnitudes, e.g. Σ|x| for a sum, Σ|a·b| for a product), in units of "
-                        "u = 2^-24.%s\n", CLR_ORDERS,
+                        "u = 2^-24. Mean |diff|: over the later trials' outputs against the first (run to run), "
+                        "and over the probe rows against the smallest batch's (batch). vs %s: the whole output "
+                        "against the reference strategy's at the same shape and batch: the same bits, or the "
+                        "largest and mean |diff|.%s\n", CLR_ORDERS, op->strategies[0].name,
                     op->accuracy_scaled ? " Read the scaled error here: outputs near 0, where an error of a few u "
                                           "of the magnitude is thousands of ulp of the output."
                                         : "");
@@ -85,11 +89,11 @@ char *clr_results_markdown(const clr_run_config *cfg, const clr_device_result *r
         char shape[128];
         clr_shape_text(op, &cfg->shapes[zi], shape, sizeof shape);
         clr_text_printf(&t, "\n## %s (%s)\n\n", shape, clr_dtype_name(cfg->shapes[zi].dtype));
-        clr_text_printf(&t, "| strategy | %s | time (ms) | GB/s | GFLOP/s | %% copy | overhead | run-to-run distinct | "
+        clr_text_printf(&t, "| strategy | %s | time (ms) | GB/s | GFLOP/s | %% roof | overhead | run-to-run distinct | "
                             "run-to-run max ulp | batch distinct | batch max ulp | order distinct | accuracy (ulp) | "
-                            "scaled error (u) | valid |\n",
-                        op->batch_name);
-        clr_text_printf(&t, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+                            "scaled error (u) | mean \\|diff\\| run-to-run / batch | vs %s | valid |\n",
+                        op->batch_name, op->strategies[0].name);
+        clr_text_printf(&t, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n");
         for (size_t i = 0; i < res->ncases; ++i) {
             const clr_case *c = &res->cases[i];
             if (c->shape_index != zi)
@@ -97,14 +101,14 @@ char *clr_results_markdown(const clr_run_config *cfg, const clr_device_result *r
             if (c->skipped) {
                 clr_text_printf(&t, "| %s | %zu | skipped: ", op->strategies[c->strategy].name, c->shape.batch);
                 clr_text_md(&t, c->skip_reason);
-                clr_text_printf(&t, " | | | | | | | | | | | | |\n");
+                clr_text_printf(&t, " | | | | | | | | | | | | | | |\n");
                 continue;
             }
             const clr_variance *v = clr_find_variance(res, c->strategy, c->shape_index);
             clr_text_printf(&t, "| %s | %zu |", op->strategies[c->strategy].name, c->shape.batch);
             if (c->valid)
                 clr_text_printf(&t, " %.4f | %.2f | %.2f | %.1f%% | %.2fx |", c->time.median * 1e3, c->gbps,
-                                c->gflops, 100 * c->copy_fraction, c->overhead);
+                                c->gflops, 100 * c->roof_fraction, c->overhead);
             else
                 clr_text_printf(&t, " - | - | - | - | - |");
             clr_text_printf(&t, " %zu/%u |", c->r2r_distinct, cfg->trials);
@@ -120,6 +124,17 @@ char *clr_results_markdown(const clr_run_config *cfg, const clr_device_result *r
                 clr_text_printf(&t, " - |");
             ulps_cell(&t, c->accuracy_max_ulp);
             scaled_cell(&t, c->accuracy_scaled_u);
+            clr_text_printf(&t, " %.3g / ", c->r2r_mean_abs_diff);
+            if (v)
+                clr_text_printf(&t, "%.3g |", v->mean_abs_diff);
+            else
+                clr_text_printf(&t, "- |");
+            if (!c->vs_ref)
+                clr_text_printf(&t, " - |");
+            else if (c->vs_ref_identical)
+                clr_text_printf(&t, " same bits |");
+            else
+                clr_text_printf(&t, " max %.3g, mean %.3g |", c->vs_ref_max_abs_diff, c->vs_ref_mean_abs_diff);
             clr_text_printf(&t, " %s |\n", c->valid ? "yes" : "**NO**");
         }
     }
@@ -160,14 +175,19 @@ char *clr_results_markdown(const clr_run_config *cfg, const clr_device_result *r
         clr_text_md(&t, c->evidence);
         clr_text_printf(&t, " |\n");
     }
-    clr_text_printf(&t, "\n## Copy bandwidth (yardstick)\n\n| shape | %s | bytes moved | time (ms) | GB/s |\n"
-                        "|---|---:|---:|---:|---:|\n", op->batch_name);
-    for (size_t i = 0; i < res->ncopies; ++i) {
-        const clr_copy_result *c = &res->copies[i];
+    clr_text_printf(&t, "\n## Bandwidth roof\n\nA kernel that only reads as many bytes as the operation moves, at "
+                        "1 work-group, one per compute unit and as many as the split strategies use; the "
+                        "fastest repetition of any of them. The device's peak: %.2f GB/s reading, %.2f GB/s "
+                        "copying (%.0f MiB, fastest repetition).\n\n"
+                        "| shape | %s | bytes read | work-items | fastest (ms) | median (ms) | GB/s |\n"
+                        "|---|---:|---:|---:|---:|---:|---:|\n",
+                    res->peak.read_gbps, res->peak.copy_gbps, res->peak.bytes / (1 << 20), op->batch_name);
+    for (size_t i = 0; i < res->nroofs; ++i) {
+        const clr_roof_result *c = &res->roofs[i];
         char shape[128];
         clr_shape_text(op, &cfg->shapes[c->shape_index], shape, sizeof shape);
-        clr_text_printf(&t, "| %s | %zu | %.0f | %.4f | %.2f |\n", shape, c->batch, c->bytes, c->time.median * 1e3,
-                        c->gbps);
+        clr_text_printf(&t, "| %s | %zu | %.0f | %zu | %.4f | %.4f | %.2f |\n", shape, c->batch, c->bytes, c->items,
+                        c->time.min * 1e3, c->time.median * 1e3, c->gbps);
     }
     if (t.failed) {
         free(t.buf);
