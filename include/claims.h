@@ -63,6 +63,7 @@ typedef struct clr_case {
     int replayed;             /* validated against the host's replay of the strategy's order */
     size_t replay_mismatches; /* validated rows whose outputs differ from the replay */
     char first_mismatch[160]; /* the first such output, device against replay */
+    size_t search_order;      /* --find-switch: the order the case ran in (for a stable sort) */
 } clr_case;
 
 typedef struct clr_variance {
@@ -107,6 +108,29 @@ void clr_abs_diff(const float *a, const float *b, size_t n, double *sum, double 
  * observation of the probe row against the smallest batch at position 0. Sets the max_ulp of
  * every observation it counts. Returns 0, with *out untouched, when the strategy has no case
  * there that was not skipped; else 1. */
+/* Switch points: where the probe row's bits (logical row 0 at position 0) of one strategy at one
+ * shape change from one measured batch size to the next larger one. */
+#define CLR_MAX_SWITCHES 16
+typedef struct clr_switch {
+    size_t strategy, shape_index;
+    size_t measured;  /* batch sizes measured (skipped ones not counted) */
+    size_t lo, hi;    /* the smallest and the largest of them */
+    size_t nchanges;  /* how many times the bits changed going up through them */
+    size_t distinct;  /* distinct probe bit patterns among them */
+    size_t before[CLR_MAX_SWITCHES], at[CLR_MAX_SWITCHES]; /* the first changes: between sizes before
+                                                            * and at (neighbours among those measured) */
+} clr_switch;
+
+/* Fills *out from the cases of one strategy at one shape; 0 when no case of it was measured. */
+int clr_find_switches(const clr_case *cases, size_t ncases, size_t shape_index, size_t strategy, clr_switch *out);
+/* For every case: the next smaller batch size measured for its strategy and shape when its probe
+ * bits differ from that size's, else 0 (unchanged, the smallest, or skipped). changed_from has
+ * ncases entries. -1 when out of memory. */
+int clr_probe_changes(const clr_case *cases, size_t ncases, size_t *changed_from);
+/* The bits "change at B = 2, 8 (...)" / "never change in B = 1-512 (...)": a switch summary's text
+ * (batch_name: B, M, ...), a phrase that follows "bits". */
+void clr_switch_text(const clr_switch *sw, const char *batch_name, char *buf, size_t size);
+
 int clr_summarise_variance(const clr_operation *op, clr_case *cases, size_t ncases, size_t shape_index,
                            size_t strategy, clr_variance *out);
 

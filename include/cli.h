@@ -30,7 +30,14 @@ typedef enum clr_command {
  * suite's largest matmul on 2 CPU cores takes about a minute), short of a night lost to a hang. */
 #define CLR_DEFAULT_TIMEOUT 600
 
-/* Per-row dimension options (--n, --k, --hidden, ...): each a validated list. */
+/* Cases per device a run may measure without --yes (a sweep can ask for tens of thousands). */
+#define CLR_MAX_CASES_UNASKED 2000
+
+/* The most sizes one list option (--batch, --n, ...) may name, ranges expanded. */
+#define CLR_MAX_SIZES 4096
+
+/* Per-row dimension options (--n, --k, --hidden, ...): each a validated list of sizes and ranges
+ * (1-512, 1-4096:x2, 64-256:+8). */
 #define CLR_MAX_DIM_OPTIONS 8
 typedef struct clr_dim_list {
     const char *name;
@@ -60,6 +67,8 @@ typedef struct clr_cli {
     int save_outputs, strict, json, list, quiet, no_progress;
     unsigned timeout; /* seconds per case, 0: no limit */
     int resume;       /* take completed cases from the journal of an interrupted run */
+    int find_switch;  /* search the batches for switch points instead of running every one */
+    int yes;          /* run more than CLR_MAX_CASES_UNASKED cases per device */
 } clr_cli;
 
 /* argv[0] is the program name. Errors are CLR_EUSAGE with a message naming the option. */

@@ -33,6 +33,7 @@ typedef struct clr_run_config {
     int progress; /* progress line on stderr */
     const char *command_line; /* recorded with the results */
     unsigned timeout; /* seconds one case may take before it is abandoned; 0: no limit */
+    int find_switch;  /* search the batches (ascending) for switch points instead of running all */
     int skip_unfit;   /* a (shape, batch) that does not fit the device is skipped, its cases saying
                        * why, instead of refusing the run (suites: one suite for every device) */
 } clr_run_config;
@@ -65,6 +66,8 @@ typedef struct clr_device_result {
     size_t ncases;
     clr_variance *variance;
     size_t nvariance;
+    clr_switch *switches; /* per strategy and shape measured: where the probe bits change with B */
+    size_t nswitches;
     clr_claim_result *claims;
     size_t nclaims;
     clr_roof_result *roofs;

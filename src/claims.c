@@ -30,6 +30,120 @@ void clr_abs_diff(const float *a, const float *b, size_t n, double *sum, double 
     }
 }
 
+typedef struct probe_at {
+    size_t batch;
+    uint64_t hash;
+} probe_at;
+
+static int cmp_probe_at(const void *a, const void *b)
+{
+    const probe_at *x = a, *y = b;
+    return x->batch < y->batch ? -1 : x->batch > y->batch;
+}
+
+int clr_find_switches(const clr_case *cases, size_t ncases, size_t shape_index, size_t strategy, clr_switch *out)
+{
+    memset(out, 0, sizeof *out);
+    out->strategy = strategy;
+    out->shape_index = shape_index;
+    size_t n = 0;
+    for (size_t i = 0; i < ncases; ++i)
+        n += cases[i].strategy == strategy && cases[i].shape_index == shape_index && !cases[i].skipped &&
+             cases[i].npositions;
+    if (n == 0)
+        return 0;
+    probe_at *p = malloc(n * sizeof *p);
+    uint64_t *hashes = malloc(n * sizeof *hashes);
+    if (!p || !hashes) {
+        free(p);
+        free(hashes);
+        return 0;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < ncases; ++i) {
+        const clr_case *c = &cases[i];
+        if (c->strategy == strategy && c->shape_index == shape_index && !c->skipped && c->npositions) {
+            p[k].batch = c->shape.batch;
+            hashes[k] = p[k].hash = c->positions[0].hash;
+            ++k;
+        }
+    }
+    qsort(p, n, sizeof *p, cmp_probe_at);
+    out->measured = n;
+    out->lo = p[0].batch;
+    out->hi = p[n - 1].batch;
+    out->distinct = clr_count_distinct_u64(hashes, n);
+    for (size_t i = 1; i < n; ++i)
+        if (p[i].hash != p[i - 1].hash) {
+            if (out->nchanges < CLR_MAX_SWITCHES) {
+                out->before[out->nchanges] = p[i - 1].batch;
+                out->at[out->nchanges] = p[i].batch;
+            }
+            out->nchanges++;
+        }
+    free(p);
+    free(hashes);
+    return 1;
+}
+
+static const clr_case *sort_cases;
+
+/* By strategy, shape, then batch. */
+static int cmp_case_index(const void *a, const void *b)
+{
+    const clr_case *x = &sort_cases[*(const size_t *)a], *y = &sort_cases[*(const size_t *)b];
+    if (x->strategy != y->strategy)
+        return x->strategy < y->strategy ? -1 : 1;
+    if (x->shape_index != y->shape_index)
+        return x->shape_index < y->shape_index ? -1 : 1;
+    return x->shape.batch < y->shape.batch ? -1 : x->shape.batch > y->shape.batch;
+}
+
+int clr_probe_changes(const clr_case *cases, size_t ncases, size_t *changed_from)
+{
+    size_t *order = malloc((ncases ? ncases : 1) * sizeof *order), n = 0;
+    if (!order)
+        return -1;
+    for (size_t i = 0; i < ncases; ++i) {
+        changed_from[i] = 0;
+        if (!cases[i].skipped && cases[i].npositions)
+            order[n++] = i;
+    }
+    sort_cases = cases;
+    qsort(order, n, sizeof *order, cmp_case_index);
+    for (size_t k = 1; k < n; ++k) {
+        const clr_case *a = &cases[order[k - 1]], *b = &cases[order[k]];
+        if (a->strategy == b->strategy && a->shape_index == b->shape_index &&
+            a->positions[0].hash != b->positions[0].hash)
+            changed_from[order[k]] = a->shape.batch;
+    }
+    free(order);
+    return 0;
+}
+
+void clr_switch_text(const clr_switch *sw, const char *batch_name, char *buf, size_t size)
+{
+    size_t len = 0;
+    if (sw->nchanges == 0) {
+        snprintf(buf, size, "never change in %s = %zu-%zu (%zu sizes)", batch_name, sw->lo, sw->hi, sw->measured);
+        return;
+    }
+    len = (size_t)snprintf(buf, size, "change at %s =", batch_name);
+    size_t shown = sw->nchanges < CLR_MAX_SWITCHES ? sw->nchanges : CLR_MAX_SWITCHES;
+    for (size_t i = 0; i < shown && len < size; ++i) {
+        /* Neighbours among the sizes measured: "8" when 7 was measured, "5-8" when 4 was the last */
+        if (sw->at[i] - sw->before[i] == 1)
+            len += (size_t)snprintf(buf + len, size - len, "%s %zu", i ? "," : "", sw->at[i]);
+        else
+            len += (size_t)snprintf(buf + len, size - len, "%s %zu-%zu", i ? "," : "", sw->before[i] + 1, sw->at[i]);
+    }
+    if (len < size && sw->nchanges > shown)
+        len += (size_t)snprintf(buf + len, size - len, " and %zu more", sw->nchanges - shown);
+    if (len < size)
+        snprintf(buf + len, size - len, " (%zu patterns in %zu sizes, %zu-%zu)", sw->distinct, sw->measured, sw->lo,
+                 sw->hi);
+}
+
 int clr_summarise_variance(const clr_operation *op, clr_case *cases, size_t ncases, size_t shape_index,
                            size_t strategy, clr_variance *out)
 {

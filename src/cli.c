@@ -55,6 +55,8 @@ static const option_spec options[] = {
     {"quiet", ARG_NONE, CMP | REP, NULL, "nothing on stdout, and no list of the inputs skipped on stderr"},
     {"no-progress", ARG_NONE, RUN, NULL, "no progress line on stderr (it only appears on a terminal anyway)"},
     {"timeout", ARG_VALUE, RUN, "SECONDS", "time limit of one case (strategy x shape x batch), 0..604800, 0 for none (default 600); a case that overruns it stops the run, incomplete, status 1, its completed cases kept for --resume"},
+    {"find-switch", ARG_NONE, RUN, NULL, "search --batch's sizes for where each strategy's probe bits change, running far fewer than all (bisection between sizes whose bits differ; it assumes bits that agree at two sizes agree between them)"},
+    {"yes", ARG_NONE, RUN, NULL, "run a sweep of more than " CLR_STR(CLR_MAX_CASES_UNASKED) " cases per device (refused without it)"},
     {"resume", ARG_NONE, RUN, NULL, "take the cases an interrupted run of the same configuration completed from its journal (<out>/<device>/.<name>.journal.jsonl) and measure only the rest"},
     {"list", ARG_NONE, DEV, NULL, "one line per device, as clinfo -l (-l also works)"},
     {"json", ARG_NONE, DEV, NULL, "machine-readable output (schema clrepro.devices)"},
@@ -275,6 +277,81 @@ static int parse_name_list(const char *opt, const char *v, clr_error *err)
     return err->code;
 }
 
+/* One item of a size list: a size, or a sweep A-B (every size from A to B), A-B:xK (A, A*K,
+ * A*K^2, ... up to B) or A-B:+K (A, A+K, ... up to B), appended to list. */
+static int append_item(const char *opt, const char *v, const char *item, size_t **list, size_t *n, size_t *cap,
+                       clr_error *err)
+{
+    char text[128], *dash, *colon;
+    if (strlen(item) >= sizeof text)
+        return bad(err, opt, v, "an item is too long");
+    snprintf(text, sizeof text, "%s", item);
+    dash = strchr(text, '-');
+    colon = strchr(text, ':');
+    size_t lo, hi, step = 1;
+    int geometric = 0;
+    if (colon && dash && colon < dash)
+        return bad(err, opt, v, "a range is A-B, then its step: A-B:xK or A-B:+K");
+    if (!dash || dash == text) { /* "-5" is a negative number, not a range */
+        if (colon)
+            return bad(err, opt, v, "a step belongs to a range: A-B:xK or A-B:+K");
+        if (clr_parse_size(text, &lo))
+            return bad(err, opt, v, "expected comma-separated whole numbers (4096, 2^12 or 4K forms) or ranges "
+                                    "(1-512, 1-4096:x2, 64-256:+8)");
+        hi = lo;
+    } else {
+        *dash = '\0';
+        if (colon)
+            *colon = '\0';
+        char expect[256];
+        if (clr_parse_size(text, &lo) || clr_parse_size(dash + 1, &hi)) {
+            snprintf(expect, sizeof expect, "'%.64s' is no range: A-B with whole numbers A and B, optionally :xK "
+                     "(multiply) or :+K (add), e.g. 1-512, 1-4096:x2, 64-256:+8", item);
+            return bad(err, opt, v, expect);
+        }
+        if (lo > hi) {
+            snprintf(expect, sizeof expect, "the range %.64s is reversed (or empty); give the smaller bound first",
+                     item);
+            return bad(err, opt, v, expect);
+        }
+        if (colon) {
+            const char *st = colon + 1;
+            geometric = *st == 'x';
+            if ((*st != 'x' && *st != '+') || clr_parse_size(st + 1, &step)) {
+                snprintf(expect, sizeof expect, "the step of %.64s should be xK (multiply by K) or +K (add K)", item);
+                return bad(err, opt, v, expect);
+            }
+            if (step == 0 || (geometric && step == 1)) {
+                snprintf(expect, sizeof expect, "the step of %.64s never advances; use x2 or more, or +1 or more",
+                         item);
+                return bad(err, opt, v, expect);
+            }
+            if (geometric && lo == 0)
+                return bad(err, opt, v, "a range multiplied by a step cannot start at 0");
+        }
+    }
+    for (size_t x = lo;;) {
+        if (*n == CLR_MAX_SIZES)
+            return bad(err, opt, v, "more than " CLR_STR(CLR_MAX_SIZES) " sizes; use a coarser step");
+        if (*n == *cap) {
+            size_t grown = *cap ? 2 * *cap : 16;
+            size_t *bigger = realloc(*list, grown * sizeof *bigger);
+            if (!bigger)
+                return clr_fail(err, CLR_EFAIL, "out of host memory");
+            *list = bigger;
+            *cap = grown;
+        }
+        (*list)[(*n)++] = x;
+        /* the next size, unless it would pass hi (or overflow) */
+        if (geometric ? x > hi / step : hi - x < step)
+            break;
+        x = geometric ? x * step : x + step;
+    }
+    return CLR_OK;
+}
+
+/* A list of sizes (--batch, --n, ...): items separated by commas, each a size or a range
+ * (append_item), every size at least 1 and given once, in the order given. */
 static int parse_list(const char *opt, const char *v, size_t **items, size_t *count, clr_error *err)
 {
     free(*items);
@@ -282,8 +359,20 @@ static int parse_list(const char *opt, const char *v, size_t **items, size_t *co
     *count = 0;
     if (check_list_items(opt, v, err))
         return err->code;
-    if (clr_parse_size_list(v, items, count))
-        return bad(err, opt, v, "expected comma-separated whole numbers (4096, 2^12 or 4K forms)");
+    char *copy = clr_strdup(v), *save = NULL;
+    size_t *list = NULL, n = 0, cap = 0;
+    if (!copy)
+        return clr_fail(err, CLR_EFAIL, "out of host memory");
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+        if (append_item(opt, v, tok, &list, &n, &cap, err))
+            break;
+    free(copy);
+    if (err->code) {
+        free(list);
+        return err->code;
+    }
+    *items = list;
+    *count = n;
     for (size_t i = 0; i < *count; ++i)
         if ((*items)[i] == 0)
             return bad(err, opt, v, "every value must be at least 1");
@@ -294,9 +383,9 @@ static int parse_list(const char *opt, const char *v, size_t **items, size_t *co
     qsort(sorted, *count, sizeof *sorted, compare_size);
     for (size_t i = 1; i < *count; ++i)
         if (sorted[i] == sorted[i - 1]) {
-            char expect[128];
-            snprintf(expect, sizeof expect, "%zu is given twice (4K and 4096 are the same size); give each size once",
-                     sorted[i]);
+            char expect[160];
+            snprintf(expect, sizeof expect, "%zu is given twice (4K and 4096 are the same size, and ranges may "
+                     "overlap); give each size once", sorted[i]);
             bad(err, opt, v, expect);
             break;
         }
@@ -385,6 +474,8 @@ static int apply(clr_cli *cli, const char *name, const char *v, clr_error *err)
     else if (!strcmp(name, "quiet")) cli->quiet = 1;
     else if (!strcmp(name, "no-progress")) cli->no_progress = 1;
     else if (!strcmp(name, "resume")) cli->resume = 1;
+    else if (!strcmp(name, "find-switch")) cli->find_switch = 1;
+    else if (!strcmp(name, "yes")) cli->yes = 1;
     else if (!strcmp(name, "timeout")) return parse_uint_opt(name, v, 0, 604800, &cli->timeout, err);
     return CLR_OK;
 }

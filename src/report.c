@@ -67,6 +67,37 @@ static void accuracy_text(const clr_operation *op, const clr_case *c, char *buf,
         snprintf(buf, size, e < 99.5 ? "%.2g" : e < 999999.5 ? "%.0f" : "%.0e", e);
 }
 
+/* Where each strategy's probe bits change with the batch at shape shape_index, wrapped within 100
+ * columns: one line per strategy that changes, one for those that never do. */
+static void print_switches(FILE *out, const clr_run_config *cfg, const clr_device_result *res, size_t shape_index)
+{
+    const clr_operation *op = cfg->op;
+    char never[512] = "", line[1024];
+    size_t lo = 0, hi = 0, measured = 0;
+    for (size_t i = 0; i < res->nswitches; ++i) {
+        const clr_switch *sw = &res->switches[i];
+        if (sw->shape_index != shape_index || sw->measured < 2)
+            continue;
+        if (sw->nchanges == 0) {
+            size_t len = strlen(never);
+            snprintf(never + len, sizeof never - len, "%s%s", len ? ", " : "", op->strategies[sw->strategy].name);
+            lo = sw->lo;
+            hi = sw->hi;
+            measured = sw->measured;
+            continue;
+        }
+        char text[512];
+        clr_switch_text(sw, op->batch_name, text, sizeof text);
+        snprintf(line, sizeof line, "%s: bits %s", op->strategies[sw->strategy].name, text);
+        print_wrapped(out, line, 2);
+    }
+    if (never[0]) {
+        snprintf(line, sizeof line, "%s: bits never change in %s = %zu-%zu (%zu sizes)", never, op->batch_name, lo, hi,
+                 measured);
+        print_wrapped(out, line, 2);
+    }
+}
+
 void clr_print_summary(FILE *out, const clr_run_config *cfg, const clr_device_result *res, const char *dir)
 {
     const clr_operation *op = cfg->op;
@@ -88,13 +119,33 @@ void clr_print_summary(FILE *out, const clr_run_config *cfg, const clr_device_re
                  "over orders of the addends; %s\n",
             op->accuracy_scaled ? "acc: largest |error| over the magnitude Σ|a·b| in units of u = 2^-24"
                                 : "acc: largest distance from the reference in ulp");
+    /* A sweep (many batch sizes, or searched): where the bits change, not a line per case. */
+    int sweep = cfg->find_switch || cfg->nbatches > 16;
+    if (sweep) {
+        size_t ran = 0;
+        for (size_t i = 0; i < res->ncases; ++i)
+            ran += !res->cases[i].skipped;
+        fprintf(out, "%s over %zu %s sizes: %zu cases measured; every case is in the .md and .csv\n",
+                cfg->find_switch ? "a search" : "a sweep", cfg->nbatches, op->batch_name, ran);
+    }
     size_t shown_shape = (size_t)-1;
     char last_reason[CLR_SKIP_REASON] = "";
     for (size_t i = 0; i < res->ncases; ++i) {
         const clr_case *c = &res->cases[i];
         const clr_variance *v = clr_find_variance(res, c->strategy, c->shape_index);
         char r2r[24], bv[24], acc[24], ord[24] = "-", what[64];
+        if (c->shape_index != shown_shape && sweep) {
+            char shape[256];
+            clr_shape_text(op, &c->shape, shape, sizeof shape);
+            fprintf(out, "%s\n", shape);
+            print_switches(out, cfg, res, c->shape_index);
+            shown_shape = c->shape_index;
+        }
+        if (sweep)
+            continue;
         if (c->shape_index != shown_shape) {
+            if (shown_shape != (size_t)-1 && cfg->nbatches > 2)
+                print_switches(out, cfg, res, shown_shape);
             char shape[256];
             clr_shape_text(op, &c->shape, shape, sizeof shape);
             fprintf(out, "%s\n", shape);
@@ -135,6 +186,8 @@ void clr_print_summary(FILE *out, const clr_run_config *cfg, const clr_device_re
             snprintf(detail, sizeof detail, "%zu rows beyond the error bound", c->rows_out_of_bound);
         print_wrapped(out, detail, 4);
     }
+    if (!sweep && shown_shape != (size_t)-1 && cfg->nbatches > 2)
+        print_switches(out, cfg, res, shown_shape);
     for (size_t i = 0; i < res->nclaims; ++i) {
         const clr_claim_result *c = &res->claims[i];
         char line[1024];

@@ -1093,6 +1093,102 @@ static void skip_batch(run_state *st, size_t shape_index, size_t batch, const ch
     }
 }
 
+/* The probe (logical row 0 at position 0) of strategy s at batch b of this shape, among the
+ * cases from `first`: its hash, or 0 when the case is absent or skipped (*found says which). */
+static uint64_t probe_hash(const clr_device_result *res, size_t first, size_t s, size_t b, int *found)
+{
+    for (size_t i = first; i < res->ncases; ++i) {
+        const clr_case *c = &res->cases[i];
+        if (c->strategy == s && c->shape.batch == b && !c->skipped && c->npositions) {
+            *found = 1;
+            return c->positions[0].hash;
+        }
+    }
+    *found = 0;
+    return 0;
+}
+
+static int cmp_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Orders cases by batch, keeping the order of cases within a batch (a stable sort). */
+static int cmp_case_batch(const void *a, const void *b)
+{
+    const clr_case *x = a, *y = b;
+    if (x->shape.batch != y->shape.batch)
+        return x->shape.batch < y->shape.batch ? -1 : 1;
+    return x->search_order < y->search_order ? -1 : x->search_order > y->search_order;
+}
+
+/* --find-switch: runs the smallest and the largest batch size of the list that fit, then, for
+ * every two neighbouring sizes run so far between which some strategy's probe bits differ and
+ * sizes of the list remain, the middle one of those, until every change lies between two
+ * neighbouring sizes of the list. Where the bits at two sizes agree, the sizes between are
+ * taken to agree too (a change and its undoing between them go unseen: a full sweep finds
+ * those). The cases end up in batch order; the smallest size that does not fit, if any, is
+ * recorded as skipped. */
+static int search_batches(run_state *st, size_t shape_index, size_t limit, clr_error *err)
+{
+    const clr_run_config *cfg = st->cfg;
+    clr_device_result *res = st->res;
+    size_t first = res->ncases, n = cfg->nbatches, fit = 0;
+    size_t *sizes = clr_malloc(n * sizeof *sizes, "batch sizes", err);
+    unsigned char *ran = clr_calloc(n, 1, "batch sizes", err);
+    size_t *stack = clr_malloc(2 * n * sizeof *stack, "batch sizes", err);
+    int rc = sizes && ran && stack ? CLR_OK : err->code;
+    if (rc == CLR_OK) {
+        memcpy(sizes, cfg->batches, n * sizeof *sizes);
+        qsort(sizes, n, sizeof *sizes, cmp_size);
+        while (fit < n && sizes[fit] <= limit)
+            ++fit;
+    }
+    size_t top = 0;
+    if (rc == CLR_OK && fit > 0) {
+        stack[top++] = 0;
+        stack[top++] = fit - 1;
+    }
+    while (rc == CLR_OK && top > 0) {
+        size_t hi = stack[--top], lo = stack[--top];
+        for (size_t e = 0; e < 2 && rc == CLR_OK; ++e) {
+            size_t k = e ? hi : lo;
+            if (!ran[k]) {
+                size_t before = res->ncases;
+                rc = run_batch(st, shape_index, sizes[k], err);
+                for (size_t i = before; i < res->ncases; ++i)
+                    res->cases[i].search_order = i;
+                ran[k] = 1;
+            }
+        }
+        if (rc || hi - lo < 2)
+            continue;
+        int differ = 0;
+        for (size_t si = 0; si < cfg->nstrategies && !differ; ++si) {
+            int fa, fb;
+            uint64_t a = probe_hash(res, first, cfg->strategy_index[si], sizes[lo], &fa);
+            uint64_t b = probe_hash(res, first, cfg->strategy_index[si], sizes[hi], &fb);
+            differ = fa && fb && a != b;
+        }
+        if (differ) {
+            size_t mid = lo + (hi - lo) / 2;
+            stack[top++] = mid;
+            stack[top++] = hi;
+            stack[top++] = lo;
+            stack[top++] = mid;
+        }
+    }
+    if (rc == CLR_OK && fit < n)
+        skip_batch(st, shape_index, sizes[fit], st->fit_why ? st->fit_why[shape_index] : "");
+    if (rc == CLR_OK) /* batch order; the sizes not run are in the results' config, not its cases */
+        qsort(res->cases + first, res->ncases - first, sizeof *res->cases, cmp_case_batch);
+    free(sizes);
+    free(ran);
+    free(stack);
+    return rc;
+}
+
 /* A run with its context made and its programs built, not yet measured. The state and the
  * result live here, at a stable address, because the state points into the result. */
 struct clr_prepared_run {
@@ -1168,7 +1264,8 @@ int clr_run_prepared(clr_prepared_run *p, struct clr_journal *journal, clr_devic
     r->variance = clr_calloc(cfg->nshapes * cfg->nstrategies, sizeof *r->variance, "results", err);
     r->claims = clr_calloc(cfg->nstrategies * CLR_NCLAIMS, sizeof *r->claims, "results", err);
     r->roofs = clr_calloc(cfg->nshapes * cfg->nbatches, sizeof *r->roofs, "results", err);
-    int rc = !r->cases || !r->variance || !r->claims || !r->roofs ? err->code : CLR_OK;
+    r->switches = clr_calloc(cfg->nshapes * cfg->nstrategies, sizeof *r->switches, "results", err);
+    int rc = !r->cases || !r->variance || !r->claims || !r->roofs || !r->switches ? err->code : CLR_OK;
     if (rc == CLR_OK) { /* the context again (see park); the first build's times are the ones reported */
         double build = r->build_seconds, copy_build = r->roof_build_seconds;
         rc = setup_device(st, &r->device, err);
@@ -1200,7 +1297,9 @@ int clr_run_prepared(clr_prepared_run *p, struct clr_journal *journal, clr_devic
             rc = prepare_shape(st, zi, limit, err);
         }
         size_t first_case = r->ncases;
-        for (size_t bi = 0; bi < cfg->nbatches && rc == CLR_OK; ++bi) {
+        if (cfg->find_switch && rc == CLR_OK)
+            rc = search_batches(st, zi, limit, err);
+        for (size_t bi = 0; bi < cfg->nbatches && rc == CLR_OK && !cfg->find_switch; ++bi) {
             if (cfg->batches[bi] > limit)
                 skip_batch(st, zi, cfg->batches[bi], st->fit_why[zi]);
             else
@@ -1209,6 +1308,9 @@ int clr_run_prepared(clr_prepared_run *p, struct clr_journal *journal, clr_devic
         for (size_t si = 0; si < cfg->nstrategies && rc == CLR_OK; ++si)
             r->nvariance += clr_summarise_variance(st->op, r->cases + first_case, r->ncases - first_case, zi,
                                                    cfg->strategy_index[si], &r->variance[r->nvariance]);
+        for (size_t si = 0; si < cfg->nstrategies && rc == CLR_OK; ++si)
+            r->nswitches += clr_find_switches(r->cases + first_case, r->ncases - first_case, zi,
+                                              cfg->strategy_index[si], &r->switches[r->nswitches]);
     }
     if (cfg->progress)
         fprintf(stderr, "\r\033[K");
@@ -1259,5 +1361,6 @@ void clr_device_result_free(clr_device_result *res)
     free(res->variance);
     free(res->claims);
     free(res->roofs);
+    free(res->switches);
     memset(res, 0, sizeof *res);
 }

@@ -153,6 +153,10 @@ static int prepare_part(const clr_cli *cli, const run_part *part, const char *co
     cfg->timeout = cli->timeout;
     cfg->input.seed = cli->seed;
     cfg->input.dist = cli->dist;
+    cfg->find_switch = cli->find_switch;
+    if (cli->find_switch && cfg->nbatches < 3)
+        return clr_fail(err, CLR_EUSAGE, "--find-switch searches a range of batch sizes: give --batch at least 3 "
+                        "sizes, e.g. --batch 1-512");
     return CLR_OK;
 }
 
@@ -374,7 +378,22 @@ int clr_plan_runs(const clr_cli *cli, const char *command_line, clr_planned_run 
     *nruns = 0;
     if (check_utf8(cli, command_line, err) || check_kernel_dir(cli, err))
         return err->code;
-    return plan_runs(cli, command_line, runs, nruns, input, err);
+    if (plan_runs(cli, command_line, runs, nruns, input, err))
+        return err->code;
+    /* A sweep can ask for tens of thousands of cases: past a bound, only when asked to. The
+     * search (--find-switch) runs a fraction of them and is not counted. */
+    double cases = 0;
+    for (size_t r = 0; r < *nruns; ++r) {
+        const clr_run_config *cfg = &(*runs)[r].cfg;
+        if (!cfg->find_switch)
+            cases += (double)cfg->nstrategies * (double)cfg->nshapes * (double)cfg->nbatches;
+    }
+    if (cases > CLR_MAX_CASES_UNASKED && !cli->yes)
+        return clr_fail(err, CLR_EUSAGE, "this run would measure %.0f cases on each device (strategies x shapes x "
+                        "batch sizes), more than %d: add --yes to run them all, --find-switch to search the batch "
+                        "sizes for where the bits change, or narrow --batch, --strategy or the shapes",
+                        cases, CLR_MAX_CASES_UNASKED);
+    return CLR_OK;
 }
 
 int clr_preflight(const clr_cli *cli, const clr_planned_run *runs, size_t nruns, const clr_device_list *devices,

@@ -223,6 +223,45 @@ START_TEST(cli_lists_and_numbers)
 }
 END_TEST
 
+/* Sweeps: ranges with steps in every size list, expanded in order; bad ranges refused. */
+START_TEST(cli_sweeps)
+{
+    clr_cli cli;
+    clr_error err;
+    static const struct {
+        const char *line;
+        size_t n, first, last, third;
+    } ok[] = {{"--batch 1-512", 512, 1, 512, 3},         {"--batch 1-4096:x2", 13, 1, 4096, 4},
+              {"--batch 64-256:+8", 25, 64, 256, 80},   {"--batch 1,4-6,16", 5, 1, 16, 5},
+              {"--batch 2^10-4K:x2", 3, 1024, 4096, 4096}, {"--batch 3-3", 1, 3, 3, 0},
+              {"--batch 1-10:x3", 3, 1, 9, 9},           {"--batch 5-12:+4", 2, 5, 9, 0}};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; ++i) {
+        ck_assert_msg(parse(ok[i].line, &cli, &err) == 0, "%s: %s", ok[i].line, err.msg);
+        ck_assert_uint_eq(cli.nbatches, ok[i].n);
+        ck_assert_uint_eq(cli.batches[0], ok[i].first);
+        ck_assert_uint_eq(cli.batches[cli.nbatches - 1], ok[i].last);
+        if (ok[i].n > 2)
+            ck_assert_uint_eq(cli.batches[2], ok[i].third);
+        clr_cli_free(&cli);
+    }
+    /* Shape options take the same forms. */
+    ck_assert_int_eq(parse("--op sum --n 1K-4K:x2", &cli, &err), 0);
+    ck_assert(cli.ndims == 1 && cli.dims[0].count == 3 && cli.dims[0].values[2] == 4096);
+    clr_cli_free(&cli);
+    expect_error("--batch 8-1", "the range 8-1 is reversed");
+    expect_error("--batch 1-8:x1", "never advances");
+    expect_error("--batch 1-8:+0", "never advances");
+    expect_error("--batch 1-8:y2", "should be xK (multiply by K) or +K (add K)");
+    expect_error("--batch 1-", "'1-' is no range");
+    expect_error("--batch -4", "expected comma-separated whole numbers");
+    expect_error("--batch 4:x2", "a step belongs to a range");
+    expect_error("--batch 0-4", "at least 1");
+    expect_error("--batch 1-100000", "more than 4096 sizes");
+    expect_error("--batch 1-4,4", "4 is given twice");
+    expect_error("--batch 1-2^70", "is no range");
+}
+END_TEST
+
 START_TEST(cli_nothing_after_help_or_version)
 {
     clr_cli cli;
@@ -562,6 +601,36 @@ static clr_planned_run *plan_line(const char *line, size_t *nruns, clr_input *in
     ck_assert_msg(rc == 0, "%s: %s", line, err.msg);
     return runs;
 }
+
+/* A sweep of more than CLR_MAX_CASES_UNASKED cases is refused without --yes, before any device;
+ * --find-switch searches instead and needs a range to search. */
+START_TEST(sweeps_need_yes)
+{
+    clr_error err;
+    clr_planned_run *runs = NULL;
+    size_t n;
+    clr_input in = {0};
+    const char *line = "run --op sum --n 4096 --batch 1-512 --strategy all";
+    clr_cli_free(&plan_cli);
+    ck_assert_int_eq(parse(line, &plan_cli, &err), 0);
+    ck_assert_int_eq(clr_plan_runs(&plan_cli, line, &runs, &n, &in, &err), CLR_EUSAGE);
+    ck_assert_msg(strstr(err.msg, "would measure 3584 cases") && strstr(err.msg, "--yes"), "%s", err.msg);
+    clr_planned_runs_free(runs, n);
+    clr_planned_run *r = plan_line("run --op sum --n 4096 --batch 1-512 --strategy all --yes", &n, &in);
+    ck_assert_uint_eq(r[0].cfg.nbatches, 512);
+    clr_planned_runs_free(r, n);
+    r = plan_line("run --op sum --n 4096 --batch 1-512 --find-switch", &n, &in);
+    ck_assert(r[0].cfg.find_switch);
+    clr_planned_runs_free(r, n);
+    line = "run --op sum --batch 1,2 --find-switch";
+    clr_cli_free(&plan_cli);
+    ck_assert_int_eq(parse(line, &plan_cli, &err), 0);
+    runs = NULL;
+    ck_assert_int_eq(clr_plan_runs(&plan_cli, line, &runs, &n, &in, &err), CLR_EUSAGE);
+    ck_assert_msg(strstr(err.msg, "at least 3"), "%s", err.msg);
+    clr_planned_runs_free(runs, n);
+}
+END_TEST
 
 START_TEST(plan_from_tables)
 {
@@ -904,6 +973,8 @@ int main(void)
     tcase_add_test(p, cli_demo);
     tcase_add_test(p, demo_permutation_is_a_bijection);
     tcase_add_test(p, cli_lists_and_numbers);
+    tcase_add_test(p, cli_sweeps);
+    tcase_add_test(p, sweeps_need_yes);
     tcase_add_test(p, cli_nothing_after_help_or_version);
     tcase_add_test(p, cli_demo_seed_range);
     tcase_add_test(p, messages_escape_control_characters);

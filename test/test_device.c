@@ -380,6 +380,63 @@ START_TEST(unfit_batches_are_skipped_in_suites)
 }
 END_TEST
 
+/* --find-switch against the full sweep it replaces, over B = 1-48: every batch size the sweep
+ * shows a change at is found by the search wherever no bit pattern comes back (then any two
+ * sizes around a change differ, and bisection must reach it), the changes the search reports are
+ * changes of the sweep, and the search runs fewer batch sizes. */
+START_TEST(switch_search_matches_sweep)
+{
+    clr_device dev = test_device();
+    size_t sizes[] = {4096}, batches[48];
+    for (size_t b = 0; b < 48; ++b)
+        batches[b] = b + 1;
+    clr_run_config cfg;
+    config(&cfg, sizes, 1, batches, 48, CLR_DIST_NORMAL);
+    cfg.nstrategies = 0;
+    const char *names[] = {"serial", "tree", "split", "atomic"};
+    for (size_t i = 0; i < 4; ++i)
+        cfg.strategy_index[cfg.nstrategies++] = (size_t)(clr_strategy_find(&clr_op_sum, names[i]) - clr_op_sum.strategies);
+    clr_device_result full, search;
+    clr_error err = {0};
+    ck_assert_msg(clr_run_device(&cfg, &dev, &full, &err) == 0, "%s", err.msg);
+    cfg.find_switch = 1;
+    ck_assert_msg(clr_run_device(&cfg, &dev, &search, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(full.nswitches, 4);
+    ck_assert_uint_eq(search.nswitches, 4);
+    size_t searched = 0, changes = 0;
+    for (size_t i = 0; i < search.ncases; ++i)
+        searched += search.cases[i].strategy == cfg.strategy_index[0];
+    ck_assert_msg(searched < 48, "the search ran %zu of 48 sizes", searched);
+    for (size_t k = 0; k < 4; ++k) {
+        const clr_switch *f = &full.switches[k], *q = &search.switches[k];
+        ck_assert_uint_eq(f->strategy, q->strategy);
+        ck_assert_uint_eq(f->measured, 48);
+        ck_assert(q->lo == 1 && q->hi == 48);
+        for (size_t c = 0; c < q->nchanges; ++c) { /* a change the search saw lies in one of the sweep's */
+            int inside = 0;
+            for (size_t d = 0; d < f->nchanges; ++d)
+                inside |= f->at[d] > q->before[c] && f->at[d] <= q->at[c];
+            ck_assert_msg(inside, "%s: the search's change at %zu is not in the sweep", names[k], q->at[c]);
+        }
+        if (f->distinct == f->nchanges + 1) { /* no pattern recurs: the search finds each one exactly */
+            ck_assert_uint_eq(q->nchanges, f->nchanges);
+            for (size_t c = 0; c < f->nchanges; ++c)
+                ck_assert_uint_eq(q->at[c], f->at[c]);
+        }
+        changes += f->nchanges;
+    }
+    /* serial and tree never change; split's parts follow B */
+    ck_assert_uint_eq(full.switches[0].nchanges + full.switches[1].nchanges, 0);
+    ck_assert_msg(changes > 0, "no strategy changed its bits over B = 1-48");
+    /* the search's cases are in batch order, as the sweep's */
+    for (size_t i = 1; i < search.ncases; ++i)
+        ck_assert(search.cases[i].shape.batch >= search.cases[i - 1].shape.batch);
+    clr_device_result_free(&full);
+    clr_device_result_free(&search);
+    free(cfg.shapes);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("device");
@@ -393,6 +450,7 @@ int main(void)
     tcase_add_test(t, serial_matches_host_replay);
     tcase_add_test(t, results_documents_parse_back);
     tcase_add_test(t, unfit_batches_are_skipped_in_suites);
+    tcase_add_test(t, switch_search_matches_sweep);
     suite_add_tcase(s, t);
     return clr_run_suite(s);
 }

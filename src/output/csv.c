@@ -40,7 +40,13 @@ char *clr_results_csv(const clr_run_config *cfg, const clr_device_result *res)
                         "time_mean_s,time_max_s,time_stddev_s,gbps,gflops,roof_gbps,roof_fraction,overhead,r2r_trials,"
                         "r2r_distinct,r2r_max_ulp,r2r_mean_abs_diff,batch_distinct,batch_max_ulp,batch_mean_abs_diff,"
                         "order_distinct,order_max_ulp,layout_same,accuracy_max_ulp,accuracy_scaled_u,reference,"
-                        "reference_identical,reference_mean_abs_diff,reference_max_abs_diff,fingerprint\n");
+                        "reference_identical,reference_mean_abs_diff,reference_max_abs_diff,bits_changed_from,fingerprint\n");
+    size_t *changed_from = malloc((res->ncases ? res->ncases : 1) * sizeof *changed_from);
+    if (!changed_from || clr_probe_changes(res->cases, res->ncases, changed_from)) {
+        free(changed_from);
+        free(t.buf);
+        return NULL;
+    }
     for (size_t i = 0; i < res->ncases; ++i) {
         const clr_case *c = &res->cases[i];
         const clr_strategy *s = &op->strategies[c->strategy];
@@ -64,7 +70,7 @@ char *clr_results_csv(const clr_run_config *cfg, const clr_device_result *res)
         if (c->skipped) { /* not measured: the reason, and nothing else */
             clr_text_printf(&t, "skipped,");
             clr_text_csv(&t, c->skip_reason);
-            clr_text_printf(&t, ",false,,,,,,,,,,,,,,,,,,,,,,,,,,,,\n");
+            clr_text_printf(&t, ",false,,,,,,,,,,,,,,,,,,,,,,,,,,,,,\n");
             continue;
         }
         char reason[256] = "";
@@ -102,8 +108,13 @@ char *clr_results_csv(const clr_run_config *cfg, const clr_device_result *res)
                             c->vs_ref_mean_abs_diff, c->vs_ref_max_abs_diff);
         else
             clr_text_printf(&t, ",,,,");
+        if (changed_from[i])
+            clr_text_printf(&t, ",%zu", changed_from[i]);
+        else
+            clr_text_printf(&t, ",");
         clr_text_printf(&t, ",%s\n", fp);
     }
+    free(changed_from);
     if (t.failed) {
         free(t.buf);
         return NULL;

@@ -75,9 +75,10 @@ static json_t *config_json(const clr_run_config *cfg, const clr_device_result *r
                         : json_pack("{s:s, s:I, s:s}", "kind", "generator", "seed", (json_int_t)cfg->input.seed,
                                     "dist", clr_dist_name(cfg->input.dist));
     const clr_tuning *t = &res->tuning;
-    return json_pack("{s:s, s:s, s:o, s:o, s:s, s:o, s:I, s:I, s:I, s:o, s:{s:I, s:I, s:b, s:I, s:I, s:I}, s:s, s:s, s:s}",
+    /* find_switch: the batches were searched (only some of `batches` were run: see the cases) */
+    return json_pack("{s:s, s:s, s:o, s:o, s:s, s:o, s:b, s:I, s:I, s:I, s:o, s:{s:I, s:I, s:b, s:I, s:I, s:I}, s:s, s:s, s:s}",
                      "op", op->name, "name", clr_run_name(cfg), "strategies", strategies, "shapes",
-                     shapes, "batch_name", op->batch_name, "batches", batches, "trials", (json_int_t)cfg->trials, "reps", (json_int_t)cfg->reps, "warmup",
+                     shapes, "batch_name", op->batch_name, "batches", batches, "find_switch", cfg->find_switch, "trials", (json_int_t)cfg->trials, "reps", (json_int_t)cfg->reps, "warmup",
                      (json_int_t)cfg->warmup, "input", input, "tuning", "wg_size", (json_int_t)t->wg_size, "vec",
                      (json_int_t)t->vec, "contig", t->contig != 0, "groups_per_cu", (json_int_t)t->groups_per_cu,
                      "fixed_chunk", (json_int_t)t->fixed_chunk, "kv_chunk", (json_int_t)t->kv_chunk, "build_options", res->build_options,
@@ -188,6 +189,24 @@ json_t *clr_results_json(const clr_run_config *cfg, const clr_device_result *res
                                                 status, "broken", c->claimed && c->status == CLR_CLAIM_VIOLATED,
                                                 "evidence", c->evidence));
     }
+    json_t *switches = json_array();
+    for (size_t i = 0; i < res->nswitches; ++i) {
+        const clr_switch *sw = &res->switches[i];
+        json_t *changes = json_array();
+        size_t shown = sw->nchanges < CLR_MAX_SWITCHES ? sw->nchanges : CLR_MAX_SWITCHES;
+        for (size_t k = 0; k < shown; ++k)
+            json_array_append_new(changes, json_pack("{s:I, s:I}", "from", (json_int_t)sw->before[k], "to",
+                                                     (json_int_t)sw->at[k]));
+        char text[512];
+        clr_switch_text(sw, op->batch_name, text, sizeof text);
+        json_array_append_new(switches,
+                              json_pack("{s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:o, s:s}", "strategy",
+                                        op->strategies[sw->strategy].name, "shape",
+                                        clr_shape_json(op, &cfg->shapes[sw->shape_index]), "measured",
+                                        (json_int_t)sw->measured, "lo", (json_int_t)sw->lo, "hi", (json_int_t)sw->hi,
+                                        "distinct", (json_int_t)sw->distinct, "changes_total",
+                                        (json_int_t)sw->nchanges, "changes", changes, "text", text));
+    }
     for (size_t i = 0; i < res->nroofs; ++i) {
         const clr_roof_result *c = &res->roofs[i];
         json_array_append_new(roofs, json_pack("{s:o, s:I, s:s, s:o, s:I, s:o, s:o}", "shape",
@@ -197,7 +216,7 @@ json_t *clr_results_json(const clr_run_config *cfg, const clr_device_result *res
                                                 "time_s", stats_json(&c->time), "gbps", number(c->gbps)));
     }
     return json_pack("{s:s, s:i, s:{s:s, s:s, s:s, s:s}, s:s, s:o, s:o, s:o, s:{s:s, s:o, s:o}, s:o, s:o, s:o, s:o, s:o,"
-                     " s:o,"
+                     " s:o, s:o,"
                      " s:{s:I, s:I, s:I, s:b}}",
                      "schema", CLR_SCHEMA_NAME, "schema_version", CLR_SCHEMA_VERSION, "tool", "name", "clrepro",
                      "version", CLREPRO_VERSION, "git_commit", clr_git_commit, "clblast", clr_clblast_version(),
@@ -207,7 +226,8 @@ json_t *clr_results_json(const clr_run_config *cfg, const clr_device_result *res
                      "roof_seconds", number(res->roof_build_seconds), "strategies", strategies, "roof", roofs,
                      "peak", json_pack("{s:o, s:o, s:o}", "bytes", number(res->peak.bytes), "read_gbps",
                                        number(res->peak.read_gbps), "copy_gbps", number(res->peak.copy_gbps)),
-                     "cases", cases, "batch_variance", variance, "claims", claims, "summary", "invalid_cases",
+                     "cases", cases, "batch_variance", variance, "switch_points", switches, "claims", claims,
+                     "summary", "invalid_cases",
                      (json_int_t)res->invalid_cases, "broken_claims", (json_int_t)res->broken_claims,
                      /* cases taken from the journal of an interrupted run (--resume), not measured now */
                      "resumed_cases", (json_int_t)res->resumed_cases,

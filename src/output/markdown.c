@@ -138,6 +138,22 @@ char *clr_results_markdown(const clr_run_config *cfg, const clr_device_result *r
             clr_text_printf(&t, " %s |\n", c->valid ? "yes" : "**NO**");
         }
     }
+    /* Switch points: per strategy and shape, where the probe row's bits change with the batch. */
+    clr_text_printf(&t, "\n## Where the bits change with %s\n\nThe probe row (logical row 0 at position 0) "
+                        "against the next smaller %s measured: the sizes at which its bits change.%s\n\n"
+                        "| strategy | shape | %s measured | the probe's bits |\n|---|---|---|---|\n",
+                    op->batch_name, op->batch_name,
+                    cfg->find_switch ? " The sizes were searched (`--find-switch`): between two sizes whose bits "
+                                       "agree none was run, and they are taken to agree too." : "",
+                    op->batch_name);
+    for (size_t i = 0; i < res->nswitches; ++i) {
+        const clr_switch *sw = &res->switches[i];
+        char shape[128], text[512];
+        clr_shape_text(op, &cfg->shapes[sw->shape_index], shape, sizeof shape);
+        clr_switch_text(sw, op->batch_name, text, sizeof text);
+        clr_text_printf(&t, "| %s | %s | %zu (%zu-%zu) | %s |\n", op->strategies[sw->strategy].name, shape,
+                        sw->measured, sw->lo, sw->hi, text);
+    }
     /* How each case was validated, and why a case failed. */
     clr_text_printf(&t, "\n## Validation\n\n%s\n", res->replay
                         ? "Strategies with a host replay (their order of operations is known) were validated by it: "
