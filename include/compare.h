@@ -84,5 +84,8 @@ char *clr_compare_markdown(const clr_comparison *cmp, clr_error *err);
 char *clr_compare_csv(const clr_comparison *cmp, clr_error *err);
 char *clr_compare_json(const clr_comparison *cmp, clr_error *err);
 char *clr_report_html(const clr_comparison *cmp, clr_error *err);
+/* The report's own style and its one script (column sorting), literals of report_html.c: the
+ * tests admit exactly these into the page. */
+extern const char clr_report_style[], clr_report_script[];
 
 #endif

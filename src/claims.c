@@ -137,11 +137,15 @@ void clr_switch_text(const clr_switch *sw, const char *batch_name, char *buf, si
         else
             len += (size_t)snprintf(buf + len, size - len, "%s %zu-%zu", i ? "," : "", sw->before[i] + 1, sw->at[i]);
     }
+    int unresolved = 0;
+    for (size_t i = 0; i < shown; ++i)
+        unresolved |= sw->at[i] - sw->before[i] > 1;
     if (len < size && sw->nchanges > shown)
         len += (size_t)snprintf(buf + len, size - len, " and %zu more", sw->nchanges - shown);
     if (len < size)
-        snprintf(buf + len, size - len, " (%zu patterns in %zu sizes, %zu-%zu)", sw->distinct, sw->measured, sw->lo,
-                 sw->hi);
+        len += (size_t)snprintf(buf + len, size - len, " (%zu patterns in %zu sizes, %zu-%zu%s)", sw->distinct,
+                                sw->measured, sw->lo, sw->hi,
+                                unresolved ? "; a-b: at some size from a to b, none between them run" : "");
 }
 
 int clr_summarise_variance(const clr_operation *op, clr_case *cases, size_t ncases, size_t shape_index,

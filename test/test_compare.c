@@ -1,6 +1,9 @@
 /* test_compare.c: the results reader on good, bad and hostile documents; `compare` on
  * hand-made documents with known agreements and disagreements; `report` from the committed
- * results; and every input the fuzzer ever found (test/fuzz-regressions/) read without harm.
+ * results and from hand-made documents (the summary's verdicts per device, a chart for every
+ * shape, the overhead's log axis, one ulp colour scale, a title on every mark, accuracy units,
+ * sortable tables, and a checker that admits only the report's own script and style); and every
+ * input the fuzzer ever found (test/fuzz-regressions/) read without harm.
  * Hostile documents (fuzz/corpus/hostile-*.json: markup, quotes, pipes, newlines and formulas
  * in every string) go through every output: the HTML must hold no tag or attribute it did not
  * put there, every Markdown table row its header's cells, every CSV row its header's columns
@@ -27,7 +30,8 @@
 #include "results.h"
 
 /* A minimal valid document: one strategy, cases given as (strategy, batch, fingerprint,
- * probe bits, median seconds). */
+ * probe bits, median seconds); for the report's tests, optionally per case n (0: 64), overhead
+ * (0: 1), the probe's ulp from the smallest batch, and the accuracy in u (0: absent). */
 typedef struct hand_case {
     const char *strategy;
     int batch;
@@ -35,9 +39,19 @@ typedef struct hand_case {
     double median;
 } hand_case;
 
-static int claim_tree_device_invariant; /* documents claim device_invariant for tree */
+typedef struct hand_extra {
+    int n;
+    double overhead;
+    long long ulp;
+    double scaled_u;
+} hand_extra;
 
-static char *document(const char *device, const char *driver, const hand_case *cases, size_t n, int version)
+static int claim_tree_device_invariant; /* documents claim device_invariant for tree */
+static int claim_split_broken;          /* split's deterministic claim is broken */
+static const char *doc_op = "sum";      /* config.op */
+
+static char *document_x(const char *device, const char *driver, const hand_case *cases, const hand_extra *extras,
+                        size_t n, int version)
 {
     size_t cap = 8192 + n * 1024;
     char *buf = malloc(cap);
@@ -45,24 +59,36 @@ static char *document(const char *device, const char *driver, const hand_case *c
         "{\"schema\": \"clrepro.results\", \"schema_version\": %d, \"tool\": {\"name\": \"clrepro\", \"version\": \"0.1.0\"},"
         "\"started_utc\": \"2026-01-01T00:00:00Z\", \"wall_seconds\": 1.5,"
         "\"device\": {\"name\": \"%s\", \"platform\": \"P\", \"driver_version\": \"%s\", \"type\": \"GPU\"},"
-        "\"config\": {\"op\": \"sum\", \"name\": \"sum\", \"batch_name\": \"B\", \"command\": \"clrepro run\"},"
+        "\"config\": {\"op\": \"%s\", \"name\": \"%s\", \"batch_name\": \"B\", \"command\": \"clrepro run\"},"
         "\"strategies\": [{\"name\": \"tree\"}, {\"name\": \"split\"}], \"claims\": [{\"strategy\": \"split\", \"claim\":"
-        " \"deterministic\", \"claimed\": true, \"observed\": \"held\", \"broken\": false, \"evidence\": \"x\"}%s],"
+        " \"deterministic\", \"claimed\": true, \"observed\": \"%s\", \"broken\": %s, \"evidence\": \"x\"}%s],"
         "\"cases\": [",
-        version, device, driver,
+        version, device, driver, doc_op, doc_op, claim_split_broken ? "violated" : "held",
+        claim_split_broken ? "true" : "false",
         claim_tree_device_invariant ? ", {\"strategy\": \"tree\", \"claim\": \"device_invariant\", \"claimed\": true,"
                                       " \"observed\": \"not_measured\", \"broken\": false, \"evidence\": \"y\"}"
                                     : "");
-    for (size_t i = 0; i < n; ++i)
+    for (size_t i = 0; i < n; ++i) {
+        char scaled[64] = "";
+        hand_extra x = extras ? extras[i] : (hand_extra){0, 0, 0, 0};
+        if (x.scaled_u > 0)
+            snprintf(scaled, sizeof scaled, ", \"scaled_u\": %g", x.scaled_u);
         len += (size_t)snprintf(buf + len, cap - len,
-            "%s{\"strategy\": \"%s\", \"shape\": {\"n\": 64, \"dtype\": \"fp32\"}, \"batch\": %d, \"valid\": true,"
-            "\"time_s\": {\"median\": %g}, \"gbps\": 1.0, \"gflops\": 0.5, \"copy_gbps\": 2.0, \"overhead\": 1.0,"
-            "\"run_to_run\": {\"trials\": 5, \"distinct\": 1, \"max_ulp\": 0}, \"accuracy\": {\"max_ulp\": 1},"
-            "\"fingerprint\": \"%s\", \"probe_bits\": [\"%s\"], \"positions\": [{\"position\": 0, \"max_ulp_vs_base\": 0}],"
-            "\"batch_variance\": {\"distinct\": 1, \"max_ulp\": 0}}",
-            i ? "," : "", cases[i].strategy, cases[i].batch, cases[i].median, cases[i].fingerprint, cases[i].probe);
+            "%s{\"strategy\": \"%s\", \"shape\": {\"n\": %d, \"dtype\": \"fp32\"}, \"batch\": %d, \"valid\": true,"
+            "\"time_s\": {\"median\": %g}, \"gbps\": 1.0, \"gflops\": 0.5, \"copy_gbps\": 2.0, \"overhead\": %g,"
+            "\"run_to_run\": {\"trials\": 5, \"distinct\": 1, \"max_ulp\": 0}, \"accuracy\": {\"max_ulp\": 1%s},"
+            "\"fingerprint\": \"%s\", \"probe_bits\": [\"%s\"], \"positions\": [{\"position\": 0, \"max_ulp_vs_base\": %lld}],"
+            "\"batch_variance\": {\"distinct\": %d, \"max_ulp\": %lld}}",
+            i ? "," : "", cases[i].strategy, x.n ? x.n : 64, cases[i].batch, cases[i].median,
+            x.overhead > 0 ? x.overhead : 1.0, scaled, cases[i].fingerprint, cases[i].probe, x.ulp, x.ulp ? 2 : 1, x.ulp);
+    }
     snprintf(buf + len, cap - len, "]}");
     return buf;
+}
+
+static char *document(const char *device, const char *driver, const hand_case *cases, size_t n, int version)
+{
+    return document_x(device, driver, cases, NULL, n, version);
 }
 
 static char *write_temp(const char *text)
@@ -316,27 +342,110 @@ static size_t count(const char *hay, const char *needle)
     return n;
 }
 
+static const char *html_injection(const char *html, char *why, size_t size);
+
+/* The distinct shapes among a document's charted (measured, valid) cases. */
+static size_t charted_shapes(const clr_rdoc *d)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < d->ncases; ++i) {
+        if (d->cases[i].skipped || !d->cases[i].valid)
+            continue;
+        int seen = 0;
+        for (size_t j = 0; j < i && !seen; ++j)
+            seen = !d->cases[j].skipped && d->cases[j].valid && !strcmp(d->cases[j].shape, d->cases[i].shape);
+        n += !seen;
+    }
+    return n;
+}
+
+/* Every element of class 'mk' (a mark: point, bar, cell) has an SVG <title> as its first child;
+ * returns the number of marks. */
+static size_t marks_with_titles(const char *html)
+{
+    size_t n = 0;
+    for (const char *p = strstr(html, "class='mk'"); p; p = strstr(p + 1, "class='mk'")) {
+        const char *end = strchr(p, '>');
+        ck_assert_ptr_nonnull(end);
+        ck_assert_msg(end[-1] != '/' && !strncmp(end + 1, "<title>", 7), "a mark without a title: %.120s", p);
+        const char *close = strstr(end, "</title>");
+        ck_assert_msg(close && close - end > 9, "an empty title: %.120s", p);
+        n++;
+    }
+    return n;
+}
+
+/* The report's section for document i: from its id to the next section. */
+static char *doc_section(const char *html, size_t i)
+{
+    char id[48];
+    snprintf(id, sizeof id, "<section id='doc-%zu'>", i);
+    const char *from = strstr(html, id);
+    ck_assert_msg(from != NULL, "no section %s", id);
+    const char *to = strstr(from + 1, "<section");
+    size_t len = to ? (size_t)(to - from) : strlen(from);
+    char *out = malloc(len + 1);
+    memcpy(out, from, len);
+    out[len] = '\0';
+    return out;
+}
+
 START_TEST(report_from_committed_results)
 {
     char *paths[] = {CLREPRO_SOURCE_DIR "/results/pocl-pthread-skylake-avx512-amd-epyc/sum.json",
                      CLREPRO_SOURCE_DIR "/results/nvidia-nvidia-h200/sum.json",
                      CLREPRO_SOURCE_DIR "/results/pocl-pthread-skylake-avx512-amd-epyc/seed-attention-lengths.json",
-                     CLREPRO_SOURCE_DIR "/results/nvidia-nvidia-h200/seed-attention-lengths.json"};
+                     CLREPRO_SOURCE_DIR "/results/nvidia-nvidia-h200/seed-attention-lengths.json",
+                     CLREPRO_SOURCE_DIR "/results/nvidia-nvidia-h200/llm-matmul.json"};
     clr_comparison cmp;
     clr_error err = {0};
-    ck_assert_msg(clr_compare_load(paths, 4, &cmp, &err) == 0, "%s", err.msg);
+    ck_assert_msg(clr_compare_load(paths, 5, &cmp, &err) == 0, "%s", err.msg);
     char *html = clr_report_html(&cmp, &err);
     ck_assert_ptr_nonnull(html);
-    /* Per document: heatmap, throughput, overhead, run-to-run; attention adds the length
-     * figure; two agreement matrices (sum and seed-attention-lengths). */
-    ck_assert_uint_eq(count(html, "<svg"), 4 * 4 + 2 + 2);
+    char why[256];
+    ck_assert_msg(!*html_injection(html, why, sizeof why), "report.html: %s", why);
+    /* Every shape of every document: a throughput and an overhead chart, labelled with it. */
+    size_t shapes = 0;
+    for (size_t i = 0; i < cmp.ndocs; ++i) {
+        const clr_rdoc *d = &cmp.docs[i];
+        char *sec = doc_section(html, i);
+        size_t n = charted_shapes(d);
+        ck_assert_uint_eq(count(sec, "<figure class='thr'>"), n);
+        ck_assert_uint_eq(count(sec, "<figure class='ovh'>"), n);
+        for (size_t c = 0; c < d->ncases; ++c) {
+            char label[512];
+            snprintf(label, sizeof label, "aria-label='overhead (\xC3\x97 the fastest) at %s'", d->cases[c].shape);
+            ck_assert_msg(strstr(sec, label) != NULL, "#%zu: no overhead chart at %s", i, d->cases[c].shape);
+        }
+        /* GFLOP/s for matmul and attention, GB/s with the roof for sum */
+        int flops = !strcmp(d->op, "matmul") || !strcmp(d->op, "attention");
+        ck_assert_uint_eq(count(sec, "throughput (GFLOP/s)"), flops ? 2 * n : 0);
+        ck_assert_uint_eq(count(sec, "throughput (GB/s)"), flops ? 0 : 2 * n);
+        ck_assert_int_eq(strstr(sec, "class='roof'") != NULL, !flops);
+        ck_assert_int_eq(strstr(sec, "<figure class='kv'>") != NULL, !strcmp(d->op, "attention"));
+        free(sec);
+        shapes += n;
+    }
+    ck_assert_uint_eq(shapes, 3 + 3 + 5 + 5 + 2);
     ck_assert_uint_eq(count(html, "<svg"), count(html, "</svg>"));
-    ck_assert_uint_ge(count(html, "<table>"), count(html, "<svg"));
-    ck_assert_ptr_null(strstr(html, "<script"));
+    ck_assert_uint_ge(marks_with_titles(html), 2 * 18 * 7); /* at least two points per case charted */
+    ck_assert_uint_eq(count(html, "<script"), 1);
     ck_assert_ptr_null(strstr(html, "http://"));
     ck_assert_ptr_null(strstr(html, "https://"));
     ck_assert_ptr_null(strstr(html, "nan"));
+    ck_assert_ptr_null(strstr(html, "inf<"));
     ck_assert_ptr_nonnull(strstr(html, "Broken claims"));
+    ck_assert_ptr_nonnull(strstr(html, "<section id='summary'>"));
+    ck_assert_ptr_nonnull(strstr(html, "<nav id='contents'>"));
+    ck_assert_ptr_nonnull(strstr(html, "<section id='agreement'>"));
+    /* The summary comes first, then the contents, and every document has a link there. */
+    ck_assert(strstr(html, "<section id='summary'>") < strstr(html, "<nav id='contents'>"));
+    ck_assert(strstr(html, "<nav id='contents'>") < strstr(html, "<section id='doc-"));
+    for (size_t i = 0; i < cmp.ndocs; ++i) {
+        char link[48];
+        snprintf(link, sizeof link, "href='#doc-%zu'", i);
+        ck_assert_uint_ge(count(html, link), 2); /* contents and documents */
+    }
     free(html);
     clr_compare_free(&cmp);
 }
@@ -437,19 +546,42 @@ static int allowed(const char *word, size_t len, const char *const *list)
     return 0;
 }
 
+/* The report's own style and script (report_html.c; declared here until compare.h carries them). */
+
+/* An id or a link the report made: [a-z][a-z0-9-]* (after '#' for a link). */
+static int report_made_id(const char *v, size_t len, int link)
+{
+    if (link) {
+        if (!len || *v != '#')
+            return 0;
+        ++v, --len;
+    }
+    if (!len || !islower((unsigned char)*v))
+        return 0;
+    for (size_t i = 1; i < len; ++i)
+        if (!islower((unsigned char)v[i]) && !isdigit((unsigned char)v[i]) && v[i] != '-')
+            return 0;
+    return 1;
+}
+
 /* Parses the report as the browser's tokenizer would see its tags: every tag must be one the
- * report writes, with attributes the report writes, each value quoted and free of '<'. A
- * document string that escaped its context shows up as an unknown tag (<script>, <img>), an
- * unknown attribute (onload=, onmouseover=) or a broken quote. Returns "" or what was wrong. */
+ * report writes, with attributes the report writes, each value quoted and free of '<'; ids and
+ * links of the report's own making; <style> and <script> exactly the report's own text
+ * (clr_report_style, clr_report_script), the script once. A document string that escaped its
+ * context shows up as an unknown tag (<script>, <img>), an unknown attribute (onload=,
+ * onmouseover=), a broken quote or a foreign id. Returns "" or what was wrong. */
 static const char *html_injection(const char *html, char *why, size_t size)
 {
-    static const char *const tags[] = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "p",
-                                       "section", "table", "tr", "th", "td", "ul", "li", "b", "code", "figure",
+    static const char *const tags[] = {"html", "head", "meta", "title", "style", "script", "body", "h1", "h2", "h3",
+                                       "p", "nav", "section", "details", "summary", "div", "span", "small", "a",
+                                       "table", "thead", "tbody", "tr", "th", "td", "ul", "li", "b", "code", "figure",
                                        "svg", "text", "line", "rect", "circle", "path", "polyline", NULL};
-    static const char *const attrs[] = {"lang", "charset", "class", "viewBox", "width", "height", "role",
+    static const char *const attrs[] = {"lang", "charset", "http-equiv", "content", "class", "id", "href", "title",
+                                        "colspan", "rowspan", "data-v", "viewBox", "width", "height", "role",
                                         "aria-label", "x", "y", "x1", "y1", "x2", "y2", "r", "cx", "cy", "d", "fill",
                                         "stroke", "stroke-width", "stroke-dasharray", "points", "transform",
                                         "text-anchor", NULL};
+    size_t scripts = 0;
     why[0] = '\0';
     for (const char *p = html; (p = strchr(p, '<')) != NULL;) {
         ++p;
@@ -464,7 +596,8 @@ static const char *html_injection(const char *html, char *why, size_t size)
         const char *name = p;
         while (isalnum((unsigned char)*p))
             ++p;
-        if (!allowed(name, (size_t)(p - name), tags))
+        size_t name_len = (size_t)(p - name);
+        if (!allowed(name, name_len, tags))
             return snprintf(why, size, "tag <%.*s> at offset %zu", 12, name, (size_t)(name - html)), why;
         for (;;) {
             while (*p == ' ' || *p == '\n')
@@ -476,19 +609,34 @@ static const char *html_injection(const char *html, char *why, size_t size)
             const char *attr = p;
             while (*p && *p != '=' && *p != '>' && *p != ' ' && *p != '/')
                 ++p;
-            if (!allowed(attr, (size_t)(p - attr), attrs) || *p != '=' || (p[1] != '\'' && p[1] != '"'))
+            size_t attr_len = (size_t)(p - attr);
+            if (!allowed(attr, attr_len, attrs) || *p != '=' || (p[1] != '\'' && p[1] != '"'))
                 return snprintf(why, size, "attribute '%.20s' at offset %zu", attr, (size_t)(attr - html)), why;
             char quote = p[1];
             const char *end = strchr(p + 2, quote);
             if (!end || memchr(p + 2, '<', (size_t)(end - p - 2)))
                 return snprintf(why, size, "attribute '%.20s' value at offset %zu", attr, (size_t)(attr - html)), why;
+            int link = attr_len == 4 && !strncmp(attr, "href", 4);
+            if ((link || (attr_len == 2 && !strncmp(attr, "id", 2))) && !report_made_id(p + 2, (size_t)(end - p - 2), link))
+                return snprintf(why, size, "%s '%.*s' not made by the report at offset %zu", link ? "link" : "id",
+                                (int)(end - p - 2 < 40 ? end - p - 2 : 40), p + 2, (size_t)(attr - html)), why;
             p = end + 1;
         }
-        /* <style> holds only the report's own CSS; <title> only its own words */
-        if (!closing && (p - name == 6 && !strncmp(name, "style>", 6)))
-            p = strstr(p, "</style>");
-        if (!p)
-            return snprintf(why, size, "unterminated <style>"), why;
+        if (closing)
+            continue;
+        /* <style> and <script> hold exactly the report's own text, then their end tag */
+        const char *own = name_len == 5 && !strncasecmp(name, "style", 5)    ? clr_report_style
+                          : name_len == 6 && !strncasecmp(name, "script", 6) ? clr_report_script
+                                                                              : NULL;
+        if (!own)
+            continue;
+        if (own == clr_report_script && scripts++)
+            return snprintf(why, size, "a second <script> at offset %zu", (size_t)(name - html)), why;
+        if (*p != '>' || strncmp(p + 1, own, strlen(own)) ||
+            strncmp(p + 1 + strlen(own), own == clr_report_style ? "</style>" : "</script>", own == clr_report_style ? 8 : 9))
+            return snprintf(why, size, "<%.*s> at offset %zu holds other text than the report's own", (int)name_len,
+                            name, (size_t)(name - html)), why;
+        p += 1 + strlen(own);
     }
     return why;
 }
@@ -616,7 +764,7 @@ START_TEST(hostile_documents_every_output)
     /* HTML: no tag or attribute the report does not write, and the payloads are there, as text. */
     char why[256];
     ck_assert_msg(!*html_injection(html, why, sizeof why), "report.html: %s", why);
-    ck_assert_ptr_null(strstr(html, "<script"));
+    ck_assert_uint_eq(count(html, "<script"), 1); /* the report's own, checked above */
     ck_assert_ptr_null(strstr(html, "' onload"));
     ck_assert_ptr_null(strstr(html, "<svg onload"));
     const char *shown[] = {"&lt;svg onload=title=&#39;PWNED-op&#39;&gt;",                       /* config.op */
@@ -670,6 +818,346 @@ START_TEST(hostile_documents_every_output)
         free(paths[i]);
     remove_tree(dir);
     free(dir);
+}
+END_TEST
+
+/* ---- the report: summary, charts, scales, titles, tables ---- */
+
+/* The report of hand-made documents, each (device, cases) on a device of its own. */
+static char *report_of(const char *const *devices, hand_case *const *cases, hand_extra *const *extras,
+                       const size_t *ncases, size_t ndocs, clr_comparison *cmp)
+{
+    char *paths[8];
+    ck_assert_uint_le(ndocs, 8);
+    for (size_t i = 0; i < ndocs; ++i) {
+        char *doc = document_x(devices[i], "1.0", cases[i], extras ? extras[i] : NULL, ncases[i], 1);
+        paths[i] = write_temp(doc);
+        free(doc);
+    }
+    clr_error err = {0};
+    ck_assert_msg(clr_compare_load(paths, ndocs, cmp, &err) == 0, "%s", err.msg);
+    char *html = clr_report_html(cmp, &err);
+    ck_assert_msg(html != NULL, "%s", err.msg);
+    char why[256];
+    ck_assert_msg(!*html_injection(html, why, sizeof why), "report.html: %s", why);
+    for (size_t i = 0; i < ndocs; ++i) {
+        unlink(paths[i]);
+        free(paths[i]);
+    }
+    return html;
+}
+
+/* The text between the first `from` and the next `to` after it. */
+static char *between(const char *html, const char *from, const char *to)
+{
+    const char *a = strstr(html, from);
+    ck_assert_msg(a != NULL, "no %s", from);
+    const char *b = strstr(a + strlen(from), to);
+    ck_assert_msg(b != NULL, "no %s after %s", to, from);
+    char *out = malloc((size_t)(b - a) + 1);
+    memcpy(out, a, (size_t)(b - a));
+    out[b - a] = '\0';
+    return out;
+}
+
+/* The summary matrix, per device: broken where a document broke the claim, held where it held,
+ * and the overhead range over the cases. */
+START_TEST(report_summary_verdicts)
+{
+    hand_case a[] = {{"tree", 1, "1111111111111111", "3f800000", 1e-3},
+                     {"split", 1, "aaaaaaaaaaaaaaaa", "40000000", 2e-3},
+                     {"split", 2, "bbbbbbbbbbbbbbbb", "40000000", 2e-3}};
+    hand_extra x[] = {[1] = {.overhead = 2.5}, [2] = {.overhead = 1.25}};
+    const char *devices[] = {"GPU A", "GPU B"};
+    hand_case *cases[] = {a, a};
+    hand_extra *extras[] = {x, x};
+    size_t n[] = {3, 3};
+    claim_split_broken = 1;
+    char *doc_a = document_x("GPU A", "1.0", a, x, 3, 1), *path_a = write_temp(doc_a);
+    claim_split_broken = 0;
+    char *doc_b = document_x("GPU B", "1.0", a, x, 3, 1), *path_b = write_temp(doc_b);
+    char *paths[] = {path_a, path_b};
+    clr_comparison cmp;
+    clr_error err = {0};
+    ck_assert_msg(clr_compare_load(paths, 2, &cmp, &err) == 0, "%s", err.msg);
+    char *html = clr_report_html(&cmp, &err), why[256];
+    ck_assert_msg(html && !*html_injection(html, why, sizeof why), "%s", html ? why : err.msg);
+    char *summary = between(html, "<section id='summary'>", "</section>");
+    ck_assert_ptr_nonnull(strstr(summary, ">D1 GPU A<"));
+    ck_assert_ptr_nonnull(strstr(summary, ">D2 GPU B<"));
+    /* split's row: D1 deterministic broken, D2 held; overhead 1.25-2.5x on both */
+    char *row = between(summary, "<td class='l'>split</td>", "</tr>");
+    const char *d1 = strstr(row, "<td class='gap'></td><td class='broken'");
+    ck_assert_msg(d1 != NULL, "%s", row);
+    ck_assert_ptr_nonnull(strstr(d1, "deterministic: claimed, and broken in 1 of 1 documents"));
+    const char *d2 = strstr(d1 + 1, "<td class='gap'></td><td class='held'");
+    ck_assert_msg(d2 != NULL, "%s", row);
+    ck_assert_ptr_nonnull(strstr(d2, "deterministic: claimed, held in 1 of 1 documents"));
+    ck_assert_uint_eq(count(row, "1.25\xE2\x80\x93" "2.50\xC3\x97"), 2);
+    ck_assert_uint_eq(count(row, "class='broken'"), 1);
+    /* tree claims nothing: no verdict but "not claimed" */
+    char *tree = between(summary, "<td class='l'>tree</td>", "</tr>");
+    ck_assert_ptr_null(strstr(tree, "class='broken'"));
+    ck_assert_ptr_null(strstr(tree, "class='held'"));
+    ck_assert_ptr_nonnull(strstr(tree, "1.00\xC3\x97"));
+    ck_assert_ptr_nonnull(strstr(html, "</b> claims deterministic in <a href='#doc-0'>sum</a> on GPU A"));
+    ck_assert_ptr_nonnull(strstr(summary, "<p class='alarm'><a href='#broken'>1 claim broken</a>"));
+    free(tree);
+    free(row);
+    free(summary);
+    free(html);
+    clr_compare_free(&cmp);
+    /* both held: no broken cell anywhere */
+    html = report_of(devices, cases, extras, n, 2, &cmp);
+    summary = between(html, "<section id='summary'>", "</section>");
+    ck_assert_ptr_null(strstr(summary, "<td class='broken'"));
+    ck_assert_uint_eq(count(summary, "<td class='held' title='deterministic: claimed, held"), 2);
+    free(summary);
+    free(html);
+    clr_compare_free(&cmp);
+    for (int i = 0; i < 2; ++i) {
+        unlink(paths[i]);
+        free(paths[i]);
+    }
+    free(doc_a);
+    free(doc_b);
+}
+END_TEST
+
+/* Every shape of a document gets a throughput and an overhead chart, and a heatmap row per
+ * strategy; every mark carries its value, strategy, shape and batch. */
+START_TEST(report_every_shape_charted)
+{
+    hand_case a[12];
+    hand_extra x[12];
+    const int ns[] = {64, 128, 256};
+    size_t k = 0;
+    for (int s = 0; s < 3; ++s)
+        for (int b = 1; b <= 2; ++b) {
+            x[k] = (hand_extra){.n = ns[s]};
+            a[k++] = (hand_case){"tree", b, "1111111111111111", "3f800000", 1e-3};
+            x[k] = (hand_extra){.n = ns[s], .overhead = 2};
+            a[k++] = (hand_case){"split", b, "2222222222222222", "3f800000", 2e-3};
+        }
+    const char *devices[] = {"GPU A"};
+    hand_case *cases[] = {a};
+    hand_extra *extras[] = {x};
+    size_t n[] = {12};
+    clr_comparison cmp;
+    char *html = report_of(devices, cases, extras, n, 1, &cmp);
+    ck_assert_uint_eq(count(html, "<figure class='thr'>"), 3);
+    ck_assert_uint_eq(count(html, "<figure class='ovh'>"), 3);
+    for (int s = 0; s < 3; ++s) {
+        char want[256];
+        snprintf(want, sizeof want, "aria-label='throughput (GB/s) at n=%d dtype=fp32'", ns[s]);
+        ck_assert_msg(strstr(html, want) != NULL, "no %s", want);
+        snprintf(want, sizeof want, "aria-label='overhead (\xC3\x97 the fastest) at n=%d dtype=fp32'", ns[s]);
+        ck_assert_msg(strstr(html, want) != NULL, "no %s", want);
+        /* a point: value, strategy, shape, batch */
+        snprintf(want, sizeof want, "<title>split: 2 \xC3\x97 the fastest; n=%d dtype=fp32; B 2</title>", ns[s]);
+        ck_assert_msg(strstr(html, want) != NULL, "no %s", want);
+        snprintf(want, sizeof want, "<title>tree: 1 GB/s; n=%d dtype=fp32; B 1</title>", ns[s]);
+        ck_assert_msg(strstr(html, want) != NULL, "no %s", want);
+        /* a heatmap cell */
+        snprintf(want, sizeof want, "<title>split; n=%d dtype=fp32; B 2: bit-identical", ns[s]);
+        ck_assert_msg(strstr(html, want) != NULL, "no %s", want);
+    }
+    /* marks: 12 cases x (throughput, overhead, heatmap cell), 2 x 3 roof points, 2 bars */
+    ck_assert_uint_eq(marks_with_titles(html), 12 * 3 + 6 + 2);
+    free(html);
+    clr_compare_free(&cmp);
+}
+END_TEST
+
+/* The y ticks (value, position) of the first chart of a class. */
+static size_t y_ticks(const char *html, const char *figure, char labels[][16], double *ys, size_t max)
+{
+    char *fig = between(html, figure, "</figure>");
+    size_t n = 0;
+    for (const char *p = strstr(fig, "<text x='"); p && n < max; p = strstr(p + 1, "<text x='")) {
+        double y;
+        char label[16];
+        if (sscanf(p, "<text x='%*[^']' y='%lf' class='tick' text-anchor='end'>%15[^<]", &y, label) == 2) {
+            ys[n] = y;
+            strcpy(labels[n++], label);
+        }
+    }
+    free(fig);
+    return n;
+}
+
+/* Overhead on a log axis with round ticks: 1, 10, 100, 1000 evenly spaced; a small range gets
+ * 1-2-5 or round linear steps, never values such as 1.37. */
+START_TEST(report_overhead_axis_logarithmic)
+{
+    hand_case a[] = {{"tree", 1, "1111111111111111", "3f800000", 1e-3},
+                     {"tree", 2, "1111111111111111", "3f800000", 1e-3},
+                     {"split", 1, "2222222222222222", "3f800000", 1},
+                     {"split", 2, "2222222222222222", "3f800000", 1}};
+    hand_extra x[] = {[2] = {.overhead = 1000}, [3] = {.overhead = 700}};
+    const char *devices[] = {"GPU A"};
+    hand_case *cases[] = {a};
+    hand_extra *extras[] = {x};
+    size_t n[] = {4};
+    clr_comparison cmp;
+    char *html = report_of(devices, cases, extras, n, 1, &cmp);
+    char labels[32][16];
+    double ys[32];
+    size_t nt = y_ticks(html, "<figure class='ovh'>", labels, ys, 32);
+    ck_assert_msg(nt == 4, "%zu ticks: %s %s %s", nt, labels[0], labels[1], labels[2]);
+    const char *want[] = {"1", "10", "100", "1000"};
+    for (size_t i = 0; i < nt; ++i) {
+        ck_assert_str_eq(labels[i], want[i]);
+        if (i > 1)
+            ck_assert_msg(fabs((ys[i] - ys[i - 1]) - (ys[1] - ys[0])) < 0.2, "ticks not evenly spaced: %g %g %g", ys[0],
+                          ys[1], ys[i]);
+    }
+    ck_assert(ys[1] < ys[0]); /* up the page */
+    free(html);
+    clr_compare_free(&cmp);
+    /* 1 to 1.3: round steps */
+    x[2].overhead = 1.3;
+    x[3].overhead = 1.1;
+    html = report_of(devices, cases, extras, n, 1, &cmp);
+    nt = y_ticks(html, "<figure class='ovh'>", labels, ys, 32);
+    const char *small[] = {"1", "1.1", "1.2", "1.3"};
+    ck_assert_uint_eq(nt, 4);
+    for (size_t i = 0; i < nt; ++i)
+        ck_assert_str_eq(labels[i], small[i]);
+    free(html);
+    clr_compare_free(&cmp);
+}
+END_TEST
+
+/* The fill of the heatmap cell whose title starts with `title`, within text. */
+static void cell_fill(const char *text, const char *title, char fill[16])
+{
+    const char *at = strstr(text, title);
+    ck_assert_msg(at != NULL, "no cell %s", title);
+    const char *rect = at;
+    while (rect > text && strncmp(rect, "<rect ", 6))
+        --rect;
+    ck_assert(sscanf(rect, "<rect class='mk' %*[^>]fill='%15[^']'", fill) == 1 ||
+              sscanf(strstr(rect, "fill='"), "fill='%15[^']'", fill) == 1);
+}
+
+/* One ulp colour scale for every heatmap: the same ulp, the same colour, whatever else each
+ * document holds. */
+START_TEST(report_ulp_scale_shared)
+{
+    hand_case a[] = {{"tree", 1, "1111111111111111", "3f800000", 1e-3},
+                     {"tree", 2, "1111111111111112", "3f800000", 1e-3},
+                     {"split", 1, "2222222222222222", "3f800000", 1e-3},
+                     {"split", 2, "2222222222222223", "3f800000", 1e-3}};
+    hand_case b[] = {{"tree", 1, "1111111111111111", "3f800000", 1e-3},
+                     {"tree", 2, "1111111111111112", "3f800000", 1e-3},
+                     {"split", 1, "2222222222222222", "3f800000", 1e-3},
+                     {"split", 2, "2222222222222224", "3f800000", 1e-3}};
+    hand_extra xa[] = {[1] = {.ulp = 5}, [3] = {.ulp = 100000}}, xb[] = {[1] = {.ulp = 5}, [3] = {.ulp = 3}};
+    const char *devices[] = {"GPU A", "GPU B"};
+    hand_case *cases[] = {a, b};
+    hand_extra *extras[] = {xa, xb};
+    size_t n[] = {4, 4};
+    clr_comparison cmp;
+    char *html = report_of(devices, cases, extras, n, 2, &cmp);
+    char *sa = doc_section(html, 0), *sb = doc_section(html, 1);
+    char fa[16], fb[16], fbig[16], fsmall[16], fzero[16];
+    cell_fill(sa, "<title>tree; n=64 dtype=fp32; B 2: 5 ulp", fa);
+    cell_fill(sb, "<title>tree; n=64 dtype=fp32; B 2: 5 ulp", fb);
+    cell_fill(sa, "<title>split; n=64 dtype=fp32; B 2: 100000 ulp", fbig);
+    cell_fill(sb, "<title>split; n=64 dtype=fp32; B 2: 3 ulp", fsmall);
+    cell_fill(sa, "<title>tree; n=64 dtype=fp32; B 1: bit-identical", fzero);
+    ck_assert_str_eq(fa, fb);
+    ck_assert_str_eq(fa, fsmall); /* 3 and 5: one decade */
+    ck_assert_str_ne(fa, fbig);
+    ck_assert_str_ne(fa, fzero);
+    free(sa);
+    free(sb);
+    free(html);
+    clr_compare_free(&cmp);
+}
+END_TEST
+
+/* Accuracy in u where the document gives it, else in ulp; matmul's throughput in GFLOP/s. */
+START_TEST(report_accuracy_units_and_gflops)
+{
+    hand_case a[] = {{"tree", 1, "1111111111111111", "3f800000", 1e-3}, {"split", 1, "2222222222222222", "3f800000", 1e-3}};
+    hand_extra x[] = {[0] = {.scaled_u = 0.25}, [1] = {0}};
+    const char *devices[] = {"GPU A"};
+    hand_case *cases[] = {a};
+    hand_extra *extras[] = {x};
+    size_t n[] = {2};
+    clr_comparison cmp;
+    doc_op = "matmul";
+    char *html = report_of(devices, cases, extras, n, 1, &cmp);
+    doc_op = "sum";
+    ck_assert_ptr_nonnull(strstr(html, "<td data-v='0.25'>0.25 u</td>"));
+    ck_assert_ptr_nonnull(strstr(html, "<td data-v='1'>1 ulp</td>"));
+    ck_assert_ptr_nonnull(strstr(html, "aria-label='throughput (GFLOP/s) at n=64 dtype=fp32'"));
+    ck_assert_ptr_nonnull(strstr(html, "<title>tree: 0.5 GFLOP/s; n=64 dtype=fp32; B 1</title>"));
+    ck_assert_ptr_null(strstr(html, "class='roof'")); /* the roof is in GB/s: not on a GFLOP/s chart */
+    free(html);
+    clr_compare_free(&cmp);
+}
+END_TEST
+
+/* Sortable tables: a header row in <thead>, and every data-v a whole number the script can read. */
+START_TEST(report_tables_sortable)
+{
+    hand_case a[] = {{"tree", 1, "1111111111111111", "3f800000", 1e-3}, {"split", 2, "2222222222222222", "3f800000", 2e-3}};
+    const char *devices[] = {"GPU A", "GPU B"};
+    hand_case *cases[] = {a, a};
+    size_t n[] = {2, 2};
+    clr_comparison cmp;
+    char *html = report_of(devices, cases, NULL, n, 2, &cmp);
+    ck_assert_uint_ge(count(html, "<table class='sortable'><thead><tr>"), 3); /* documents, cases x 2 */
+    ck_assert_uint_eq(count(html, "<table class='sortable'>"), count(html, "<table class='sortable'><thead><tr>"));
+    size_t values = 0;
+    for (const char *p = strstr(html, "data-v='"); p; p = strstr(p + 1, "data-v='")) {
+        char *end;
+        double v = strtod(p + 8, &end);
+        ck_assert_msg(*end == '\'' && end > p + 8 && isfinite(v), "data-v not a number: %.40s", p);
+        values++;
+    }
+    ck_assert_uint_gt(values, 10);
+    free(html);
+    clr_compare_free(&cmp);
+}
+END_TEST
+
+/* The checker itself: it accepts the report's own script and style only, once, and ids and
+ * links of the report's making. */
+START_TEST(report_checker_rejects_foreign_markup)
+{
+    hand_case a[] = {{"tree", 1, "1111111111111111", "3f800000", 1e-3}};
+    const char *devices[] = {"GPU A"};
+    hand_case *cases[] = {a};
+    size_t n[] = {1};
+    clr_comparison cmp;
+    char *html = report_of(devices, cases, NULL, n, 1, &cmp), why[256];
+    struct {
+        const char *from, *to, *expect;
+    } edits[] = {
+        {"</body>", "<script>document.title='x'</script></body>", "a second <script>"},
+        {"<script>(function(){", "<script>alert(1);(function(){", "holds other text"},
+        {"<style>body{", "<style>x{}body{", "holds other text"},
+        {"<section id='summary'>", "<section id='Summary x'>", "not made by the report"},
+        {"href='#summary'", "href='javascript:alert(1)'", "not made by the report"},
+        {"<h1>", "<h1 onclick='x'>", "attribute 'onclick"},
+        {"<h1>", "<img src=x>", "tag <img"},
+    };
+    for (size_t i = 0; i < sizeof edits / sizeof edits[0]; ++i) {
+        const char *at = strstr(html, edits[i].from);
+        ck_assert_msg(at != NULL, "no %s", edits[i].from);
+        size_t pre = (size_t)(at - html);
+        char *bad = malloc(strlen(html) + strlen(edits[i].to) + 1);
+        sprintf(bad, "%.*s%s%s", (int)pre, html, edits[i].to, at + strlen(edits[i].from));
+        const char *msg = html_injection(bad, why, sizeof why);
+        ck_assert_msg(strstr(msg, edits[i].expect) != NULL, "edit %zu: '%s', wanted '%s'", i, msg, edits[i].expect);
+        free(bad);
+    }
+    free(html);
+    clr_compare_free(&cmp);
 }
 END_TEST
 
@@ -1225,6 +1713,13 @@ int main(void)
     tcase_add_test(t, report_from_committed_results);
     tcase_add_test(t, fuzz_regressions_and_corpus);
     tcase_add_test(t, hostile_documents_every_output);
+    tcase_add_test(t, report_summary_verdicts);
+    tcase_add_test(t, report_every_shape_charted);
+    tcase_add_test(t, report_overhead_axis_logarithmic);
+    tcase_add_test(t, report_ulp_scale_shared);
+    tcase_add_test(t, report_accuracy_units_and_gflops);
+    tcase_add_test(t, report_tables_sortable);
+    tcase_add_test(t, report_checker_rejects_foreign_markup);
     tcase_add_test(t, hostile_strings_in_run_outputs);
     tcase_add_test(t, hostile_skip_reason_in_summary);
     tcase_add_test(t, long_multibyte_names_kept_whole);
