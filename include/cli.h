@@ -16,6 +16,7 @@ typedef enum clr_command {
     CLR_CMD_COMPARE,
     CLR_CMD_REPORT,
     CLR_CMD_AUDIT,
+    CLR_CMD_EXPORT,
     CLR_CMD_HELP,
     CLR_CMD_VERSION
 } clr_command;
@@ -59,7 +60,11 @@ typedef struct clr_cli {
     const char *command_line; /* the whole command, recorded with results */
     char **files;             /* compare, report: results documents */
     size_t nfiles;
-    const char *output;       /* report: the HTML file */
+    const char *output;       /* report: the HTML file; export: the JSON file ("-": stdout) */
+    const char *baseline;     /* compare --baseline: the baseline's file or folder (files: the new results) */
+    int fail_bits;            /* compare --fail-on bits */
+    double fail_slowdown;     /* compare --fail-on slowdown=X (> 1); 0: not asked */
+    const char *format;       /* export --format: gbench */
     unsigned trials, reps, warmup, wg, vec, chunk, orders;
     clr_contig contig;
     uint64_t seed;

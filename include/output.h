@@ -15,6 +15,9 @@
 #define CLR_PROBE_BITS_STORED 256
 
 json_t *clr_results_json(const clr_run_config *cfg, const clr_device_result *res);
+/* That document as the text written to <name>.json (and to stdout by run --out -), newline-ended;
+ * NULL when memory runs out. */
+char *clr_results_json_text(const clr_run_config *cfg, const clr_device_result *res);
 /* The journal's records: {"case": {...}} with every field of the case, without loss, and
  * {"copy": {...}}; NULL when memory runs out. Read back by journal.c. */
 json_t *clr_case_record(const clr_run_config *cfg, const clr_case *c);

@@ -22,6 +22,7 @@ typedef struct option_spec {
 #define CMP (1u << CLR_CMD_COMPARE)
 #define REP (1u << CLR_CMD_REPORT)
 #define AUD (1u << CLR_CMD_AUDIT)
+#define EXP (1u << CLR_CMD_EXPORT)
 
 static const option_spec options[] = {
     /* NULL help: written from the operation tables (option_help). The operations' dimensions
@@ -41,9 +42,14 @@ static const option_spec options[] = {
     {"dist", ARG_VALUE, RUN, "D", "input distribution: uniform, normal or illcond (default uniform)"},
     {"input", ARG_VALUE, RUN, "FILE.npy", "use rows of a float32 .npy file (1-D or 2-D, C order) instead of the generator; n is its row length"},
     {"device", ARG_VALUE, RUN | DEV | DEMO | AUD, "SPEC", "all, gpu, cpu, an index N, P:D or part of a name; comma lists (default: CLREPRO_DEVICE if set, else all)"},
-    {"out", ARG_VALUE, RUN | DEMO | AUD, "DIR", "results go to DIR/<device>/ (default results/<device>/)"},
-    {"out", ARG_VALUE, CMP, "DIR", "write DIR/compare.md, .csv and .json (default results/compare)"},
+    {"out", ARG_VALUE, RUN, "DIR", "results go to DIR/<device>/ (default results/<device>/); --out - writes the results document (JSON) of one run on one device to stdout, the summary to stderr"},
+    {"out", ARG_VALUE, DEMO | AUD, "DIR", "results go to DIR/<device>/ (default results/<device>/)"},
+    {"out", ARG_VALUE, CMP, "DIR", "write DIR/compare.md, .csv and .json (default results/compare); with --baseline DIR/baseline.md, .csv and .json (default results/baseline)"},
+    {"baseline", ARG_VALUE, CMP, "OLD", "compare the results named (NEW) against the baseline OLD (a results file or a folder): per case, did the bits change, and is the time significantly slower or faster (from the repetitions)"},
+    {"fail-on", ARG_VALUE, CMP, "WHAT", "with --baseline, exit 1 when: bits (a strategy claiming determinism changed bits), slowdown=RATIO (a case significantly slower by more than RATIO, e.g. 1.10); comma-separated or given twice for both"},
     {"output", ARG_VALUE, REP, "FILE", "report: the HTML file to write (required; -o FILE also works)"},
+    {"format", ARG_VALUE, EXP, "FORMAT", "gbench: Google Benchmark's JSON, for its compare.py and CI benchmark trackers (required)"},
+    {"output", ARG_VALUE, EXP, "FILE", "the file to write, - for stdout (required; -o FILE also works)"},
     {"save-outputs", ARG_NONE, RUN, NULL, "also write every case's outputs as .npy beside the JSON"},
     {"strict", ARG_NONE, RUN, NULL, "exit with status 1 when an observation breaks a strategy's claim"},
     {"kernel-dir", ARG_VALUE, RUN | DEMO, "DIR", "read kernel sources from DIR instead of the embedded copies"},
@@ -52,7 +58,7 @@ static const option_spec options[] = {
     {"contig", ARG_VALUE, RUN, "0|1", "1: each work-item walks contiguous data (CPU style); 0: interleaved, one column per work-item in matmul (GPU style) (default: per device type)"},
     {"chunk", ARG_VALUE, RUN, "N", "fixedsplit chunk: sum elements (default 65536 on CPUs, 16384 on GPUs), attention tokens (default 256)"},
     {"quiet", ARG_NONE, RUN | DEMO | AUD, NULL, "no summary on stdout"},
-    {"quiet", ARG_NONE, CMP | REP, NULL, "nothing on stdout, and no list of the inputs skipped on stderr"},
+    {"quiet", ARG_NONE, CMP | REP | EXP, NULL, "nothing on stdout, and no list of the inputs skipped on stderr"},
     {"no-progress", ARG_NONE, RUN, NULL, "no progress line on stderr (it only appears on a terminal anyway)"},
     {"timeout", ARG_VALUE, RUN, "SECONDS", "time limit of one case (strategy x shape x batch), 0..604800, 0 for none (default 600); a case that overruns it stops the run, incomplete, status 1, its completed cases kept for --resume"},
     {"find-switch", ARG_NONE, RUN, NULL, "search --batch's sizes for where each strategy's probe bits change, running far fewer than all (bisection between sizes whose bits differ; it assumes bits that agree at two sizes agree between them)"},
@@ -60,13 +66,13 @@ static const option_spec options[] = {
     {"resume", ARG_NONE, RUN, NULL, "take the cases an interrupted run of the same configuration completed from its journal (<out>/<device>/.<name>.journal.jsonl) and measure only the rest"},
     {"list", ARG_NONE, DEV, NULL, "one line per device, as clinfo -l (-l also works)"},
     {"json", ARG_NONE, DEV, NULL, "machine-readable output (schema clrepro.devices)"},
-    {"help", ARG_NONE, RUN | DEV | DEMO | CMP | REP | AUD, NULL, "this help"},
+    {"help", ARG_NONE, RUN | DEV | DEMO | CMP | REP | AUD | EXP, NULL, "this help"},
 };
 
 static const char *command_name(clr_command c)
 {
     return c == CLR_CMD_DEVICES ? "devices" : c == CLR_CMD_DEMO ? "demo" : c == CLR_CMD_COMPARE ? "compare"
-           : c == CLR_CMD_REPORT ? "report" : c == CLR_CMD_AUDIT ? "audit" : "run";
+           : c == CLR_CMD_REPORT ? "report" : c == CLR_CMD_AUDIT ? "audit" : c == CLR_CMD_EXPORT ? "export" : "run";
 }
 
 static int reads_bf16(const clr_operation *op) { return op->supports_bf16; }
@@ -131,12 +137,15 @@ void clr_cli_usage(FILE *out, clr_command command)
                 "       clrepro demo order [options] sum the same values in many orders, count the results\n"
                 "       clrepro compare PATH... [--out DIR]   which devices and runs give the same bits\n"
                 "       clrepro report PATH... -o report.html   self-contained HTML report with charts\n"
+                "       clrepro compare --baseline OLD NEW... [--fail-on bits,slowdown=1.10]   gate on a baseline\n"
+                "       clrepro export --format gbench PATH... -o FILE   Google Benchmark JSON (compare.py)\n"
                 "       clrepro audit [options]      what each device's float32 arithmetic does, measured\n"
                 "         (PATH: results files, or folders searched for them, e.g. results)\n"
                 "       clrepro --version | --help   (clrepro COMMAND --help or clrepro help COMMAND for its options)\n"
                 "Numbers take 4096, 2^12 and 4K forms; lists are comma-separated, each item once.\n\n"
                 "exit status: 0 success; 1 a kernel's output failed validation, a runtime OpenCL error,\n"
-                "or (with --strict) a broken claim; 2 bad input (options, files, devices, sizes, kernels).\n\n",
+                "(with --strict) a broken claim, or (compare --fail-on) a failed gate; 2 bad input (options,\n"
+                "files, devices, sizes, kernels).\n\n",
                 CLREPRO_VERSION);
         command = CLR_CMD_RUN;
     }
@@ -156,10 +165,18 @@ void clr_cli_usage(FILE *out, clr_command command)
                          "example:\n"
                          "  clrepro demo order --n 1M --orders 1000 --device cpu\n",
         [CLR_CMD_COMPARE] = "usage: clrepro compare PATH... [--out DIR]\n"
+                            "       clrepro compare --baseline OLD NEW... [--fail-on bits,slowdown=RATIO] [--out DIR]\n"
                             "  which devices and runs give the same bits, case by case (PATH: results\n"
-                            "  files, or folders searched for them)\n"
-                            "example:\n"
-                            "  clrepro compare results --out results/compare\n",
+                            "  files, or folders searched for them); with --baseline, what changed from OLD to\n"
+                            "  NEW, and exit status 1 when a --fail-on gate fails (for CI)\n"
+                            "examples:\n"
+                            "  clrepro compare results --out results/compare\n"
+                            "  clrepro compare --baseline main/ pr/ --fail-on bits,slowdown=1.10\n",
+        [CLR_CMD_EXPORT] = "usage: clrepro export --format gbench PATH... -o FILE\n"
+                           "  results documents as Google Benchmark's JSON: every timed repetition, and\n"
+                           "  mean, median, stddev and cv (PATH: results files, or folders searched for them)\n"
+                           "example:\n"
+                           "  clrepro export --format gbench results/my-gpu/sum.json -o sum.gbench.json\n",
         [CLR_CMD_REPORT] = "usage: clrepro report PATH... -o FILE.html\n"
                            "  one self-contained HTML report with charts (PATH: results files, or\n"
                            "  folders searched for them)\n"
@@ -429,6 +446,37 @@ static int apply(clr_cli *cli, const char *name, const char *v, clr_error *err)
     }
     else if (!strcmp(name, "suite")) cli->suite = v;
     else if (!strcmp(name, "output")) cli->output = v;
+    else if (!strcmp(name, "baseline")) cli->baseline = v;
+    else if (!strcmp(name, "format")) {
+        if (strcmp(v, "gbench"))
+            return bad(err, name, v, "expected gbench (Google Benchmark's JSON)");
+        cli->format = v;
+    }
+    else if (!strcmp(name, "fail-on")) {
+        /* bits, slowdown=RATIO, or both comma-separated; the option may also be given twice */
+        if (check_list_items(name, v, err))
+            return err->code;
+        for (const char *item = v; *item;) {
+            size_t len = strcspn(item, ",");
+            if (len == 4 && !strncmp(item, "bits", 4)) {
+                cli->fail_bits = 1;
+            } else if (len > 9 && !strncmp(item, "slowdown=", 9)) {
+                char number[64], *end = NULL;
+                snprintf(number, sizeof number, "%.*s", (int)(len - 9 < 63 ? len - 9 : 63), item + 9);
+                double x = strtod(number, &end);
+                if (len - 9 >= 63 || !end || *end || !(x >= 1 && x <= 1000))
+                    return bad(err, name, v, "slowdown=RATIO takes a number from 1 to 1000, the factor a case must "
+                               "be slower by to fail (1.10: more than 10% slower)");
+                if (cli->fail_slowdown > 0 && cli->fail_slowdown != x)
+                    return bad(err, name, v, "slowdown is given twice with different ratios; give it once");
+                cli->fail_slowdown = x;
+            } else {
+                return bad(err, name, v, "expected bits, slowdown=RATIO, or both comma-separated "
+                           "(--fail-on bits,slowdown=1.10)");
+            }
+            item += len + (item[len] == ',');
+        }
+    }
     else if (!strcmp(name, "dtype")) {
         if (strcmp(v, "fp32") && strcmp(v, "bf16"))
             return bad(err, name, v, "expected fp32 or bf16");
@@ -493,6 +541,7 @@ static int command_by_name(const char *name, clr_command *out)
     static const struct { const char *name; clr_command command; } commands[] = {
         {"run", CLR_CMD_RUN}, {"devices", CLR_CMD_DEVICES}, {"demo", CLR_CMD_DEMO},
         {"compare", CLR_CMD_COMPARE}, {"report", CLR_CMD_REPORT}, {"audit", CLR_CMD_AUDIT},
+        {"export", CLR_CMD_EXPORT},
     };
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; ++i)
         if (!strcmp(name, commands[i].name)) {
@@ -537,14 +586,14 @@ int clr_cli_parse(int argc, char **argv, clr_cli *cli, clr_error *err)
             cli->help_for = CLR_CMD_HELP;
             if (i + 1 < argc && command_by_name(argv[i + 1], &cli->help_for))
                 return clr_fail(err, CLR_EUSAGE, "help: unknown command '%s'; commands are run, devices, demo, compare, "
-                                "report and audit", argv[i + 1]);
+                                "report, audit and export", argv[i + 1]);
             if (i + 2 < argc)
                 return clr_fail(err, CLR_EUSAGE, "unexpected argument '%s' after `help %s`, which takes nothing "
                                 "after it", argv[i + 2], argv[i + 1]);
             return CLR_OK;
         }
         if (command_by_name(argv[i], &cli->command))
-            return clr_fail(err, CLR_EUSAGE, "unknown command '%s'; commands are run, devices, demo, compare, report and audit "
+            return clr_fail(err, CLR_EUSAGE, "unknown command '%s'; commands are run, devices, demo, compare, report, audit and export "
                             "(clrepro --help)",
                             argv[i]);
         if (cli->command == CLR_CMD_DEMO && i + 1 < argc && argv[i + 1][0] != '-')
@@ -563,11 +612,12 @@ int clr_cli_parse(int argc, char **argv, clr_cli *cli, clr_error *err)
         const char *arg = argv[i];
         if (!strcmp(arg, "-h"))
             arg = "--help";
-        if (!strcmp(arg, "-o") && cli->command == CLR_CMD_REPORT)
+        if (!strcmp(arg, "-o") && (cli->command == CLR_CMD_REPORT || cli->command == CLR_CMD_EXPORT))
             arg = "--output";
         if (!strcmp(arg, "-l") && cli->command == CLR_CMD_DEVICES)
             arg = "--list";
-        if ((cli->command == CLR_CMD_COMPARE || cli->command == CLR_CMD_REPORT) && arg[0] != '-') {
+        if ((cli->command == CLR_CMD_COMPARE || cli->command == CLR_CMD_REPORT || cli->command == CLR_CMD_EXPORT) &&
+            arg[0] != '-') {
             char **grown = realloc(cli->files, (cli->nfiles + 1) * sizeof *grown);
             if (!grown)
                 return clr_fail(err, CLR_EFAIL, "out of host memory");
@@ -645,10 +695,24 @@ int clr_cli_parse(int argc, char **argv, clr_cli *cli, clr_error *err)
         if (n && n->values[0] > (1u << 30))
             return clr_fail(err, CLR_EUSAGE, "demo order: --n %zu: at most 2^30 values", n->values[0]);
     }
-    if ((cli->command == CLR_CMD_COMPARE || cli->command == CLR_CMD_REPORT) && cli->nfiles == 0)
+    if ((cli->fail_bits || cli->fail_slowdown > 0) && !cli->baseline)
+        return clr_fail(err, CLR_EUSAGE, "--fail-on gates a comparison against a baseline: give --baseline OLD too "
+                        "(clrepro compare --baseline OLD NEW --fail-on ...)");
+    if (cli->command == CLR_CMD_COMPARE && cli->baseline && cli->nfiles == 0)
+        return clr_fail(err, CLR_EUSAGE, "`clrepro compare --baseline %s` needs the new results to compare with it: "
+                        "clrepro compare --baseline OLD NEW", cli->baseline);
+    if ((cli->command == CLR_CMD_COMPARE || cli->command == CLR_CMD_REPORT || cli->command == CLR_CMD_EXPORT) &&
+        cli->nfiles == 0)
         return clr_fail(err, CLR_EUSAGE, "`clrepro %s` needs results documents: clrepro %s results/*/*.json",
                         command_name(cli->command), command_name(cli->command));
-    if ((cli->command == CLR_CMD_RUN || cli->command == CLR_CMD_DEMO || cli->command == CLR_CMD_AUDIT) && cli->out_dir &&
+    if (cli->command == CLR_CMD_EXPORT && !cli->format)
+        return clr_fail(err, CLR_EUSAGE, "`clrepro export` needs --format gbench");
+    if (cli->command == CLR_CMD_EXPORT && !cli->output)
+        return clr_fail(err, CLR_EUSAGE, "`clrepro export` needs -o FILE (or -o - for stdout)");
+    if (cli->command == CLR_CMD_RUN && cli->out_dir && !strcmp(cli->out_dir, "-") && (cli->save_outputs || cli->resume))
+        return clr_fail(err, CLR_EUSAGE, "--out - writes one JSON document to stdout and nothing else: %s needs a "
+                        "results directory (--out DIR)", cli->save_outputs ? "--save-outputs" : "--resume");
+    if ((cli->command == CLR_CMD_DEMO || cli->command == CLR_CMD_AUDIT) && cli->out_dir &&
         !strcmp(cli->out_dir, "-"))
         return clr_fail(err, CLR_EUSAGE, "--out -: %s writes several files per device into a directory; name one "
                         "(results go to DIR/<device>/)", command_name(cli->command));

@@ -14,9 +14,11 @@
 #include <unistd.h>
 #include "atomic_file.h"
 #include "audit.h"
+#include "baseline.h"
 #include "compare.h"
 #include "demo.h"
 #include "device.h"
+#include "export.h"
 #include "journal.h"
 #include "op.h"
 #include "output.h"
@@ -146,12 +148,26 @@ int clr_cmd_run(const clr_cli *cli, const char *command_line, clr_error *err)
     char (*dirs)[PATH_MAX] = NULL, (*tops)[PATH_MAX] = NULL;
     device_run *work = NULL;
     size_t nwork = 0;
+    /* --out -: the results document alone on stdout. Until it is written, stdout is stderr, so
+     * that nothing else (a driver's or compiler's chatter) lands there. */
+    int to_stdout = cli->out_dir && !strcmp(cli->out_dir, "-"), saved_stdout = -1;
+    if (to_stdout) {
+        fflush(stdout);
+        saved_stdout = dup(STDOUT_FILENO);
+        if (saved_stdout < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+            return clr_fail(err, CLR_EFAIL, "--out -: cannot set standard output aside: %s", strerror(errno));
+    }
     clr_install_cleanup_handlers(); /* before OpenCL, whose compiler installs handlers of its own */
     int rc = clr_plan_runs(cli, command_line, &runs, &nruns, &input, err);
     if (rc == CLR_OK)
         rc = clr_devices_enumerate(&all, err);
     if (rc == CLR_OK)
         rc = clr_cli_select_devices(cli, &all, &chosen, err);
+    if (rc == CLR_OK && to_stdout && (nruns != 1 || chosen.count != 1))
+        rc = clr_fail(err, CLR_EUSAGE, "--out -: standard output takes one results document, and this command makes "
+                      "%zu (%zu run%s: operations or suite parts, on %zu device%s); choose one --op and one --device, "
+                      "or write the files with --out DIR",
+                      nruns * chosen.count, nruns, nruns == 1 ? "" : "s", chosen.count, chosen.count == 1 ? "" : "s");
     if (rc == CLR_OK) {
         dirs = calloc(chosen.count, sizeof *dirs);
         tops = calloc(chosen.count, sizeof *tops);
@@ -162,8 +178,11 @@ int clr_cmd_run(const clr_cli *cli, const char *command_line, clr_error *err)
     /* Everything that can be refused is refused before the first measurement: sizes, tuning,
      * output locations (nothing is created: the folders are made when the first case is
      * complete), then every program of every run is built. A failure leaves no file behind. */
-    if (rc == CLR_OK)
+    if (rc == CLR_OK && !to_stdout)
         rc = clr_preflight(cli, runs, nruns, &chosen, dirs, tops, err);
+    for (size_t i = 0; to_stdout && i < chosen.count && rc == CLR_OK; ++i) /* no folders: only the sizes */
+        for (size_t r = 0; r < nruns && rc == CLR_OK; ++r)
+            rc = clr_run_check(&runs[r].cfg, &chosen.items[i], err);
     for (size_t i = 0; i < chosen.count && rc == CLR_OK; ++i)
         for (size_t r = 0; r < nruns && rc == CLR_OK; ++r) {
             device_run *w = &work[nwork++];
@@ -171,7 +190,7 @@ int clr_cmd_run(const clr_cli *cli, const char *command_line, clr_error *err)
             w->dev = &chosen.items[i];
             w->device = i;
             rc = clr_run_prepare(w->cfg, w->dev, &w->prepared, err);
-            if (rc == CLR_OK)
+            if (rc == CLR_OK && !to_stdout) /* --out -: no journal (no folder; --resume is refused) */
                 rc = clr_journal_open(dirs[i], w->cfg, w->prepared, cli->resume, &w->journal, err);
             if (rc == CLR_OK && cli->resume) {
                 char path[1024];
@@ -192,15 +211,30 @@ int clr_cmd_run(const clr_cli *cli, const char *command_line, clr_error *err)
         w->prepared = NULL;
         if (w->res.timed_out)
             stop_incomplete(work, nwork, (const char (*)[PATH_MAX])dirs, (const char (*)[PATH_MAX])tops,
-                            chosen.count, err);
+                            to_stdout ? 0 : chosen.count, err);
+    }
+    /* --out -: the document to stdout, restored, and nothing written to files. */
+    if (to_stdout) {
+        char *json = rc == CLR_OK ? clr_results_json_text(work[0].cfg, &work[0].res) : NULL;
+        if (rc == CLR_OK && !json)
+            rc = clr_fail(err, CLR_EFAIL, "out of host memory formatting the results document");
+        fflush(stdout);
+        if (dup2(saved_stdout, STDOUT_FILENO) < 0 && rc == CLR_OK)
+            rc = clr_fail(err, CLR_EFAIL, "--out -: cannot restore standard output: %s", strerror(errno));
+        close(saved_stdout);
+        saved_stdout = -1;
+        size_t len = json ? strlen(json) : 0;
+        if (rc == CLR_OK && (fwrite(json, 1, len, stdout) != len || fflush(stdout) != 0))
+            rc = clr_fail(err, CLR_EFAIL, "--out -: cannot write the results document to standard output");
+        free(json);
     }
     /* Write everything, then drop the journals. */
-    for (size_t i = 0; i < chosen.count && rc == CLR_OK; ++i)
+    for (size_t i = 0; i < chosen.count && rc == CLR_OK && !to_stdout; ++i)
         rc = clr_prepare_out_dir(dirs[i], err);
     /* One batch for every run on every device: all of them land, or none (a full disk while
      * writing the last leaves no earlier file behind; the journals stay for --resume). */
     clr_file_batch batch = {0};
-    for (size_t k = 0; k < nwork && rc == CLR_OK; ++k)
+    for (size_t k = 0; k < nwork && rc == CLR_OK && !to_stdout; ++k)
         rc = clr_results_add(&batch, dirs[work[k].device], work[k].cfg, &work[k].res, err);
     if (rc == CLR_OK)
         rc = clr_batch_commit(&batch, err);
@@ -212,11 +246,12 @@ int clr_cmd_run(const clr_cli *cli, const char *command_line, clr_error *err)
         const clr_device_result *res = &w->res;
         const char *dir = dirs[w->device];
         clr_journal_remove(w->journal);
-        if (!cli->quiet) {
-            clr_print_summary(stdout, w->cfg, res, dir);
+        if (!cli->quiet) { /* --out -: stdout holds the document, the summary goes to stderr */
+            FILE *summary = to_stdout ? stderr : stdout;
+            clr_print_summary(summary, w->cfg, res, to_stdout ? NULL : dir);
             if (res->resumed_cases)
-                printf("resumed: %zu of %zu cases taken from the journal of an interrupted run\n",
-                       res->resumed_cases, res->ncases);
+                fprintf(summary, "resumed: %zu of %zu cases taken from the journal of an interrupted run\n",
+                        res->resumed_cases, res->ncases);
         }
         if (res->invalid_cases) {
             fprintf(stderr, "clrepro: error: %zu case(s) of %s on %s failed validation (outputs that differ "
@@ -238,8 +273,13 @@ int clr_cmd_run(const clr_cli *cli, const char *command_line, clr_error *err)
             err->code = 0;
         }
         note_journals(work, nwork, "fix the cause");
-        for (size_t i = 0; dirs && tops && i < chosen.count; ++i)
+        for (size_t i = 0; dirs && tops && !to_stdout && i < chosen.count; ++i)
             clr_remove_empty_dirs(dirs[i], tops[i]);
+    }
+    if (saved_stdout >= 0) { /* stopped before the document: stdout back as it was, empty */
+        fflush(stdout);
+        dup2(saved_stdout, STDOUT_FILENO);
+        close(saved_stdout);
     }
     for (size_t k = 0; k < nwork; ++k) {
         clr_run_prepared_free(work[k].prepared);
@@ -256,10 +296,118 @@ int clr_cmd_run(const clr_cli *cli, const char *command_line, clr_error *err)
     return rc ? rc : status;
 }
 
+/* `clrepro compare --baseline OLD NEW...`: DIR/baseline.{md,csv,json} (default results/baseline),
+ * all three or none, never over an input; the summary on stdout; status 1 when a --fail-on gate
+ * fails (the files are written all the same: CI keeps them). */
+static int cmd_baseline(const clr_cli *cli, clr_error *err)
+{
+    static const char *exts[] = {"md", "csv", "json"};
+    const char *dir = cli->out_dir ? cli->out_dir : "results/baseline";
+    char *old_paths[1] = {(char *)cli->baseline};
+    char *paths[3] = {NULL, NULL, NULL}, *texts[3] = {NULL, NULL, NULL};
+    clr_baseline b;
+    memset(&b, 0, sizeof b);
+    int rc = CLR_OK;
+    if (!strcmp(dir, "-"))
+        rc = clr_fail(err, CLR_EUSAGE, "--out -: compare --baseline writes three files (baseline.md, baseline.csv, "
+                                       "baseline.json) into a directory; name one with --out DIR (the summary is "
+                                       "printed on stdout, unless --quiet)");
+    for (int i = 0; i < 3 && rc == CLR_OK; ++i) {
+        size_t len = strlen(dir) + 16;
+        paths[i] = malloc(len);
+        if (!paths[i])
+            rc = clr_fail(err, CLR_EFAIL, "out of host memory");
+        else {
+            snprintf(paths[i], len, "%s/baseline.%s", dir, exts[i]);
+            rc = clr_check_output_path(cli->files, cli->nfiles, paths[i], "--out", 0, err);
+            if (rc == CLR_OK)
+                rc = clr_check_output_path(old_paths, 1, paths[i], "--out", 0, err);
+        }
+    }
+    if (rc == CLR_OK)
+        rc = clr_baseline_load(old_paths, 1, cli->files, cli->nfiles, cli->fail_bits, cli->fail_slowdown, &b, err);
+    if (rc == CLR_OK && !cli->quiet) {
+        clr_compare_print_skipped(&b.old, stderr);
+        clr_compare_print_skipped(&b.new, stderr);
+    }
+    for (int i = 0; i < 3 && rc == CLR_OK; ++i) { /* the documents found in folders are inputs too */
+        rc = clr_check_output_path(b.old.files, b.old.ndocs, paths[i], "--out", 0, err);
+        if (rc == CLR_OK)
+            rc = clr_check_output_path(b.new.files, b.new.ndocs, paths[i], "--out", 0, err);
+    }
+    if (rc == CLR_OK && (!(texts[0] = clr_baseline_markdown(&b, err)) || !(texts[1] = clr_baseline_csv(&b, err)) ||
+                         !(texts[2] = clr_baseline_json(&b, err))))
+        rc = err->code ? err->code : CLR_EFAIL;
+    if (rc == CLR_OK)
+        rc = clr_write_texts(dir, 3, paths, texts, err);
+    if (rc == CLR_OK && !cli->quiet) {
+        char shown[1024];
+        clr_baseline_print_summary(&b, stdout);
+        printf("written: %s/baseline.{md,csv,json}\n", clr_escape(dir, shown, sizeof shown));
+    }
+    if (rc == CLR_OK && clr_baseline_failed(&b)) {
+        char bits[128] = "", slow[160] = "";
+        if (b.failed_bits)
+            snprintf(bits, sizeof bits, "bits: %zu case%s of strategies claiming determinism changed bits",
+                     b.failed_bits, b.failed_bits == 1 ? "" : "s");
+        if (b.failed_slowdown)
+            snprintf(slow, sizeof slow, "slowdown=%g: %zu case%s significantly slower by more than %.2fx",
+                     cli->fail_slowdown, b.failed_slowdown, b.failed_slowdown == 1 ? "" : "s", cli->fail_slowdown);
+        rc = clr_fail(err, CLR_EFAIL, "--fail-on %s%s%s (see %s/baseline.md)", bits, bits[0] && slow[0] ? "; " : "",
+                      slow, dir);
+    }
+    for (int i = 0; i < 3; ++i) {
+        free(paths[i]);
+        free(texts[i]);
+    }
+    clr_baseline_free(&b);
+    return rc;
+}
+
+/* `clrepro export --format gbench PATH... -o FILE` (-o - for stdout): Google Benchmark's JSON,
+ * never over an input. What was skipped and what was left out is said on stderr. */
+static int cmd_export(const clr_cli *cli, clr_error *err)
+{
+    int to_stdout = !strcmp(cli->output, "-");
+    clr_comparison cmp;
+    memset(&cmp, 0, sizeof cmp);
+    int rc = to_stdout ? CLR_OK : clr_check_output_path(cli->files, cli->nfiles, cli->output, "-o", 1, err);
+    if (rc == CLR_OK)
+        rc = clr_compare_load(cli->files, cli->nfiles, &cmp, err);
+    if (rc == CLR_OK && !cli->quiet)
+        clr_compare_print_skipped(&cmp, stderr);
+    if (rc == CLR_OK && !to_stdout)
+        rc = clr_check_output_path(cmp.files, cmp.ndocs, cli->output, "-o", 1, err);
+    size_t written = 0, left_out = 0;
+    char *text = rc == CLR_OK ? clr_export_gbench(&cmp, &written, &left_out, err) : NULL;
+    if (rc == CLR_OK && !text)
+        rc = err->code ? err->code : CLR_EFAIL;
+    if (rc == CLR_OK && to_stdout) {
+        size_t len = strlen(text);
+        if (fwrite(text, 1, len, stdout) != len || fflush(stdout) != 0)
+            rc = clr_fail(err, CLR_EFAIL, "cannot write the export to stdout");
+    } else if (rc == CLR_OK) {
+        rc = clr_write_file_atomic(cli->output, text, strlen(text), err);
+    }
+    if (rc == CLR_OK && !cli->quiet && left_out)
+        fprintf(stderr, "clrepro: export: %zu case%s left out (failed validation: no time; or skipped)\n", left_out,
+                left_out == 1 ? "" : "s");
+    if (rc == CLR_OK && !cli->quiet && !to_stdout) {
+        char shown[1024];
+        printf("export: %s (%zu benchmarks from %zu documents, Google Benchmark JSON)\n",
+               clr_escape(cli->output, shown, sizeof shown), written, cmp.ndocs);
+    }
+    free(text);
+    clr_compare_free(&cmp);
+    return rc;
+}
+
 /* `clrepro compare`: DIR/compare.{md,csv,json}, all three or none, never over an input (a file
  * named, or a results document found in a named folder). What was skipped is listed on stderr. */
 static int cmd_compare(const clr_cli *cli, clr_error *err)
 {
+    if (cli->baseline)
+        return cmd_baseline(cli, err);
     static const char *exts[] = {"md", "csv", "json"};
     const char *dir = cli->out_dir ? cli->out_dir : "results/compare";
     char *paths[3] = {NULL, NULL, NULL}, *texts[3] = {NULL, NULL, NULL};
@@ -363,6 +511,9 @@ int clr_main(int argc, char **argv)
             break;
         case CLR_CMD_REPORT:
             rc = cmd_report(&cli, &err);
+            break;
+        case CLR_CMD_EXPORT:
+            rc = cmd_export(&cli, &err);
             break;
         case CLR_CMD_RUN:
         case CLR_CMD_DEMO:

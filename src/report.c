@@ -234,8 +234,7 @@ int clr_write_results(const char *dir, const clr_run_config *cfg, const clr_devi
     return clr_batch_commit(&batch, err);
 }
 
-int clr_results_add(clr_file_batch *batch, const char *dir, const clr_run_config *cfg, const clr_device_result *res,
-                    clr_error *err)
+char *clr_results_json_text(const clr_run_config *cfg, const clr_device_result *res)
 {
     json_t *doc = clr_results_json(cfg, res);
     char *json = doc ? json_dumps(doc, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17)) : NULL;
@@ -248,8 +247,14 @@ int clr_results_add(clr_file_batch *batch, const char *dir, const clr_run_config
     } else {
         free(json);
     }
+    return json_nl;
+}
+
+int clr_results_add(clr_file_batch *batch, const char *dir, const clr_run_config *cfg, const clr_device_result *res,
+                    clr_error *err)
+{
     const char *name = clr_run_name(cfg);
-    int rc = add_text(batch, dir, name, "json", json_nl, err);
+    int rc = add_text(batch, dir, name, "json", clr_results_json_text(cfg, res), err);
     if (rc == CLR_OK)
         rc = add_text(batch, dir, name, "csv", clr_results_csv(cfg, res), err);
     if (rc == CLR_OK)

@@ -208,7 +208,7 @@ START_TEST(cli_lists_and_numbers)
     expect_error("--n 64 --n 128", "option --n is given twice");
     /* Seeds are stored as signed 64-bit JSON integers: beyond 2^63 - 1 they would come back negative. */
     expect_error("--seed 9223372036854775808", "9223372036854775807");
-    expect_error("--out -", "several files per device into a directory");
+    expect_error("--out - --save-outputs", "--save-outputs needs a results directory");
     expect_error("--input x.npy --dist normal", "give one of them");
     /* One number parser for every size and count. */
     ck_assert_int_eq(parse("--chunk 4K --wg 2^6 --trials 1K --warmup 0", &cli, &err), 0);
