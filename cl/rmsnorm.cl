@@ -25,6 +25,36 @@ inline void normalize_row(global const in_t *x, global const in_t *w, global flo
         y[i] = (in_load(x, i) * inv) * in_load(w, i);
 }
 
+#if CONTIG
+/* row on CPUs (CONTIG): a work-group of one work-item per row, without barriers. Lane l of a
+ * vector accumulator adds x[k * VEC + l]^2 for k = 0, 1, ... in order, the lanes are then added
+ * in reduce.clh's pairwise order (HSUM), then the tail of fewer than VEC squares in order: one
+ * order per D and VEC, whatever the batch (src/ops/rmsnorm.c replays it). On PoCL the
+ * work-group of WG_SIZE below cost 2.5-6.3x the fastest strategy: its barriers split the
+ * kernel into work-item loops. */
+kernel __attribute__((reqd_work_group_size(1, 1, 1)))
+void rmsnorm_row(global const in_t *x, global const in_t *w, global float *y, uint D, float eps)
+{
+    uint row = get_group_id(0), nvec = D / VEC;
+    global const in_t *xr = x + (ulong)row * D;
+    global float *yr = y + (ulong)row * D;
+    vfloat acc = (vfloat)(0.0f);
+    for (uint k = 0; k < nvec; ++k) {
+        vfloat v = in_vload(xr, (ulong)k * VEC);
+        acc += v * v;
+    }
+    float total = HSUM(acc);
+    for (uint i = nvec * VEC; i < D; ++i) {
+        float v = in_load(xr, i);
+        total += v * v;
+    }
+    float inv = 1.0f / sqrt(total / (float)D + eps);
+    for (uint k = 0; k < nvec; ++k)
+        VSTORE((in_vload(xr, (ulong)k * VEC) * inv) * in_vload(w, (ulong)k * VEC), yr + (ulong)k * VEC);
+    for (uint i = nvec * VEC; i < D; ++i)
+        yr[i] = (in_load(xr, i) * inv) * in_load(w, i);
+}
+#else
 /* row: one work-group per row, one fixed order (wg_sumsq's). Rows of up to RMS_HELD values
  * per work-item are read once and kept in registers for the normalization; the additions are
  * the same, in the same order, as wg_sumsq's, so the bits are too. */
@@ -60,6 +90,7 @@ void rmsnorm_row(global const in_t *x, global const in_t *w, global float *y, ui
             yr[i] = (held[k] * inv) * in_load(w, i);
     }
 }
+#endif
 
 /* split pass 1 (and atomic's): work-group g reduces chunk g % parts of row g / parts. */
 kernel __attribute__((reqd_work_group_size(WG_SIZE, 1, 1)))

@@ -21,6 +21,7 @@
  * through exp and the sum. */
 #include "reduce.clh"
 #include "dtype.clh"
+#include "tree.clh" /* VSTORE, in_vload */
 
 /* Max over the `width` work-items of a work-group (WG_SIZE, or tree.clh's TREE_WG); every
  * work-item gets it (exact in any order). */
@@ -70,6 +71,47 @@ inline void scale_range(global float *y, uint begin, uint end, float c, uint lid
         y[i] *= c;
 }
 
+#if CONTIG
+/* row on CPUs (CONTIG): a work-group of one work-item per row, without barriers. The max (exact
+ * in any order) and the exponentials as vectors; lane l of the accumulator adds
+ * exp(x[k * VEC + l] - m) for k = 0, 1, ... in order, the lanes are added in reduce.clh's
+ * pairwise order (HSUM), then the tail in order: one order per V and VEC, whatever the batch.
+ * The work-group of WG_SIZE below cost PoCL 1.5-3.1x the fastest strategy (its barriers). */
+kernel __attribute__((reqd_work_group_size(1, 1, 1)))
+void softmax_row(global const in_t *x, global float *y, uint V)
+{
+    uint row = get_group_id(0), nvec = V / VEC;
+    global const in_t *xr = x + (ulong)row * V;
+    global float *yr = y + (ulong)row * V;
+    vfloat mv = (vfloat)(-INFINITY);
+    for (uint k = 0; k < nvec; ++k)
+        mv = fmax(mv, in_vload(xr, (ulong)k * VEC));
+    float m = -INFINITY, lanes[VEC];
+    VSTORE(mv, lanes);
+    for (uint l = 0; l < VEC; ++l)
+        m = fmax(m, lanes[l]);
+    for (uint i = nvec * VEC; i < V; ++i)
+        m = fmax(m, in_load(xr, i));
+    float shift = m == -INFINITY ? 0.0f : m; /* as wg_sum_exp: a row of -inf alone stays NaN */
+    vfloat acc = (vfloat)(0.0f);
+    for (uint k = 0; k < nvec; ++k) {
+        vfloat e = exp(in_vload(xr, (ulong)k * VEC) - shift);
+        VSTORE(e, yr + (ulong)k * VEC);
+        acc += e;
+    }
+    float s = HSUM(acc);
+    for (uint i = nvec * VEC; i < V; ++i) {
+        float e = exp(in_load(xr, i) - shift);
+        yr[i] = e;
+        s += e;
+    }
+    float c = 1.0f / s;
+    for (uint k = 0; k < nvec; ++k)
+        VSTORE(VLOAD(k, yr) * c, yr + (ulong)k * VEC);
+    for (uint i = nvec * VEC; i < V; ++i)
+        yr[i] *= c;
+}
+#else
 kernel __attribute__((reqd_work_group_size(WG_SIZE, 1, 1)))
 void softmax_row(global const in_t *x, global float *y, uint V)
 {
@@ -81,6 +123,7 @@ void softmax_row(global const in_t *x, global float *y, uint V)
     float s = wg_sum_exp(scratch, xr, yr, 0, V, m, lid);
     scale_range(yr, 0, V, 1.0f / s, lid);
 }
+#endif
 
 /* split pass 1: parts[2g] = m_p, parts[2g + 1] = s_p of chunk g % parts of row g / parts. */
 kernel __attribute__((reqd_work_group_size(WG_SIZE, 1, 1)))
@@ -146,11 +189,11 @@ inline float sm_exp_1(global const in_t *x, global float *y, ulong k, float shif
 }
 inline vfloat sm_exp_v(global const in_t *x, global float *y, ulong k, float shift)
 {
-    float d[VEC], e[VEC]; /* one vector load; the differences are per lane all the same */
-    VSTORE(in_vload(x, k) - shift, d);
-    for (uint l = 0; l < VEC; ++l)
-        e[l] = portable_exp(d[l]);
-    vfloat v = VLOAD(0, e);
+#if VEC > 1
+    vfloat v = portable_expv(in_vload(x, k) - shift); /* lane by lane portable_exp's bits */
+#else
+    vfloat v = portable_exp(in_vload(x, k) - shift);
+#endif
     VSTORE(v, y + k);
     return v;
 }

@@ -181,6 +181,9 @@ END_TEST
 
 /* rmsnorm: the sum of squares replayed, the normalization within 20u; tiny outputs (illcond
  * reaches subnormals) are not failures; a square left out is. */
+/* The tuning's --contig for run_rmsnorm: the device's default, or the other path of row. */
+static clr_contig rms_contig = CLR_CONTIG_DEVICE;
+
 static void run_rmsnorm(const char *strategy, size_t D, clr_dist dist, const char *kernel_dir, clr_device_result *res)
 {
     clr_device dev = test_device();
@@ -200,6 +203,7 @@ static void run_rmsnorm(const char *strategy, size_t D, clr_dist dist, const cha
     cfg.input.seed = 8;
     cfg.input.dist = dist;
     cfg.kernel_dir = kernel_dir;
+    cfg.contig = rms_contig;
     clr_error err = {0};
     ck_assert_msg(clr_run_device(&cfg, &dev, res, &err) == 0, "%s: %s", strategy, err.msg);
 }
@@ -218,6 +222,14 @@ START_TEST(rmsnorm_replays_and_a_missing_square_fails)
                               res.cases[i].first_mismatch[0] ? res.cases[i].first_mismatch : "beyond the bound");
             clr_device_result_free(&res);
         }
+    /* row's work-group path (GPUs') too: the device's default runs its CPU path */
+    rms_contig = CLR_CONTIG_NO;
+    clr_device_result wg_res;
+    run_rmsnorm("row", 4096, CLR_DIST_ILLCOND, NULL, &wg_res);
+    for (size_t i = 0; i < wg_res.ncases; ++i)
+        ck_assert_msg(wg_res.cases[i].replayed && wg_res.cases[i].valid, "row (contig 0) B %zu",
+                      wg_res.cases[i].shape.batch);
+    clr_device_result_free(&wg_res);
     char dir[300];
     test_sabotaged_kernels(dir, sizeof dir, "rmsnorm.cl", "for (uint i = begin + lid; i < end; i += WG_SIZE)",
                       "for (uint i = begin + lid + (lid == 0); i < end; i += WG_SIZE)");
@@ -229,6 +241,18 @@ START_TEST(rmsnorm_replays_and_a_missing_square_fails)
                           "%s B %zu: a missing square passed validation", strategies[s], res.cases[i].shape.batch);
         clr_device_result_free(&res);
     }
+    test_remove_kernels(dir);
+    /* row's CPU path: the total without the first square */
+    rms_contig = CLR_CONTIG_YES;
+    test_sabotaged_kernels(dir, sizeof dir, "rmsnorm.cl", "    float total = HSUM(acc);\n",
+                           "    float total = HSUM(acc) - in_load(xr, 0) * in_load(xr, 0);\n");
+    clr_device_result res;
+    run_rmsnorm("row", 70000, CLR_DIST_NORMAL, dir, &res);
+    for (size_t i = 0; i < res.ncases; ++i)
+        ck_assert_msg(!res.cases[i].valid && res.cases[i].replay_mismatches > 0,
+                      "row (contig) B %zu: a missing square passed validation", res.cases[i].shape.batch);
+    clr_device_result_free(&res);
+    rms_contig = CLR_CONTIG_DEVICE;
     test_remove_kernels(dir);
 }
 END_TEST
@@ -248,21 +272,25 @@ START_TEST(small_errors_and_late_rows_fail)
     for (size_t r = 0; r < ROWS; ++r)
         x[r * D] = 0.05f; /* its square moves the total's bits, and y by about 5u */
     /* The held-register path (wg 256: D <= 16 wg) and wg_sumsq (wg 16), each missing x[0]^2. */
-    static const struct { unsigned wg; const char *old, *new; } paths[] = {
-        {256, "        if (lid + k * WG_SIZE < D)\n            s += held[k] * held[k];",
+    /* and the CPU path (contig: one work-item a row, in vectors) */
+    static const struct { unsigned wg; clr_contig contig; const char *old, *new; } paths[] = {
+        {256, CLR_CONTIG_NO, "        if (lid + k * WG_SIZE < D)\n            s += held[k] * held[k];",
          "        if (lid + k * WG_SIZE < D && lid + k * WG_SIZE > 0)\n            s += held[k] * held[k];"},
-        {16, "for (uint i = begin + lid; i < end; i += WG_SIZE)",
+        {16, CLR_CONTIG_NO, "for (uint i = begin + lid; i < end; i += WG_SIZE)",
          "for (uint i = begin + lid + (begin + lid == 0); i < end; i += WG_SIZE)"},
+        {16, CLR_CONTIG_YES, "    float total = HSUM(acc);\n",
+         "    float total = HSUM(acc) - in_load(xr, 0) * in_load(xr, 0);\n"},
     };
     char dir[300];
     clr_shape shape = {.dims = {D}};
     size_t batches[] = {1, 4};
-    for (size_t p = 0; p < 2; ++p) {
+    for (size_t p = 0; p < sizeof paths / sizeof paths[0]; ++p) {
         test_sabotaged_kernels(dir, sizeof dir, "rmsnorm.cl", paths[p].old, paths[p].new);
         for (int sabotaged = 0; sabotaged < 2; ++sabotaged) {
             clr_run_config cfg = test_file_config(&clr_op_rmsnorm, "row", &shape, batches, 2, x, ROWS, D);
             cfg.kernel_dir = sabotaged ? dir : NULL;
             cfg.wg = paths[p].wg;
+            cfg.contig = paths[p].contig;
             clr_device_result res;
             clr_error err = {0};
             ck_assert_msg(clr_run_device(&cfg, &dev, &res, &err) == 0, "%s", err.msg);

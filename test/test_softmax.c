@@ -90,6 +90,9 @@ END_TEST
 /* Rows of V logits as a file would give them, run at batches 1 and NROWS. */
 enum { V = 1000, NROWS = 5 };
 
+/* The tuning's --contig for run_rows: the device's default, or the other kernel paths of row. */
+static clr_contig run_contig = CLR_CONTIG_DEVICE;
+
 static void run_rows(const char *strategy, const float *rows, const char *kernel_dir, clr_device_result *res)
 {
     clr_device dev = test_device();
@@ -97,6 +100,7 @@ static void run_rows(const char *strategy, const float *rows, const char *kernel
     size_t batches[] = {1, NROWS};
     clr_run_config cfg = test_file_config(&clr_op_softmax, strategy, &shape, batches, 2, rows, NROWS, V);
     cfg.kernel_dir = kernel_dir;
+    cfg.contig = run_contig;
     clr_error err = {0};
     ck_assert_msg(clr_run_device(&cfg, &dev, res, &err) == 0, "%s: %s", strategy, err.msg);
 }
@@ -165,6 +169,7 @@ START_TEST(a_kernel_dropping_one_element_fails)
     for (size_t r = 0; r < NROWS; ++r)
         clr_gen_row(3, CLR_DIST_UNIFORM, r, rows + r * V, V);
     static const char *const sabotaged_strategies[] = {"row", "split"}; /* wg_sum_exp's users */
+    run_contig = CLR_CONTIG_NO; /* row's work-group path (GPUs'); its CPU path is sabotaged below */
     for (size_t s = 0; s < 2; ++s) {
         const char *name = sabotaged_strategies[s];
         for (int sabotaged = 0; sabotaged < 2; ++sabotaged) {
@@ -189,6 +194,22 @@ START_TEST(a_kernel_dropping_one_element_fails)
         ck_assert_msg(res.cases[k].valid, "row B %zu: a dropped weight of e^-30 / V was caught; the comment above "
                       "understates the bound", res.cases[k].shape.batch);
     clr_device_result_free(&res);
+    test_remove_kernels(dir);
+    /* row's CPU path (one work-item a row, in vectors): the sum without the first exponential. */
+    for (size_t r = 0; r < NROWS; ++r)
+        clr_gen_row(3, CLR_DIST_UNIFORM, r, rows + r * V, V);
+    test_sabotaged_kernels(dir, sizeof dir, "softmax.cl", "    float s = HSUM(acc);\n",
+                           "    float s = HSUM(acc) - yr[0];\n");
+    run_contig = CLR_CONTIG_YES;
+    for (int sabotaged = 0; sabotaged < 2; ++sabotaged) {
+        run_rows("row", rows, sabotaged ? dir : NULL, &res);
+        for (size_t k = 0; k < res.ncases; ++k)
+            ck_assert_msg(sabotaged ? !res.cases[k].valid && res.cases[k].rows_out_of_bound > 0 : res.cases[k].valid,
+                          "row (contig) B %zu, %s kernel: %zu rows beyond the bound", res.cases[k].shape.batch,
+                          sabotaged ? "sabotaged" : "real", res.cases[k].rows_out_of_bound);
+        clr_device_result_free(&res);
+    }
+    run_contig = CLR_CONTIG_DEVICE;
     test_remove_kernels(dir);
 }
 END_TEST

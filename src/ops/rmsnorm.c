@@ -42,14 +42,21 @@ static void bound(const clr_op_ctx *ctx, clr_plan *plan)
     clr_plan_param(plan, "eps", RMS_EPS);
 }
 
+/* One work-group per row: WG_SIZE work-items on GPUs; on CPUs (contig) one work-item that sums
+ * the squares as vectors of the tuning's width (cl/rmsnorm.cl). */
 static int row_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
 {
     (void)err;
-    unsigned wg = ctx->tuning->wg_size;
+    const clr_tuning *t = ctx->tuning;
+    unsigned wg = t->contig ? 1 : t->wg_size;
+    size_t D = dim_d(ctx);
     plan->local = wg;
     plan->global = ctx->shape.batch * wg;
-    plan->depth = ceil((double)dim_d(ctx) / wg) + clr_log2u(wg);
+    plan->depth = t->contig ? ceil((double)D / t->vec) + clr_log2u(t->vec) + (double)(D % t->vec)
+                            : ceil((double)D / wg) + clr_log2u(wg);
     clr_plan_param(plan, "wg", wg);
+    if (t->contig)
+        clr_plan_param(plan, "vec", t->vec);
     bound(ctx, plan);
     return CLR_OK;
 }
@@ -194,11 +201,21 @@ static int row_replay(const clr_op_ctx *ctx, const clr_plan *plan, const float *
                       float *out, double *tol, clr_error *err)
 {
     (void)plan;
-    unsigned wg = ctx->tuning->wg_size;
-    float *scratch = clr_malloc(wg * sizeof(float), "replay scratch", err);
+    const clr_tuning *t = ctx->tuning;
+    unsigned wg = t->wg_size;
+    size_t D = dim_d(ctx);
+    float *scratch = clr_malloc((t->contig ? D : wg) * sizeof(float), "replay scratch", err);
     if (!scratch)
         return err->code;
-    float total = sumsq_replay(row, 0, dim_d(ctx), wg, scratch);
+    float total;
+    if (t->contig) { /* one work-item: wi_partial_sum's order over the squares */
+        for (size_t i = 0; i < D; ++i)
+            scratch[i] = row[i] * row[i];
+        clr_reduce_geometry g = {1, t->vec, 1};
+        total = clr_replay_wi_partial(&g, scratch, D, 0);
+    } else {
+        total = sumsq_replay(row, 0, D, wg, scratch);
+    }
     normalize_replay(ctx, row, shared, dim_d(ctx), total, 0, out, tol);
     free(scratch);
     return CLR_OK;

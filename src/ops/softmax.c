@@ -81,11 +81,18 @@ static void bound(const clr_op_ctx *ctx, clr_plan *plan, double c, double k)
     plan->err_rel = isfinite(f) ? f * ((c + 1.25) * SM_U + g) : INFINITY;
 }
 
+/* One work-group per row: WG_SIZE work-items on GPUs; on CPUs (contig) one work-item that works
+ * in vectors of the tuning's width (cl/softmax.cl). */
 static int row_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
 {
     (void)err;
-    unsigned wg = ctx->tuning->wg_size;
-    double k = ceil((double)vocab(ctx) / wg) + clr_log2u(wg);
+    const clr_tuning *t = ctx->tuning;
+    unsigned wg = t->contig ? 1 : t->wg_size;
+    size_t V = vocab(ctx);
+    double k = t->contig ? ceil((double)V / t->vec) + clr_log2u(t->vec) + (double)(V % t->vec)
+                         : ceil((double)V / wg) + clr_log2u(wg);
+    if (t->contig)
+        clr_plan_param(plan, "vec", t->vec);
     plan->local = wg;
     plan->global = ctx->shape.batch * wg;
     plan->depth = k + 4; /* x - m, exp, 1 / S, the product */
