@@ -47,6 +47,13 @@ typedef struct clr_rclaim {
     int claimed, broken;
 } clr_rclaim;
 
+/* Where one strategy's probe bits change with the batch at one shape (switch_points[], schema 2
+ * documents written from 2026-11-27 on). */
+typedef struct clr_rswitch {
+    char *strategy, *shape, *text; /* text: "change at B = 11, 16 (...)", "never change in ..." */
+    size_t measured, changes_total;
+} clr_rswitch;
+
 typedef struct clr_rdoc {
     char *path; /* the label the document was read under (its file), as valid UTF-8 */
     char *tool_version, *device, *platform, *driver, *device_type;
@@ -59,6 +66,8 @@ typedef struct clr_rdoc {
     size_t ncases;
     clr_rclaim *claims;
     size_t nclaims;
+    clr_rswitch *switches; /* empty where the document has none */
+    size_t nswitches;
     char **strategies; /* in the document's order */
     size_t nstrategies;
 } clr_rdoc;

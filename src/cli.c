@@ -142,7 +142,8 @@ void clr_cli_usage(FILE *out, clr_command command)
                 "       clrepro audit [options]      what each device's float32 arithmetic does, measured\n"
                 "         (PATH: results files, or folders searched for them, e.g. results)\n"
                 "       clrepro --version | --help   (clrepro COMMAND --help or clrepro help COMMAND for its options)\n"
-                "Numbers take 4096, 2^12 and 4K forms; lists are comma-separated, each item once.\n\n"
+                "Numbers take 4096, 2^12 and 4K forms; lists are comma-separated, each item once; size\n"
+                "lists (--batch, the shapes) also take ranges: 1-512, 1-4096:x2, 64-256:+8.\n\n"
                 "exit status: 0 success; 1 a kernel's output failed validation, a runtime OpenCL error,\n"
                 "(with --strict) a broken claim, or (compare --fail-on) a failed gate; 2 bad input (options,\n"
                 "files, devices, sizes, kernels).\n\n",
@@ -193,7 +194,8 @@ void clr_cli_usage(FILE *out, clr_command command)
         fprintf(out, "%s\n", usage[command]);
     fprintf(out, "options of `clrepro %s%s`:\n", command_name(command), command == CLR_CMD_DEMO ? " order" : "");
     if (command == CLR_CMD_RUN || command == CLR_CMD_DEMO)
-        fprintf(out, "(numbers take 4096, 2^12 and 4K forms; lists are comma-separated, each item once)\n");
+        fprintf(out, "(numbers take 4096, 2^12 and 4K forms; lists are comma-separated, each item once;\n"
+                     "size lists also take ranges: 1-512, 1-4096:x2, 64-256:+8)\n");
     size_t nops;
     const clr_operation *const *ops = clr_op_all(&nops);
     for (size_t i = 0; i < sizeof options / sizeof options[0]; ++i) {

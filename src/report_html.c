@@ -1913,6 +1913,31 @@ static void case_table(report *r, size_t di)
     clr_text_printf(t, "</tbody></table></details>\n");
 }
 
+/* Where each strategy's probe bits change with the batch (switch_points[] of the document). */
+static void switch_points(report *r, size_t di)
+{
+    clr_text *t = r->t;
+    const clr_rdoc *d = &r->cmp->docs[di];
+    if (d->nswitches == 0)
+        return;
+    clr_text_printf(t, "<h3>Where the bits change with ");
+    esc(t, d->batch_name);
+    clr_text_printf(t, "</h3><table class='sortable'><thead><tr><th>strategy</th><th>shape</th>"
+                       "<th>sizes measured</th><th>changes</th><th>the probe's bits</th></tr></thead><tbody>");
+    for (size_t i = 0; i < d->nswitches; ++i) {
+        const clr_rswitch *sw = &d->switches[i];
+        clr_text_printf(t, "<tr><td>");
+        esc(t, sw->strategy);
+        clr_text_printf(t, "</td><td>");
+        esc(t, sw->shape);
+        clr_text_printf(t, "</td><td data-v='%zu'>%zu</td><td data-v='%zu'>%zu</td><td>", sw->measured, sw->measured,
+                        sw->changes_total, sw->changes_total);
+        esc(t, sw->text);
+        clr_text_printf(t, "</td></tr>");
+    }
+    clr_text_printf(t, "</tbody></table>\n");
+}
+
 static void document_section(report *r, size_t di)
 {
     clr_text *t = r->t;
@@ -1938,6 +1963,7 @@ static void document_section(report *r, size_t di)
     clr_text_printf(t, "</div>\n");
     shape_charts(r, di);
     kv_lengths(r, di);
+    switch_points(r, di);
     case_table(r, di);
     clr_text_printf(t, "</section>\n");
 }

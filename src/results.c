@@ -247,6 +247,23 @@ static int read_case(reader *r, json_t *jc, size_t index, clr_rcase *c)
     return 0;
 }
 
+static int read_switch(reader *r, json_t *js, size_t index, clr_rswitch *sw)
+{
+    char where[48];
+    snprintf(where, sizeof where, "switch_points[%zu]", index);
+    if (!json_is_object(js))
+        return FAIL(r, "%s: %s should be an object", r->label, where);
+    clr_rcase shape = {0};
+    json_t *jshape = get(r, js, "shape", where);
+    int rc = !jshape || read_shape(r, jshape, where, &shape);
+    sw->shape = shape.shape;
+    if (rc || get_string(r, js, "strategy", where, &sw->strategy) || get_string(r, js, "text", where, &sw->text) ||
+        get_count(r, js, "measured", where, (size_t)1 << 30, &sw->measured) ||
+        get_count(r, js, "changes_total", where, (size_t)1 << 30, &sw->changes_total))
+        return -1;
+    return 0;
+}
+
 static int read_claim(reader *r, json_t *jc, size_t index, clr_rclaim *c)
 {
     char where[48];
@@ -341,6 +358,19 @@ static int read_doc(reader *r, json_t *root, clr_rdoc *doc)
         doc->ncases++; /* counted first, so its probe bits are freed on failure */
         if (read_case(r, json_array_get(cases, i), i, &doc->cases[i]))
             return -1;
+    }
+    json_t *switches = json_object_get(root, "switch_points");
+    if (switches) {
+        if (!json_is_array(switches))
+            return FAIL(r, "%s: switch_points should be an array", r->label);
+        doc->switches = calloc(json_array_size(switches) ? json_array_size(switches) : 1, sizeof *doc->switches);
+        if (!doc->switches)
+            return FAIL(r, "%s: out of memory", r->label);
+        for (size_t i = 0; i < json_array_size(switches); ++i) {
+            doc->nswitches++; /* counted first, so its strings are freed on failure */
+            if (read_switch(r, json_array_get(switches, i), i, &doc->switches[i]))
+                return -1;
+        }
     }
     for (size_t i = 0; i < json_array_size(claims); ++i) {
         doc->nclaims++; /* counted first, so its strings are freed on failure */
@@ -483,6 +513,14 @@ void clr_rdoc_free(clr_rdoc *doc)
         free(doc->claims[i].observed);
         free(doc->claims[i].evidence);
     }
+    for (size_t i = 0; i < doc->nswitches; ++i) {
+        free(doc->switches[i].strategy);
+        free(doc->switches[i].shape);
+        free(doc->switches[i].text);
+    }
+    free(doc->switches);
+    doc->switches = NULL;
+    doc->nswitches = 0;
     for (size_t i = 0; doc->strategies && i < doc->nstrategies; ++i)
         free(doc->strategies[i]);
     char **strings[] = {&doc->path, &doc->tool_version, &doc->device, &doc->platform, &doc->driver,

@@ -1699,6 +1699,37 @@ START_TEST(report_committed_results_folder)
 }
 END_TEST
 
+/* Switch points (schema 2): read back, shown per document in the report, and escaped there. */
+START_TEST(report_switch_points)
+{
+    json_error_t jerr;
+    json_t *doc = json_load_file(CLREPRO_SOURCE_DIR "/results/pocl-pthread-skylake-avx512-amd-epyc/sum.json", 0, &jerr);
+    ck_assert_msg(doc != NULL, "%s", jerr.text);
+    json_t *sw = json_object_get(doc, "switch_points");
+    size_t nsw = json_array_size(sw);
+    ck_assert(nsw > 0);
+    json_object_set_new(json_array_get(sw, 0), "text", json_string("<img src=x onerror=alert(1)> never"));
+    char *text = json_dumps(doc, JSON_REAL_PRECISION(17));
+    json_decref(doc);
+    char *path = write_temp(text);
+    clr_comparison cmp;
+    clr_error err = {0};
+    ck_assert_msg(clr_compare_load(&path, 1, &cmp, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(cmp.docs[0].nswitches, nsw); /* sum's 7 strategies at each shape */
+    ck_assert_str_eq(cmp.docs[0].switches[0].text, "<img src=x onerror=alert(1)> never");
+    char *html = clr_report_html(&cmp, &err), why[256];
+    ck_assert_ptr_nonnull(html);
+    ck_assert_ptr_nonnull(strstr(html, "Where the bits change with B</h3>"));
+    ck_assert_ptr_nonnull(strstr(html, "&lt;img src=x onerror=alert(1)&gt; never"));
+    ck_assert_msg(!*html_injection(html, why, sizeof why), "report.html: %s", why);
+    free(html);
+    clr_compare_free(&cmp);
+    remove(path);
+    free(path);
+    free(text);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("compare");
@@ -1729,6 +1760,7 @@ int main(void)
     tcase_add_test(t, inputs_files_and_folders);
     tcase_add_test(t, binary_files_and_folders);
     tcase_add_test(t, report_committed_results_folder);
+    tcase_add_test(t, report_switch_points);
     suite_add_tcase(s, t);
     return clr_run_suite(s);
 }
