@@ -104,10 +104,6 @@ uint64_t clr_max_ulp(const float *a, const float *b, size_t n);
  * values differ and one is NaN or infinite; bitwise-equal values differ by 0). */
 void clr_abs_diff(const float *a, const float *b, size_t n, double *sum, double *max);
 
-/* Batch variance of one strategy at one shape, from that shape's cases: every (batch, position)
- * observation of the probe row against the smallest batch at position 0. Sets the max_ulp of
- * every observation it counts. Returns 0, with *out untouched, when the strategy has no case
- * there that was not skipped; else 1. */
 /* Switch points: where the probe row's bits (logical row 0 at position 0) of one strategy at one
  * shape change from one measured batch size to the next larger one. */
 #define CLR_MAX_SWITCHES 16
@@ -117,6 +113,8 @@ typedef struct clr_switch {
     size_t lo, hi;    /* the smallest and the largest of them */
     size_t nchanges;  /* how many times the bits changed going up through them */
     size_t distinct;  /* distinct probe bit patterns among them */
+    size_t varying;   /* sizes whose trials gave more than one output: there the bits move
+                       * without B, and a change may be run-to-run variation */
     size_t before[CLR_MAX_SWITCHES], at[CLR_MAX_SWITCHES]; /* the first changes: between sizes before
                                                             * and at (neighbours among those measured) */
 } clr_switch;
@@ -131,6 +129,10 @@ int clr_probe_changes(const clr_case *cases, size_t ncases, size_t *changed_from
  * (batch_name: B, M, ...), a phrase that follows "bits". */
 void clr_switch_text(const clr_switch *sw, const char *batch_name, char *buf, size_t size);
 
+/* Batch variance of one strategy at one shape, from that shape's cases: every (batch, position)
+ * observation of the probe row against the smallest batch at position 0. Sets the max_ulp of
+ * every observation it counts. Returns 0, with *out untouched, when the strategy has no case
+ * there that was not skipped; else 1. */
 int clr_summarise_variance(const clr_operation *op, clr_case *cases, size_t ncases, size_t shape_index,
                            size_t strategy, clr_variance *out);
 

@@ -19,7 +19,7 @@ json_t *clr_results_json(const clr_run_config *cfg, const clr_device_result *res
  * NULL when memory runs out. */
 char *clr_results_json_text(const clr_run_config *cfg, const clr_device_result *res);
 /* The journal's records: {"case": {...}} with every field of the case, without loss, and
- * {"copy": {...}}; NULL when memory runs out. Read back by journal.c. */
+ * {"roof": {...}}; NULL when memory runs out. Read back by journal.c. */
 json_t *clr_case_record(const clr_run_config *cfg, const clr_case *c);
 json_t *clr_roof_record(const clr_roof_result *c);
 char *clr_results_csv(const clr_run_config *cfg, const clr_device_result *res);

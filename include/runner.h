@@ -1,7 +1,8 @@
 /* runner.h: the measurement protocol, generic over operations. For one device it runs every
  * strategy x row size x batch size: run-to-run trials, probe rows at several positions of
  * every batch, validation against the host reference, timed repetitions after warm-up with
- * the same NDRange, and the copy-bandwidth yardstick; then it checks every claim (the cases
+ * the same NDRange, the bandwidth roof of each shape and batch and the device's peak; then it
+ * checks every claim (the cases
  * and their judgement: claims.h). */
 #ifndef CLREPRO_RUNNER_H
 #define CLREPRO_RUNNER_H
@@ -85,7 +86,7 @@ typedef struct clr_device_result {
 /* The pre-flight of a run on a device, made once before anything is built (runplan.c): the
  * tuning against the device and the operation's kernels, then that every shape fits at the
  * largest batch (inputs, outputs, weights, the largest scratch any chosen strategy plans, the
- * copy yardstick). CLR_EUSAGE with a message naming the shape and the sizes. */
+ * bandwidth roof's buffer). CLR_EUSAGE with a message naming the shape and the sizes. */
 int clr_run_check(const clr_run_config *cfg, const clr_device *dev, clr_error *err);
 /* clr_run_check, then clr_run_prepare and clr_run_prepared below. */
 int clr_run_device(const clr_run_config *cfg, const clr_device *dev, clr_device_result *res, clr_error *err);

@@ -63,6 +63,7 @@ int clr_find_switches(const clr_case *cases, size_t ncases, size_t shape_index, 
     for (size_t i = 0; i < ncases; ++i) {
         const clr_case *c = &cases[i];
         if (c->strategy == strategy && c->shape_index == shape_index && !c->skipped && c->npositions) {
+            out->varying += c->r2r_distinct > 1;
             p[k].batch = c->shape.batch;
             hashes[k] = p[k].hash = c->positions[0].hash;
             ++k;
@@ -126,7 +127,7 @@ void clr_switch_text(const clr_switch *sw, const char *batch_name, char *buf, si
     size_t len = 0;
     if (sw->nchanges == 0) {
         snprintf(buf, size, "never change in %s = %zu-%zu (%zu sizes)", batch_name, sw->lo, sw->hi, sw->measured);
-        return;
+        return; /* (a strategy whose trials varied has no single pattern per size to stay the same) */
     }
     len = (size_t)snprintf(buf, size, "change at %s =", batch_name);
     size_t shown = sw->nchanges < CLR_MAX_SWITCHES ? sw->nchanges : CLR_MAX_SWITCHES;
@@ -146,6 +147,9 @@ void clr_switch_text(const clr_switch *sw, const char *batch_name, char *buf, si
         len += (size_t)snprintf(buf + len, size - len, " (%zu patterns in %zu sizes, %zu-%zu%s)", sw->distinct,
                                 sw->measured, sw->lo, sw->hi,
                                 unresolved ? "; a-b: at some size from a to b, none between them run" : "");
+    if (len < size && sw->varying)
+        snprintf(buf + len, size - len, "; it varied run to run at %zu of them, so a change may be that, not B",
+                 sw->varying);
 }
 
 int clr_summarise_variance(const clr_operation *op, clr_case *cases, size_t ncases, size_t shape_index,

@@ -154,8 +154,12 @@ int clr_cmd_run(const clr_cli *cli, const char *command_line, clr_error *err)
     if (to_stdout) {
         fflush(stdout);
         saved_stdout = dup(STDOUT_FILENO);
-        if (saved_stdout < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
-            return clr_fail(err, CLR_EFAIL, "--out -: cannot set standard output aside: %s", strerror(errno));
+        if (saved_stdout < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
+            int e = errno;
+            if (saved_stdout >= 0)
+                close(saved_stdout);
+            return clr_fail(err, CLR_EFAIL, "--out -: cannot set standard output aside: %s", strerror(e));
+        }
     }
     clr_install_cleanup_handlers(); /* before OpenCL, whose compiler installs handlers of its own */
     int rc = clr_plan_runs(cli, command_line, &runs, &nruns, &input, err);

@@ -78,7 +78,8 @@ static void print_switches(FILE *out, const clr_run_config *cfg, const clr_devic
         const clr_switch *sw = &res->switches[i];
         if (sw->shape_index != shape_index || sw->measured < 2)
             continue;
-        if (sw->nchanges == 0) {
+        /* never changing over the same sizes: one line for all of them */
+        if (sw->nchanges == 0 && (!never[0] || (sw->lo == lo && sw->hi == hi && sw->measured == measured))) {
             size_t len = strlen(never);
             snprintf(never + len, sizeof never - len, "%s%s", len ? ", " : "", op->strategies[sw->strategy].name);
             lo = sw->lo;

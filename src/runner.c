@@ -784,6 +784,8 @@ static int measure_roof(run_state *st, cl_mem source, cl_mem sink, size_t bytes,
 /* The launch measure_roof found fastest, timed again; the faster of the two timings is kept. */
 static int remeasure_roof(run_state *st, cl_mem source, cl_mem sink, clr_roof_result *cr, clr_error *err)
 {
+    if (cr->items == 0) /* no launch gave a time above 0 (a driver whose events do not advance) */
+        return CLR_OK;
     cl_kernel k;
     cl_ulong n = (cl_ulong)(cr->bytes / sizeof(float));
     size_t local = cr->items == 1 ? 1 : st->ctx.tuning->wg_size;
@@ -1142,12 +1144,14 @@ static void skip_batch(run_state *st, size_t shape_index, size_t batch, const ch
 }
 
 /* The probe (logical row 0 at position 0) of strategy s at batch b of this shape, among the
- * cases from `first`: its hash, or 0 when the case is absent or skipped (*found says which). */
+ * cases from `first`: its hash, or 0 when the case is absent, skipped, or gave more than one
+ * output over its trials (its bits then move without B: no guide for the search); *found says
+ * which. */
 static uint64_t probe_hash(const clr_device_result *res, size_t first, size_t s, size_t b, int *found)
 {
     for (size_t i = first; i < res->ncases; ++i) {
         const clr_case *c = &res->cases[i];
-        if (c->strategy == s && c->shape.batch == b && !c->skipped && c->npositions) {
+        if (c->strategy == s && c->shape.batch == b && !c->skipped && c->npositions && c->r2r_distinct <= 1) {
             *found = 1;
             return c->positions[0].hash;
         }

@@ -3,7 +3,7 @@
  * part of a suite, from the operation tables) with its strategies, shapes (the Cartesian
  * product of the dimension lists) and batches; the pre-flight checks, per device, the tuning
  * (generic and the operation's), that every shape fits (inputs, outputs, every strategy's
- * planned scratch, the yardstick), and that every results file can be written. */
+ * planned scratch, the bandwidth roof's buffer), and that every results file can be written. */
 #include "runplan.h"
 
 #include <errno.h>

@@ -341,7 +341,7 @@ static int portable_replay(const clr_op_ctx *ctx, const clr_plan *plan, const fl
 }
 
 static const clr_strategy strategies[] = {
-    {"row", "one work-group per row, one fixed reduction order",
+    {"row", "one work-group per row (one work-item in vectors on CPUs), one fixed reduction order",
      CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, NULL, row_plan, row_enqueue, row_replay},
     {"split", "the row's sum of squares split over parts chosen from B and the compute units, then combined",
      CLR_CLAIM_DETERMINISTIC, NULL, split_plan, split_enqueue, split_replay},

@@ -3,7 +3,8 @@
  *
  * Strategy   the row's sum of exp(x - max) is reduced                claims
  * row        by one work-group, one fixed order (strided per          deterministic, batch-invariant
- *            work-item, then the work-group tree)
+ *            work-item, then the work-group tree; on CPUs one
+ *            work-item, in vector lanes, then HSUM)
  * split      online softmax: `parts` work-groups per row (from B and  deterministic
  *            the compute units) each give (m_p, s_p); every part
  *            combines M = max m_p, S = sum s_p exp(m_p - M) in one
@@ -55,7 +56,8 @@
  * 1 / V). Its bound is row's (its exp is within 0.53 ulp, its division correctly rounded). On
  * GPUs each work-group folds one block (three launches: max, exponentials and block sums, the
  * scale); on CPUs (CONTIG) one-work-item work-groups fold runs of blocks, about as many as the
- * copy yardstick's, and a row that fits one work-group is done in one launch. */
+ * roof's widest launch (compute units x groups_per_cu x 4), and a row that fits one work-group
+ * is done in one launch. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -165,7 +167,7 @@ static int portable_available(const clr_op_ctx *ctx, char *why, size_t size)
 }
 
 /* The blocks of CLR_TREE_BLOCK logits go to work-groups in runs of per_group: one a work-group
- * on GPUs; on CPUs about as many work-groups as the copy yardstick (as sum's tree). A row in one
+ * on GPUs; on CPUs about compute units x groups_per_cu x 4 work-groups (as sum's tree). A row in one
  * work-group (groups_per_row 1) takes one launch, otherwise three. */
 static int portable_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
 {
@@ -252,7 +254,8 @@ static int portable_replay(const clr_op_ctx *ctx, const clr_plan *plan, const fl
 }
 
 static const clr_strategy strategies[] = {
-    {"row", "one work-group per row: max, then sum of exp(x - max) in one fixed order, then y = e * (1 / sum)",
+    {"row", "one work-group per row (one work-item in vectors on CPUs): max, then sum of exp(x - max) in one "
+            "fixed order, then y = e * (1 / sum)",
      CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, NULL, row_plan, row_enqueue, NULL},
     {"split", "online softmax over parts chosen from B and the compute units, combined in part order",
      CLR_CLAIM_DETERMINISTIC, NULL, split_plan, split_enqueue, NULL},

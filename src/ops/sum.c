@@ -118,7 +118,8 @@ static int tree_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
         return clr_fail(err, CLR_EUSAGE, "sum tree: n = %zu is beyond its %llu elements per row", n,
                         (unsigned long long)CLR_TREE_BLOCK * CLR_TREE_BLOCK * CLR_TREE_BLOCK);
     /* GPUs: a work-group per block (timed against 2 to 16: bench/gpu-variants/sum); CPUs: about
-     * as many work-groups as the copy yardstick, each folding a run of blocks. */
+     * compute units x groups_per_cu x 4 work-groups (the roof's widest launch), each folding a
+     * run of blocks. */
     size_t target = (size_t)ctx->device->compute_units * t->groups_per_cu * 4;
     size_t per_group = t->contig ? (B * blocks + target - 1) / target : 1;
     if (per_group > blocks)
