@@ -84,6 +84,17 @@ char *clr_compare_markdown(const clr_comparison *cmp, clr_error *err);
 char *clr_compare_csv(const clr_comparison *cmp, clr_error *err);
 char *clr_compare_json(const clr_comparison *cmp, clr_error *err);
 char *clr_report_html(const clr_comparison *cmp, clr_error *err);
+
+/* What invariance costs over every case: per (operation, strategy claiming batch or device
+ * invariance in its document, device and driver), the min, median and max of the cases' overhead
+ * (time / the fastest strategy's at the same shape and batch), sorted by operation, strategy,
+ * device. The strings point into cmp. NULL when out of memory. */
+typedef struct clr_cost_row {
+    const char *op, *strategy, *device, *driver;
+    size_t cases;
+    double min, median, max;
+} clr_cost_row;
+clr_cost_row *clr_invariance_costs(const clr_comparison *cmp, size_t *n);
 /* The report's own style and its one script (column sorting), literals of report_html.c: the
  * tests admit exactly these into the page. */
 extern const char clr_report_style[], clr_report_script[];

@@ -894,6 +894,133 @@ static char *text_result(clr_text *t, const char *what, clr_error *err)
     return NULL;
 }
 
+static int append(json_t *arr, json_t *item)
+{
+    return arr && item ? json_array_append_new(arr, item) : (json_decref(item), -1);
+}
+
+/* What invariance costs, over every case: per (operation, strategy claiming batch or device
+ * invariance in its document, device), the overhead (time / the fastest strategy's at the same
+ * shape and batch) of every measured case, as min, median and max. Devices are told apart by
+ * name and driver; rows sorted by operation, strategy, device. */
+typedef struct cost_item {
+    const char *op, *strategy, *device, *driver;
+    double overhead;
+} cost_item;
+
+static int cmp_cost_item(const void *a, const void *b)
+{
+    const cost_item *x = a, *y = b;
+    int c = strcmp(x->op, y->op);
+    c = c ? c : strcmp(x->strategy, y->strategy);
+    c = c ? c : strcmp(x->device, y->device);
+    c = c ? c : strcmp(x->driver, y->driver);
+    return c ? c : (x->overhead > y->overhead) - (x->overhead < y->overhead);
+}
+
+static int claims_invariance(const clr_rdoc *d, const char *strategy)
+{
+    for (size_t k = 0; k < d->nclaims; ++k)
+        if (d->claims[k].claimed && !strcmp(d->claims[k].strategy, strategy) &&
+            (!strcmp(d->claims[k].claim, "batch_invariant") || !strcmp(d->claims[k].claim, "device_invariant")))
+            return 1;
+    return 0;
+}
+
+/* The items, sorted; NULL when out of memory (*n then 0). */
+static cost_item *invariance_costs(const clr_comparison *cmp, size_t *n)
+{
+    size_t total = 0;
+    *n = 0;
+    for (size_t i = 0; i < cmp->ndocs; ++i)
+        total += cmp->docs[i].ncases;
+    cost_item *items = malloc((total ? total : 1) * sizeof *items);
+    if (!items)
+        return NULL;
+    for (size_t i = 0; i < cmp->ndocs; ++i) {
+        const clr_rdoc *d = &cmp->docs[i];
+        for (size_t k = 0; k < d->ncases; ++k) {
+            const clr_rcase *c = &d->cases[k];
+            if (c->skipped || !c->valid || !isfinite(c->overhead) || c->overhead <= 0 ||
+                !claims_invariance(d, c->strategy))
+                continue;
+            items[(*n)++] = (cost_item){d->op, c->strategy, d->device, d->driver, c->overhead};
+        }
+    }
+    qsort(items, *n, sizeof *items, cmp_cost_item);
+    return items;
+}
+
+/* Calls fn for each group of items [first, last) of one (op, strategy, device, driver). */
+static void cost_groups(const cost_item *items, size_t n, void (*fn)(const cost_item *first, size_t count, void *arg),
+                        void *arg)
+{
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        while (j < n && !strcmp(items[j].op, items[i].op) && !strcmp(items[j].strategy, items[i].strategy) &&
+               !strcmp(items[j].device, items[i].device) && !strcmp(items[j].driver, items[i].driver))
+            ++j;
+        fn(items + i, j - i, arg);
+        i = j;
+    }
+}
+
+static double cost_median(const cost_item *g, size_t count)
+{
+    return count % 2 ? g[count / 2].overhead : (g[count / 2 - 1].overhead + g[count / 2].overhead) / 2;
+}
+
+static void cost_md_row(const cost_item *g, size_t count, void *arg)
+{
+    clr_text *t = arg;
+    clr_text_printf(t, "|");
+    md_cell(t, g->op);
+    md_cell(t, g->strategy);
+    clr_text_printf(t, " ");
+    clr_text_md(t, g->device);
+    clr_text_printf(t, " (");
+    clr_text_md(t, g->driver);
+    clr_text_printf(t, ") | %zu | %.2fx | %.2fx | %.2fx |\n", count, g[0].overhead, cost_median(g, count),
+                    g[count - 1].overhead);
+}
+
+typedef struct cost_json {
+    json_t *arr;
+    int failed;
+} cost_json;
+
+static void cost_json_row(const cost_item *g, size_t count, void *arg)
+{
+    cost_json *cj = arg;
+    cj->failed |= append(cj->arr, json_pack("{s:s, s:s, s:s, s:s, s:I, s:f, s:f, s:f}", "op", g->op, "strategy",
+                                         g->strategy, "device", g->device, "driver", g->driver, "cases",
+                                         (json_int_t)count, "min", g[0].overhead, "median", cost_median(g, count),
+                                         "max", g[count - 1].overhead));
+}
+
+static void cost_row_out(const cost_item *g, size_t count, void *arg)
+{
+    clr_cost_row **next = arg;
+    **next = (clr_cost_row){g->op, g->strategy, g->device, g->driver, count, g[0].overhead, cost_median(g, count),
+                            g[count - 1].overhead};
+    ++*next;
+}
+
+clr_cost_row *clr_invariance_costs(const clr_comparison *cmp, size_t *n)
+{
+    size_t nitems = 0;
+    *n = 0;
+    cost_item *items = invariance_costs(cmp, &nitems);
+    clr_cost_row *rows = items ? malloc((nitems ? nitems : 1) * sizeof *rows) : NULL;
+    if (rows) {
+        clr_cost_row *next = rows;
+        cost_groups(items, nitems, cost_row_out, &next);
+        *n = (size_t)(next - rows);
+    }
+    free(items);
+    return rows;
+}
+
 char *clr_compare_markdown(const clr_comparison *cmp, clr_error *err)
 {
     clr_text t = {0};
@@ -974,6 +1101,20 @@ char *clr_compare_markdown(const clr_comparison *cmp, clr_error *err)
         }
     }
     free(pairs);
+    size_t ncost = 0;
+    cost_item *costs = invariance_costs(cmp, &ncost);
+    if (!costs)
+        t.failed = 1;
+    if (ncost) {
+        clr_text_printf(&t, "\n## What invariance costs, over every case\n\nPer strategy that claims batch or "
+                            "device invariance in its document, and per device: time / the fastest strategy's time "
+                            "at the same shape and batch, over every valid case of these documents (min, median, "
+                            "max). `serial` and attention's `single` are the one-work-item and one-work-group "
+                            "references.\n\n| operation | strategy | device (driver) | cases | min | median | max "
+                            "|\n|---|---|---|---:|---:|---:|---:|\n");
+        cost_groups(costs, ncost, cost_md_row, &t);
+    }
+    free(costs);
     clr_text_printf(&t, "\n## Cases\n\nFingerprint groups: one letter (A to Z, then AA, AB, ...) per document, in "
                         "document order, '.' where the document lacks the case; documents with the same letter "
                         "gave the same bits. Where a case has more than 26 groups, the letters are separated by "
@@ -1043,11 +1184,6 @@ char *clr_compare_csv(const clr_comparison *cmp, clr_error *err)
 }
 
 /* Appends item (a new reference, NULL when it could not be built) to arr; -1 when either failed. */
-static int append(json_t *arr, json_t *item)
-{
-    return arr && item ? json_array_append_new(arr, item) : (json_decref(item), -1);
-}
-
 char *clr_compare_json(const clr_comparison *cmp, clr_error *err)
 {
     json_t *docs = json_array(), *cases = json_array(), *same = json_array(), *device_claims = json_array();
@@ -1106,11 +1242,22 @@ char *clr_compare_json(const clr_comparison *cmp, clr_error *err)
                                             clr_device_claim_observed(c), "evidence", c->evidence)))
             failed = "a device claim";
     }
+    size_t ncost = 0;
+    cost_item *costs = invariance_costs(cmp, &ncost);
+    cost_json cj = {json_array(), 0};
+    json_t *cost = cj.arr;
+    if (costs && cost)
+        cost_groups(costs, ncost, cost_json_row, &cj);
+    if (!costs || !cost || cj.failed)
+        failed = "the cost of invariance";
+    free(costs);
     json_t *root = NULL;
     if (!failed && docs && cases && same && device_claims)
-        root = json_pack("{s:s, s:i, s:{s:s, s:s}, s:O, s:O, s:O, s:O}", "schema", "clrepro.compare", "schema_version",
-                         1, "tool", "name", "clrepro", "version", CLREPRO_VERSION, "documents", docs, "cases", cases,
-                         "same_device", same, "device_claims", device_claims);
+        root = json_pack("{s:s, s:i, s:{s:s, s:s}, s:O, s:O, s:O, s:O, s:O}", "schema", "clrepro.compare",
+                         "schema_version", 1, "tool", "name", "clrepro", "version", CLREPRO_VERSION, "documents", docs,
+                         "cases", cases, "same_device", same, "device_claims", device_claims, "invariance_cost",
+                         cost);
+    json_decref(cost);
     json_decref(docs);
     json_decref(cases);
     json_decref(same);

@@ -1117,7 +1117,8 @@ static void contents(report *r, int any_agreement)
     clr_text *t = r->t;
     const clr_comparison *cmp = r->cmp;
     clr_text_printf(t, "<nav id='contents'><h2>Contents</h2><p><a href='#summary'>Summary</a> \xC2\xB7 "
-                       "<a href='#broken'>Broken claims</a> \xC2\xB7 <a href='#documents'>Documents</a>%s \xC2\xB7 "
+                       "<a href='#cost'>What invariance costs</a> \xC2\xB7 <a href='#broken'>Broken claims</a> \xC2\xB7 "
+                       "<a href='#documents'>Documents</a>%s \xC2\xB7 "
                        "one section per document:</p><table class='toc'><thead><tr><th class='l'>operation</th>",
                     any_agreement ? " \xC2\xB7 <a href='#agreement'>Agreement between devices</a>" : "");
     for (size_t k = 0; k < r->ndev; ++k) {
@@ -1913,6 +1914,43 @@ static void case_table(report *r, size_t di)
     clr_text_printf(t, "</tbody></table></details>\n");
 }
 
+/* What invariance costs over every case (clr_invariance_costs): a sortable table. */
+static void invariance_cost(report *r)
+{
+    clr_text *t = r->t;
+    size_t n = 0;
+    clr_cost_row *rows = clr_invariance_costs(r->cmp, &n);
+    if (!rows) {
+        t->failed = 1;
+        return;
+    }
+    if (n) {
+        clr_text_printf(t, "<section id='cost'><h2>What invariance costs, over every case</h2><p class='meta'>Per "
+                           "strategy that claims batch or device invariance in its document, and per device: time / "
+                           "the fastest strategy's time at the same shape and batch, over every valid case of these "
+                           "documents. serial and attention's single are the one-work-item and one-work-group "
+                           "references. Click a header to sort.</p><table class='sortable'><thead><tr><th>operation"
+                           "</th><th>strategy</th><th>device</th><th>driver</th><th>cases</th><th>min</th>"
+                           "<th>median</th><th>max</th></tr></thead><tbody>");
+        for (size_t i = 0; i < n; ++i) {
+            const clr_cost_row *c = &rows[i];
+            clr_text_printf(t, "<tr><td>");
+            esc(t, c->op);
+            clr_text_printf(t, "</td><td>");
+            esc(t, c->strategy);
+            clr_text_printf(t, "</td><td>");
+            esc(t, c->device);
+            clr_text_printf(t, "</td><td>");
+            esc(t, c->driver);
+            clr_text_printf(t, "</td><td data-v='%zu'>%zu</td><td data-v='%.6g'>%.2f\xC3\x97</td><td data-v='%.6g'>"
+                               "%.2f\xC3\x97</td><td data-v='%.6g'>%.2f\xC3\x97</td></tr>",
+                            c->cases, c->cases, c->min, c->min, c->median, c->median, c->max, c->max);
+        }
+        clr_text_printf(t, "</tbody></table></section>\n");
+    }
+    free(rows);
+}
+
 /* Where each strategy's probe bits change with the batch (switch_points[] of the document). */
 static void switch_points(report *r, size_t di)
 {
@@ -1993,6 +2031,7 @@ char *clr_report_html(const clr_comparison *cmp, clr_error *err)
         int any_agreement = agreement(&r);
         r.t = &t;
         contents(&r, any_agreement);
+        invariance_cost(&r);
         broken_claims(&r);
         documents(&r);
         if (agree.buf)

@@ -1730,6 +1730,53 @@ START_TEST(report_switch_points)
 }
 END_TEST
 
+/* What invariance costs, over every case: min, median and max of the overhead per strategy that
+ * claims batch or device invariance, per device; the others are left out. */
+START_TEST(compare_invariance_cost)
+{
+    claim_tree_device_invariant = 1;
+    hand_case a[] = {{"tree", 1, "1111111111111111", "3f800000", 1e-3}, {"tree", 2, "2222222222222222", "3f800000", 1e-3},
+                     {"tree", 4, "3333333333333333", "3f800000", 1e-3}, {"split", 1, "4444444444444444", "3f800000", 1e-3}};
+    hand_extra xa[] = {{0, 3.0, 0, 0}, {0, 1.0, 0, 0}, {0, 1.5, 0, 0}, {0, 1.0, 0, 0}};
+    hand_extra xb[] = {{0, 1.25, 0, 0}, {0, 1.0, 0, 0}, {0, 1.0, 0, 0}, {0, 9.0, 0, 0}};
+    char *docs[2] = {document_x("GPU A", "1.0", a, xa, 4, 1), document_x("GPU B", "2.0", a, xb, 4, 1)};
+    claim_tree_device_invariant = 0;
+    char *paths[2] = {write_temp(docs[0]), write_temp(docs[1])};
+    clr_comparison cmp;
+    clr_error err = {0};
+    ck_assert_msg(clr_compare_load(paths, 2, &cmp, &err) == 0, "%s", err.msg);
+    char *md = clr_compare_markdown(&cmp, &err), *json = clr_compare_json(&cmp, &err);
+    ck_assert(md && json);
+    ck_assert_msg(strstr(md, "| sum | tree | GPU A (1.0) | 3 | 1.00x | 1.50x | 3.00x |"), "%s", md);
+    ck_assert_msg(strstr(md, "| sum | tree | GPU B (2.0) | 3 | 1.00x | 1.00x | 1.25x |"), "%s", md);
+    const char *section = strstr(md, "## What invariance costs"), *end = strstr(md, "## Cases");
+    ck_assert(section && end && section < end);
+    const char *split = strstr(section, "| split |");
+    ck_assert_msg(!split || split > end, "split claims no invariance, yet it is costed");
+    json_error_t jerr;
+    json_t *root = json_loads(json, 0, &jerr), *cost = json_object_get(root, "invariance_cost");
+    ck_assert_uint_eq(json_array_size(cost), 2);
+    ck_assert_double_eq(json_real_value(json_object_get(json_array_get(cost, 0), "median")), 1.5);
+    json_decref(root);
+    /* the report's table: the same rows */
+    char *html = clr_report_html(&cmp, &err);
+    ck_assert_ptr_nonnull(html);
+    const char *sec = strstr(html, "<section id='cost'>");
+    ck_assert_ptr_nonnull(sec);
+    ck_assert_ptr_nonnull(strstr(sec, "<td>tree</td><td>GPU A</td><td>1.0</td><td data-v='3'>3</td><td data-v='1'>1.00"));
+    ck_assert_ptr_nonnull(strstr(sec, "<td data-v='1.5'>1.50"));
+    free(html);
+    free(md);
+    free(json);
+    clr_compare_free(&cmp);
+    for (int k = 0; k < 2; ++k) {
+        remove(paths[k]);
+        free(paths[k]);
+        free(docs[k]);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("compare");
@@ -1761,6 +1808,7 @@ int main(void)
     tcase_add_test(t, binary_files_and_folders);
     tcase_add_test(t, report_committed_results_folder);
     tcase_add_test(t, report_switch_points);
+    tcase_add_test(t, compare_invariance_cost);
     suite_add_tcase(s, t);
     return clr_run_suite(s);
 }
