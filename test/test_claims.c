@@ -319,6 +319,55 @@ START_TEST(results_in_strategy_then_claim_order)
 }
 END_TEST
 
+/* Switch points from cases given out of batch order: where the probe's bits (position 0) differ
+ * from the next smaller batch measured; skipped cases left out; sizes whose trials varied
+ * counted; and clr_probe_changes marks the same cases. */
+START_TEST(switch_points_from_cases)
+{
+    static const size_t batches[] = {8, 1, 16, 4, 2, 32};
+    static const uint64_t hashes[] = {7, 5, 5, 7, 5, 9};
+    clr_case cases[12];
+    memset(cases, 0, sizeof cases);
+    for (size_t i = 0; i < 6; ++i)
+        for (size_t s = 0; s < 2; ++s) {
+            clr_case *c = &cases[2 * i + s];
+            c->strategy = s;
+            c->shape_index = 0;
+            c->shape.batch = batches[i];
+            c->valid = 1;
+            c->r2r_distinct = s == 0 && batches[i] == 8 ? 3 : 1;
+            c->npositions = 1;
+            c->positions[0].hash = s == 0 ? hashes[i] : 11;
+            c->skipped = batches[i] == 32; /* not measured: no switch point */
+        }
+    clr_switch sw;
+    ck_assert_int_eq(clr_find_switches(cases, 12, 0, 0, &sw), 1);
+    ck_assert_uint_eq(sw.measured, 5);
+    ck_assert(sw.lo == 1 && sw.hi == 16);
+    ck_assert_uint_eq(sw.distinct, 2);
+    ck_assert_uint_eq(sw.nchanges, 2); /* 2 -> 4 and 8 -> 16 */
+    ck_assert(sw.before[0] == 2 && sw.at[0] == 4 && sw.before[1] == 8 && sw.at[1] == 16);
+    ck_assert_uint_eq(sw.varying, 1);
+    char text[512];
+    clr_switch_text(&sw, "B", text, sizeof text);
+    ck_assert_msg(strstr(text, "change at B = 3-4, 9-16 (2 patterns in 5 sizes, 1-16") &&
+                      strstr(text, "varied run to run at 1 of them"), "%s", text);
+    ck_assert_int_eq(clr_find_switches(cases, 12, 0, 1, &sw), 1);
+    ck_assert_uint_eq(sw.nchanges, 0);
+    clr_switch_text(&sw, "B", text, sizeof text);
+    ck_assert_str_eq(text, "never change in B = 1-16 (5 sizes)");
+    ck_assert_int_eq(clr_find_switches(cases, 12, 1, 0, &sw), 0); /* no case at shape 1 */
+    size_t from[12];
+    ck_assert_int_eq(clr_probe_changes(cases, 12, from), 0);
+    for (size_t i = 0; i < 12; ++i) {
+        size_t expect = cases[i].strategy == 0 && cases[i].shape.batch == 4    ? 2
+                        : cases[i].strategy == 0 && cases[i].shape.batch == 16 ? 8
+                                                                                : 0;
+        ck_assert_uint_eq(from[i], expect);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("claims");
@@ -331,6 +380,7 @@ int main(void)
     tcase_add_test(t, order_dependence_is_violated);
     tcase_add_test(t, unmeasured_claims);
     tcase_add_test(t, results_in_strategy_then_claim_order);
+    tcase_add_test(t, switch_points_from_cases);
     suite_add_tcase(s, t);
     return clr_run_suite(s);
 }
