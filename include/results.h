@@ -9,6 +9,7 @@
 #define CLREPRO_RESULTS_H
 
 #include <stddef.h>
+#include <jansson.h>
 #include <stdint.h>
 #include "util.h"
 
@@ -84,6 +85,11 @@ int clr_results_load(const char *path, clr_rdoc *doc, clr_error *err);
  * document?), and a results document that is damaged or of another schema version. */
 int clr_results_load_or_identify(const char *path, clr_rdoc *doc, char *what, size_t size, clr_error *err);
 void clr_rdoc_free(clr_rdoc *doc);
+
+/* Appends item to the JSON array arr, taking it; -1 (item released) when either is NULL (a
+ * json_pack or json_array that ran out of memory) or the append fails. For the reader side's
+ * writers (compare, baseline, export). */
+int clr_json_append(json_t *arr, json_t *item);
 
 /* A copy of s with every byte that is not part of a well-formed UTF-8 character replaced by
  * U+FFFD; NULL when out of memory. */

@@ -36,6 +36,11 @@ void clr_text_md(clr_text *t, const char *s);
 void clr_text_md_code(clr_text *t, const char *s);
 void clr_text_csv(clr_text *t, const char *s);
 void clr_text_html(clr_text *t, const char *s);
+/* " text |": s as one Markdown table cell, after the row's "|" (clr_text_md). */
+void clr_text_md_cell(clr_text *t, const char *s);
+/* The text's buffer, now the caller's; NULL (the buffer freed, err saying what could not be
+ * formatted) when memory ran out while it grew. */
+char *clr_text_take(clr_text *t, const char *what, clr_error *err);
 
 /* v as 16 lower-case hex digits (fingerprints and hashes). */
 void clr_hex64(uint64_t v, char buf[17]);

@@ -660,22 +660,6 @@ void clr_baseline_print_summary(const clr_baseline *b, FILE *out)
 
 /* ---- Markdown, CSV, JSON ---- */
 
-static void md_cell(clr_text *t, const char *s)
-{
-    clr_text_append(t, " ", 1);
-    clr_text_md(t, s);
-    clr_text_append(t, " |", 2);
-}
-
-static char *text_result(clr_text *t, const char *what, clr_error *err)
-{
-    if (!t->failed)
-        return t->buf;
-    free(t->buf);
-    clr_fail(err, CLR_EFAIL, "out of host memory formatting %s", what);
-    return NULL;
-}
-
 static const char *gate_text(const clr_bcase *c)
 {
     return c->fails_bits && c->fails_slowdown ? "fails bits+slowdown"
@@ -698,11 +682,11 @@ char *clr_baseline_markdown(const clr_baseline *b, clr_error *err)
         const clr_bpair *pr = &b->pairs[p];
         const clr_rdoc *od = &b->old.docs[pr->old_doc], *nd = &b->new.docs[pr->new_doc];
         clr_text_printf(&t, "|");
-        md_cell(&t, nd->name);
-        md_cell(&t, b->old.labels[pr->old_doc]);
-        md_cell(&t, od->path);
-        md_cell(&t, b->new.labels[pr->new_doc]);
-        md_cell(&t, nd->path);
+        clr_text_md_cell(&t, nd->name);
+        clr_text_md_cell(&t, b->old.labels[pr->old_doc]);
+        clr_text_md_cell(&t, od->path);
+        clr_text_md_cell(&t, b->new.labels[pr->new_doc]);
+        clr_text_md_cell(&t, nd->path);
         clr_text_printf(&t, " %zu | %zu | %zu |\n", pr->cases, pr->only_old, pr->only_new);
     }
     if (b->nunpaired) {
@@ -712,9 +696,9 @@ char *clr_baseline_markdown(const clr_baseline *b, clr_error *err)
             const clr_comparison *side = b->unpaired[i].side ? &b->new : &b->old;
             size_t d = b->unpaired[i].doc;
             clr_text_printf(&t, "| %s |", b->unpaired[i].side ? "new" : "baseline");
-            md_cell(&t, side->docs[d].name);
-            md_cell(&t, side->labels[d]);
-            md_cell(&t, side->docs[d].path);
+            clr_text_md_cell(&t, side->docs[d].name);
+            clr_text_md_cell(&t, side->labels[d]);
+            clr_text_md_cell(&t, side->docs[d].path);
             clr_text_printf(&t, "\n");
         }
     }
@@ -743,9 +727,9 @@ char *clr_baseline_markdown(const clr_baseline *b, clr_error *err)
         char ratio[48];
         clr_ratio_text(c->ratio, ratio, sizeof ratio);
         clr_text_printf(&t, "|");
-        md_cell(&t, b->new.docs[b->pairs[c->pair].new_doc].name);
-        md_cell(&t, c->new->strategy);
-        md_cell(&t, c->new->shape);
+        clr_text_md_cell(&t, b->new.docs[b->pairs[c->pair].new_doc].name);
+        clr_text_md_cell(&t, c->new->strategy);
+        clr_text_md_cell(&t, c->new->shape);
         clr_text_printf(&t, " %zu | %s | %s | ", c->new->batch, c->bits_changed ? "**changed**" : "same",
                         c->deterministic ? "yes" : "no");
         if (c->max_ulp >= 0)
@@ -766,7 +750,7 @@ char *clr_baseline_markdown(const clr_baseline *b, clr_error *err)
             clr_text_printf(&t, " - |");
         clr_text_printf(&t, " %s | %s |\n", clr_time_verdict_name(c->verdict), gate_text(c));
     }
-    return text_result(&t, "baseline.md", err);
+    return clr_text_take(&t, "baseline.md", err);
 }
 
 static void csv_number(clr_text *t, double v, const char *fmt)
@@ -814,12 +798,7 @@ char *clr_baseline_csv(const clr_baseline *b, clr_error *err)
         csv_number(&t, c->p_value, "%.6g");
         clr_text_printf(&t, ",%s,%s,%s\n", clr_time_verdict_name(c->verdict), ratio, gate_text(c));
     }
-    return text_result(&t, "baseline.csv", err);
-}
-
-static int append(json_t *arr, json_t *item)
-{
-    return arr && item ? json_array_append_new(arr, item) : (json_decref(item), -1);
+    return clr_text_take(&t, "baseline.csv", err);
 }
 
 static json_t *number_or_null(double v)
@@ -841,21 +820,21 @@ char *clr_baseline_json(const clr_baseline *b, clr_error *err)
     json_t *cases = json_array();
     const char *failed = NULL;
     for (size_t i = 0; i < b->old.ndocs && !failed; ++i)
-        if (append(olds, doc_json(&b->old, i)))
+        if (clr_json_append(olds, doc_json(&b->old, i)))
             failed = "a document";
     for (size_t i = 0; i < b->new.ndocs && !failed; ++i)
-        if (append(news, doc_json(&b->new, i)))
+        if (clr_json_append(news, doc_json(&b->new, i)))
             failed = "a document";
     for (size_t p = 0; p < b->npairs && !failed; ++p) {
         const clr_bpair *pr = &b->pairs[p];
-        if (append(pairs, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "run", b->new.docs[pr->new_doc].name, "baseline",
+        if (clr_json_append(pairs, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "run", b->new.docs[pr->new_doc].name, "baseline",
                                     (json_int_t)pr->old_doc, "new", (json_int_t)pr->new_doc, "cases",
                                     (json_int_t)pr->cases, "only_baseline", (json_int_t)pr->only_old, "only_new",
                                     (json_int_t)pr->only_new)))
             failed = "a pair";
     }
     for (size_t i = 0; i < b->nunpaired && !failed; ++i)
-        if (append(unpaired, json_pack("{s:s, s:I}", "side", b->unpaired[i].side ? "new" : "baseline", "document",
+        if (clr_json_append(unpaired, json_pack("{s:s, s:I}", "side", b->unpaired[i].side ? "new" : "baseline", "document",
                                        (json_int_t)b->unpaired[i].doc)))
             failed = "an unpaired document";
     for (size_t i = 0; i < b->ncases && !failed; ++i) {
@@ -875,7 +854,7 @@ char *clr_baseline_json(const clr_baseline *b, clr_error *err)
             "p_value", number_or_null(c->p_value), "time_verdict", clr_time_verdict_name(c->verdict), "change", ratio,
             "not_judged_why", c->why_not_judged ? json_string(c->why_not_judged) : json_null(), "fails", "bits",
             c->fails_bits, "slowdown", c->fails_slowdown);
-        if (append(cases, item))
+        if (clr_json_append(cases, item))
             failed = "a case";
     }
     json_t *root = NULL;

@@ -368,31 +368,47 @@ static int cmd_baseline(const clr_cli *cli, clr_error *err)
     return rc;
 }
 
+/* The inputs of report and export (cli->files), read into *cmp, when -o names no input: neither
+ * a file named nor, once the folders are read, a results document found in them ("-o -" is
+ * stdout). What was skipped is listed on stderr (not with --quiet). */
+static int load_for_output(const clr_cli *cli, clr_comparison *cmp, clr_error *err)
+{
+    int to_stdout = !strcmp(cli->output, "-");
+    memset(cmp, 0, sizeof *cmp);
+    int rc = to_stdout ? CLR_OK : clr_check_output_path(cli->files, cli->nfiles, cli->output, "-o", 1, err);
+    if (rc == CLR_OK)
+        rc = clr_compare_load(cli->files, cli->nfiles, cmp, err);
+    if (rc == CLR_OK && !cli->quiet)
+        clr_compare_print_skipped(cmp, stderr);
+    if (rc == CLR_OK && !to_stdout) /* the documents found in folders are inputs too */
+        rc = clr_check_output_path(cmp->files, cmp->ndocs, cli->output, "-o", 1, err);
+    return rc;
+}
+
+/* text to -o: stdout for "-", else the file, written whole or not at all. */
+static int write_output(const char *output, const char *text, const char *what, clr_error *err)
+{
+    if (strcmp(output, "-"))
+        return clr_write_file_atomic(output, text, strlen(text), err);
+    size_t len = strlen(text);
+    if (fwrite(text, 1, len, stdout) != len || fflush(stdout) != 0)
+        return clr_fail(err, CLR_EFAIL, "cannot write the %s to stdout", what);
+    return CLR_OK;
+}
+
 /* `clrepro export --format gbench PATH... -o FILE` (-o - for stdout): Google Benchmark's JSON,
  * never over an input. What was skipped and what was left out is said on stderr. */
 static int cmd_export(const clr_cli *cli, clr_error *err)
 {
     int to_stdout = !strcmp(cli->output, "-");
     clr_comparison cmp;
-    memset(&cmp, 0, sizeof cmp);
-    int rc = to_stdout ? CLR_OK : clr_check_output_path(cli->files, cli->nfiles, cli->output, "-o", 1, err);
-    if (rc == CLR_OK)
-        rc = clr_compare_load(cli->files, cli->nfiles, &cmp, err);
-    if (rc == CLR_OK && !cli->quiet)
-        clr_compare_print_skipped(&cmp, stderr);
-    if (rc == CLR_OK && !to_stdout)
-        rc = clr_check_output_path(cmp.files, cmp.ndocs, cli->output, "-o", 1, err);
+    int rc = load_for_output(cli, &cmp, err);
     size_t written = 0, left_out = 0;
     char *text = rc == CLR_OK ? clr_export_gbench(&cmp, &written, &left_out, err) : NULL;
     if (rc == CLR_OK && !text)
         rc = err->code ? err->code : CLR_EFAIL;
-    if (rc == CLR_OK && to_stdout) {
-        size_t len = strlen(text);
-        if (fwrite(text, 1, len, stdout) != len || fflush(stdout) != 0)
-            rc = clr_fail(err, CLR_EFAIL, "cannot write the export to stdout");
-    } else if (rc == CLR_OK) {
-        rc = clr_write_file_atomic(cli->output, text, strlen(text), err);
-    }
+    if (rc == CLR_OK)
+        rc = write_output(cli->output, text, "export", err);
     if (rc == CLR_OK && !cli->quiet && left_out)
         fprintf(stderr, "clrepro: export: %zu case%s left out (failed validation: no time; or skipped)\n", left_out,
                 left_out == 1 ? "" : "s");
@@ -462,24 +478,12 @@ static int cmd_report(const clr_cli *cli, clr_error *err)
 {
     int to_stdout = !strcmp(cli->output, "-");
     clr_comparison cmp;
-    memset(&cmp, 0, sizeof cmp);
-    int rc = to_stdout ? CLR_OK : clr_check_output_path(cli->files, cli->nfiles, cli->output, "-o", 1, err);
-    if (rc == CLR_OK)
-        rc = clr_compare_load(cli->files, cli->nfiles, &cmp, err);
-    if (rc == CLR_OK && !cli->quiet)
-        clr_compare_print_skipped(&cmp, stderr);
-    if (rc == CLR_OK && !to_stdout) /* the documents found in folders are inputs too */
-        rc = clr_check_output_path(cmp.files, cmp.ndocs, cli->output, "-o", 1, err);
+    int rc = load_for_output(cli, &cmp, err);
     char *html = rc == CLR_OK ? clr_report_html(&cmp, err) : NULL;
     if (rc == CLR_OK && !html)
         rc = err->code ? err->code : CLR_EFAIL;
-    if (rc == CLR_OK && to_stdout) {
-        size_t len = strlen(html);
-        if (fwrite(html, 1, len, stdout) != len || fflush(stdout) != 0)
-            rc = clr_fail(err, CLR_EFAIL, "cannot write the report to stdout");
-    } else if (rc == CLR_OK) {
-        rc = clr_write_file_atomic(cli->output, html, strlen(html), err);
-    }
+    if (rc == CLR_OK)
+        rc = write_output(cli->output, html, "report", err);
     if (rc == CLR_OK && !to_stdout && !cli->quiet) {
         char shown[1024];
         clr_escape(cli->output, shown, sizeof shown);

@@ -877,28 +877,6 @@ static pair_row *same_device_pairs(const clr_comparison *cmp, size_t *nrows)
     return rows;
 }
 
-/* " text |": one escaped Markdown cell after a "|". */
-static void md_cell(clr_text *t, const char *s)
-{
-    clr_text_append(t, " ", 1);
-    clr_text_md(t, s);
-    clr_text_append(t, " |", 2);
-}
-
-static char *text_result(clr_text *t, const char *what, clr_error *err)
-{
-    if (!t->failed)
-        return t->buf;
-    free(t->buf);
-    clr_fail(err, CLR_EFAIL, "out of host memory formatting %s", what);
-    return NULL;
-}
-
-static int append(json_t *arr, json_t *item)
-{
-    return arr && item ? json_array_append_new(arr, item) : (json_decref(item), -1);
-}
-
 /* What invariance costs, over every case: per (operation, strategy claiming batch or device
  * invariance in its document, device), the overhead (time / the fastest strategy's at the same
  * shape and batch) of every measured case, as min, median and max. Devices are told apart by
@@ -974,8 +952,8 @@ static void cost_md_row(const cost_item *g, size_t count, void *arg)
 {
     clr_text *t = arg;
     clr_text_printf(t, "|");
-    md_cell(t, g->op);
-    md_cell(t, g->strategy);
+    clr_text_md_cell(t, g->op);
+    clr_text_md_cell(t, g->strategy);
     clr_text_printf(t, " ");
     clr_text_md(t, g->device);
     clr_text_printf(t, " (");
@@ -992,7 +970,7 @@ typedef struct cost_json {
 static void cost_json_row(const cost_item *g, size_t count, void *arg)
 {
     cost_json *cj = arg;
-    cj->failed |= append(cj->arr, json_pack("{s:s, s:s, s:s, s:s, s:I, s:f, s:f, s:f}", "op", g->op, "strategy",
+    cj->failed |= clr_json_append(cj->arr, json_pack("{s:s, s:s, s:s, s:s, s:I, s:f, s:f, s:f}", "op", g->op, "strategy",
                                          g->strategy, "device", g->device, "driver", g->driver, "cases",
                                          (json_int_t)count, "min", g[0].overhead, "median", cost_median(g, count),
                                          "max", g[count - 1].overhead));
@@ -1028,11 +1006,11 @@ char *clr_compare_markdown(const clr_comparison *cmp, clr_error *err)
     clr_text_printf(&t, "| # | device (driver) | platform | run | tool | file |\n|---:|---|---|---|---|---|\n");
     for (size_t i = 0; i < cmp->ndocs; ++i) {
         clr_text_printf(&t, "| %zu |", i);
-        md_cell(&t, cmp->labels[i]);
-        md_cell(&t, cmp->docs[i].platform);
-        md_cell(&t, cmp->docs[i].name);
-        md_cell(&t, cmp->docs[i].tool_version);
-        md_cell(&t, cmp->docs[i].path);
+        clr_text_md_cell(&t, cmp->labels[i]);
+        clr_text_md_cell(&t, cmp->docs[i].platform);
+        clr_text_md_cell(&t, cmp->docs[i].name);
+        clr_text_md_cell(&t, cmp->docs[i].tool_version);
+        clr_text_md_cell(&t, cmp->docs[i].path);
         clr_text_printf(&t, "\n");
     }
     size_t n = 0;
@@ -1047,8 +1025,8 @@ char *clr_compare_markdown(const clr_comparison *cmp, clr_error *err)
                         "|---|---|---:|---:|---:|---:|\n");
     for (size_t i = 0; i < n; ++i) {
         clr_text_printf(&t, "|");
-        md_cell(&t, rows[i].run);
-        md_cell(&t, rows[i].strategy);
+        clr_text_md_cell(&t, rows[i].run);
+        clr_text_md_cell(&t, rows[i].strategy);
         clr_text_printf(&t, " %zu | %zu/%zu | ", rows[i].cases, rows[i].same, rows[i].cases);
         if (rows[i].ulp_known)
             clr_text_printf(&t, "%lld |", (long long)rows[i].max_ulp);
@@ -1068,10 +1046,10 @@ char *clr_compare_markdown(const clr_comparison *cmp, clr_error *err)
         for (size_t i = 0; i < cmp->ndevice_claims; ++i) {
             const clr_device_claim *c = &cmp->device_claims[i];
             clr_text_printf(&t, "|");
-            md_cell(&t, c->run);
-            md_cell(&t, c->strategy);
+            clr_text_md_cell(&t, c->run);
+            clr_text_md_cell(&t, c->strategy);
             clr_text_printf(&t, " %zu | %zu | %s |", c->cases, c->identical, clr_device_claim_observed(c));
-            md_cell(&t, c->evidence);
+            clr_text_md_cell(&t, c->evidence);
             clr_text_printf(&t, "\n");
         }
     }
@@ -1087,8 +1065,8 @@ char *clr_compare_markdown(const clr_comparison *cmp, clr_error *err)
         for (size_t i = 0; i < npairs; ++i) {
             const pair_row *r = &pairs[i];
             clr_text_printf(&t, "|");
-            md_cell(&t, cmp->docs[r->a].name);
-            md_cell(&t, cmp->docs[r->a].device);
+            clr_text_md_cell(&t, cmp->docs[r->a].name);
+            clr_text_md_cell(&t, cmp->docs[r->a].device);
             clr_text_printf(&t, " #%zu (", r->a);
             clr_text_md(&t, cmp->docs[r->a].driver);
             clr_text_printf(&t, ") | #%zu (", r->b);
@@ -1124,9 +1102,9 @@ char *clr_compare_markdown(const clr_comparison *cmp, clr_error *err)
         const clr_match *mt = &cmp->matches[m];
         const clr_rcase *c = any_case(mt, cmp->ndocs);
         clr_text_printf(&t, "|");
-        md_cell(&t, mt->run);
-        md_cell(&t, c->strategy);
-        md_cell(&t, c->shape);
+        clr_text_md_cell(&t, mt->run);
+        clr_text_md_cell(&t, c->strategy);
+        clr_text_md_cell(&t, c->shape);
         clr_text_printf(&t, " %zu | `", c->batch);
         for (size_t d = 0; d < cmp->ndocs; ++d) {
             char name[8] = ".";
@@ -1144,7 +1122,7 @@ char *clr_compare_markdown(const clr_comparison *cmp, clr_error *err)
         else
             clr_text_printf(&t, " - | - |\n");
     }
-    return text_result(&t, "compare.md", err);
+    return clr_text_take(&t, "compare.md", err);
 }
 
 char *clr_compare_csv(const clr_comparison *cmp, clr_error *err)
@@ -1180,7 +1158,7 @@ char *clr_compare_csv(const clr_comparison *cmp, clr_error *err)
         }
         clr_text_printf(&t, "\n");
     }
-    return text_result(&t, "compare.csv", err);
+    return clr_text_take(&t, "compare.csv", err);
 }
 
 /* Appends item (a new reference, NULL when it could not be built) to arr; -1 when either failed. */
@@ -1190,7 +1168,7 @@ char *clr_compare_json(const clr_comparison *cmp, clr_error *err)
     const char *failed = NULL; /* what could not be serialised */
     for (size_t i = 0; i < cmp->ndocs && !failed; ++i) {
         const clr_rdoc *d = &cmp->docs[i];
-        if (append(docs, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "label", cmp->labels[i], "path", d->path,
+        if (clr_json_append(docs, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "label", cmp->labels[i], "path", d->path,
                                    "device", d->device, "driver", d->driver, "platform", d->platform, "run", d->name,
                                    "tool_version", d->tool_version)))
             failed = "a document";
@@ -1200,7 +1178,7 @@ char *clr_compare_json(const clr_comparison *cmp, clr_error *err)
         const clr_rcase *c = any_case(mt, cmp->ndocs);
         json_t *groups = json_array();
         for (size_t d = 0; d < cmp->ndocs && groups; ++d)
-            if (append(groups, mt->group_of[d] < 0 ? json_null() : json_integer(mt->group_of[d]))) {
+            if (clr_json_append(groups, mt->group_of[d] < 0 ? json_null() : json_integer(mt->group_of[d]))) {
                 json_decref(groups);
                 groups = NULL;
             }
@@ -1215,7 +1193,7 @@ char *clr_compare_json(const clr_comparison *cmp, clr_error *err)
         json_decref(groups);
         json_decref(max_ulp);
         json_decref(ratio);
-        if (append(cases, item))
+        if (clr_json_append(cases, item))
             failed = "a case";
     }
     size_t npairs = 0;
@@ -1230,13 +1208,13 @@ char *clr_compare_json(const clr_comparison *cmp, clr_error *err)
                                          "bits_changed", (json_int_t)pairs[i].changed, "time_ratio", ratio)
                              : NULL;
         json_decref(ratio);
-        if (append(same, item))
+        if (clr_json_append(same, item))
             failed = "a same-device pair";
     }
     free(pairs);
     for (size_t i = 0; i < cmp->ndevice_claims && !failed; ++i) {
         const clr_device_claim *c = &cmp->device_claims[i];
-        if (append(device_claims, json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:s}", "run", c->run, "strategy",
+        if (clr_json_append(device_claims, json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:s}", "run", c->run, "strategy",
                                             c->strategy, "claim", "device_invariant", "cases", (json_int_t)c->cases,
                                             "identical", (json_int_t)c->identical, "observed",
                                             clr_device_claim_observed(c), "evidence", c->evidence)))

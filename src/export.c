@@ -40,11 +40,6 @@ static int cmp_string_ptr(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int append(json_t *arr, json_t *item)
-{
-    return arr && item ? json_array_append_new(arr, item) : (json_decref(item), -1);
-}
-
 /* One entry: an iteration (aggregate NULL) or an aggregate; time in seconds, written in us
  * (a cv is a fraction, written as it is). */
 static json_t *entry(const char *name, const char *run_name, size_t family, size_t instance, size_t reps,
@@ -88,7 +83,7 @@ static int add_case(json_t *benchmarks, const char *name, size_t family, size_t 
     size_t n = c->nreps ? c->nreps : 1;
     const double *times = c->nreps ? c->rep_times : &c->median_s;
     for (size_t i = 0; i < n; ++i)
-        if (append(benchmarks, entry(name, name, family, instance, n, i, NULL, times[i])))
+        if (clr_json_append(benchmarks, entry(name, name, family, instance, n, i, NULL, times[i])))
             return -1;
     if (n < 2)
         return 0;
@@ -115,7 +110,7 @@ static int add_case(json_t *benchmarks, const char *name, size_t family, size_t 
     int rc = 0;
     for (int k = 0; k < 4 && !rc; ++k) {
         snprintf(aggregate_name, len, "%s_%s", name, names[k]);
-        rc = append(benchmarks, entry(aggregate_name, name, family, instance, n, 0, names[k], values[k]));
+        rc = clr_json_append(benchmarks, entry(aggregate_name, name, family, instance, n, 0, names[k], values[k]));
     }
     free(aggregate_name);
     return rc;
@@ -204,7 +199,7 @@ char *clr_export_gbench(const clr_comparison *cmp, size_t *nbenchmarks, size_t *
         const clr_rdoc *first = &cmp->docs[0];
         json_t *docs = json_array();
         for (size_t d = 0; d < cmp->ndocs && docs; ++d)
-            if (append(docs, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "path", cmp->docs[d].path, "run",
+            if (clr_json_append(docs, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "path", cmp->docs[d].path, "run",
                                        cmp->docs[d].name, "op", cmp->docs[d].op, "device", cmp->docs[d].device,
                                        "platform", cmp->docs[d].platform, "driver", cmp->docs[d].driver,
                                        "git_commit", cmp->docs[d].git_commit, "started_utc", cmp->docs[d].started))) {

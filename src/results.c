@@ -561,3 +561,8 @@ char *clr_utf8_copy(const char *s)
     *o = '\0';
     return out;
 }
+
+int clr_json_append(json_t *arr, json_t *item)
+{
+    return arr && item ? json_array_append_new(arr, item) : (json_decref(item), -1);
+}

@@ -141,3 +141,20 @@ void clr_hex64(uint64_t v, char buf[17])
 {
     snprintf(buf, 17, "%016llx", (unsigned long long)v);
 }
+
+void clr_text_md_cell(clr_text *t, const char *s)
+{
+    clr_text_append(t, " ", 1);
+    clr_text_md(t, s);
+    clr_text_append(t, " |", 2);
+}
+
+char *clr_text_take(clr_text *t, const char *what, clr_error *err)
+{
+    if (!t->failed)
+        return t->buf;
+    free(t->buf);
+    t->buf = NULL;
+    clr_fail(err, CLR_EFAIL, "out of host memory formatting %s", what);
+    return NULL;
+}
