@@ -10,6 +10,7 @@
  * The batch-variance summaries and the claims are judged from the cases by claims.c. */
 #include "runner.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -738,12 +739,16 @@ static int fill_ones(run_state *st, cl_mem buf, size_t bytes, clr_error *err)
            CLR_CL(err, clFinish(st->ctx.queue));
 }
 
-/* The roof of one shape and batch (clr_roof_result): read_floats over `bytes` by one
- * work-item, then by 1, 2, 4, ... work-groups up to as many as the split strategies aim for
- * (and one per compute unit); the fastest repetition of all. One work-item or group is the
+/* The roof of one shape and batch (clr_roof_result): read_floats over `bytes` by as many
+ * work-groups as the split strategies aim for, then one per compute unit, then halving down to
+ * 1 group and at last one work-item; the fastest repetition of all. One work-item or group is the
  * least launch a small operation can have (the tree strategies on CPUs run a small row on one
  * work-item), the most groups the most parallel, and the best count between depends on the
- * device and the size. */
+ * device and the size. Where a launch's fastest repetition takes more than ROOF_GIVE_UP times
+ * the fastest so far, the bytes are too many for so few work-items and fewer can only be slower,
+ * so the descent stops there (one work-item reading a GiB on a GPU would take seconds a
+ * repetition, and the roof no faster). */
+#define ROOF_GIVE_UP 4.0
 static int measure_roof(run_state *st, cl_mem source, cl_mem sink, size_t bytes, clr_roof_result *cr,
                         clr_error *err)
 {
@@ -756,17 +761,21 @@ static int measure_roof(run_state *st, cl_mem source, cl_mem sink, size_t bytes,
         return err->code;
     cr->bytes = (double)n * sizeof(float);
     cr->gbps = 0;
-    /* (0 groups: one work-item), 1, 2, 4, ... below `most`, the compute units, `most` */
-    for (size_t g = 0, next; g <= most; g = next) {
-        size_t local = g ? wg : 1, global = g ? g * wg : 1;
+    /* The ladder: 0 (one work-item), 1, 2, 4, ... below `most`, the compute units, `most`. */
+    size_t ladder[2 * CHAR_BIT * sizeof(size_t) + 4], steps = 0;
+    for (size_t g = 0, next; steps < sizeof ladder / sizeof *ladder && g <= most && g <= SIZE_MAX / wg; g = next) {
+        ladder[steps++] = g;
         next = g ? 2 * g : 1;
         if (g < cus && next > cus)
             next = cus;
         else if (g < most && next > most)
             next = most;
-        clr_stats stats;
-        if (g > SIZE_MAX / wg)
+        if (g == most)
             break;
+    }
+    while (steps-- > 0) {
+        size_t g = ladder[steps], local = g ? wg : 1, global = g ? g * wg : 1;
+        clr_stats stats;
         if (time_kernel(st, k, global, local, "bandwidth roof", &stats, err))
             return err->code;
         double gbps = stats.min > 0 ? cr->bytes / stats.min * 1e-9 : 0;
@@ -774,9 +783,9 @@ static int measure_roof(run_state *st, cl_mem source, cl_mem sink, size_t bytes,
             cr->gbps = gbps;
             cr->items = global;
             cr->time = stats;
-        }
-        if (g == most)
+        } else if (stats.min > ROOF_GIVE_UP * cr->time.min) {
             break;
+        }
     }
     return CLR_OK;
 }
