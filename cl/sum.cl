@@ -75,6 +75,20 @@ void sum_partials(global const float *x, global float *partials, ulong n, uint p
         partials[get_group_id(0)] = s;
 }
 
+/* split and fixedsplit where a row is one chunk: pass 1 and 2 in one launch. sum_combine over
+ * one partial sum s gives +0 + s (work-item 0's tail added to its zero accumulator; every other
+ * addition of its tree adds +0 to a value that cannot be -0), so that is what is written: the
+ * same bits, one launch fewer. (s itself is never -0, its accumulators starting at +0, so +0 + s
+ * is s; the addition stays, the combining pass's own, whatever a device does with NaNs.) */
+kernel __attribute__((reqd_work_group_size(WG_SIZE, 1, 1)))
+void sum_one_part(global const float *x, global float *out, ulong n, ulong chunk)
+{
+    local float scratch[WG_SIZE];
+    float s = chunk_sum(scratch, x, n, 1, chunk);
+    if (get_local_id(0) == 0)
+        out[get_group_id(0)] = 0.0f + s;
+}
+
 /* Pass 2: one work-group per row combines its parts partial sums with the same tree. */
 kernel __attribute__((reqd_work_group_size(WG_SIZE, 1, 1)))
 void sum_combine(global const float *partials, global float *out, uint parts)

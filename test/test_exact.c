@@ -228,6 +228,50 @@ START_TEST(exact_same_bits_for_permuted_rows)
 }
 END_TEST
 
+/* split and fixedsplit over the hard rows (cancellation, ties, infinities, NaN, a partial sum
+ * that overflows, a row of -0) and rows of one element, with one chunk a row (one launch:
+ * sum_one_part) and with several (partial sums, then sum_combine), in four tunings: every case
+ * must be the host's replay bit for bit, and a row of -0 gives +0 (plain sums start from +0).
+ * The overflowing row (FLT_MAX, FLT_MAX, -FLT_MAX: +inf from the left, FLT_MAX exactly) was
+ * judged invalid by the error bound before the bound stood aside for overflow. */
+START_TEST(split_one_chunk_is_the_combined_bits)
+{
+    float *m = hard_rows();
+    float ones[] = {SUB_MIN, -0.0f, 0.0f, FLT_MAX, -FLT_MAX, INFINITY, NAN, 1.0f, -0x1p-126f, 3.0e-39f};
+    const unsigned tunings[][3] = {{1, 1, 1}, {16, 16, 1}, {256, 4, 2}, {64, 8, 2}};
+    const unsigned chunks[] = {0, 1024}; /* the device's default (one chunk of 4099), 5 chunks */
+    const char *strategies[] = {"split", "fixedsplit"};
+    for (size_t t = 0; t < sizeof tunings / sizeof tunings[0]; ++t)
+        for (size_t c = 0; c < 2; ++c)
+            for (size_t k = 0; k < 2; ++k)
+                for (int one = 0; one < 2; ++one) {
+                    size_t n = one ? 1 : HARD_N, rows = one ? 10 : HARD_ROWS, batches[] = {1, rows};
+                    clr_device dev = test_device();
+                    clr_shape shape = {.dims = {n}};
+                    clr_run_config cfg = test_file_config(&clr_op_sum, strategies[k], &shape, batches, 2,
+                                                          one ? ones : m, rows, n);
+                    cfg.wg = tunings[t][0];
+                    cfg.vec = tunings[t][1];
+                    cfg.contig = (clr_contig)tunings[t][2];
+                    cfg.chunk = chunks[c];
+                    clr_device_result res;
+                    clr_error err = {0};
+                    ck_assert_msg(clr_run_device(&cfg, &dev, &res, &err) == 0, "%s", err.msg);
+                    for (size_t i = 0; i < res.ncases; ++i)
+                        ck_assert_msg(res.cases[i].valid && res.cases[i].r2r_distinct == 1,
+                                      "%s n=%zu B=%zu wg %u vec %u chunk %u: valid %d, %zu outputs in the trials", strategies[k],
+                                      n, res.cases[i].shape.batch, cfg.wg, cfg.vec, cfg.chunk, res.cases[i].valid,
+                                      res.cases[i].r2r_distinct);
+                    const clr_case *big = &res.cases[res.ncases - 1];
+                    float zero_row = one ? big->outputs[1] : big->outputs[HARD_ROWS - 1];
+                    ck_assert_msg(clr_float_bits(zero_row) == 0u, "%s: a row of -0 gave %08x", strategies[k],
+                                  clr_float_bits(zero_row));
+                    clr_device_result_free(&res);
+                }
+    free(m);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("exact");
@@ -240,6 +284,7 @@ int main(void)
     tcase_add_test(t, exact_same_bits_across_tunings);
     tcase_add_test(t, tree_is_the_host_tree_in_every_tuning);
     tcase_add_test(t, exact_same_bits_for_permuted_rows);
+    tcase_add_test(t, split_one_chunk_is_the_combined_bits);
     suite_add_tcase(s, t);
     return clr_run_suite(s);
 }

@@ -57,7 +57,8 @@ static void plan_chunks(const clr_op_ctx *ctx, size_t chunk, clr_plan *plan)
     plan->local = t->wg_size;
     plan->global = ctx->shape.batch * parts * t->wg_size;
     plan->depth = group_depth(t, chunk) + group_depth(t, parts);
-    plan->scratch_bytes = ctx->shape.batch * parts * sizeof(float);
+    /* One chunk a row: no partial sums kept, one launch (sum_one_part). */
+    plan->scratch_bytes = parts > 1 ? ctx->shape.batch * parts * sizeof(float) : 0;
     plain_bound(plan);
     clr_plan_param(plan, "parts", (double)parts);
     clr_plan_param(plan, "chunk", (double)chunk);
@@ -211,6 +212,14 @@ static int two_pass_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *fir
     cl_ulong n = row_n(ctx), chunk = clr_plan_get(plan, "chunk");
     cl_uint parts = (cl_uint)clr_plan_get(plan, "parts");
     size_t combine_global = ctx->shape.batch * ctx->tuning->wg_size;
+    if (parts == 1) { /* the combining pass of one partial sum, made by pass 1 (cl/sum.cl) */
+        if (clr_program_kernel(ctx->program, "sum_one_part", &kp, err) ||
+            clr_set_args(kp, err, 4, CLR_ARG(ctx->input), CLR_ARG(ctx->output), CLR_ARG(n), CLR_ARG(chunk)) ||
+            clr_enqueue_1d(ctx, kp, plan->global, plan->local, first, err))
+            return err->code;
+        *last = *first;
+        return CLR_OK;
+    }
     if (clr_op_scratch(ctx, plan, &partials, err) ||
         clr_program_kernel(ctx->program, "sum_partials", &kp, err) ||
         clr_program_kernel(ctx->program, "sum_combine", &kc, err) ||
