@@ -203,6 +203,25 @@ void sum_exact_partials(global const float *x, global long *partials, ulong n, u
     }
 }
 
+/* A row of one part: its digits rounded at once (what sum_exact_finish makes of one part's
+ * digits: the same correctly rounded sum), one launch instead of two. */
+kernel __attribute__((reqd_work_group_size(WG_SIZE, 1, 1)))
+void sum_exact_one_part(global const float *x, global float *out, ulong n)
+{
+    local long ld[WG_SIZE * EXACT_LIMBS];
+    local uint lflags[WG_SIZE];
+    uint row = get_group_id(0), lid = get_local_id(0);
+    exact_acc a;
+    exact_clear(&a);
+    exact_share(&a, ROW_PTR(x, row, n), n, lid);
+    exact_wg_merge(&a, ld, lflags, lid);
+    if (lid == 0) {
+        long d[EXACT_LIMBS];
+        exact_wg_total(ld, d);
+        out[row] = exact_round(d, lflags[0]);
+    }
+}
+
 kernel __attribute__((reqd_work_group_size(WG_SIZE, 1, 1)))
 void sum_exact_finish(global const long *partials, global float *out, uint parts)
 {
