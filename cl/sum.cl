@@ -78,8 +78,9 @@ void sum_partials(global const float *x, global float *partials, ulong n, uint p
 /* split and fixedsplit where a row is one chunk: pass 1 and 2 in one launch. sum_combine over
  * one partial sum s gives +0 + s (work-item 0's tail added to its zero accumulator; every other
  * addition of its tree adds +0 to a value that cannot be -0), so that is what is written: the
- * same bits, one launch fewer. (s itself is never -0, its accumulators starting at +0, so +0 + s
- * is s; the addition stays, the combining pass's own, whatever a device does with NaNs.) */
+ * same bits, one launch fewer. (The addition is kept, the combining pass's own: on a device that
+ * flushes subnormals a negative underflow can make s -0, and devices differ in what they do to
+ * NaN payloads.) */
 kernel __attribute__((reqd_work_group_size(WG_SIZE, 1, 1)))
 void sum_one_part(global const float *x, global float *out, ulong n, ulong chunk)
 {

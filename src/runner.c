@@ -384,10 +384,11 @@ static double scaled_error(float out, float ref, double scale)
 }
 
 /* Compares one output row with its reference; updates the case's accuracy (in ulp and scaled)
- * and validity. */
-static void validate_row(clr_case *c, const float *out, const float *ref, const double *scale, size_t n)
+ * and validity. Returns 1 where the row is within its bound only if a partial result overflowed:
+ * the caller must then see the row replayed bit for bit, or judge it invalid. */
+static int validate_row(clr_case *c, const float *out, const float *ref, const double *scale, size_t n)
 {
-    int row_bad = 0;
+    int row_bad = 0, row_deferred = 0;
     for (size_t i = 0; i < n; ++i) {
         uint64_t ulp = clr_ulp_distance(out[i], ref[i]);
         c->accuracy_max_ulp = ulp > c->accuracy_max_ulp ? ulp : c->accuracy_max_ulp;
@@ -401,10 +402,13 @@ static void validate_row(clr_case *c, const float *out, const float *ref, const 
              * bound that rounds (err_abs > 0) says nothing once the magnitudes add up beyond
              * FLT_MAX: a partial sum may overflow to an infinity, two of opposite signs to NaN, in
              * the order the plan prescribes (FLT_MAX + FLT_MAX - FLT_MAX is +inf from the left,
-             * FLT_MAX from the right). Such a row is left to the replay, which demands the bits. */
-            int may_overflow = isfinite(ref[i]) && c->plan.err_abs > 0 && !(scale[i] <= FLT_MAX);
-            if (!may_overflow &&
-                (isnan(ref[i]) || isnan(out[i]) || isfinite(c->plan.err_abs) || isfinite(ref[i])))
+             * FLT_MAX from the right). Such a row is left to the replay, which demands the bits:
+             * without one (no replay for the strategy or the row, or a device that flushes
+             * subnormals) it is invalid. */
+            int may_overflow = isfinite(ref[i]) && c->plan.err_abs > 0 && scale[i] > FLT_MAX;
+            if (may_overflow)
+                row_deferred = 1;
+            else if (isnan(ref[i]) || isnan(out[i]) || isfinite(c->plan.err_abs) || isfinite(ref[i]))
                 row_bad = 1;
             continue;
         }
@@ -416,13 +420,14 @@ static void validate_row(clr_case *c, const float *out, const float *ref, const 
         double ratio = allowed > 0 ? error / allowed : INFINITY;
         if (ratio > c->worst_error_ratio)
             c->worst_error_ratio = ratio;
-        if (error > allowed)
+        if (!(error <= allowed)) /* a NaN bound admits nothing */
             row_bad = 1;
     }
     if (row_bad) {
         c->rows_out_of_bound++;
         c->valid = 0;
     }
+    return row_deferred && !row_bad;
 }
 
 /* Validates one output row (out, of input row `row`): against the reference and the plan's
@@ -432,10 +437,16 @@ static void validate_row(clr_case *c, const float *out, const float *ref, const 
 static int check_row(run_state *st, const clr_strategy *s, clr_case *c, const float *out, const float *row,
                      const float *ref, const double *scale, size_t n, int replay, clr_error *err)
 {
+    int deferred = 0;
     if (ref) /* rows past the op's validate_rows have no reference: replay only */
-        validate_row(c, out, ref, scale, n);
-    if (!replay || !s->replay || !st->replay_ok)
+        deferred = validate_row(c, out, ref, scale, n);
+    if (!replay || !s->replay || !st->replay_ok) {
+        if (deferred) { /* an overflow only a replay could have vouched for */
+            c->rows_out_of_bound++;
+            c->valid = 0;
+        }
         return CLR_OK;
+    }
     float *want = clr_malloc(n * sizeof(float), "replayed outputs", err);
     double *tol = clr_calloc(n, sizeof(double), "replay tolerances", err);
     if (!want || !tol || s->replay(&st->ctx, &c->plan, row, st->shared, want, tol, err)) {

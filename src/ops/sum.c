@@ -212,7 +212,7 @@ static int two_pass_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *fir
     cl_ulong n = row_n(ctx), chunk = clr_plan_get(plan, "chunk");
     cl_uint parts = (cl_uint)clr_plan_get(plan, "parts");
     size_t combine_global = ctx->shape.batch * ctx->tuning->wg_size;
-    if (parts == 1) { /* the combining pass of one partial sum, made by pass 1 (cl/sum.cl) */
+    if (clr_plan_get(plan, "parts") == 1) { /* the combining pass of one partial sum, made by pass 1 */
         if (clr_program_kernel(ctx->program, "sum_one_part", &kp, err) ||
             clr_set_args(kp, err, 4, CLR_ARG(ctx->input), CLR_ARG(ctx->output), CLR_ARG(n), CLR_ARG(chunk)) ||
             clr_enqueue_1d(ctx, kp, plan->global, plan->local, first, err))
@@ -291,7 +291,7 @@ static int exact_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first,
     cl_ulong n = row_n(ctx), chunk = clr_plan_get(plan, "chunk");
     cl_uint parts = (cl_uint)clr_plan_get(plan, "parts");
     size_t finish_global = ctx->shape.batch * ctx->tuning->wg_size;
-    if (parts == 1) { /* one part a row: its digits rounded in the same launch */
+    if (clr_plan_get(plan, "parts") == 1) { /* one part a row: its digits rounded in the same launch */
         if (clr_program_kernel(ctx->program, "sum_exact_one_part", &kp, err) ||
             clr_set_args(kp, err, 3, CLR_ARG(ctx->input), CLR_ARG(ctx->output), CLR_ARG(n)) ||
             clr_enqueue_1d(ctx, kp, plan->global, plan->local, first, err))
