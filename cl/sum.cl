@@ -122,13 +122,32 @@ inline void two_sum(float a, float b, float *s, float *e)
     *s = t;
 }
 
-kernel __attribute__((reqd_work_group_size(WG_SIZE, 1, 1)))
-void sum_compensated(global const float *x, global float *out, ulong n)
+/* The work-items' (sum, error) pairs merged through the work-group's tree: TwoSum of the sums,
+ * the errors added with the new one; every work-item gets the merged pair. */
+inline float2 comp_tree(local float *ls, local float *le, float fs, float fc, uint lid)
 {
-    local float ls[WG_SIZE], le[WG_SIZE];
-    uint row = get_group_id(0), lid = get_local_id(0);
-    global const float *p = ROW_PTR(x, row, n);
-    ulong nvec = n / VEC, first, last, stride;
+    ls[lid] = fs;
+    le[lid] = fc;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (uint span = WG_SIZE / 2; span > 0; span >>= 1) {
+        if (lid < span) {
+            float hs, e;
+            two_sum(ls[lid], ls[lid + span], &hs, &e);
+            le[lid] = le[lid] + le[lid + span] + e;
+            ls[lid] = hs;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    float2 r = (float2)(ls[0], le[0]);
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return r;
+}
+
+/* One work-group's compensated sum of p[0, len): every work-item's (sum, error) pair over its
+ * share, then the pairs merged through the work-group's tree; every work-item gets the pair. */
+inline float2 comp_range(local float *ls, local float *le, global const float *p, ulong len, uint lid)
+{
+    ulong nvec = len / VEC, first, last, stride;
     wi_vector_span(nvec, lid, &first, &last, &stride);
     vfloat s = (vfloat)(0.0f), c = (vfloat)(0.0f);
     for (ulong k = first; k < last; k += stride) {
@@ -152,25 +171,59 @@ void sum_compensated(global const float *x, global float *out, ulong n)
         fc += lane_c[i] + e;
     }
 #endif
-    for (ulong t = nvec * VEC + lid; t < n; t += WG_SIZE) { /* the tail, as wi_partial_sum deals it */
+    for (ulong t = nvec * VEC + lid; t < len; t += WG_SIZE) { /* the tail, as wi_partial_sum deals it */
         float e;
         two_sum(fs, p[t], &fs, &e);
         fc += e;
     }
-    ls[lid] = fs;
-    le[lid] = fc;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (uint span = WG_SIZE / 2; span > 0; span >>= 1) {
-        if (lid < span) {
-            float hs, e;
-            two_sum(ls[lid], ls[lid + span], &hs, &e);
-            le[lid] = le[lid] + le[lid + span] + e;
-            ls[lid] = hs;
-        }
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
+    return comp_tree(ls, le, fs, fc, lid);
+}
+
+/* The pair's sum: the errors added back once; inf and NaN as the plain sum is (IEEE). */
+inline float comp_result(float2 r) { return isfinite(r.x) ? r.x + r.y : r.x; }
+
+/* A row of one chunk: one work-group. */
+kernel __attribute__((reqd_work_group_size(WG_SIZE, 1, 1)))
+void sum_compensated(global const float *x, global float *out, ulong n)
+{
+    local float ls[WG_SIZE], le[WG_SIZE];
+    uint row = get_group_id(0), lid = get_local_id(0);
+    float2 r = comp_range(ls, le, ROW_PTR(x, row, n), n, lid);
     if (lid == 0)
-        out[row] = isfinite(ls[0]) ? ls[0] + le[0] : ls[0]; /* inf and NaN: the plain sum is IEEE */
+        out[row] = comp_result(r);
+}
+
+/* Rows of several chunks (of a size fixed by n and the tuning, never by B): work-group g makes
+ * the pair of chunk g % parts of row g / parts ... */
+kernel __attribute__((reqd_work_group_size(WG_SIZE, 1, 1)))
+void sum_compensated_parts(global const float *x, global float2 *pairs, ulong n, uint parts, ulong chunk)
+{
+    local float ls[WG_SIZE], le[WG_SIZE];
+    uint g = get_group_id(0), lid = get_local_id(0);
+    uint row = g / parts, part = g % parts;
+    ulong begin = min((ulong)part * chunk, n), end = min(begin + chunk, n);
+    float2 r = comp_range(ls, le, ROW_PTR(x, row, n) + begin, end - begin, lid);
+    if (lid == 0)
+        pairs[g] = r;
+}
+
+/* ... and one work-group per row merges its parts' pairs: work-item lid the pairs lid, lid +
+ * WG_SIZE, ... in order (TwoSum of the sums, the errors added), then the work-group's tree. */
+kernel __attribute__((reqd_work_group_size(WG_SIZE, 1, 1)))
+void sum_compensated_merge(global const float2 *pairs, global float *out, uint parts)
+{
+    local float ls[WG_SIZE], le[WG_SIZE];
+    uint row = get_group_id(0), lid = get_local_id(0);
+    global const float2 *p = pairs + (ulong)row * parts;
+    float fs = 0.0f, fc = 0.0f;
+    for (uint q = lid; q < parts; q += WG_SIZE) {
+        float e;
+        two_sum(fs, p[q].x, &fs, &e);
+        fc += p[q].y + e;
+    }
+    float2 r = comp_tree(ls, le, fs, fc, lid);
+    if (lid == 0)
+        out[row] = comp_result(r);
 }
 
 /* exact: a long accumulator behind a TwoSum filter (exact.clh). Work-group g accumulates the

@@ -29,5 +29,10 @@ float clr_replay_wg_range(const clr_reduce_geometry *g, const float *p, size_t l
 float clr_replay_race(const float *pieces, size_t count, size_t stride, double *tol);
 /* sum_compensated's result for one row of n values. scratch holds 2 * g->wg floats. */
 float clr_replay_compensated(const clr_reduce_geometry *g, const float *p, size_t n, float *scratch);
+/* sum_compensated_parts then sum_compensated_merge: the row cut into `parts` chunks of `chunk`
+ * values, each chunk's pair as sum_compensated makes it, the pairs merged. scratch holds
+ * 2 * g->wg + 2 * parts floats. */
+float clr_replay_compensated_parts(const clr_reduce_geometry *g, const float *p, size_t n, size_t chunk,
+                                   size_t parts, float *scratch);
 
 #endif

@@ -236,22 +236,22 @@ START_TEST(exact_same_bits_for_permuted_rows)
 }
 END_TEST
 
-/* split and fixedsplit over the hard rows (cancellation, ties, infinities, NaN, a partial sum
- * that overflows, a row of -0) and rows of one element, with one chunk a row (one launch:
- * sum_one_part) and with several (partial sums, then sum_combine), in four tunings: every case
- * must be the host's replay bit for bit, and a row of -0 gives +0 (plain sums start from +0).
- * The overflowing row (FLT_MAX, FLT_MAX, -FLT_MAX: +inf from the left, FLT_MAX exactly) was
- * judged invalid by the error bound before the bound stood aside for overflow. */
+/* split, fixedsplit and compensated over the hard rows (cancellation, ties, infinities, NaN, a
+ * partial sum that overflows, a row of -0) and rows of one element, with one chunk a row (one
+ * launch) and with several (partial sums or pairs, then sum_combine or sum_compensated_merge), in
+ * four tunings: every case must be the host's replay bit for bit, and a row of -0 gives +0 (the
+ * sums start from +0). The overflowing row (FLT_MAX, FLT_MAX, -FLT_MAX: +inf from the left,
+ * FLT_MAX exactly) was judged invalid by the error bound before the bound stood aside for it. */
 START_TEST(split_one_chunk_is_the_combined_bits)
 {
     float *m = hard_rows();
     float ones[] = {SUB_MIN, -0.0f, 0.0f, FLT_MAX, -FLT_MAX, INFINITY, NAN, 1.0f, -0x1p-126f, 3.0e-39f};
     const unsigned tunings[][3] = {{1, 1, 1}, {16, 16, 1}, {256, 4, 2}, {64, 8, 2}};
     const unsigned chunks[] = {0, 1024}; /* the device's default (one chunk of 4099), 5 chunks */
-    const char *strategies[] = {"split", "fixedsplit"};
+    const char *strategies[] = {"split", "fixedsplit", "compensated"};
     for (size_t t = 0; t < sizeof tunings / sizeof tunings[0]; ++t)
         for (size_t c = 0; c < 2; ++c)
-            for (size_t k = 0; k < 2; ++k)
+            for (size_t k = 0; k < 3; ++k)
                 for (int one = 0; one < 2; ++one) {
                     if (k == 0 && c == 1)
                         continue; /* split sizes its chunks from the batch, not --chunk */
@@ -271,6 +271,10 @@ START_TEST(split_one_chunk_is_the_combined_bits)
                         /* fixedsplit: one chunk of 4099 (the device's chunk is larger) or 5 */
                         if (k == 1)
                             ck_assert_uint_eq(clr_plan_get(&res.cases[i].plan, "parts"), one ? 1 : c ? 5 : 1);
+                        /* compensated: the chunk is 64 times larger on CPU-style tunings */
+                        if (k == 2)
+                            ck_assert_uint_eq(clr_plan_get(&res.cases[i].plan, "parts"),
+                                              one || !c || tunings[t][2] == 1 ? 1 : 5);
                         ck_assert_msg(res.replay, "the device flushes subnormals: no replay to hold to");
                         ck_assert_msg(res.cases[i].valid && res.cases[i].r2r_distinct == 1,
                                       "%s n=%zu B=%zu wg %u vec %u chunk %u: valid %d, %zu outputs in the trials", strategies[k],

@@ -93,8 +93,8 @@ static const struct {
      {"serial"}},
     {"tree.clh", "e[l] = first + l < len ? LOAD1(begin + first + l) : -0.0f;",
      "e[l] = first + l + 1 < len ? LOAD1(begin + first + l) : -0.0f;", {"tree"}},
-    {"sum.cl", "for (ulong t = nvec * VEC + lid; t < n; t += WG_SIZE) {", "for (ulong t = nvec * VEC + lid + WG_SIZE; t < n; t += WG_SIZE) {",
-     {"compensated"}},
+    {"sum.cl", "for (ulong t = nvec * VEC + lid; t < len; t += WG_SIZE) {",
+     "for (ulong t = nvec * VEC + lid + WG_SIZE; t < len; t += WG_SIZE) {", {"compensated"}},
     {"exact.clh", "for (ulong t = nvec * VEC + lid; t < len; t += WG_SIZE)", "for (ulong t = nvec * VEC + lid + WG_SIZE; t < len; t += WG_SIZE)",
      {"exact"}},
 };

@@ -94,7 +94,22 @@ static void two_sum(float a, float b, float *s, float *e)
     *s = t;
 }
 
-float clr_replay_compensated(const clr_reduce_geometry *g, const float *p, size_t n, float *scratch)
+/* comp_tree: the pairs ls[lid], le[lid] merged through the work-group's tree. */
+static void comp_tree(const clr_reduce_geometry *g, float *ls, float *le, float *sum, float *err)
+{
+    for (unsigned span = g->wg / 2; span > 0; span >>= 1)
+        for (unsigned lid = 0; lid < span; ++lid) {
+            float hs, e;
+            two_sum(ls[lid], ls[lid + span], &hs, &e);
+            le[lid] = le[lid] + le[lid + span] + e;
+            ls[lid] = hs;
+        }
+    *sum = ls[0];
+    *err = le[0];
+}
+
+/* comp_range: one work-group's (sum, error) pair over p[0, n). */
+static void comp_range(const clr_reduce_geometry *g, const float *p, size_t n, float *scratch, float *sum, float *err)
 {
     float *ls = scratch, *le = scratch + g->wg;
     size_t nvec = n / g->vec;
@@ -124,12 +139,40 @@ float clr_replay_compensated(const clr_reduce_geometry *g, const float *p, size_
         ls[lid] = fs;
         le[lid] = fc;
     }
-    for (unsigned span = g->wg / 2; span > 0; span >>= 1)
-        for (unsigned lid = 0; lid < span; ++lid) {
-            float hs, e;
-            two_sum(ls[lid], ls[lid + span], &hs, &e);
-            le[lid] = le[lid] + le[lid + span] + e;
-            ls[lid] = hs;
+    comp_tree(g, ls, le, sum, err);
+}
+
+/* comp_result: the errors added back once; inf and NaN as the plain sum gives them. */
+static float comp_result(float sum, float err) { return isfinite(sum) ? sum + err : sum; }
+
+float clr_replay_compensated(const clr_reduce_geometry *g, const float *p, size_t n, float *scratch)
+{
+    float sum, err;
+    comp_range(g, p, n, scratch, &sum, &err);
+    return comp_result(sum, err);
+}
+
+float clr_replay_compensated_parts(const clr_reduce_geometry *g, const float *p, size_t n, size_t chunk,
+                                   size_t parts, float *scratch)
+{
+    float *pairs = scratch + 2 * (size_t)g->wg; /* sum, error of part q at 2q, 2q + 1 */
+    for (size_t q = 0; q < parts; ++q) {
+        size_t begin = q * chunk < n ? q * chunk : n;
+        size_t end = n - begin > chunk ? begin + chunk : n;
+        comp_range(g, p + begin, end - begin, scratch, &pairs[2 * q], &pairs[2 * q + 1]);
+    }
+    float *ls = scratch, *le = scratch + g->wg;
+    for (unsigned lid = 0; lid < g->wg; ++lid) {
+        float fs = 0.0f, fc = 0.0f;
+        for (size_t q = lid; q < parts; q += g->wg) {
+            float e;
+            two_sum(fs, pairs[2 * q], &fs, &e);
+            fc += pairs[2 * q + 1] + e;
         }
-    return isfinite(ls[0]) ? ls[0] + le[0] : ls[0];
+        ls[lid] = fs;
+        le[lid] = fc;
+    }
+    float sum, err;
+    comp_tree(g, ls, le, &sum, &err);
+    return comp_result(sum, err);
 }
