@@ -15,6 +15,7 @@ for lib in libclblast.so.1 libjansson.so.4 libxxhash.so.0; do
   # Not linked (the linker drops libraries nothing calls yet): nothing to carry.
   [ -n "$path" ] && cp -L "$path" .carry/lib/
 done
-cp scripts/remote-bench.sh scripts/remote-check.sh scripts/remote-portable.sh scripts/remote-switch.sh .carry/
+cp scripts/remote-bench.sh scripts/remote-check.sh scripts/remote-portable.sh scripts/remote-switch.sh \
+  scripts/pack-results.sh .carry/
 cp -r cl .carry/cl # kernel sources, for runs with --kernel-dir (e.g. a sabotaged copy)
 echo "carry: $(du -sh .carry | cut -f1) in .carry/"
