@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include "results.h"
 
-#define CLR_COMPARE_MAX_DOCS 64
+#define CLR_COMPARE_MAX_DOCS 256
 
 /* A case present in several documents, matched by (run name, strategy, shape, batch); where a
  * document holds one key twice, its first case counts. */
