@@ -82,10 +82,10 @@ void sum_partials(global const float *x, global float *partials, ulong n, uint p
  * flushes subnormals a negative underflow can make s -0, and devices differ in what they do to
  * NaN payloads.) */
 kernel __attribute__((reqd_work_group_size(WG_SIZE, 1, 1)))
-void sum_one_part(global const float *x, global float *out, ulong n, ulong chunk)
+void sum_one_part(global const float *x, global float *out, ulong n)
 {
     local float scratch[WG_SIZE];
-    float s = chunk_sum(scratch, x, n, 1, chunk);
+    float s = chunk_sum(scratch, x, n, 1, n); /* the row's one chunk: [0, n) */
     if (get_local_id(0) == 0)
         out[get_group_id(0)] = 0.0f + s;
 }

@@ -181,6 +181,29 @@ static int row_kernel_enqueue(clr_op_ctx *ctx, const char *name, const clr_plan 
  * CPUs (contig), where a second launch costs more than the cores it adds: PoCL 3.1 on 2 EPYC
  * cores, n = 2^20, B = 1, medians of 20, 0.074-0.086 ms in one work-group, 0.105 ms in 16
  * chunks; at 2^24 both about 2.0 ms. */
+/* The chunked strategies (split, fixedsplit, compensated, exact): a row of one chunk by the
+ * kernel `one` (input, output, n) in one launch; longer rows by `parts` (input, scratch, n,
+ * parts, chunk), each chunk's partial result into the plan's scratch, then `merge` (scratch,
+ * output, parts) with one work-group per row. */
+static int chunked_enqueue(clr_op_ctx *ctx, const clr_plan *plan, const char *one, const char *parts_kernel,
+                           const char *merge, cl_event *first, cl_event *last, clr_error *err)
+{
+    if (clr_plan_get(plan, "parts") == 1)
+        return row_kernel_enqueue(ctx, one, plan, first, last, err);
+    cl_kernel kp, km;
+    cl_mem scratch;
+    cl_ulong n = row_n(ctx), chunk = clr_plan_get(plan, "chunk");
+    cl_uint parts = (cl_uint)clr_plan_get(plan, "parts");
+    if (clr_op_scratch(ctx, plan, &scratch, err) || clr_program_kernel(ctx->program, parts_kernel, &kp, err) ||
+        clr_program_kernel(ctx->program, merge, &km, err) ||
+        clr_set_args(kp, err, 5, CLR_ARG(ctx->input), CLR_ARG(scratch), CLR_ARG(n), CLR_ARG(parts), CLR_ARG(chunk)) ||
+        clr_set_args(km, err, 3, CLR_ARG(scratch), CLR_ARG(ctx->output), CLR_ARG(parts)) ||
+        clr_enqueue_1d(ctx, kp, plan->global, plan->local, first, err))
+        return err->code;
+    return clr_enqueue_second(ctx, km, ctx->shape.batch * ctx->tuning->wg_size, ctx->tuning->wg_size, first, last,
+                              err);
+}
+
 static int compensated_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
 {
     const clr_tuning *t = ctx->tuning;
@@ -210,21 +233,8 @@ static int compensated_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *er
 static int compensated_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first, cl_event *last,
                                clr_error *err)
 {
-    if (clr_plan_get(plan, "parts") == 1)
-        return row_kernel_enqueue(ctx, "sum_compensated", plan, first, last, err);
-    cl_kernel kp, km;
-    cl_mem pairs;
-    cl_ulong n = row_n(ctx), chunk = clr_plan_get(plan, "chunk");
-    cl_uint parts = (cl_uint)clr_plan_get(plan, "parts");
-    if (clr_op_scratch(ctx, plan, &pairs, err) ||
-        clr_program_kernel(ctx->program, "sum_compensated_parts", &kp, err) ||
-        clr_program_kernel(ctx->program, "sum_compensated_merge", &km, err) ||
-        clr_set_args(kp, err, 5, CLR_ARG(ctx->input), CLR_ARG(pairs), CLR_ARG(n), CLR_ARG(parts), CLR_ARG(chunk)) ||
-        clr_set_args(km, err, 3, CLR_ARG(pairs), CLR_ARG(ctx->output), CLR_ARG(parts)) ||
-        clr_enqueue_1d(ctx, kp, plan->global, plan->local, first, err))
-        return err->code;
-    return clr_enqueue_second(ctx, km, ctx->shape.batch * ctx->tuning->wg_size, ctx->tuning->wg_size, first, last,
-                              err);
+    return chunked_enqueue(ctx, plan, "sum_compensated", "sum_compensated_parts", "sum_compensated_merge", first,
+                           last, err);
 }
 
 /* split and fixedsplit: partial sums, then a combining pass */
@@ -245,27 +255,7 @@ static int fixedsplit_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err
 
 static int two_pass_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first, cl_event *last, clr_error *err)
 {
-    cl_kernel kp, kc;
-    cl_mem partials;
-    cl_ulong n = row_n(ctx), chunk = clr_plan_get(plan, "chunk");
-    cl_uint parts = (cl_uint)clr_plan_get(plan, "parts");
-    size_t combine_global = ctx->shape.batch * ctx->tuning->wg_size;
-    if (clr_plan_get(plan, "parts") == 1) { /* the combining pass of one partial sum, made by pass 1 */
-        if (clr_program_kernel(ctx->program, "sum_one_part", &kp, err) ||
-            clr_set_args(kp, err, 4, CLR_ARG(ctx->input), CLR_ARG(ctx->output), CLR_ARG(n), CLR_ARG(chunk)) ||
-            clr_enqueue_1d(ctx, kp, plan->global, plan->local, first, err))
-            return err->code;
-        *last = *first;
-        return CLR_OK;
-    }
-    if (clr_op_scratch(ctx, plan, &partials, err) ||
-        clr_program_kernel(ctx->program, "sum_partials", &kp, err) ||
-        clr_program_kernel(ctx->program, "sum_combine", &kc, err) ||
-        clr_set_args(kp, err, 5, CLR_ARG(ctx->input), CLR_ARG(partials), CLR_ARG(n), CLR_ARG(parts), CLR_ARG(chunk)) ||
-        clr_set_args(kc, err, 3, CLR_ARG(partials), CLR_ARG(ctx->output), CLR_ARG(parts)) ||
-        clr_enqueue_1d(ctx, kp, plan->global, plan->local, first, err))
-        return err->code;
-    return clr_enqueue_second(ctx, kc, combine_global, ctx->tuning->wg_size, first, last, err);
+    return chunked_enqueue(ctx, plan, "sum_one_part", "sum_partials", "sum_combine", first, last, err);
 }
 
 /* atomic: chunks as split, combined by compare-and-swap float adds into a zeroed output */
@@ -324,27 +314,8 @@ static int exact_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
 
 static int exact_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first, cl_event *last, clr_error *err)
 {
-    cl_kernel kp, kf;
-    cl_mem partials;
-    cl_ulong n = row_n(ctx), chunk = clr_plan_get(plan, "chunk");
-    cl_uint parts = (cl_uint)clr_plan_get(plan, "parts");
-    size_t finish_global = ctx->shape.batch * ctx->tuning->wg_size;
-    if (clr_plan_get(plan, "parts") == 1) { /* one part a row: its digits rounded in the same launch */
-        if (clr_program_kernel(ctx->program, "sum_exact_one_part", &kp, err) ||
-            clr_set_args(kp, err, 3, CLR_ARG(ctx->input), CLR_ARG(ctx->output), CLR_ARG(n)) ||
-            clr_enqueue_1d(ctx, kp, plan->global, plan->local, first, err))
-            return err->code;
-        *last = *first;
-        return CLR_OK;
-    }
-    if (clr_op_scratch(ctx, plan, &partials, err) ||
-        clr_program_kernel(ctx->program, "sum_exact_partials", &kp, err) ||
-        clr_program_kernel(ctx->program, "sum_exact_finish", &kf, err) ||
-        clr_set_args(kp, err, 5, CLR_ARG(ctx->input), CLR_ARG(partials), CLR_ARG(n), CLR_ARG(parts), CLR_ARG(chunk)) ||
-        clr_set_args(kf, err, 3, CLR_ARG(partials), CLR_ARG(ctx->output), CLR_ARG(parts)) ||
-        clr_enqueue_1d(ctx, kp, plan->global, plan->local, first, err))
-        return err->code;
-    return clr_enqueue_second(ctx, kf, finish_global, ctx->tuning->wg_size, first, last, err);
+    return chunked_enqueue(ctx, plan, "sum_exact_one_part", "sum_exact_partials", "sum_exact_finish", first, last,
+                           err);
 }
 
 /* Host replays: the same additions in the same order as the kernels (include/replay.h). */
