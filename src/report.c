@@ -202,6 +202,25 @@ void clr_print_summary(FILE *out, const clr_run_config *cfg, const clr_device_re
             continue;
         print_wrapped(out, line, 0);
     }
+    /* The roof is timed again while a case beats it (runner.c); what still does is said. */
+    size_t over = 0;
+    double most = 0;
+    for (size_t i = 0; i < res->ncases; ++i) {
+        const clr_case *c = &res->cases[i];
+        if (c->valid && !c->skipped && c->roof_fraction > 1) {
+            over++;
+            most = fmax(most, c->roof_fraction);
+        }
+    }
+    if (over) {
+        char line[1024];
+        snprintf(line, sizeof line,
+                 "note: %zu case%s read faster than the roof (up to %.0f%%) although it was timed again: the "
+                 "machine was busy while the roof was timed, so their %%roof is not a fraction of a bound; "
+                 "rerun on an idle machine",
+                 over, over == 1 ? "" : "s", 100 * most);
+        print_wrapped(out, line, 0);
+    }
     if (dir) {
         char line[2048];
         snprintf(line, sizeof line, "results: %s/%s.{json,csv,md}", clr_escape(dir, shown_dir, sizeof shown_dir),

@@ -757,7 +757,8 @@ static int fill_ones(run_state *st, cl_mem buf, size_t bytes, clr_error *err)
            CLR_CL(err, clFinish(st->ctx.queue));
 }
 
-/* The roof of one shape and batch (clr_roof_result): read_floats over `bytes` by as many
+/* The roof of one shape and batch (clr_roof_result), raised where a launch beats what cr holds
+ * (zeroed by the caller the first time): read_floats over `bytes` by as many
  * work-groups as the split strategies aim for, then one per compute unit, then halving down to
  * 1 group and at last one work-item; the fastest repetition of all. One work-item or group is the
  * least launch a small operation can have (the tree strategies on CPUs run a small row on one
@@ -778,7 +779,6 @@ static int measure_roof(run_state *st, cl_mem source, cl_mem sink, size_t bytes,
         clr_set_args(k, err, 3, sizeof(cl_mem), &source, sizeof(cl_mem), &sink, sizeof n, &n))
         return err->code;
     cr->bytes = (double)n * sizeof(float);
-    cr->gbps = 0;
     /* The ladder: 0 (one work-item), 1, 2, 4, ... below `most`, the compute units, `most`. */
     size_t ladder[2 * CHAR_BIT * sizeof(size_t) + 4], steps = 0;
     for (size_t g = 0, next; steps < sizeof ladder / sizeof *ladder && g <= most && g <= SIZE_MAX / wg; g = next) {
@@ -801,11 +801,22 @@ static int measure_roof(run_state *st, cl_mem source, cl_mem sink, size_t bytes,
             cr->gbps = gbps;
             cr->items = global;
             cr->time = stats;
-        } else if (stats.min > ROOF_GIVE_UP * cr->time.min) {
+        } else if (cr->time.min > 0 && stats.min > ROOF_GIVE_UP * cr->time.min) {
             break;
         }
     }
     return CLR_OK;
+}
+
+/* The highest GB/s of the valid cases from `first` on (0 if none). */
+#define ROOF_RETRIES 3
+static double fastest_gbps(const clr_device_result *res, size_t first)
+{
+    double best = 0;
+    for (size_t i = first; i < res->ncases; ++i)
+        if (res->cases[i].valid && !res->cases[i].skipped && res->cases[i].gbps > best)
+            best = res->cases[i].gbps;
+    return best;
 }
 
 /* The launch measure_roof found fastest, timed again; the faster of the two timings is kept. */
@@ -1129,6 +1140,14 @@ static int run_batch(run_state *st, size_t shape_index, size_t batch, clr_error 
         st->case_start = clr_now();
         st->case_deadline = cfg->timeout ? st->case_start + cfg->timeout : 0;
         rc = remeasure_roof(st, roof_source, roof_sink, cr, err);
+        /* A case faster than the roof means the roof was timed while the machine was busy (the
+         * case's median against the roof's fastest repetition): the ladder again, then its best
+         * launch, up to ROOF_RETRIES times, each keeping the faster. What still beats it is
+         * counted in the summary (clr_print_summary), not hidden. */
+        for (int retry = 0; rc == CLR_OK && retry < ROOF_RETRIES && fastest_gbps(res, first_case) > cr->gbps;
+             ++retry)
+            rc = retry == 0 ? measure_roof(st, roof_source, roof_sink, roof_bytes, cr, err)
+                            : remeasure_roof(st, roof_source, roof_sink, cr, err);
         st->case_deadline = 0;
         if (rc == CLR_OK && st->journal)
             rc = clr_journal_add_roof(st->journal, cr, err);
