@@ -25,31 +25,50 @@
 #define SLICE(nvec) ulong first = gid, last = (nvec), stride = items
 #endif
 
+/* The body of both reads: XOR of this work-item's share, a word written only when it is all ones,
+ * which the compiler cannot rule out, so the reads stay; it is rare, and one word. */
+#if VEC == 1
+#define READ_SHARE(in, sink, n)                                                                  \
+    ulong gid = get_global_id(0), items = get_global_size(0);                                    \
+    ulong nvec = (n) / VEC;                                                                      \
+    SLICE(nvec);                                                                                 \
+    uint acc = 0;                                                                                \
+    for (ulong k = first; k < last; k += stride)                                                 \
+        acc ^= (in)[k];                                                                          \
+    if (acc == 0xffffffffu)                                                                      \
+        (sink)[0] = acc
+#else
+#define READ_SHARE(in, sink, n)                                                                  \
+    ulong gid = get_global_id(0), items = get_global_size(0);                                    \
+    ulong nvec = (n) / VEC;                                                                      \
+    SLICE(nvec);                                                                                 \
+    CLR_CAT(uint, VEC) v = 0;                                                                    \
+    for (ulong k = first; k < last; k += stride)                                                 \
+        v ^= CLR_CAT(vload, VEC)(k, (in));                                                       \
+    uint acc = XOR_ALL(v);                                                                       \
+    if (gid == 0)                                                                                \
+        for (ulong t = nvec * VEC; t < (n); ++t)                                                 \
+            acc ^= (in)[t];                                                                      \
+    if (acc == 0xffffffffu)                                                                      \
+        (sink)[0] = acc
+#endif
+
+/* Any launch; the host uses it for one work-item. */
 kernel void read_floats(global const uint *in, global uint *sink, ulong n)
 {
-    ulong gid = get_global_id(0), items = get_global_size(0);
-    ulong nvec = n / VEC;
-    SLICE(nvec);
-#if VEC == 1
-    uint acc = 0;
-    for (ulong k = first; k < last; k += stride)
-        acc ^= in[k];
-#else
-    CLR_CAT(uint, VEC) v = 0;
-    for (ulong k = first; k < last; k += stride)
-        v ^= CLR_CAT(vload, VEC)(k, in);
-    uint acc = XOR_ALL(v);
-#endif
-    if (gid == 0)
-        for (ulong t = nvec * VEC; t < n; ++t)
-            acc ^= in[t];
-    /* A word is written only when the XOR of a work-item's share is all ones, which the
-     * compiler cannot rule out, so the reads stay; it is rare, and one word. */
-    if (acc == 0xffffffffu)
-        sink[0] = acc;
+    READ_SHARE(in, sink, n);
 }
 
-kernel void copy_floats(global const float *in, global float *out, ulong n)
+/* Work-groups of WG_SIZE, declared as the reduction kernels declare theirs: a compiler that
+ * builds a work-group's loop for a known size (PoCL on CPUs) builds the roof as it builds them. */
+kernel __attribute__((reqd_work_group_size(WG_SIZE, 1, 1)))
+void read_floats_wg(global const uint *in, global uint *sink, ulong n)
+{
+    READ_SHARE(in, sink, n);
+}
+
+kernel __attribute__((reqd_work_group_size(WG_SIZE, 1, 1)))
+void copy_floats(global const float *in, global float *out, ulong n)
 {
     ulong gid = get_global_id(0), items = get_global_size(0);
     ulong nvec = n / VEC;

@@ -757,6 +757,17 @@ static int fill_ones(run_state *st, cl_mem buf, size_t bytes, clr_error *err)
            CLR_CL(err, clFinish(st->ctx.queue));
 }
 
+/* The read kernel for a launch of `items` work-items with its arguments set: read_floats for one,
+ * read_floats_wg (work-groups of the tuning's size, declared) for more. */
+static int roof_kernel(run_state *st, size_t items, cl_mem source, cl_mem sink, cl_ulong n, cl_kernel *k,
+                       clr_error *err)
+{
+    return clr_program_kernel(&st->roof_program, items == 1 ? "read_floats" : "read_floats_wg", k, err) ||
+                   clr_set_args(*k, err, 3, sizeof(cl_mem), &source, sizeof(cl_mem), &sink, sizeof n, &n)
+               ? err->code
+               : CLR_OK;
+}
+
 /* The roof of one shape and batch (clr_roof_result), raised where a launch beats what cr holds
  * (zeroed by the caller the first time): read_floats over `bytes` by as many
  * work-groups as the split strategies aim for, then one per compute unit, then halving down to
@@ -773,10 +784,10 @@ static int measure_roof(run_state *st, cl_mem source, cl_mem sink, size_t bytes,
 {
     const clr_tuning *t = st->ctx.tuning;
     size_t cus = st->ctx.device->compute_units, wg = t->wg_size, most = cus * t->groups_per_cu * 4;
-    cl_kernel k;
+    cl_kernel one, groups; /* one work-item; work-groups of the tuning's size */
     cl_ulong n = (cl_ulong)(bytes / sizeof(float));
-    if (fill_ones(st, source, bytes, err) || clr_program_kernel(&st->roof_program, "read_floats", &k, err) ||
-        clr_set_args(k, err, 3, sizeof(cl_mem), &source, sizeof(cl_mem), &sink, sizeof n, &n))
+    if (fill_ones(st, source, bytes, err) || roof_kernel(st, 1, source, sink, n, &one, err) ||
+        roof_kernel(st, 2, source, sink, n, &groups, err))
         return err->code;
     cr->bytes = (double)n * sizeof(float);
     /* The ladder: 0 (one work-item), 1, 2, 4, ... below `most`, the compute units, `most`. */
@@ -794,7 +805,7 @@ static int measure_roof(run_state *st, cl_mem source, cl_mem sink, size_t bytes,
     while (steps-- > 0) {
         size_t g = ladder[steps], local = g ? wg : 1, global = g ? g * wg : 1;
         clr_stats stats;
-        if (time_kernel(st, k, global, local, "bandwidth roof", &stats, err))
+        if (time_kernel(st, g ? groups : one, global, local, "bandwidth roof", &stats, err))
             return err->code;
         double gbps = stats.min > 0 ? cr->bytes / stats.min * 1e-9 : 0;
         if (gbps > cr->gbps) {
@@ -809,7 +820,7 @@ static int measure_roof(run_state *st, cl_mem source, cl_mem sink, size_t bytes,
 }
 
 /* The highest GB/s of the valid cases from `first` on (0 if none). */
-#define ROOF_RETRIES 3
+#define ROOF_RETRIES 6
 static double fastest_gbps(const clr_device_result *res, size_t first)
 {
     double best = 0;
@@ -828,8 +839,7 @@ static int remeasure_roof(run_state *st, cl_mem source, cl_mem sink, clr_roof_re
     cl_ulong n = (cl_ulong)(cr->bytes / sizeof(float));
     size_t local = cr->items == 1 ? 1 : st->ctx.tuning->wg_size;
     clr_stats stats;
-    if (clr_program_kernel(&st->roof_program, "read_floats", &k, err) ||
-        clr_set_args(k, err, 3, sizeof(cl_mem), &source, sizeof(cl_mem), &sink, sizeof n, &n) ||
+    if (roof_kernel(st, cr->items, source, sink, n, &k, err) ||
         time_kernel(st, k, cr->items, local, "bandwidth roof", &stats, err))
         return err->code;
     double gbps = stats.min > 0 ? cr->bytes / stats.min * 1e-9 : 0;
@@ -862,7 +872,7 @@ static int measure_peak(run_state *st, clr_peak_result *peak, clr_error *err)
     if (rc == CLR_OK)
         rc = alloc_buffer(st, bytes / 2, &b, err);
     if (rc == CLR_OK && (fill_ones(st, a, bytes, err) || fill_ones(st, b, bytes / 2, err) ||
-                         clr_program_kernel(&st->roof_program, "read_floats", &read, err) ||
+                         clr_program_kernel(&st->roof_program, "read_floats_wg", &read, err) ||
                          clr_program_kernel(&st->roof_program, "copy_floats", &copy, err) ||
                          clr_set_args(read, err, 3, sizeof(cl_mem), &a, sizeof(cl_mem), &b, sizeof n_read, &n_read) ||
                          clr_set_args(copy, err, 3, sizeof(cl_mem), &a, sizeof(cl_mem), &b, sizeof n_copy, &n_copy)))

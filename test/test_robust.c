@@ -543,7 +543,7 @@ START_TEST(timeout_covers_the_bandwidth_kernels)
     snprintf(kdir, sizeof kdir, "%s/cl", dir);
     snprintf(out, sizeof out, "%s/out", dir);
     snprintf(cmd, sizeof cmd,
-             "mkdir '%s' && cp '%s'/cl/*.cl* '%s'/ && perl -0pi -e 's/(kernel void read_floats\\(.*?\\{)/$1\\n    "
+             "mkdir '%s' && cp '%s'/cl/*.cl* '%s'/ && perl -0pi -e 's/(void read_floats_wg\\(.*?\\{)/$1\\n    "
              "volatile global uint *spin = (volatile global uint *)sink;\\n    while (spin[0] != 0x7fc00001u) { }/s' "
              "'%s/copy.cl' && grep -q 'volatile global uint' '%s/copy.cl'",
              kdir, CLREPRO_SOURCE_DIR, kdir, kdir, kdir);
