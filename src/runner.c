@@ -771,7 +771,8 @@ static int roof_kernel(run_state *st, size_t items, cl_mem source, cl_mem sink, 
 /* The roof of one shape and batch (clr_roof_result), raised where a launch beats what cr holds
  * (zeroed by the caller the first time): read_floats over `bytes` by as many
  * work-groups as the split strategies aim for, then one per compute unit, then halving down to
- * 1 group and at last one work-item; the fastest repetition of all. One work-item or group is the
+ * 1 group and at last one work-item; then, where `most` groups were the fastest, doubling above
+ * it while that is faster; the fastest repetition of all. One work-item or group is the
  * least launch a small operation can have (the tree strategies on CPUs run a small row on one
  * work-item), the most groups the most parallel, and the best count between depends on the
  * device and the size. Where a launch's fastest repetition takes more than ROOF_GIVE_UP times
@@ -814,6 +815,20 @@ static int measure_roof(run_state *st, cl_mem source, cl_mem sink, size_t bytes,
             cr->time = stats;
         } else if (cr->time.min > 0 && stats.min > ROOF_GIVE_UP * cr->time.min) {
             break;
+        }
+    }
+    /* Above `most`: the strategies launch more groups than that at large sizes (fixedsplit a group
+     * per chunk: 65536 at 2^26 x 16 on a GPU), and one vector a work-item at the least. Twice as
+     * many groups each time, while that is faster. */
+    for (size_t g = 2 * most; g <= SIZE_MAX / wg && g * wg <= n / t->vec && cr->items == g / 2 * wg; g *= 2) {
+        clr_stats stats;
+        if (time_kernel(st, groups, g * wg, wg, "bandwidth roof", &stats, err))
+            return err->code;
+        double gbps = stats.min > 0 ? cr->bytes / stats.min * 1e-9 : 0;
+        if (gbps > cr->gbps) {
+            cr->gbps = gbps;
+            cr->items = g * wg;
+            cr->time = stats;
         }
     }
     return CLR_OK;
