@@ -748,20 +748,13 @@ static int time_kernel(run_state *st, cl_kernel k, size_t global, size_t local, 
 }
 
 /* Fills a buffer with 1.0f: memory never written may be backed by one shared zero page on a CPU
- * device, whose reads hit the cache and would make a roof no operation can reach. In fills of at
- * most 1 GiB: NVIDIA's OpenCL (driver 580) breaks its queue on one fill of 2^31 floats or more
- * (CL_INVALID_COMMAND_QUEUE at the next clFinish: the llm suite's attention at L = 8192, B = 32). */
-#define FILL_PIECE ((size_t)1 << 30)
+ * device, whose reads hit the cache and would make a roof no operation can reach. */
 static int fill_ones(run_state *st, cl_mem buf, size_t bytes, clr_error *err)
 {
     const float one = 1.0f;
-    bytes = bytes / sizeof one * sizeof one;
-    for (size_t at = 0; at < bytes; at += FILL_PIECE) {
-        size_t piece = bytes - at < FILL_PIECE ? bytes - at : FILL_PIECE;
-        if (CLR_CL(err, clEnqueueFillBuffer(st->ctx.queue, buf, &one, sizeof one, at, piece, 0, NULL, NULL)))
-            return err->code;
-    }
-    return CLR_CL(err, clFinish(st->ctx.queue));
+    return CLR_CL(err, clEnqueueFillBuffer(st->ctx.queue, buf, &one, sizeof one, 0, bytes / sizeof one * sizeof one,
+                                           0, NULL, NULL)) ||
+           CLR_CL(err, clFinish(st->ctx.queue));
 }
 
 /* The read kernel for a launch of `items` work-items with its arguments set: read_floats for one,
