@@ -84,3 +84,13 @@ void copy_floats(global const float *in, global float *out, ulong n)
         for (ulong t = nvec * VEC; t < n; ++t)
             out[t] = in[t];
 }
+
+/* Sets n floats to v, each work-item every items-th: the roof's buffers are written before they
+ * are read (a CPU device may back memory never written with one shared zero page). A kernel with
+ * 64-bit indices rather than clEnqueueFillBuffer, which broke NVIDIA's queue (driver 580) on
+ * buffers of 2^31 floats and more. */
+kernel void fill_floats(global float *p, ulong n, float v)
+{
+    for (ulong i = get_global_id(0), items = get_global_size(0); i < n; i += items)
+        p[i] = v;
+}

@@ -748,13 +748,22 @@ static int time_kernel(run_state *st, cl_kernel k, size_t global, size_t local, 
 }
 
 /* Fills a buffer with 1.0f: memory never written may be backed by one shared zero page on a CPU
- * device, whose reads hit the cache and would make a roof no operation can reach. */
+ * device, whose reads hit the cache and would make a roof no operation can reach. By a kernel
+ * (fill_floats in cl/copy.cl), not clEnqueueFillBuffer: one fill of 2^31 floats or more broke
+ * NVIDIA's queue (driver 580: CL_INVALID_COMMAND_QUEUE at the llm suite's attention, L = 8192,
+ * B = 32; results/logs/remote-h200-attention-8k-b32.log). */
 static int fill_ones(run_state *st, cl_mem buf, size_t bytes, clr_error *err)
 {
-    const float one = 1.0f;
-    return CLR_CL(err, clEnqueueFillBuffer(st->ctx.queue, buf, &one, sizeof one, 0, bytes / sizeof one * sizeof one,
-                                           0, NULL, NULL)) ||
-           CLR_CL(err, clFinish(st->ctx.queue));
+    cl_kernel k;
+    cl_ulong n = (cl_ulong)(bytes / sizeof(float));
+    cl_float one = 1.0f;
+    const clr_tuning *t = st->ctx.tuning;
+    size_t wg = t->wg_size, global = (size_t)st->ctx.device->compute_units * t->groups_per_cu * wg;
+    if (clr_program_kernel(&st->roof_program, "fill_floats", &k, err) ||
+        clr_set_args(k, err, 3, sizeof(cl_mem), &buf, sizeof n, &n, sizeof one, &one) ||
+        CLR_CL(err, clEnqueueNDRangeKernel(st->ctx.queue, k, 1, NULL, &global, &wg, 0, NULL, NULL)))
+        return err->code;
+    return CLR_CL(err, clFinish(st->ctx.queue));
 }
 
 /* The read kernel for a launch of `items` work-items with its arguments set: read_floats for one,
