@@ -85,12 +85,24 @@ void copy_floats(global const float *in, global float *out, ulong n)
             out[t] = in[t];
 }
 
-/* Sets n floats to v, each work-item every items-th: the roof's buffers are written before they
- * are read (a CPU device may back memory never written with one shared zero page). A kernel with
- * 64-bit indices rather than clEnqueueFillBuffer, which broke NVIDIA's queue (driver 580) on
+/* Sets n floats to v, the work-items sharing the vectors as the reads do (contiguous slices on
+ * CPUs, interleaved on GPUs), work-item 0 also the tail: the roof's buffers are written before
+ * they are read (a CPU device may back memory never written with one shared zero page). A kernel
+ * with 64-bit indices rather than clEnqueueFillBuffer, which broke NVIDIA's queue (driver 580) on
  * buffers of 2^31 floats and more. */
 kernel void fill_floats(global float *p, ulong n, float v)
 {
-    for (ulong i = get_global_id(0), items = get_global_size(0); i < n; i += items)
-        p[i] = v;
+    ulong gid = get_global_id(0), items = get_global_size(0);
+    ulong nvec = n / VEC;
+    SLICE(nvec);
+    for (ulong k = first; k < last; k += stride) {
+#if VEC == 1
+        p[k] = v;
+#else
+        CLR_CAT(vstore, VEC)((vfloat)(v), k, p);
+#endif
+    }
+    if (gid == 0)
+        for (ulong t = nvec * VEC; t < n; ++t)
+            p[t] = v;
 }
