@@ -215,9 +215,10 @@ void clr_print_summary(FILE *out, const clr_run_config *cfg, const clr_device_re
     if (over) {
         char line[1024];
         snprintf(line, sizeof line,
-                 "note: %zu case%s read faster than the roof (up to %.0f%%) although it was timed again: the "
-                 "machine was busy while the roof was timed, so their %%roof is not a fraction of a bound; "
-                 "rerun on an idle machine",
+                 "note: %zu case%s read faster than the roof (up to %.1f%%) although it was timed again "
+                 "while beaten: its fastest repetition was slower than their median, so their %%roof is not "
+                 "a fraction of a bound (a machine busy while the roof was timed; on an idle one, timer "
+                 "noise at the device's bandwidth)",
                  over, over == 1 ? "" : "s", 100 * most);
         print_wrapped(out, line, 0);
     }

@@ -314,7 +314,7 @@ START_TEST(results_documents_parse_back)
     ck_assert_ptr_nonnull(mem);
     clr_print_summary(mem, &cfg, &res, NULL);
     fclose(mem);
-    ck_assert_msg(strstr(text, "note: 1 case read faster than the roof (up to 150%)") != NULL, "%s", text);
+    ck_assert_msg(strstr(text, "note: 1 case read faster than the roof (up to 150.0%)") != NULL, "%s", text);
     free(text);
     /* --save-outputs: every case's outputs as .npy, equal to what was measured. */
     snprintf(path, sizeof path, "%s/sum-tree-n5000-b4.npy", dir);
