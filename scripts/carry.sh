@@ -19,3 +19,12 @@ cp scripts/remote-bench.sh scripts/remote-check.sh scripts/remote-portable.sh sc
   scripts/pack-results.sh .carry/
 cp -r cl .carry/cl # kernel sources, for runs with --kernel-dir (e.g. a sabotaged copy)
 echo "carry: $(du -sh .carry | cut -f1) in .carry/"
+# A lent machine receives the tracked files and .carry/ together, at most 64 MiB: say when the
+# committed results leave too little room (a tracked path missing from the working tree is not
+# sent, so moving results/ aside for the call and back after is enough).
+tracked=$(git ls-files -z | xargs -0 stat -c %s 2>/dev/null | awk '{s += $1} END {print int(s / 1048576)}')
+carried=$(du -sm .carry | cut -f1)
+if [ $((tracked + carried)) -ge 62 ]; then
+  echo "carry: tracked files ${tracked} MiB + .carry ${carried} MiB: over what a lent machine takes (64 MiB);" \
+    "move results/ aside for the call (mv results /tmp/results-aside) and back after" >&2
+fi
