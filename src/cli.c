@@ -61,7 +61,7 @@ static const option_spec options[] = {
     {"quiet", ARG_NONE, CMP | REP | EXP, NULL, "nothing on stdout, and no list of the inputs skipped on stderr"},
     {"no-progress", ARG_NONE, RUN, NULL, "no progress line on stderr (it only appears on a terminal anyway)"},
     {"timeout", ARG_VALUE, RUN, "SECONDS", "time limit of one case (strategy x shape x batch), 0..604800, 0 for none (default 600); a case that overruns it stops the run, incomplete, status 1, its completed cases kept for --resume"},
-    {"find-switch", ARG_NONE, RUN, NULL, "search --batch's sizes for where each strategy's probe bits change, running far fewer than all (bisection between sizes whose bits differ; it assumes bits that agree at two sizes agree between them)"},
+    {"find-switch", ARG_NONE, RUN, NULL, "search --batch's sizes for where each strategy's probe bits change, running far fewer than all (the ends and every power of two between, then bisection between sizes whose bits differ; it assumes bits that agree at two such sizes agree between them)"},
     {"yes", ARG_NONE, RUN, NULL, "run a sweep of more than " CLR_STR(CLR_MAX_CASES_UNASKED) " cases per device (refused without it)"},
     {"resume", ARG_NONE, RUN, NULL, "take the cases an interrupted run of the same configuration completed from its journal (<out>/<device>/.<name>.journal.jsonl) and measure only the rest"},
     {"list", ARG_NONE, DEV, NULL, "one line per device, as clinfo -l (-l also works)"},

@@ -1255,13 +1255,15 @@ static int cmp_case_batch(const void *a, const void *b)
     return x->search_order < y->search_order ? -1 : x->search_order > y->search_order;
 }
 
-/* --find-switch: runs the smallest and the largest batch size of the list that fit, then, for
- * every two neighbouring sizes run so far between which some strategy's probe bits differ and
- * sizes of the list remain, the middle one of those, until every change lies between two
- * neighbouring sizes of the list. Where the bits at two sizes agree, the sizes between are
- * taken to agree too (a change and its undoing between them go unseen: a full sweep finds
- * those). The cases end up in batch order; the smallest size that does not fit, if any, is
- * recorded as skipped. */
+/* --find-switch: runs the smallest and the largest batch size of the list that fit and every
+ * power of two between them that the list holds, then, for every two neighbouring sizes run so
+ * far between which some strategy's probe bits differ and sizes of the list remain, the middle
+ * one of those, until every change lies between two neighbouring sizes of the list. Where the
+ * bits at two sizes agree, the sizes between are taken to agree too (a change and its undoing
+ * between them go unseen: a full sweep finds those; the powers of two catch the ones within an
+ * octave's reach, as on the Xeon, whose rmsnorm `split` gave the same bits at B = 1 and 512 and
+ * two patterns alternating between, changing at 3-8, 9-32 and 33-128). The cases end up in batch order; the smallest size that does not
+ * fit, if any, is recorded as skipped. */
 static int search_batches(run_state *st, size_t shape_index, size_t limit, clr_error *err)
 {
     const clr_run_config *cfg = st->cfg;
@@ -1277,10 +1279,19 @@ static int search_batches(run_state *st, size_t shape_index, size_t limit, clr_e
         while (fit < n && sizes[fit] <= limit)
             ++fit;
     }
+    /* The first intervals: between the sizes [0, fit) that are the ends or powers of two. They
+     * are disjoint, as every interval pushed later is: at most fit - 1 on the stack at once. */
     size_t top = 0;
-    if (rc == CLR_OK && fit > 0) {
-        stack[top++] = 0;
-        stack[top++] = fit - 1;
+    for (size_t k = 0, last = 0; rc == CLR_OK && k < fit; ++k) {
+        int anchor = k == fit - 1 || (k > 0 && (sizes[k] & (sizes[k] - 1)) == 0);
+        if (anchor && k > last) {
+            stack[top++] = last;
+            stack[top++] = k;
+            last = k;
+        } else if (anchor && fit == 1) {
+            stack[top++] = 0;
+            stack[top++] = 0;
+        }
     }
     while (rc == CLR_OK && top > 0) {
         size_t hi = stack[--top], lo = stack[--top];
