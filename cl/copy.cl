@@ -25,38 +25,34 @@
 #define SLICE(nvec) ulong first = gid, last = (nvec), stride = items
 #endif
 
-/* The body of both reads: XOR of this work-item's share, a word written only when it is all ones,
- * which the compiler cannot rule out, so the reads stay; it is rare, and one word. */
+/* What both reads do: the XOR of this work-item's share of in[0, n), a word written only when
+ * it is all ones, which the compiler cannot rule out, so the reads stay; it is rare, and one word. */
+inline void read_share(global const uint *in, global uint *sink, ulong n)
+{
+    ulong gid = get_global_id(0), items = get_global_size(0);
+    ulong nvec = n / VEC;
+    SLICE(nvec);
 #if VEC == 1
-#define READ_SHARE(in, sink, n)                                                                  \
-    ulong gid = get_global_id(0), items = get_global_size(0);                                    \
-    ulong nvec = (n) / VEC;                                                                      \
-    SLICE(nvec);                                                                                 \
-    uint acc = 0;                                                                                \
-    for (ulong k = first; k < last; k += stride)                                                 \
-        acc ^= (in)[k];                                                                          \
-    if (acc == 0xffffffffu)                                                                      \
-        (sink)[0] = acc
+    uint acc = 0;
+    for (ulong k = first; k < last; k += stride)
+        acc ^= in[k];
 #else
-#define READ_SHARE(in, sink, n)                                                                  \
-    ulong gid = get_global_id(0), items = get_global_size(0);                                    \
-    ulong nvec = (n) / VEC;                                                                      \
-    SLICE(nvec);                                                                                 \
-    CLR_CAT(uint, VEC) v = 0;                                                                    \
-    for (ulong k = first; k < last; k += stride)                                                 \
-        v ^= CLR_CAT(vload, VEC)(k, (in));                                                       \
-    uint acc = XOR_ALL(v);                                                                       \
-    if (gid == 0)                                                                                \
-        for (ulong t = nvec * VEC; t < (n); ++t)                                                 \
-            acc ^= (in)[t];                                                                      \
-    if (acc == 0xffffffffu)                                                                      \
-        (sink)[0] = acc
+    CLR_CAT(uint, VEC) v = 0;
+    for (ulong k = first; k < last; k += stride)
+        v ^= CLR_CAT(vload, VEC)(k, in);
+    uint acc = XOR_ALL(v);
 #endif
+    if (gid == 0)
+        for (ulong t = nvec * VEC; t < n; ++t)
+            acc ^= in[t];
+    if (acc == 0xffffffffu)
+        sink[0] = acc;
+}
 
 /* Any launch; the host uses it for one work-item. */
 kernel void read_floats(global const uint *in, global uint *sink, ulong n)
 {
-    READ_SHARE(in, sink, n);
+    read_share(in, sink, n);
 }
 
 /* Work-groups of WG_SIZE, declared as the reduction kernels declare theirs: a compiler that
@@ -64,7 +60,7 @@ kernel void read_floats(global const uint *in, global uint *sink, ulong n)
 kernel __attribute__((reqd_work_group_size(WG_SIZE, 1, 1)))
 void read_floats_wg(global const uint *in, global uint *sink, ulong n)
 {
-    READ_SHARE(in, sink, n);
+    read_share(in, sink, n);
 }
 
 kernel __attribute__((reqd_work_group_size(WG_SIZE, 1, 1)))

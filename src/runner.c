@@ -777,6 +777,22 @@ static int roof_kernel(run_state *st, size_t items, cl_mem source, cl_mem sink, 
                : CLR_OK;
 }
 
+/* Times the read kernel k at `global` work-items in groups of `local` (its timing in *stats) and
+ * raises cr to that launch where it is faster. */
+static int roof_launch(run_state *st, cl_kernel k, size_t global, size_t local, clr_roof_result *cr,
+                       clr_stats *stats, clr_error *err)
+{
+    if (time_kernel(st, k, global, local, "bandwidth roof", stats, err))
+        return err->code;
+    double gbps = stats->min > 0 ? cr->bytes / stats->min * 1e-9 : 0;
+    if (gbps > cr->gbps) {
+        cr->gbps = gbps;
+        cr->items = global;
+        cr->time = *stats;
+    }
+    return CLR_OK;
+}
+
 /* The roof of one shape and batch (clr_roof_result), raised where a launch beats what cr holds
  * (zeroed by the caller the first time): read_floats over `bytes` by as many
  * work-groups as the split strategies aim for, then one per compute unit, then halving down to
@@ -815,30 +831,18 @@ static int measure_roof(run_state *st, cl_mem source, cl_mem sink, size_t bytes,
     while (steps-- > 0) {
         size_t g = ladder[steps], local = g ? wg : 1, global = g ? g * wg : 1;
         clr_stats stats;
-        if (time_kernel(st, g ? groups : one, global, local, "bandwidth roof", &stats, err))
+        if (roof_launch(st, g ? groups : one, global, local, cr, &stats, err))
             return err->code;
-        double gbps = stats.min > 0 ? cr->bytes / stats.min * 1e-9 : 0;
-        if (gbps > cr->gbps) {
-            cr->gbps = gbps;
-            cr->items = global;
-            cr->time = stats;
-        } else if (cr->time.min > 0 && stats.min > ROOF_GIVE_UP * cr->time.min) {
+        if (cr->time.min > 0 && stats.min > ROOF_GIVE_UP * cr->time.min) /* never the launch kept */
             break;
-        }
     }
     /* Above `most`: the strategies launch more groups than that at large sizes (fixedsplit a group
      * per chunk: 65536 at 2^26 x 16 on a GPU), and one vector a work-item at the least. Twice as
      * many groups each time, while that is faster. */
     for (size_t g = 2 * most; g <= SIZE_MAX / wg && g * wg <= n / t->vec && cr->items == g / 2 * wg; g *= 2) {
         clr_stats stats;
-        if (time_kernel(st, groups, g * wg, wg, "bandwidth roof", &stats, err))
+        if (roof_launch(st, groups, g * wg, wg, cr, &stats, err))
             return err->code;
-        double gbps = stats.min > 0 ? cr->bytes / stats.min * 1e-9 : 0;
-        if (gbps > cr->gbps) {
-            cr->gbps = gbps;
-            cr->items = g * wg;
-            cr->time = stats;
-        }
     }
     return CLR_OK;
 }
@@ -863,15 +867,10 @@ static int remeasure_roof(run_state *st, cl_mem source, cl_mem sink, clr_roof_re
     cl_ulong n = (cl_ulong)(cr->bytes / sizeof(float));
     size_t local = cr->items == 1 ? 1 : st->ctx.tuning->wg_size;
     clr_stats stats;
-    if (roof_kernel(st, cr->items, source, sink, n, &k, err) ||
-        time_kernel(st, k, cr->items, local, "bandwidth roof", &stats, err))
-        return err->code;
-    double gbps = stats.min > 0 ? cr->bytes / stats.min * 1e-9 : 0;
-    if (gbps > cr->gbps) {
-        cr->gbps = gbps;
-        cr->time = stats;
-    }
-    return CLR_OK;
+    return roof_kernel(st, cr->items, source, sink, n, &k, err) ||
+                   roof_launch(st, k, cr->items, local, cr, &stats, err)
+               ? err->code
+               : CLR_OK;
 }
 
 /* The device's peak (clr_peak_result): read_floats over CLR_PEAK_BYTES, and copy_floats moving
@@ -1262,8 +1261,8 @@ static int cmp_case_batch(const void *a, const void *b)
  * bits at two sizes agree, the sizes between are taken to agree too (a change and its undoing
  * between them go unseen: a full sweep finds those; the powers of two catch the ones within an
  * octave's reach, as on the Xeon, whose rmsnorm `split` gave the same bits at B = 1 and 512 and
- * two patterns alternating between, changing at 3-8, 9-32 and 33-128). The cases end up in batch order; the smallest size that does not
- * fit, if any, is recorded as skipped. */
+ * two patterns alternating between, changing at 3-8, 9-32 and 33-128). The cases end up in
+ * batch order; the smallest size that does not fit, if any, is recorded as skipped. */
 static int search_batches(run_state *st, size_t shape_index, size_t limit, clr_error *err)
 {
     const clr_run_config *cfg = st->cfg;

@@ -147,12 +147,7 @@ START_TEST(matmul_scaled_error_is_a_few_u)
     ck_assert_msg(most_ulp >= 1000, "the largest ulp distance is only %llu", (unsigned long long)most_ulp);
 
     /* The terminal summary shows matmul's scaled error in the acc column, with its legend. */
-    char *text = NULL;
-    size_t size = 0;
-    FILE *out = open_memstream(&text, &size);
-    ck_assert_ptr_nonnull(out);
-    clr_print_summary(out, &cfg, &res, NULL);
-    fclose(out);
+    char *text = test_summary_text(&cfg, &res, NULL);
     ck_assert_msg(strstr(text, "acc: largest |error| over the magnitude") != NULL, "%s", text);
     ck_assert_msg(has_line_with(text, "strategy", " acc  verdict") && !strstr(text, " ulp  verdict"), "%s", text);
     for (size_t i = 0; i < res.ncases; ++i) {
@@ -198,12 +193,7 @@ START_TEST(sum_measures_agree)
         check_recomputed(&cfg, &res, c);
     }
     ck_assert_uint_gt(inexact, 0);
-    char *text = NULL;
-    size_t size = 0;
-    FILE *out = open_memstream(&text, &size);
-    ck_assert_ptr_nonnull(out);
-    clr_print_summary(out, &cfg, &res, NULL);
-    fclose(out);
+    char *text = test_summary_text(&cfg, &res, NULL);
     ck_assert_msg(strstr(text, "acc: largest distance from the reference in ulp") != NULL, "%s", text);
     free(text);
     clr_device_result_free(&res);
@@ -274,11 +264,7 @@ START_TEST(results_carry_both_measures)
              c->vs_ref ? clr_op_matmul.strategies[0].name : "");
     ck_assert_msg(strstr(csv, cell) != NULL, "no %s in\n%s", cell, csv);
     free(csv);
-    char *text = NULL;
-    size_t size = 0;
-    FILE *out = open_memstream(&text, &size);
-    clr_print_summary(out, &cfg, &res, NULL);
-    fclose(out);
+    char *text = test_summary_text(&cfg, &res, NULL);
     ck_assert_msg(strstr(text, " inf!  ") != NULL, "%s", text);
     free(text);
     clr_device_result_free(&res);
@@ -375,11 +361,7 @@ START_TEST(journal_keeps_scaled_error)
         ck_assert(json_is_null(json_object_get(acc, "scaled_u")));
     }
     json_decref(doc);
-    char *text = NULL;
-    size_t size = 0;
-    FILE *out = open_memstream(&text, &size);
-    clr_print_summary(out, &cfg, &old, NULL);
-    fclose(out);
+    char *text = test_summary_text(&cfg, &old, NULL);
     ck_assert_msg(has_line_with(text, "tiled", " -  same bits"), "%s", text);
     free(text);
 

@@ -1173,12 +1173,8 @@ START_TEST(hostile_skip_reason_in_summary)
                           .trials = 2, .reps = 1};
     clr_device_result res = {.cases = &c, .ncases = 1};
     snprintf(res.device.name, sizeof res.device.name, "GPU");
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    ck_assert_ptr_nonnull(f);
-    clr_print_summary(f, &cfg, &res, NULL);
-    fclose(f);
+    size_t len;
+    char *text = test_summary_text(&cfg, &res, &len);
     ck_assert_msg(memchr(text, 0x1b, len) == NULL, "an escape byte reached the terminal:\n%s", text);
     ck_assert_msg(strstr(text, "\nBROKEN CLAIM: forged") == NULL, "a forged line:\n%s", text);
     ck_assert_msg(strstr(text, "\\x1b[2JGPU\\nBROKEN") != NULL, "the reason, escaped, is missing:\n%s", text);

@@ -297,12 +297,7 @@ START_TEST(results_documents_parse_back)
     /* A case still faster than the roof after the roof's retries is said in the summary. */
     for (size_t i = 0; i < res.ncases; ++i)
         res.cases[i].roof_fraction = 0.5;
-    char *text = NULL;
-    size_t textlen = 0;
-    FILE *mem = open_memstream(&text, &textlen);
-    ck_assert_ptr_nonnull(mem);
-    clr_print_summary(mem, &cfg, &res, NULL);
-    fclose(mem);
+    char *text = test_summary_text(&cfg, &res, NULL);
     ck_assert_ptr_null(strstr(text, "faster than the roof"));
     free(text);
     size_t valid = 0;
@@ -310,10 +305,7 @@ START_TEST(results_documents_parse_back)
         valid++;
     ck_assert_uint_lt(valid, res.ncases);
     res.cases[valid].roof_fraction = 1.5;
-    mem = open_memstream(&text, &textlen);
-    ck_assert_ptr_nonnull(mem);
-    clr_print_summary(mem, &cfg, &res, NULL);
-    fclose(mem);
+    text = test_summary_text(&cfg, &res, NULL);
     ck_assert_msg(strstr(text, "note: 1 case read faster than the roof (up to 150.0%)") != NULL, "%s", text);
     free(text);
     /* --save-outputs: every case's outputs as .npy, equal to what was measured. */

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include "device.h"
 #include "op.h"
+#include "output.h"
 #include "runner.h"
 
 /* Every temporary folder of a suite lives under one root that clr_run_suite() makes before the
@@ -35,6 +36,21 @@ static inline const char *test_tail(const char *text, size_t keep)
 {
     size_t len = strlen(text);
     return len > keep ? text + len - keep : text;
+}
+
+/* What clr_print_summary writes for a run, as a string the caller frees; its length in *len
+ * (every byte, a NUL included) unless len is NULL. */
+static inline char *test_summary_text(const clr_run_config *cfg, const clr_device_result *res, size_t *len)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&text, &size);
+    ck_assert_ptr_nonnull(out);
+    clr_print_summary(out, cfg, res, NULL);
+    ck_assert_int_eq(fclose(out), 0);
+    if (len)
+        *len = size;
+    return text;
 }
 
 /* Files (any type but directories) below dir, recursively; with `pattern`, only those whose
