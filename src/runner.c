@@ -755,15 +755,19 @@ static int time_kernel(run_state *st, cl_kernel k, size_t global, size_t local, 
 static int fill_ones(run_state *st, cl_mem buf, size_t bytes, clr_error *err)
 {
     cl_kernel k;
+    cl_event done = NULL;
     cl_ulong n = (cl_ulong)(bytes / sizeof(float));
     cl_float one = 1.0f;
     const clr_tuning *t = st->ctx.tuning;
     size_t wg = t->wg_size, global = (size_t)st->ctx.device->compute_units * t->groups_per_cu * wg;
     if (clr_program_kernel(&st->roof_program, "fill_floats", &k, err) ||
         clr_set_args(k, err, 3, sizeof(cl_mem), &buf, sizeof n, &n, sizeof one, &one) ||
-        CLR_CL(err, clEnqueueNDRangeKernel(st->ctx.queue, k, 1, NULL, &global, &wg, 0, NULL, NULL)))
+        CLR_CL(err, clEnqueueNDRangeKernel(st->ctx.queue, k, 1, NULL, &global, &wg, 0, NULL, &done)))
         return err->code;
-    return CLR_CL(err, clFinish(st->ctx.queue));
+    /* under the caller's --timeout, as every kernel: one that never ends stops the run */
+    int rc = wait_until_deadline(st, "buffer fill", done, err);
+    clReleaseEvent(done);
+    return rc ? rc : CLR_CL(err, clFinish(st->ctx.queue));
 }
 
 /* The read kernel for a launch of `items` work-items with its arguments set: read_floats for one,
@@ -894,6 +898,9 @@ static int measure_peak(run_state *st, clr_peak_result *peak, clr_error *err)
     int rc = alloc_buffer(st, bytes, &a, err);
     if (rc == CLR_OK)
         rc = alloc_buffer(st, bytes / 2, &b, err);
+    memset(&st->ctx.shape, 0, sizeof st->ctx.shape); /* no shape yet: a time-out says so */
+    st->case_start = clr_now();
+    st->case_deadline = st->cfg->timeout ? st->case_start + st->cfg->timeout : 0;
     if (rc == CLR_OK && (fill_ones(st, a, bytes, err) || fill_ones(st, b, bytes / 2, err) ||
                          clr_program_kernel(&st->roof_program, "read_floats_wg", &read, err) ||
                          clr_program_kernel(&st->roof_program, "copy_floats", &copy, err) ||
@@ -901,14 +908,11 @@ static int measure_peak(run_state *st, clr_peak_result *peak, clr_error *err)
                          clr_set_args(copy, err, 3, sizeof(cl_mem), &a, sizeof(cl_mem), &b, sizeof n_copy, &n_copy)))
         rc = err->code;
     if (rc == CLR_OK) {
-        memset(&st->ctx.shape, 0, sizeof st->ctx.shape); /* no shape yet: a time-out says so */
-        st->case_start = clr_now();
-        st->case_deadline = st->cfg->timeout ? st->case_start + st->cfg->timeout : 0;
         rc = time_kernel(st, read, global, t->wg_size, "peak bandwidth", &rs, err);
         if (rc == CLR_OK)
             rc = time_kernel(st, copy, global, t->wg_size, "peak bandwidth", &cs, err);
-        st->case_deadline = 0;
     }
+    st->case_deadline = 0;
     if (a)
         clReleaseMemObject(a);
     if (b)

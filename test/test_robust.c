@@ -534,19 +534,20 @@ END_TEST
 
 /* ---- a kernel that never ends ------------------------------------------------------------ */
 
-/* The bandwidth kernels are timed like a case: an endless read kernel is abandoned too, at the
- * device's peak (measured first) or at a shape's roof. */
-START_TEST(timeout_covers_the_bandwidth_kernels)
+/* The bandwidth kernels are timed like a case: an endless kernel among them is abandoned too, at
+ * the device's peak (measured first) or at a shape's roof. `signature` is the kernel's text up to
+ * its parameters (a Perl pattern), `buffer` a global parameter it may spin on. */
+static void endless_bandwidth_kernel(const char *what, const char *signature, const char *buffer, const char *want)
 {
     char dir[1024], kdir[1100], out[1100], cmd[8192], args[4096], msg[16384];
-    fresh_dir("endless-read", dir, sizeof dir);
+    fresh_dir(what, dir, sizeof dir);
     snprintf(kdir, sizeof kdir, "%s/cl", dir);
     snprintf(out, sizeof out, "%s/out", dir);
     snprintf(cmd, sizeof cmd,
-             "mkdir '%s' && cp '%s'/cl/*.cl* '%s'/ && perl -0pi -e 's/(void read_floats_wg\\(.*?\\{)/$1\\n    "
-             "volatile global uint *spin = (volatile global uint *)sink;\\n    while (spin[0] != 0x7fc00001u) { }/s' "
+             "mkdir '%s' && cp '%s'/cl/*.cl* '%s'/ && perl -0pi -e 's/(%s\\(.*?\\{)/$1\\n    "
+             "volatile global uint *spin = (volatile global uint *)%s;\\n    while (spin[0] != 0x7fc00001u) { }/s' "
              "'%s/copy.cl' && grep -q 'volatile global uint' '%s/copy.cl'",
-             kdir, CLREPRO_SOURCE_DIR, kdir, kdir, kdir);
+             kdir, CLREPRO_SOURCE_DIR, kdir, signature, buffer, kdir, kdir);
     ck_assert_int_eq(system(cmd), 0);
     snprintf(args, sizeof args, "--device cpu --op sum --strategy serial --n 4096 --batch 1 --trials 2 --reps 1 "
              "--quiet --kernel-dir %s --out %s --timeout 2", kdir, out);
@@ -555,7 +556,21 @@ START_TEST(timeout_covers_the_bandwidth_kernels)
     double took = difftime(time(NULL), start);
     ck_assert_msg(status == 1, "exited %d: %s", status, msg);
     ck_assert_msg(took < 60, "took %.0f s to give up", took);
-    ck_assert_msg(strstr(msg, "the peak bandwidth kernel did not finish within --timeout 2 s"), "stderr: %s", msg);
+    ck_assert_msg(strstr(msg, want), "stderr: %s", msg);
+}
+
+START_TEST(timeout_covers_the_bandwidth_kernels)
+{
+    endless_bandwidth_kernel("endless-read", "void read_floats_wg", "sink",
+                             "the peak bandwidth kernel did not finish within --timeout 2 s");
+}
+END_TEST
+
+/* The kernel that writes the roof's buffers before they are read is one of them. */
+START_TEST(timeout_covers_the_buffer_fill)
+{
+    endless_bandwidth_kernel("endless-fill", "kernel void fill_floats", "p",
+                             "the buffer fill kernel did not finish within --timeout 2 s");
 }
 END_TEST
 
@@ -666,6 +681,7 @@ int main(void)
     tcase_add_test(journal, resume_after_interruption);
     tcase_add_test(journal, timeout_abandons_endless_kernel);
     tcase_add_test(journal, timeout_covers_the_bandwidth_kernels);
+    tcase_add_test(journal, timeout_covers_the_buffer_fill);
     suite_add_tcase(s, journal);
     return clr_run_suite(s);
 }
