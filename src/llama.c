@@ -1,0 +1,1 @@
+/* llama.c: (being written) */

@@ -1,0 +1,1 @@
+/* llama_ref.c: (being written) */
