@@ -64,14 +64,13 @@ inline float tree_sum(local float *buf, uint lid)
     return buf[0];
 }
 
-/* Attention of one (sequence, head) over tokens [t_begin, t_end). */
-inline void attend_range(global const in_t *row, uint H, uint d, uint C, uint h, uint t_begin, uint t_end,
-                         float scale, local float *ql, local float *sc, local float *pr, att_state *st)
+/* Attention of one (sequence, head) over tokens [t_begin, t_end): q its query, K and V its
+ * head's token 0, token t at K + t * tok. */
+inline void attend_range(global const in_t *q, global const in_t *K, global const in_t *V, ulong tok, uint d,
+                         uint t_begin, uint t_end, float scale, local float *ql, local float *sc, local float *pr,
+                         att_state *st)
 {
     uint lid = get_local_id(0);
-    global const in_t *q = row + (ulong)h * d;
-    global const in_t *K = row + (ulong)H * d;
-    global const in_t *V = K + (ulong)C * H * d;
     for (uint j = lid; j < d; j += ATT_WG)
         ql[j] = in_load(q, j);
     barrier(CLK_LOCAL_MEM_FENCE);
@@ -83,7 +82,7 @@ inline void attend_range(global const in_t *row, uint H, uint d, uint C, uint h,
         uint t = t0 + lid, count = min((uint)ATT_WG, t_end - t0);
         float s = -INFINITY;
         if (t < t_end) {
-            global const in_t *k = K + ((ulong)t * H + h) * d;
+            global const in_t *k = K + (ulong)t * tok;
             float dot = 0.0f;
             for (uint j = 0; j < d; ++j)
                 dot = fma(ql[j], in_load(k, j), dot);
@@ -108,7 +107,7 @@ inline void attend_range(global const in_t *row, uint H, uint d, uint C, uint h,
                 break;
             float acc = st->o[r] * alpha;
             for (uint i = 0; i < count; ++i)
-                acc = fma(sc[i], in_load(V, ((ulong)(t0 + i) * H + h) * d + j), acc);
+                acc = fma(sc[i], in_load(V, (ulong)(t0 + i) * tok + j), acc);
             st->o[r] = acc;
         }
         st->m = m_new;
@@ -116,17 +115,28 @@ inline void attend_range(global const in_t *row, uint H, uint d, uint C, uint h,
     }
 }
 
-#define ROW_OF(x, b, rowlen) ((x) + (ulong)(b) * (rowlen))
+/* Where the operands live (src/ops/attention.c, clr_att_layout): sequence b's query of head h at
+ * xq + q_off + b * q_seq + h * d; its token t of KV head g at xk + k_off + b * kv_seq + t * tok +
+ * g * d (V alike from xv + v_off); query head h reads KV head h / group (grouped-query
+ * attention); sequence b has lens[b] tokens where use_lens, else L. The benchmark's rows (q, K,
+ * V in one row of the input) and the decode engine's KV cache are two such layouts. */
+#define ATT_LAYOUT_ARGS                                                                                           \
+    global const in_t *xq, ulong q_off, ulong q_seq, global const in_t *xk, ulong k_off, global const in_t *xv,   \
+        ulong v_off, ulong kv_seq, ulong tok, uint H, uint group, uint d, uint L, global const uint *lens,       \
+        uint use_lens, float scale
+#define ATT_Q(b, h) (xq + q_off + (ulong)(b) * q_seq + (ulong)(h) * d)
+#define ATT_K(b, h) (xk + k_off + (ulong)(b) * kv_seq + (ulong)((h) / group) * d)
+#define ATT_V(b, h) (xv + v_off + (ulong)(b) * kv_seq + (ulong)((h) / group) * d)
+#define ATT_LEN(b) (use_lens ? lens[b] : L)
 
 /* single: one work-group per (sequence, head) over the whole cache. */
 kernel __attribute__((reqd_work_group_size(ATT_WG, 1, 1)))
-void attention_single(global const in_t *x, global float *out, uint H, uint d, uint L, uint C, ulong rowlen,
-                      float scale)
+void attention_single(ATT_LAYOUT_ARGS, global float *out)
 {
     local float ql[ATT_WG * ATT_DIMS], sc[ATT_WG], pr[ATT_WG];
     uint g = get_group_id(0), b = g / H, h = g % H, lid = get_local_id(0);
     att_state st;
-    attend_range(ROW_OF(x, b, rowlen), H, d, C, h, 0, L, scale, ql, sc, pr, &st);
+    attend_range(ATT_Q(b, h), ATT_K(b, h), ATT_V(b, h), tok, d, 0, ATT_LEN(b), scale, ql, sc, pr, &st);
     global float *o = out + ((ulong)b * H + h) * d;
     for (uint r = 0; r < ATT_DIMS; ++r) {
         uint j = lid + r * ATT_WG;
@@ -138,14 +148,13 @@ void attention_single(global const in_t *x, global float *out, uint H, uint d, u
 /* splitkv and fixedsplit, pass 1: group (b, h, s) covers tokens [s * chunk, (s + 1) * chunk)
  * and writes its (m, l, o[d]) to partials[(b * H + h) * splits + s]. */
 kernel __attribute__((reqd_work_group_size(ATT_WG, 1, 1)))
-void attention_partial(global const in_t *x, global float *partials, uint H, uint d, uint L, uint C, ulong rowlen,
-                       float scale, uint splits, uint chunk)
+void attention_partial(ATT_LAYOUT_ARGS, global float *partials, uint splits, uint chunk)
 {
     local float ql[ATT_WG * ATT_DIMS], sc[ATT_WG], pr[ATT_WG];
     uint g = get_group_id(0), s = g % splits, bh = g / splits, b = bh / H, h = bh % H, lid = get_local_id(0);
-    uint t_begin = min(s * chunk, L), t_end = min(t_begin + chunk, L);
+    uint Lb = ATT_LEN(b), t_begin = min(s * chunk, Lb), t_end = min(t_begin + chunk, Lb);
     att_state st;
-    attend_range(ROW_OF(x, b, rowlen), H, d, C, h, t_begin, t_end, scale, ql, sc, pr, &st);
+    attend_range(ATT_Q(b, h), ATT_K(b, h), ATT_V(b, h), tok, d, t_begin, t_end, scale, ql, sc, pr, &st);
     global float *p = partials + (ulong)g * (d + 2);
     if (lid == 0) {
         p[0] = st.m;
@@ -191,19 +200,18 @@ void attention_merge(global const float *partials, global float *out, uint H, ui
 /* Pass 1: group g = (b * H + h) * splits + c covers tokens [c * ATT_PCHUNK, ...) of sequence b,
  * head h, and writes (m_c, l_c, o_c[d]) to partials + g * (d + 2). */
 kernel __attribute__((reqd_work_group_size(ATT_WG, 1, 1)))
-void attention_portable_partial(global const in_t *x, global float *partials, uint H, uint d, uint L, uint C,
-                                ulong rowlen, float scale, uint splits)
+void attention_portable_partial(ATT_LAYOUT_ARGS, global float *partials, uint splits)
 {
     local float ql[ATT_WG * ATT_DIMS], pl[ATT_PCHUNK], tree[ATT_PCHUNK / 2], mx[ATT_WG];
     uint g = get_group_id(0), c = g % splits, bh = g / splits, b = bh / H, h = bh % H, lid = get_local_id(0);
-    uint t_begin = c * ATT_PCHUNK, count = min((uint)ATT_PCHUNK, L - t_begin);
-    global const in_t *row = ROW_OF(x, b, rowlen);
-    global const in_t *K = row + (ulong)H * d + (ulong)h * d;
-    global const in_t *V = row + (ulong)H * d + (ulong)C * H * d + (ulong)h * d;
-    ulong stride = (ulong)H * d; /* from a token to the next */
+    /* A sequence shorter than the longest has chunks past its end: count 0, m = -inf, skipped
+     * by the merge as an empty chunk is. */
+    uint Lb = ATT_LEN(b), t_begin = c * ATT_PCHUNK, count = t_begin < Lb ? min((uint)ATT_PCHUNK, Lb - t_begin) : 0u;
+    global const in_t *K = ATT_K(b, h), *V = ATT_V(b, h), *q = ATT_Q(b, h);
+    ulong stride = tok; /* from a token to the next */
     for (uint j0 = 0; j0 < d; j0 += ATT_WG)
         if (j0 + lid < d)
-            ql[j0 + lid] = in_load(row + (ulong)h * d, j0 + lid);
+            ql[j0 + lid] = in_load(q, j0 + lid);
     barrier(CLK_LOCAL_MEM_FENCE);
     /* Scores of the chunk's tokens (work-item lid takes tokens lid, lid + ATT_WG, ...: who
      * computes a score changes none of its bits) and their max, exact in any order. */

@@ -17,6 +17,7 @@ typedef enum clr_command {
     CLR_CMD_REPORT,
     CLR_CMD_AUDIT,
     CLR_CMD_EXPORT,
+    CLR_CMD_DECODE,
     CLR_CMD_HELP,
     CLR_CMD_VERSION
 } clr_command;
@@ -74,6 +75,13 @@ typedef struct clr_cli {
     int resume;       /* take completed cases from the journal of an interrupted run */
     int find_switch;  /* search the batches for switch points instead of running every one */
     int yes;          /* run more than CLR_MAX_CASES_UNASKED cases per device */
+    /* decode */
+    const char *model_dir;    /* --model: a Hugging Face checkpoint directory; NULL: synthetic */
+    const char *synthetic;    /* --synthetic: small or 1b */
+    const char *modes;        /* --mode: comma list of clr_decode_modes' names; NULL: all */
+    const char *prompts_path; /* --prompts: token ids, one prompt a line */
+    const char *logits_out, *tokens_out; /* .npy of the prompts decoded alone */
+    unsigned prompt_count, prompt_len, tokens, repeats;
 } clr_cli;
 
 /* argv[0] is the program name. Errors are CLR_EUSAGE with a message naming the option. */

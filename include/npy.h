@@ -13,6 +13,9 @@ int clr_npy_decode_f32(const void *bytes, size_t size, const char *name, float *
                        clr_error *err);
 /* Written whole or not at all (temporary file, then rename). */
 int clr_npy_write_f32(const char *path, const float *data, size_t rows, size_t cols, clr_error *err);
+/* Any C-order array of 4-byte elements, descr "<f4" or "<i4", shape[ndim] (1 to 8 dims), into
+ * memory (*bytes malloc'ed): 0, or -1 when memory runs out or the sizes overflow. */
+int clr_npy_encode(const char *descr, const void *data, const size_t *shape, size_t ndim, char **bytes, size_t *size);
 /* The same encoder into memory; *bytes is malloc'ed. */
 int clr_npy_encode_f32(const float *data, size_t rows, size_t cols, char **bytes, size_t *size);
 

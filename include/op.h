@@ -62,7 +62,21 @@ typedef struct clr_op_ctx {
     cl_mem shared;  /* shared_floats weights (as shape.dtype), or NULL */
     cl_mem scratch; /* grown on demand by clr_op_scratch */
     size_t scratch_bytes;
+    /* For callers other than the runner (the decode engine, src/decode.c): where the operation's
+     * operands live and its own parameters, NULL for the runner's rows and the op's defaults:
+     * attention a clr_att_layout, rmsnorm a float epsilon. */
+    const void *params;
 } clr_op_ctx;
+
+/* Attention's operands outside the benchmark's rows (offsets and strides in elements): sequence
+ * b's query of head h at q + q_off + b q_seq + h d; its KV head g's token t at k + k_off + b kv_seq
+ * + t tok + g d (and v alike); query head h reads KV head h / group; sequence b has lens[b]
+ * tokens (a buffer of uint), or the shape's L where lens is NULL. The output is [B][H][d]. */
+typedef struct clr_att_layout {
+    cl_mem q, k, v, lens;
+    cl_ulong q_off, q_seq, k_off, v_off, kv_seq, tok;
+    cl_uint group;
+} clr_att_layout;
 
 /* The scratch buffer of plan->scratch_bytes, grown on demand. */
 int clr_op_scratch(clr_op_ctx *ctx, const clr_plan *plan, cl_mem *out, clr_error *err);

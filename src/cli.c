@@ -23,6 +23,7 @@ typedef struct option_spec {
 #define REP (1u << CLR_CMD_REPORT)
 #define AUD (1u << CLR_CMD_AUDIT)
 #define EXP (1u << CLR_CMD_EXPORT)
+#define DEC (1u << CLR_CMD_DECODE)
 
 static const option_spec options[] = {
     /* NULL help: written from the operation tables (option_help). The operations' dimensions
@@ -34,16 +35,27 @@ static const option_spec options[] = {
     {"dtype", ARG_VALUE, RUN, "T", NULL},
     {"orders", ARG_VALUE, DEMO, "K", "demo order: random orders to sum in, 2..1000000 (default 5000)"},
     {"batch", ARG_VALUE, RUN, "LIST", NULL},
+    {"batch", ARG_VALUE, DEC, "LIST", "batch sizes the prompts are decoded in, with other sequences around them (default 1,2,4,8,16,32,64); 1, each prompt alone, is always run: it is the reference"},
+    {"model", ARG_VALUE, DEC, "DIR", "a Hugging Face LlamaForCausalLM directory: config.json and model.safetensors or its shards, F32, BF16 or F16 (default: a synthetic model, written and loaded through the same loader)"},
+    {"synthetic", ARG_VALUE, DEC, "NAME", "without --model: small (dim 288, 6 layers, 6 heads, vocab 32000; default) or 1b (the shapes of Llama 3.2 1B: dim 2048, 16 layers, 32 heads, 8 KV heads, vocab 128256)"},
+    {"mode", ARG_VALUE, DEC, "LIST", "fast, invariant and portable, comma-separated (default all three)"},
+    {"prompts", ARG_VALUE, DEC, "FILE", "prompts as token ids, one prompt a line, ids separated by spaces (default: --prompt-count prompts from the generator)"},
+    {"prompt-count", ARG_VALUE, DEC, "P", "prompts from the generator, 1..256 (default 8)"},
+    {"prompt-len", ARG_VALUE, DEC, "N", "tokens of each generated prompt, 1..4096 (default 16)"},
+    {"tokens", ARG_VALUE, DEC, "T", "tokens generated greedily per prompt, 1..4096 (default 32)"},
+    {"repeats", ARG_VALUE, DEC, "R", "runs of each batch size, the other sequences' positions changing each time, 1..100 (default 2)"},
+    {"logits-out", ARG_VALUE, DEC, "FILE.npy", "one mode: write the logits of each prompt decoded alone, float32 [P][S][vocab], S = prompt length + T - 1 (prompts of one length)"},
+    {"tokens-out", ARG_VALUE, DEC, "FILE.npy", "one mode: write each prompt's T greedy tokens decoded alone, int32 [P][T]"},
     {"trials", ARG_VALUE, RUN, "T", "run-to-run trials per case, 2..100000 (default 10)"},
     {"reps", ARG_VALUE, RUN, "R", "timed repetitions per case, 1..100000 (default 10)"},
     {"warmup", ARG_VALUE, RUN, "W", "untimed launches before measuring, 0..1000 (default 2)"},
-    {"seed", ARG_VALUE, RUN, "S", "generator seed, 0..2^63-1 (default 42)"},
+    {"seed", ARG_VALUE, RUN | DEC, "S", "generator seed, 0..2^63-1 (default 42)"},
     {"seed", ARG_VALUE, DEMO, "S", "seed of the values and of the orders, 0..2^32-1 (default 42)"},
     {"dist", ARG_VALUE, RUN, "D", "input distribution: uniform, normal or illcond (default uniform)"},
     {"input", ARG_VALUE, RUN, "FILE.npy", "use rows of a float32 .npy file (1-D or 2-D, C order) instead of the generator; n is its row length"},
-    {"device", ARG_VALUE, RUN | DEV | DEMO | AUD, "SPEC", "all, gpu, cpu, an index N, P:D or part of a name; comma lists (default: CLREPRO_DEVICE if set, else all)"},
+    {"device", ARG_VALUE, RUN | DEV | DEMO | AUD | DEC, "SPEC", "all, gpu, cpu, an index N, P:D or part of a name; comma lists (default: CLREPRO_DEVICE if set, else all)"},
     {"out", ARG_VALUE, RUN, "DIR", "results go to DIR/<device>/ (default results/<device>/); --out - writes the results document (JSON) of one run on one device to stdout, the summary to stderr"},
-    {"out", ARG_VALUE, DEMO | AUD, "DIR", "results go to DIR/<device>/ (default results/<device>/)"},
+    {"out", ARG_VALUE, DEMO | AUD | DEC, "DIR", "results go to DIR/<device>/ (default results/<device>/)"},
     {"out", ARG_VALUE, CMP, "DIR", "write DIR/compare.md, .csv and .json (default results/compare); with --baseline DIR/baseline.md, .csv and .json (default results/baseline)"},
     {"baseline", ARG_VALUE, CMP, "OLD", "compare the results named (NEW) against the baseline OLD (a results file or a folder): per case, did the bits change, and is the time significantly slower or faster (from the repetitions)"},
     {"fail-on", ARG_VALUE, CMP, "WHAT", "with --baseline, exit 1 when: bits (a strategy claiming determinism changed bits), slowdown=RATIO (a case significantly slower by more than RATIO, e.g. 1.10); comma-separated or given twice for both"},
@@ -52,27 +64,29 @@ static const option_spec options[] = {
     {"output", ARG_VALUE, EXP, "FILE", "the file to write, - for stdout (required; -o FILE also works)"},
     {"save-outputs", ARG_NONE, RUN, NULL, "also write every case's outputs as .npy beside the JSON"},
     {"strict", ARG_NONE, RUN, NULL, "exit with status 1 when an observation breaks a strategy's claim"},
-    {"kernel-dir", ARG_VALUE, RUN | DEMO, "DIR", "read kernel sources from DIR instead of the embedded copies"},
+    {"kernel-dir", ARG_VALUE, RUN | DEMO | DEC, "DIR", "read kernel sources from DIR instead of the embedded copies"},
     {"wg", ARG_VALUE, RUN, "N", "work-group size of reduction kernels, a power of two (default: per device type)"},
     {"vec", ARG_VALUE, RUN, "N", "vector width 1, 2, 4, 8 or 16 (default: per device type)"},
     {"contig", ARG_VALUE, RUN, "0|1", "1: each work-item walks contiguous data (CPU style); 0: interleaved, one column per work-item in matmul (GPU style) (default: per device type)"},
     {"chunk", ARG_VALUE, RUN, "N", "fixedsplit chunk: sum elements (default 65536 on CPUs, 16384 on GPUs), attention tokens (default 256)"},
-    {"quiet", ARG_NONE, RUN | DEMO | AUD, NULL, "no summary on stdout"},
+    {"quiet", ARG_NONE, RUN | DEMO | AUD | DEC, NULL, "no summary on stdout"},
     {"quiet", ARG_NONE, CMP | REP | EXP, NULL, "nothing on stdout, and no list of the inputs skipped on stderr"},
     {"no-progress", ARG_NONE, RUN, NULL, "no progress line on stderr (it only appears on a terminal anyway)"},
+    {"timeout", ARG_VALUE, DEC, "SECONDS", "time limit of one decode step, 0..604800, 0 for none (default 600); a step that overruns it stops the run, nothing written"},
     {"timeout", ARG_VALUE, RUN, "SECONDS", "time limit of one case (strategy x shape x batch), 0..604800, 0 for none (default 600); a case that overruns it stops the run, incomplete, status 1, its completed cases kept for --resume"},
     {"find-switch", ARG_NONE, RUN, NULL, "search --batch's sizes for where each strategy's probe bits change, running far fewer than all (the ends and every power of two between, then bisection between sizes whose bits differ; it assumes bits that agree at two such sizes agree between them)"},
     {"yes", ARG_NONE, RUN, NULL, "run a sweep of more than " CLR_STR(CLR_MAX_CASES_UNASKED) " cases per device (refused without it)"},
     {"resume", ARG_NONE, RUN, NULL, "take the cases an interrupted run of the same configuration completed from its journal (<out>/<device>/.<name>.journal.jsonl) and measure only the rest"},
     {"list", ARG_NONE, DEV, NULL, "one line per device, as clinfo -l (-l also works)"},
     {"json", ARG_NONE, DEV, NULL, "machine-readable output (schema clrepro.devices)"},
-    {"help", ARG_NONE, RUN | DEV | DEMO | CMP | REP | AUD | EXP, NULL, "this help"},
+    {"help", ARG_NONE, RUN | DEV | DEMO | CMP | REP | AUD | EXP | DEC, NULL, "this help"},
 };
 
 static const char *command_name(clr_command c)
 {
     return c == CLR_CMD_DEVICES ? "devices" : c == CLR_CMD_DEMO ? "demo" : c == CLR_CMD_COMPARE ? "compare"
-           : c == CLR_CMD_REPORT ? "report" : c == CLR_CMD_AUDIT ? "audit" : c == CLR_CMD_EXPORT ? "export" : "run";
+           : c == CLR_CMD_REPORT ? "report" : c == CLR_CMD_AUDIT ? "audit" : c == CLR_CMD_EXPORT ? "export"
+           : c == CLR_CMD_DECODE ? "decode" : "run";
 }
 
 static int reads_bf16(const clr_operation *op) { return op->supports_bf16; }
@@ -140,6 +154,7 @@ void clr_cli_usage(FILE *out, clr_command command)
                 "       clrepro compare --baseline OLD NEW... [--fail-on bits,slowdown=1.10]   gate on a baseline\n"
                 "       clrepro export --format gbench PATH... -o FILE   Google Benchmark JSON (compare.py)\n"
                 "       clrepro audit [options]      what each device's float32 arithmetic does, measured\n"
+                "       clrepro decode [options]     decode a Llama model greedily: do the tokens change with the batch?\n"
                 "         (PATH: results files, or folders searched for them, e.g. results)\n"
                 "       clrepro --version | --help   (clrepro COMMAND --help or clrepro help COMMAND for its options)\n"
                 "Numbers take 4096, 2^12 and 4K forms; lists are comma-separated, each item once; size\n"
@@ -183,6 +198,13 @@ void clr_cli_usage(FILE *out, clr_command command)
                            "  folders searched for them)\n"
                            "example:\n"
                            "  clrepro report results -o report.html\n",
+        [CLR_CMD_DECODE] = "usage: clrepro decode [--model DIR] [options]\n"
+                           "  decode prompts greedily with a Llama model made of clrepro's operations, alone and\n"
+                           "  inside batches of other sequences, in each mode (fast, invariant, portable): how many\n"
+                           "  distinct completions does each prompt get, where do they part, and at what speed\n"
+                           "examples:\n"
+                           "  clrepro decode --device cpu                    a synthetic model, every mode\n"
+                           "  clrepro decode --model ~/SmolLM2-135M --mode invariant --tokens 64\n",
         [CLR_CMD_AUDIT] = "usage: clrepro audit [--device SPEC] [--out DIR] [--quiet]\n"
                           "  measure each device's float32 arithmetic on a fixed sample: contraction of a*b+c,\n"
                           "  flushing of subnormals, fma, and the accuracy of exp, log, sqrt, division and their\n"
@@ -527,6 +549,31 @@ static int apply(clr_cli *cli, const char *name, const char *v, clr_error *err)
     else if (!strcmp(name, "find-switch")) cli->find_switch = 1;
     else if (!strcmp(name, "yes")) cli->yes = 1;
     else if (!strcmp(name, "timeout")) return parse_uint_opt(name, v, 0, 604800, &cli->timeout, err);
+    else if (!strcmp(name, "model")) cli->model_dir = v;
+    else if (!strcmp(name, "synthetic")) {
+        if (strcmp(v, "small") && strcmp(v, "1b"))
+            return bad(err, name, v, "expected small or 1b");
+        cli->synthetic = v;
+    }
+    else if (!strcmp(name, "mode")) {
+        if (parse_name_list(name, v, err))
+            return err->code;
+        for (const char *item = v; *item;) {
+            size_t len = strcspn(item, ",");
+            if (!((len == 4 && !strncmp(item, "fast", 4)) || (len == 9 && !strncmp(item, "invariant", 9)) ||
+                  (len == 8 && !strncmp(item, "portable", 8))))
+                return bad(err, name, v, "expected fast, invariant or portable, comma-separated");
+            item += len + (item[len] == ',');
+        }
+        cli->modes = v;
+    }
+    else if (!strcmp(name, "prompts")) cli->prompts_path = v;
+    else if (!strcmp(name, "logits-out")) cli->logits_out = v;
+    else if (!strcmp(name, "tokens-out")) cli->tokens_out = v;
+    else if (!strcmp(name, "prompt-count")) return parse_uint_opt(name, v, 1, 256, &cli->prompt_count, err);
+    else if (!strcmp(name, "prompt-len")) return parse_uint_opt(name, v, 1, 4096, &cli->prompt_len, err);
+    else if (!strcmp(name, "tokens")) return parse_uint_opt(name, v, 1, 4096, &cli->tokens, err);
+    else if (!strcmp(name, "repeats")) return parse_uint_opt(name, v, 1, 100, &cli->repeats, err);
     return CLR_OK;
 }
 
@@ -543,7 +590,7 @@ static int command_by_name(const char *name, clr_command *out)
     static const struct { const char *name; clr_command command; } commands[] = {
         {"run", CLR_CMD_RUN}, {"devices", CLR_CMD_DEVICES}, {"demo", CLR_CMD_DEMO},
         {"compare", CLR_CMD_COMPARE}, {"report", CLR_CMD_REPORT}, {"audit", CLR_CMD_AUDIT},
-        {"export", CLR_CMD_EXPORT},
+        {"export", CLR_CMD_EXPORT}, {"decode", CLR_CMD_DECODE},
     };
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; ++i)
         if (!strcmp(name, commands[i].name)) {
@@ -579,6 +626,10 @@ int clr_cli_parse(int argc, char **argv, clr_cli *cli, clr_error *err)
     cli->orders = CLR_DEFAULT_ORDERS;
     cli->dist = CLR_DIST_UNIFORM;
     cli->timeout = CLR_DEFAULT_TIMEOUT;
+    cli->prompt_count = 8;
+    cli->prompt_len = 16;
+    cli->tokens = 32;
+    cli->repeats = 2;
 
     int i = 1;
     if (i < argc && argv[i][0] != '-') {
@@ -588,14 +639,15 @@ int clr_cli_parse(int argc, char **argv, clr_cli *cli, clr_error *err)
             cli->help_for = CLR_CMD_HELP;
             if (i + 1 < argc && command_by_name(argv[i + 1], &cli->help_for))
                 return clr_fail(err, CLR_EUSAGE, "help: unknown command '%s'; commands are run, devices, demo, compare, "
-                                "report, audit and export", argv[i + 1]);
+                                "report, audit, export and decode", argv[i + 1]);
             if (i + 2 < argc)
                 return clr_fail(err, CLR_EUSAGE, "unexpected argument '%s' after `help %s`, which takes nothing "
                                 "after it", argv[i + 2], argv[i + 1]);
             return CLR_OK;
         }
         if (command_by_name(argv[i], &cli->command))
-            return clr_fail(err, CLR_EUSAGE, "unknown command '%s'; commands are run, devices, demo, compare, report, audit and export "
+            return clr_fail(err, CLR_EUSAGE, "unknown command '%s'; commands are run, devices, demo, compare, report, audit, export and "
+                            "decode "
                             "(clrepro --help)",
                             argv[i]);
         if (cli->command == CLR_CMD_DEMO && i + 1 < argc && argv[i + 1][0] != '-')
@@ -723,6 +775,24 @@ int clr_cli_parse(int argc, char **argv, clr_cli *cli, clr_error *err)
                         "generator; give one of them");
     if (cli->command == CLR_CMD_REPORT && !cli->output)
         return clr_fail(err, CLR_EUSAGE, "`clrepro report` needs -o FILE.html");
+    if (cli->command == CLR_CMD_DECODE) {
+        if (cli->model_dir && cli->synthetic)
+            return clr_fail(err, CLR_EUSAGE, "--synthetic %s chooses the model written when there is no --model; give "
+                            "one of them", cli->synthetic);
+        if (cli->prompts_path && (given[option_index("prompt-count")] || given[option_index("prompt-len")]))
+            return clr_fail(err, CLR_EUSAGE, "--prompts reads the prompts from a file; --prompt-count and --prompt-len "
+                            "shape generated ones: give one or the other");
+        if ((cli->logits_out || cli->tokens_out) && (!cli->modes || strchr(cli->modes, ',')))
+            return clr_fail(err, CLR_EUSAGE, "%s writes one mode's outputs: name it with --mode (e.g. --mode invariant)",
+                            cli->logits_out ? "--logits-out" : "--tokens-out");
+        if (cli->out_dir && !strcmp(cli->out_dir, "-"))
+            return clr_fail(err, CLR_EUSAGE, "--out -: decode writes several files per device into a directory; "
+                            "name one (results go to DIR/<device>/)");
+        for (size_t k = 0; k < cli->nbatches; ++k)
+            if (cli->batches[k] > 1024)
+                return clr_fail(err, CLR_EUSAGE, "decode --batch %zu: at most 1024 sequences in a batch",
+                                cli->batches[k]);
+    }
     if (cli->suite && (cli->op_name || cli->ndims || cli->batches || cli->input_path))
         return clr_fail(err, CLR_EUSAGE, "--suite %s fixes the operations, shapes and batches; do not combine it with "
                         "--op, --batch, --input or shape options", cli->suite);

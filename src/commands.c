@@ -4,6 +4,7 @@
  * in journals while it measures, and writes the results only once every run on every device
  * is complete. main.c only calls clr_main. */
 #include "commands.h"
+#include "decode.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -525,6 +526,7 @@ int clr_main(int argc, char **argv)
             break;
         case CLR_CMD_RUN:
         case CLR_CMD_DEMO:
+        case CLR_CMD_DECODE:
         case CLR_CMD_AUDIT: {
             size_t len = 1;
             for (int i = 0; i < argc; ++i)
@@ -535,9 +537,10 @@ int clr_main(int argc, char **argv)
                 strcat(line, i ? argv[i] : "clrepro");
             }
             cli.command_line = line;
-            rc = cli.command == CLR_CMD_RUN     ? clr_cmd_run(&cli, line, &err)
-                 : cli.command == CLR_CMD_AUDIT ? clr_cmd_audit(&cli, &err)
-                                                : clr_cmd_demo(&cli, &err);
+            rc = cli.command == CLR_CMD_RUN      ? clr_cmd_run(&cli, line, &err)
+                 : cli.command == CLR_CMD_AUDIT  ? clr_cmd_audit(&cli, &err)
+                 : cli.command == CLR_CMD_DECODE ? clr_cmd_decode(&cli, &err)
+                                                 : clr_cmd_demo(&cli, &err);
             free(line);
             break;
         }

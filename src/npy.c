@@ -391,14 +391,25 @@ int clr_npy_read_f32(const char *path, float **data, size_t *rows, size_t *cols,
     return CLR_OK;
 }
 
-int clr_npy_encode_f32(const float *data, size_t rows, size_t cols, char **bytes, size_t *size)
+int clr_npy_encode(const char *descr, const void *data, const size_t *shape, size_t ndim, char **bytes, size_t *size)
 {
-    char dict[128];
-    int dlen = snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, 'shape': (%zu, %zu), }",
-                        rows, cols);
+    char dict[256], dims[160] = "";
+    size_t count = 1, len = 0;
+    for (size_t i = 0; i < ndim && len < sizeof dims; ++i) {
+        len += (size_t)snprintf(dims + len, sizeof dims - len, "%zu%s", shape[i], ndim == 1 || i + 1 < ndim ? ", " : "");
+        if (clr_size_mul(count, shape[i], &count))
+            return -1;
+    }
+    if (ndim == 0 || ndim > 8 || len >= sizeof dims || count > SIZE_MAX / 4)
+        return -1;
+    /* ndim 1: "(n, )" is a one-element tuple as numpy reads it; trailing ", " before ")" of more is fine */
+    int dlen = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (%.*s), }", descr,
+                        (int)(ndim == 1 ? len - 1 : len - 2), dims);
+    if (dlen < 0 || (size_t)dlen >= sizeof dict)
+        return -1;
     size_t header = 10 + (size_t)dlen + 1;
     size_t padded = (header + 63) / 64 * 64;
-    size_t payload = rows * cols * sizeof(float);
+    size_t payload = count * 4; /* '<f4' and '<i4' */
     char *buf = malloc(padded + payload);
     if (!buf)
         return -1;
@@ -413,12 +424,18 @@ int clr_npy_encode_f32(const float *data, size_t rows, size_t cols, char **bytes
     const uint16_t probe = 1;
     if (*(const unsigned char *)&probe == 0) {
         uint32_t *w = (uint32_t *)(buf + padded);
-        for (size_t i = 0; i < rows * cols; ++i)
+        for (size_t i = 0; i < count; ++i)
             w[i] = __builtin_bswap32(w[i]);
     }
     *bytes = buf;
     *size = padded + payload;
     return 0;
+}
+
+int clr_npy_encode_f32(const float *data, size_t rows, size_t cols, char **bytes, size_t *size)
+{
+    size_t shape[2] = {rows, cols};
+    return clr_npy_encode("<f4", data, shape, 2, bytes, size);
 }
 
 int clr_npy_write_f32(const char *path, const float *data, size_t rows, size_t cols, clr_error *err)

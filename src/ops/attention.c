@@ -120,16 +120,45 @@ static size_t row_floats(const clr_shape *s)
     return heads(s) * head_dim(s) * (1 + 2 * capacity(s));
 }
 
+/* The kernels' first 16 arguments (ATT_LAYOUT_ARGS in cl/attention.cl): the benchmark's rows
+ * (q, then K and V of capacity C, in one row of the input) or the caller's clr_att_layout. */
+typedef struct layout_args {
+    cl_mem xq, xk, xv, lens;
+    cl_ulong q_off, q_seq, k_off, v_off, kv_seq, tok;
+    cl_uint H, group, d, L, use_lens;
+    float scale;
+} layout_args;
+
+static layout_args layout_of(const clr_op_ctx *ctx)
+{
+    const clr_shape *s = &ctx->shape;
+    cl_ulong hd = heads(s) * head_dim(s), rowlen = row_floats(s);
+    layout_args a = {ctx->input, ctx->input, ctx->input, ctx->input, 0, rowlen, hd, hd + capacity(s) * hd, rowlen, hd,
+                     (cl_uint)heads(s), 1, (cl_uint)head_dim(s), (cl_uint)kv_len(s), 0, score_scale(head_dim(s))};
+    const clr_att_layout *lay = ctx->params;
+    if (lay) {
+        a.xq = lay->q, a.xk = lay->k, a.xv = lay->v;
+        a.q_off = lay->q_off, a.q_seq = lay->q_seq, a.k_off = lay->k_off, a.v_off = lay->v_off;
+        a.kv_seq = lay->kv_seq, a.tok = lay->tok, a.group = lay->group;
+        if (lay->lens)
+            a.lens = lay->lens, a.use_lens = 1;
+    }
+    return a;
+}
+
+/* clr_set_args for the layout, then `extra` more (size, pointer) pairs. */
+#define LAYOUT_ARGS(a)                                                                                            \
+    CLR_ARG((a).xq), CLR_ARG((a).q_off), CLR_ARG((a).q_seq), CLR_ARG((a).xk), CLR_ARG((a).k_off), CLR_ARG((a).xv), \
+        CLR_ARG((a).v_off), CLR_ARG((a).kv_seq), CLR_ARG((a).tok), CLR_ARG((a).H), CLR_ARG((a).group),            \
+        CLR_ARG((a).d), CLR_ARG((a).L), CLR_ARG((a).lens), CLR_ARG((a).use_lens), CLR_ARG((a).scale)
+#define NLAYOUT_ARGS 16
+
 static int single_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first, cl_event *last, clr_error *err)
 {
     cl_kernel k;
-    const clr_shape *s = &ctx->shape;
-    cl_uint H = (cl_uint)heads(s), d = (cl_uint)head_dim(s), L = (cl_uint)kv_len(s), C = (cl_uint)capacity(s);
-    cl_ulong rowlen = row_floats(s);
-    float scale = score_scale(d);
+    layout_args a = layout_of(ctx);
     if (clr_program_kernel(ctx->program, "attention_single", &k, err) ||
-        clr_set_args(k, err, 8, CLR_ARG(ctx->input), CLR_ARG(ctx->output), CLR_ARG(H), CLR_ARG(d), CLR_ARG(L), CLR_ARG(C), CLR_ARG(rowlen),
-                     CLR_ARG(scale)) ||
+        clr_set_args(k, err, NLAYOUT_ARGS + 1, LAYOUT_ARGS(a), CLR_ARG(ctx->output)) ||
         clr_enqueue_1d(ctx, k, plan->global, plan->local, first, err))
         return err->code;
     *last = *first;
@@ -140,18 +169,14 @@ static int split_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first,
 {
     cl_kernel kp, km;
     cl_mem partials;
-    const clr_shape *s = &ctx->shape;
-    cl_uint H = (cl_uint)heads(s), d = (cl_uint)head_dim(s), L = (cl_uint)kv_len(s), C = (cl_uint)capacity(s);
+    layout_args a = layout_of(ctx);
     cl_uint splits = (cl_uint)clr_plan_get(plan, "splits"), chunk = (cl_uint)clr_plan_get(plan, "chunk");
-    cl_ulong rowlen = row_floats(s);
-    float scale = score_scale(d);
-    size_t bh = s->batch * H;
+    size_t bh = ctx->shape.batch * a.H;
     if (clr_op_scratch(ctx, plan, &partials, err) ||
         clr_program_kernel(ctx->program, "attention_partial", &kp, err) ||
         clr_program_kernel(ctx->program, "attention_merge", &km, err) ||
-        clr_set_args(kp, err, 10, CLR_ARG(ctx->input), CLR_ARG(partials), CLR_ARG(H), CLR_ARG(d), CLR_ARG(L), CLR_ARG(C), CLR_ARG(rowlen),
-                     CLR_ARG(scale), CLR_ARG(splits), CLR_ARG(chunk)) ||
-        clr_set_args(km, err, 5, CLR_ARG(partials), CLR_ARG(ctx->output), CLR_ARG(H), CLR_ARG(d), CLR_ARG(splits)) ||
+        clr_set_args(kp, err, NLAYOUT_ARGS + 3, LAYOUT_ARGS(a), CLR_ARG(partials), CLR_ARG(splits), CLR_ARG(chunk)) ||
+        clr_set_args(km, err, 5, CLR_ARG(partials), CLR_ARG(ctx->output), CLR_ARG(a.H), CLR_ARG(a.d), CLR_ARG(splits)) ||
         clr_enqueue_1d(ctx, kp, plan->global, plan->local, first, err))
         return err->code;
     return clr_enqueue_second(ctx, km, bh * ATT_WG, ATT_WG, first, last, err);
@@ -168,18 +193,14 @@ static int portable_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *fir
 {
     cl_kernel kp, km;
     cl_mem partials;
-    const clr_shape *s = &ctx->shape;
-    cl_uint H = (cl_uint)heads(s), d = (cl_uint)head_dim(s), L = (cl_uint)kv_len(s), C = (cl_uint)capacity(s);
+    layout_args a = layout_of(ctx);
     cl_uint splits = (cl_uint)clr_plan_get(plan, "splits");
-    cl_ulong rowlen = row_floats(s);
-    float scale = score_scale(d);
-    size_t bh = s->batch * H;
+    size_t bh = ctx->shape.batch * a.H;
     if (clr_op_scratch(ctx, plan, &partials, err) ||
         clr_program_kernel(ctx->program, "attention_portable_partial", &kp, err) ||
         clr_program_kernel(ctx->program, "attention_portable_merge", &km, err) ||
-        clr_set_args(kp, err, 9, CLR_ARG(ctx->input), CLR_ARG(partials), CLR_ARG(H), CLR_ARG(d), CLR_ARG(L), CLR_ARG(C),
-                     CLR_ARG(rowlen), CLR_ARG(scale), CLR_ARG(splits)) ||
-        clr_set_args(km, err, 4, CLR_ARG(partials), CLR_ARG(ctx->output), CLR_ARG(d), CLR_ARG(splits)) ||
+        clr_set_args(kp, err, NLAYOUT_ARGS + 2, LAYOUT_ARGS(a), CLR_ARG(partials), CLR_ARG(splits)) ||
+        clr_set_args(km, err, 4, CLR_ARG(partials), CLR_ARG(ctx->output), CLR_ARG(a.d), CLR_ARG(splits)) ||
         clr_enqueue_1d(ctx, kp, plan->global, plan->local, first, err))
         return err->code;
     return clr_enqueue_second(ctx, km, bh * ATT_WG, ATT_WG, first, last, err);

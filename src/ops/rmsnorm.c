@@ -34,12 +34,18 @@
 
 static size_t dim_d(const clr_op_ctx *ctx) { return ctx->shape.dims[0]; }
 
+/* The caller's epsilon (the decode engine: the model's rms_norm_eps), else RMS_EPS. */
+static float eps_of(const clr_op_ctx *ctx)
+{
+    return ctx->params ? *(const float *)ctx->params : RMS_EPS;
+}
+
 static void bound(const clr_op_ctx *ctx, clr_plan *plan)
 {
     (void)ctx;
     plan->err_abs = 0;
     plan->err_rel = clr_gamma(plan->depth) / 2 + 10 * 0x1p-24;
-    clr_plan_param(plan, "eps", RMS_EPS);
+    clr_plan_param(plan, "eps", eps_of(ctx));
 }
 
 /* One work-group per row: WG_SIZE work-items on GPUs; on CPUs (contig) one work-item that sums
@@ -65,7 +71,7 @@ static int row_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first, c
 {
     cl_kernel k;
     cl_uint D = (cl_uint)dim_d(ctx);
-    float eps = RMS_EPS;
+    float eps = eps_of(ctx);
     if (clr_program_kernel(ctx->program, "rmsnorm_row", &k, err) ||
         clr_set_args(k, err, 5, CLR_ARG(ctx->input), CLR_ARG(ctx->shared), CLR_ARG(ctx->output), CLR_ARG(D), CLR_ARG(eps)) ||
         clr_enqueue_1d(ctx, k, plan->global, plan->local, first, err))
@@ -94,7 +100,7 @@ static int split_enqueue_impl(clr_op_ctx *ctx, const clr_plan *plan, int atomic,
     cl_mem partials;
     cl_uint D = (cl_uint)dim_d(ctx), parts = (cl_uint)clr_plan_get(plan, "parts"), chunk = (cl_uint)clr_plan_get(plan, "chunk");
     cl_uint is_atomic = (cl_uint)atomic;
-    float eps = RMS_EPS;
+    float eps = eps_of(ctx);
     const float zero = 0.0f;
     size_t batch = ctx->shape.batch, wg = ctx->tuning->wg_size;
     if (clr_op_scratch(ctx, plan, &partials, err) ||
@@ -180,7 +186,7 @@ static void normalize_replay(const clr_op_ctx *ctx, const float *x, const float 
                              double total_rel, float *out, double *tol)
 {
     if (exact_div_sqrt(ctx) && total_rel == 0) {
-        float inv = 1.0f / sqrtf(total / (float)D + RMS_EPS);
+        float inv = 1.0f / sqrtf(total / (float)D + eps_of(ctx));
         for (size_t i = 0; i < D; ++i) {
             float scaled = x[i] * inv;
             out[i] = scaled * w[i];
@@ -188,7 +194,7 @@ static void normalize_replay(const clr_op_ctx *ctx, const float *x, const float 
         }
         return;
     }
-    double inv = 1.0 / sqrt((double)total / (double)D + (double)RMS_EPS);
+    double inv = 1.0 / sqrt((double)total / (double)D + (double)eps_of(ctx));
     double rel = 20 * 0x1p-24 + total_rel / 2;
     for (size_t i = 0; i < D; ++i) {
         double y = (double)x[i] * inv * (double)w[i];
@@ -314,7 +320,7 @@ static int portable_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *fir
 {
     cl_kernel k;
     cl_uint D = (cl_uint)dim_d(ctx);
-    float eps = RMS_EPS;
+    float eps = eps_of(ctx);
     if (clr_program_kernel(ctx->program, "rmsnorm_portable", &k, err) ||
         clr_set_args(k, err, 5, CLR_ARG(ctx->input), CLR_ARG(ctx->shared), CLR_ARG(ctx->output), CLR_ARG(D), CLR_ARG(eps)) ||
         clr_enqueue_1d(ctx, k, plan->global, plan->local, first, err))
