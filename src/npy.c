@@ -396,13 +396,13 @@ int clr_npy_encode(const char *descr, const void *data, const size_t *shape, siz
     char dict[256], dims[160] = "";
     size_t count = 1, len = 0;
     for (size_t i = 0; i < ndim && len < sizeof dims; ++i) {
-        len += (size_t)snprintf(dims + len, sizeof dims - len, "%zu%s", shape[i], ndim == 1 || i + 1 < ndim ? ", " : "");
+        len += (size_t)snprintf(dims + len, sizeof dims - len, "%zu, ", shape[i]);
         if (clr_size_mul(count, shape[i], &count))
             return -1;
     }
     if (ndim == 0 || ndim > 8 || len >= sizeof dims || count > SIZE_MAX / 4)
         return -1;
-    /* ndim 1: "(n, )" is a one-element tuple as numpy reads it; trailing ", " before ")" of more is fine */
+    /* "n, m, " cut to "n, m"; one dimension keeps its comma, "(n,)", a one-element tuple */
     int dlen = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (%.*s), }", descr,
                         (int)(ndim == 1 ? len - 1 : len - 2), dims);
     if (dlen < 0 || (size_t)dlen >= sizeof dict)

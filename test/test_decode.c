@@ -269,6 +269,18 @@ START_TEST(small_run_writes_its_results)
              "--batch 2,5 --repeats 2 --out '%s/res' --logits-out '%s/l.npy' --tokens-out '%s/t.npy'", dir, dir, dir);
     ck_assert_msg(run_bin(args, msg, sizeof msg) == 0, "%s", test_tail(msg, 2000));
     ck_assert_int_eq(test_count_files(dir, "l.npy") + test_count_files(dir, "t.npy"), 2);
+    /* the .npy headers: [P][S][vocab] float32 (S = 3 + 4 - 1) and [P][T] int32 */
+    const char *npys[2][2] = {{"l.npy", "'descr': '<f4', 'fortran_order': False, 'shape': (3, 6, 32000), }"},
+                              {"t.npy", "'descr': '<i4', 'fortran_order': False, 'shape': (3, 4), }"}};
+    for (int k = 0; k < 2; ++k) {
+        char head[129] = "";
+        snprintf(path, sizeof path, "%s/%s", dir, npys[k][0]);
+        FILE *f = fopen(path, "rb");
+        ck_assert_ptr_nonnull(f);
+        ck_assert_uint_eq(fread(head, 1, 128, f), 128);
+        fclose(f);
+        ck_assert_msg(strstr(head + 10, npys[k][1]) != NULL, "%s's header: %s", npys[k][0], head + 10);
+    }
     clr_device dev = test_device();
     clr_device_list one = {&dev, 1};
     char devdir[600];
