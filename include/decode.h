@@ -12,10 +12,13 @@
 #include "llama.h"
 #include "util.h"
 
-/* A mode: one strategy per operation, and SwiGLU's exp. */
+/* A mode: one strategy per operation (matmul's may switch with the number of rows, as a
+ * library's heuristic does), and SwiGLU's exp. */
 typedef struct clr_decode_mode {
     const char *name, *summary;
     const char *rmsnorm, *matmul, *attention; /* strategies of those operations */
+    const char *matmul_small;                 /* NULL, or matmul's strategy up to small_m rows */
+    size_t small_m;
     int portable_swiglu;                      /* 1: portable_exp and portable_div; 0: the vendor's */
 } clr_decode_mode;
 extern const clr_decode_mode clr_decode_modes[];

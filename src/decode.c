@@ -29,13 +29,17 @@
 
 #define TOP_WG 256
 
+/* fast's matmul is split-K (slices from M, N and the compute units) up to 2 rows and the tiled
+ * GEMM beyond, as a library's heuristic switches kernels with M: split-K is the faster of the
+ * two only there (llm-matmul on the H200: 0.84x tiled's time at M = 1, 0.90x at 2, 1.34x at 4
+ * and up to 9x at 512; results/nvidia-nvidia-h200/llm-matmul.md). */
 const clr_decode_mode clr_decode_modes[] = {
-    {"fast", "what a serving engine picks: split reductions sized from the batch and the compute units",
-     "split", "splitk", "splitkv", 0},
+    {"fast", "what a serving engine picks: split reductions sized from the batch and the compute units, split-K "
+     "GEMV up to 2 rows and a tiled GEMM beyond", "split", "tiled", "splitkv", "splitk", 2, 0},
     {"invariant", "one order per row whatever the batch: row, tiled, fixed-size KV chunks", "row", "tiled",
-     "fixedsplit", 0},
+     "fixedsplit", NULL, 0, 0},
     {"portable", "one order on every device too: canonical trees, portable exp and division", "portable", "tiled",
-     "portable", 1},
+     "portable", NULL, 0, 1},
 };
 const size_t clr_decode_nmodes = sizeof clr_decode_modes / sizeof clr_decode_modes[0];
 
@@ -61,6 +65,8 @@ struct clr_decode_engine {
     cl_command_queue queue;
     const clr_operation *op[NOPS];
     const clr_strategy *st[NOPS];
+    const clr_strategy *mm_small; /* matmul's strategy up to small_m rows, or NULL */
+    size_t small_m;
     clr_program prog[NOPS], glue, copy;
     clr_op_ctx ctx[NOPS];
     int portable_swiglu;
@@ -285,6 +291,15 @@ int clr_decode_engine_set_mode(clr_decode_engine *e, const clr_decode_mode *mode
             return 1;
         }
     }
+    e->mm_small = NULL;
+    e->small_m = mode->small_m;
+    for (size_t k = 0; mode->matmul_small && k < e->op[OP_MM]->nstrategies; ++k)
+        if (!strcmp(e->op[OP_MM]->strategies[k].name, mode->matmul_small))
+            e->mm_small = &e->op[OP_MM]->strategies[k];
+    if (mode->matmul_small && !e->mm_small) {
+        snprintf(why, size, "matmul has no strategy %s", mode->matmul_small);
+        return 1;
+    }
     e->portable_swiglu = mode->portable_swiglu;
     return 0;
 }
@@ -298,6 +313,7 @@ static int run_op(clr_decode_engine *e, int which, clr_shape shape, cl_mem in, c
                   const void *params, clr_error *err)
 {
     clr_op_ctx *c = &e->ctx[which];
+    const clr_strategy *st = which == OP_MM && e->mm_small && shape.batch <= e->small_m ? e->mm_small : e->st[which];
     c->shape = shape;
     c->input = in;
     c->shared = shared;
@@ -306,8 +322,8 @@ static int run_op(clr_decode_engine *e, int which, clr_shape shape, cl_mem in, c
     clr_plan plan;
     memset(&plan, 0, sizeof plan);
     cl_event first = NULL, last = NULL;
-    if (clr_op_check_shape(e->op[which], &shape, err) || e->st[which]->plan(c, &plan, err) ||
-        e->st[which]->enqueue(c, &plan, &first, &last, err))
+    if (clr_op_check_shape(e->op[which], &shape, err) || st->plan(c, &plan, err) ||
+        st->enqueue(c, &plan, &first, &last, err))
         return err->code;
     if (last && last != first)
         clReleaseEvent(last);

@@ -55,6 +55,8 @@ typedef struct mode_result {
     char why[256];
     int32_t *ref;        /* [P][T] the reference completions */
     float *ref_margin;   /* [P][T] top-1 minus top-2 logit, reference run */
+    float *ref_top1;     /* [P][T] the top-1 logit, reference run */
+    float *shift;        /* [runs][P] largest |top-1 logit - the reference's| before the first divergence */
     uint64_t *fps;       /* [runs][P] fingerprints; run 0 is the reference */
     uint64_t *lfps;      /* [runs][P] fingerprints of the top-1 logits' bits at every generated token */
     size_t *first_div;   /* [runs][P], T where the run never left the reference */
@@ -288,8 +290,10 @@ static int run_group(const experiment *x, clr_decode_engine *e, mode_result *m, 
                 } else {
                     gen[i * T + s->gen] = best[b];
                     top1[i * T + s->gen] = top[2 * b];
-                    if (!run)
+                    if (!run) {
                         m->ref_margin[i * T + s->gen] = top[2 * b] - top[2 * b + 1];
+                        m->ref_top1[i * T + s->gen] = top[2 * b];
+                    }
                     s->next = best[b];
                     if (++s->gen == T) {
                         ++done;
@@ -318,6 +322,12 @@ static int run_group(const experiment *x, clr_decode_engine *e, mode_result *m, 
             if (gen[i * T + j] != m->ref[i * T + j])
                 d = j;
         m->first_div[run * P + i] = d;
+        float shift = 0;
+        for (size_t j = 0; j < d; ++j) {
+            float dj = fabsf(top1[i * T + j] - m->ref_top1[i * T + j]);
+            shift = dj > shift ? dj : shift;
+        }
+        m->shift[run * P + i] = shift;
     }
     if (gen != m->ref)
         free(gen);
@@ -337,11 +347,13 @@ static int run_mode(const experiment *x, clr_decode_engine *e, mode_result *m, i
     m->nruns = x->runs_per_mode;
     m->ref = clr_calloc(P * T, sizeof *m->ref, "completions", err);
     m->ref_margin = clr_calloc(P * T, sizeof *m->ref_margin, "margins", err);
+    m->ref_top1 = clr_calloc(P * T, sizeof *m->ref_top1, "logits", err);
+    m->shift = clr_calloc(x->runs_per_mode * P, sizeof *m->shift, "logit shifts", err);
     m->fps = clr_calloc(m->nruns * P, sizeof *m->fps, "fingerprints", err);
     m->lfps = clr_calloc(m->nruns * P, sizeof *m->lfps, "fingerprints", err);
     m->first_div = clr_calloc(m->nruns * P, sizeof *m->first_div, "divergences", err);
     m->batch = clr_calloc(x->nbatches, sizeof *m->batch, "batches", err);
-    if (!m->ref || !m->ref_margin || !m->fps || !m->lfps || !m->first_div || !m->batch)
+    if (!m->ref || !m->ref_margin || !m->ref_top1 || !m->shift || !m->fps || !m->lfps || !m->first_div || !m->batch)
         return err->code;
     if (x->cli->logits_out) {
         size_t S = x->pr.max_len + T - 1, total;
@@ -379,6 +391,8 @@ static void mode_result_free(mode_result *m, size_t nbatches)
         free(m->batch[i].step_s);
     free(m->ref);
     free(m->ref_margin);
+    free(m->ref_top1);
+    free(m->shift);
     free(m->fps);
     free(m->lfps);
     free(m->first_div);
@@ -427,6 +441,7 @@ typedef struct mode_summary {
     size_t one, most, earliest; /* prompts with one completion, most completions, earliest divergence */
     size_t logits_one, logits_most; /* the same for the top-1 logits' bits */
     double margin_at_earliest;
+    float max_shift; /* largest move of a top-1 logit from the reference's, over every run */
     float margin_q[5]; /* min, 10%, median, 90%, max of the reference margins */
 } mode_summary;
 
@@ -436,6 +451,8 @@ static int summarize(const experiment *x, const mode_result *m, mode_summary *s,
     memset(s, 0, sizeof *s);
     s->earliest = T;
     s->margin_at_earliest = NAN;
+    for (size_t k = 0; k < m->nruns * P; ++k)
+        s->max_shift = m->shift[k] > s->max_shift ? m->shift[k] : s->max_shift;
     for (size_t i = 0; i < P; ++i) {
         size_t d = distinct(m, P, i), f = first_divergence(m, P, T, i);
         s->one += d == 1;
@@ -558,8 +575,14 @@ static char *document(const experiment *x, const device_out *d, clr_error *err)
                                                d->weight_bytes, "what", "read_floats_wg over a buffer of the weights' size (at most 1 GiB); step roof = weight bytes / that"));
     for (size_t mi = 0; mi < x->nmodes; ++mi) {
         const mode_result *m = &d->modes[mi];
+        char mm[96];
+        if (m->mode->matmul_small)
+            snprintf(mm, sizeof mm, "%s up to %zu rows, %s beyond", m->mode->matmul_small, m->mode->small_m,
+                     m->mode->matmul);
+        else
+            snprintf(mm, sizeof mm, "%s", m->mode->matmul);
         json_t *jm = json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s}}", "mode", m->mode->name, "summary", m->mode->summary,
-                               "strategies", "rmsnorm", m->mode->rmsnorm, "matmul", m->mode->matmul, "attention",
+                               "strategies", "rmsnorm", m->mode->rmsnorm, "matmul", mm, "attention",
                                m->mode->attention, "swiglu_exp", m->mode->portable_swiglu ? "portable" : "vendor");
         if (!m->ran) {
             json_object_set_new(jm, "not_run", json_string(m->why));
@@ -622,6 +645,7 @@ static char *document(const experiment *x, const device_out *d, clr_error *err)
         json_object_set_new(jm, "margin_at_earliest_divergence",
                             s.earliest < T ? json_real(s.margin_at_earliest) : json_null());
         json_object_set_new(jm, "reference_margin_quantiles", margins);
+        json_object_set_new(jm, "largest_top1_logit_shift", json_real(s.max_shift));
         json_object_set_new(jm, "prompts", jp);
         json_object_set_new(jm, "batches", jb);
         json_array_append_new(modes, jm);
@@ -658,17 +682,17 @@ static void tables(const experiment *x, const device_out *d, clr_text *t, int md
               d->roof_gbps, d->roof_gbps > 0 ? d->weight_bytes / (d->roof_gbps * 1e9) * 1e3 : 0, md ? "\n" : "");
     if (md)
         clr_text_printf(t, "| mode | prompts with one completion | most completions | prompts with one top-1 logit pattern | "
-                     "most patterns | earliest divergence | margin there | reference margins (min / 10%% / median) |\n"
-                     "|---|---:|---:|---:|---:|---:|---:|---|\n");
+                     "most patterns | largest top-1 logit shift | earliest divergence | margin there | reference margins "
+                     "(min / 10%% / median) |\n|---|---:|---:|---:|---:|---:|---:|---:|---|\n");
     else
-        clr_text_printf(t, "  %-10s %9s %6s %9s %6s %11s %12s  %s\n", "mode", "one", "most", "logits 1", "most",
-                        "divergence", "margin there", "margins min / 10% / median");
+        clr_text_printf(t, "  %-10s %9s %6s %9s %6s %9s %11s %12s  %s\n", "mode", "one", "most", "logits 1", "most",
+                        "shift", "divergence", "margin there", "margins min / 10% / median");
     for (size_t mi = 0; mi < x->nmodes; ++mi) {
         const mode_result *m = &d->modes[mi];
         mode_summary s;
         clr_error e2 = {0};
         if (!m->ran) {
-            clr_text_printf(t, md ? "| %s | not run: %s | | | | | | |\n" : "  %-10s not run: %s\n", m->mode->name,
+            clr_text_printf(t, md ? "| %s | not run: %s | | | | | | | |\n" : "  %-10s not run: %s\n", m->mode->name,
                             m->why);
             continue;
         }
@@ -680,13 +704,13 @@ static void tables(const experiment *x, const device_out *d, clr_text *t, int md
         snprintf(div, sizeof div, s.earliest < T ? "token %zu" : "none", s.earliest);
         snprintf(mar, sizeof mar, s.earliest < T ? "%.3g" : "-", s.margin_at_earliest);
         if (md)
-            clr_text_printf(t, "| %s | %zu / %zu | %zu | %zu / %zu | %zu | %s | %s | %.3g / %.3g / %.3g |\n",
-                            m->mode->name, s.one, P, s.most, s.logits_one, P, s.logits_most, div, mar, s.margin_q[0],
-                            s.margin_q[1], s.margin_q[2]);
+            clr_text_printf(t, "| %s | %zu / %zu | %zu | %zu / %zu | %zu | %.3g | %s | %s | %.3g / %.3g / %.3g |\n",
+                            m->mode->name, s.one, P, s.most, s.logits_one, P, s.logits_most, s.max_shift, div, mar,
+                            s.margin_q[0], s.margin_q[1], s.margin_q[2]);
         else
-            clr_text_printf(t, "  %-10s %4zu / %-3zu %6zu %4zu / %-3zu %5zu %11s %12s  %.3g / %.3g / %.3g\n",
-                            m->mode->name, s.one, P, s.most, s.logits_one, P, s.logits_most, div, mar, s.margin_q[0],
-                            s.margin_q[1], s.margin_q[2]);
+            clr_text_printf(t, "  %-10s %4zu / %-3zu %6zu %4zu / %-3zu %5zu %9.3g %11s %12s  %.3g / %.3g / %.3g\n",
+                            m->mode->name, s.one, P, s.most, s.logits_one, P, s.logits_most, s.max_shift, div, mar,
+                            s.margin_q[0], s.margin_q[1], s.margin_q[2]);
     }
     if (md)
         clr_text_printf(t, "\n| mode | B | tokens/s | ms a step | %% of roof | vs fast | prompts differing from alone |\n"

@@ -13,13 +13,14 @@
  * as (float)(scale * u) for matrices, scale = sqrt(3 / fan_in) with fan_in the number of
  * columns (y = W x): u has variance 1/3, so each output of a matrix has variance 1 when its
  * input's elements have variance 1, as a trained model roughly keeps its activations; the
- * embedding as u itself (scale 1: embedded tokens are O(1), RMS 1/sqrt(3)); the RMSNorm weights
- * as (float)(1 + 0.1 u), near one as in trained models. The scaling decides how far apart the
- * top logits are: with an untied lm_head the normalised final state gives logits of variance
- * about 1, so among 32000 of them the top two are typically a few tenths apart (ties and near
- * ties occur, which is what decoding's reproducibility is about); with tied embeddings the
- * logits have variance about dim / 3 and the gaps grow accordingly. BF16 checkpoints hold
- * those values rounded to nearest-even bfloat16. */
+ * embedding the same way (fan_in = dim: embedded tokens of RMS 1/sqrt(dim), 0.022 at dim 2048,
+ * as trained Llamas' embeddings are about 0.02), so that tied embeddings give logits of
+ * variance 1 as an untied lm_head does; the RMSNorm weights as (float)(1 + 0.1 u), near one as
+ * in trained models. The scaling decides how far apart the top logits are: the normalised
+ * final state gives logits of variance about 1, so among 32000 of them the top two are
+ * typically a few tenths apart (ties and near ties occur, which is what decoding's
+ * reproducibility is about). BF16 checkpoints hold those values rounded to nearest-even
+ * bfloat16. */
 #include "llama.h"
 
 #include <errno.h>
@@ -1090,11 +1091,10 @@ static void synthetic_tensor(const tensor_spec *s, uint64_t seed, size_t elem, f
 {
     double scale = sqrt(3.0 / (double)s->cols);
     int norm = s->slot == SLOT_FINAL_NORM || s->slot == SLOT_ATTN_NORM || s->slot == SLOT_FFN_NORM;
-    int embed = s->slot == SLOT_EMBED;
     for (size_t r = 0; r < s->rows; ++r) {
         clr_gen_row(seed, CLR_DIST_UNIFORM, clr_hash(0, SYNTH_STREAM, s->id, r), row, s->cols);
         for (size_t c = 0; c < s->cols; ++c)
-            row[c] = norm ? (float)(1.0 + 0.1 * (double)row[c]) : embed ? row[c] : (float)(scale * (double)row[c]);
+            row[c] = norm ? (float)(1.0 + 0.1 * (double)row[c]) : (float)(scale * (double)row[c]);
         unsigned char *dst = out + r * s->cols * elem;
         if (elem == 4) {
             memcpy(dst, row, s->cols * sizeof *row);
