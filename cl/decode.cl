@@ -15,6 +15,16 @@
  *   pos         [B]: the position of the token each sequence feeds this step. */
 #include "portable.clh" /* sets FP_CONTRACT OFF for the whole file */
 
+/* The nearest bfloat16 (ties to even; NaN kept), by integer operations on the bits. */
+inline float to_bf16(float v)
+{
+    uint u = as_uint(v);
+    if ((u & 0x7fffffffu) > 0x7f800000u)
+        return v;
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return as_float(u & 0xffff0000u);
+}
+
 /* h[b] = embed[tokens[b]]. */
 kernel void embed_rows(global const float *embed, global const int *tokens, global float *h, uint dim, uint B)
 {
@@ -29,10 +39,10 @@ kernel void embed_rows(global const float *embed, global const int *tokens, glob
  * (i, i + hd/2) turned by the angle of table entry [pos][i]), k and v stored into the cache at
  * that position. One work-item a pair of (sequence, head among H + Hkv, i < hd/2): q rotated in
  * place; k rotated into the cache; v's two elements copied. Each output: two products and one
- * sum or difference, each rounded (contraction off). */
+ * sum or difference, each rounded (contraction off); with bf16, rounded to bfloat16 as stored. */
 kernel void rope_store(global float *qkv, global float *kc, global float *vc, global const uint *pos,
                        global const float *rcos, global const float *rsin, uint H, uint Hkv, uint hd, uint cap,
-                       uint B)
+                       uint B, uint bf16)
 {
     ulong i = get_global_id(0);
     uint half_hd = hd / 2, heads = H + Hkv;
@@ -45,6 +55,10 @@ kernel void rope_store(global float *qkv, global float *kc, global float *vc, gl
     global float *x = qkv + row + (ulong)head * hd;
     float x1 = x[p], x2 = x[p + half_hd];
     float a = x1 * c - x2 * s, e = x2 * c + x1 * s;
+    if (bf16) {
+        a = to_bf16(a);
+        e = to_bf16(e);
+    }
     if (head < H) {
         x[p] = a;
         x[p + half_hd] = e;
@@ -57,6 +71,17 @@ kernel void rope_store(global float *qkv, global float *kc, global float *vc, gl
     global const float *v = qkv + row + (ulong)(H + Hkv + g) * hd;
     vc[at + p] = v[p];
     vc[at + p + half_hd] = v[p + half_hd];
+}
+
+/* x rounded to the nearest bfloat16 (ties to even; NaN kept), in place: --activations bf16 stores
+ * every activation between operations as bfloat16, as serving engines do, while the operations
+ * still compute in float32. Integer operations on the bits: the same on every device. */
+kernel void round_bf16(global float *x, ulong n)
+{
+    ulong i = get_global_id(0);
+    if (i >= n)
+        return;
+    x[i] = to_bf16(x[i]);
 }
 
 /* h += x, elementwise. */

@@ -34,6 +34,11 @@ int clr_decode_engine_create(const clr_device *dev, const clr_llama_weights *w, 
                              const char *kernel_dir, clr_decode_engine **out, clr_error *err);
 /* Chooses the mode's strategies: 0 when it runs here, else 1 with *why (a strategy unavailable). */
 int clr_decode_engine_set_mode(clr_decode_engine *e, const clr_decode_mode *mode, char *why, size_t size);
+/* 1: every activation between operations (the hidden state, the normalised state, q/k/v and the
+ * cache, the attention output, the projections, gate/up, the MLP activation, the logits) is
+ * rounded to bfloat16 as it is stored, as bf16 serving engines keep them; 0 (the default):
+ * float32 throughout. The operations compute in float32 either way. */
+void clr_decode_engine_set_bf16_activations(clr_decode_engine *e, int bf16);
 /* Seconds a step may take before the run stops (0: no limit). */
 void clr_decode_engine_set_timeout(clr_decode_engine *e, double seconds);
 /* One decode step of B sequences: sequence b feeds tokens[b] at position pos[b] (its cache

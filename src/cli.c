@@ -38,6 +38,7 @@ static const option_spec options[] = {
     {"batch", ARG_VALUE, DEC, "LIST", "batch sizes the prompts are decoded in, with other sequences around them (default 1,2,4,8,16,32,64); 1, each prompt alone, is always run: it is the reference"},
     {"model", ARG_VALUE, DEC, "DIR", "a Hugging Face LlamaForCausalLM directory: config.json and model.safetensors or its shards, F32, BF16 or F16 (default: a synthetic model, written and loaded through the same loader)"},
     {"synthetic", ARG_VALUE, DEC, "NAME", "without --model: small (dim 288, 6 layers, 6 heads, vocab 32000; default) or 1b (the shapes of Llama 3.2 1B: dim 2048, 16 layers, 32 heads, 8 KV heads, vocab 128256)"},
+    {"activations", ARG_VALUE, DEC, "T", "how activations are stored between operations: fp32 (default) or bf16 (rounded to bfloat16 as bf16 serving engines keep them; the operations compute in float32 either way)"},
     {"mode", ARG_VALUE, DEC, "LIST", "fast, invariant and portable, comma-separated (default all three)"},
     {"prompts", ARG_VALUE, DEC, "FILE", "prompts as token ids, one prompt a line, ids separated by spaces (default: --prompt-count prompts from the generator)"},
     {"prompt-count", ARG_VALUE, DEC, "P", "prompts from the generator, 1..256 (default 8)"},
@@ -568,6 +569,11 @@ static int apply(clr_cli *cli, const char *name, const char *v, clr_error *err)
         cli->modes = v;
     }
     else if (!strcmp(name, "prompts")) cli->prompts_path = v;
+    else if (!strcmp(name, "activations")) {
+        if (strcmp(v, "fp32") && strcmp(v, "bf16"))
+            return bad(err, name, v, "expected fp32 or bf16");
+        cli->bf16_activations = !strcmp(v, "bf16");
+    }
     else if (!strcmp(name, "logits-out")) cli->logits_out = v;
     else if (!strcmp(name, "tokens-out")) cli->tokens_out = v;
     else if (!strcmp(name, "prompt-count")) return parse_uint_opt(name, v, 1, 256, &cli->prompt_count, err);

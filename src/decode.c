@@ -70,6 +70,7 @@ struct clr_decode_engine {
     clr_program prog[NOPS], glue, copy;
     clr_op_ctx ctx[NOPS];
     int portable_swiglu;
+    int bf16; /* activations stored as bfloat16 */
     size_t max_batch, cap, qkv_n;
     float eps;
     double timeout, weight_bytes;
@@ -306,6 +307,8 @@ int clr_decode_engine_set_mode(clr_decode_engine *e, const clr_decode_mode *mode
 
 void clr_decode_engine_set_timeout(clr_decode_engine *e, double seconds) { e->timeout = seconds; }
 
+void clr_decode_engine_set_bf16_activations(clr_decode_engine *e, int bf16) { e->bf16 = bf16; }
+
 double clr_decode_engine_weight_bytes(const clr_decode_engine *e) { return e->weight_bytes; }
 
 /* One operation of the step through its strategy: plan, then enqueue, on the engine's buffers. */
@@ -332,16 +335,18 @@ static int run_op(clr_decode_engine *e, int which, clr_shape shape, cl_mem in, c
     return CLR_OK;
 }
 
+static int store(clr_decode_engine *e, cl_mem buf, size_t n, clr_error *err);
+
 static int rmsnorm(clr_decode_engine *e, size_t B, cl_mem in, cl_mem w, cl_mem out, clr_error *err)
 {
     clr_shape s = {.batch = B, .dims = {e->cfg.dim}, .dtype = CLR_FP32};
-    return run_op(e, OP_RMS, s, in, w, out, &e->eps, err);
+    return run_op(e, OP_RMS, s, in, w, out, &e->eps, err) || store(e, out, B * e->cfg.dim, err) ? err->code : CLR_OK;
 }
 
 static int matmul(clr_decode_engine *e, size_t B, cl_mem in, size_t K, cl_mem w, size_t N, cl_mem out, clr_error *err)
 {
     clr_shape s = {.batch = B, .dims = {K, N}, .dtype = CLR_FP32};
-    return run_op(e, OP_MM, s, in, w, out, NULL, err);
+    return run_op(e, OP_MM, s, in, w, out, NULL, err) || store(e, out, B * N, err) ? err->code : CLR_OK;
 }
 
 /* A glue kernel over `items` work-items (rounded up to whole groups of 64; the kernels check). */
@@ -351,12 +356,26 @@ static int glue(clr_decode_engine *e, cl_kernel k, size_t items, clr_error *err)
     return CLR_CL(err, clEnqueueNDRangeKernel(e->queue, k, 1, NULL, &global, NULL, 0, NULL, NULL));
 }
 
+/* With bf16 activations, buf's first n floats rounded to bfloat16 (round_bf16). */
+static int store(clr_decode_engine *e, cl_mem buf, size_t n, clr_error *err)
+{
+    cl_kernel k;
+    cl_ulong count = n;
+    if (!e->bf16)
+        return CLR_OK;
+    return clr_program_kernel(&e->glue, "round_bf16", &k, err) || clr_set_args(k, err, 2, CLR_ARG(buf), CLR_ARG(count)) ||
+                   glue(e, k, n, err)
+               ? err->code
+               : CLR_OK;
+}
+
 static int residual(clr_decode_engine *e, size_t B, clr_error *err)
 {
     cl_kernel k;
     cl_ulong n = (cl_ulong)B * e->cfg.dim;
     return clr_program_kernel(&e->glue, "residual_add", &k, err) ||
-                   clr_set_args(k, err, 3, CLR_ARG(e->h), CLR_ARG(e->o), CLR_ARG(n)) || glue(e, k, n, err)
+                   clr_set_args(k, err, 3, CLR_ARG(e->h), CLR_ARG(e->o), CLR_ARG(n)) || glue(e, k, n, err) ||
+                   store(e, e->h, n, err)
                ? err->code
                : CLR_OK;
 }
@@ -366,7 +385,7 @@ static int layer_step(clr_decode_engine *e, size_t l, size_t B, cl_uint Lmax, cl
     const clr_llama_config *c = &e->cfg;
     dev_layer *d = &e->layer[l];
     cl_uint H = (cl_uint)c->heads, Hkv = (cl_uint)c->kv_heads, hd = (cl_uint)c->head_dim, cap = (cl_uint)e->cap;
-    cl_uint nb = (cl_uint)B, hidden = (cl_uint)c->hidden;
+    cl_uint nb = (cl_uint)B, hidden = (cl_uint)c->hidden, bf16 = (cl_uint)e->bf16;
     size_t qd = c->heads * c->head_dim;
     cl_kernel rope, act;
     clr_att_layout lay = {e->qkv, d->kc, d->vc, e->lens, 0, e->qkv_n, 0, 0, (cl_ulong)e->cap * Hkv * hd,
@@ -374,15 +393,15 @@ static int layer_step(clr_decode_engine *e, size_t l, size_t B, cl_uint Lmax, cl
     clr_shape att = {.batch = B, .dims = {c->heads, c->head_dim, Lmax, e->cap}, .dtype = CLR_FP32};
     if (rmsnorm(e, B, e->h, d->attn_norm, e->x, err) || matmul(e, B, e->x, c->dim, d->wqkv, e->qkv_n, e->qkv, err) ||
         clr_program_kernel(&e->glue, "rope_store", &rope, err) ||
-        clr_set_args(rope, err, 11, CLR_ARG(e->qkv), CLR_ARG(d->kc), CLR_ARG(d->vc), CLR_ARG(e->pos), CLR_ARG(e->rcos),
-                     CLR_ARG(e->rsin), CLR_ARG(H), CLR_ARG(Hkv), CLR_ARG(hd), CLR_ARG(cap), CLR_ARG(nb)) ||
-        glue(e, rope, B * (H + Hkv) * (hd / 2), err) || run_op(e, OP_ATT, att, e->qkv, NULL, e->att, &lay, err) ||
+        clr_set_args(rope, err, 12, CLR_ARG(e->qkv), CLR_ARG(d->kc), CLR_ARG(d->vc), CLR_ARG(e->pos), CLR_ARG(e->rcos),
+                     CLR_ARG(e->rsin), CLR_ARG(H), CLR_ARG(Hkv), CLR_ARG(hd), CLR_ARG(cap), CLR_ARG(nb), CLR_ARG(bf16)) ||
+        glue(e, rope, B * (H + Hkv) * (hd / 2), err) || run_op(e, OP_ATT, att, e->qkv, NULL, e->att, &lay, err) || store(e, e->att, B * qd, err) ||
         matmul(e, B, e->att, qd, d->wo, c->dim, e->o, err) || residual(e, B, err) ||
         rmsnorm(e, B, e->h, d->ffn_norm, e->x, err) ||
         matmul(e, B, e->x, c->dim, d->wgu, 2 * c->hidden, e->gu, err) ||
         clr_program_kernel(&e->glue, e->portable_swiglu ? "swiglu_portable" : "swiglu", &act, err) ||
         clr_set_args(act, err, 4, CLR_ARG(e->gu), CLR_ARG(e->act), CLR_ARG(hidden), CLR_ARG(nb)) ||
-        glue(e, act, B * c->hidden, err) || matmul(e, B, e->act, c->hidden, d->wdown, c->dim, e->o, err) ||
+        glue(e, act, B * c->hidden, err) || store(e, e->act, B * c->hidden, err) || matmul(e, B, e->act, c->hidden, d->wdown, c->dim, e->o, err) ||
         residual(e, B, err))
         return err->code;
     return CLR_OK;
@@ -442,7 +461,7 @@ int clr_decode_engine_step(clr_decode_engine *e, size_t B, const int32_t *tokens
                                               NULL)) ||
              clr_program_kernel(&e->glue, "embed_rows", &emb, err) ||
              clr_set_args(emb, err, 5, CLR_ARG(e->embed), CLR_ARG(e->tokens), CLR_ARG(e->h), CLR_ARG(dim), CLR_ARG(nb)) ||
-             glue(e, emb, B * c->dim, err);
+             glue(e, emb, B * c->dim, err) || store(e, e->h, B * c->dim, err);
     for (size_t l = 0; !rc && l < c->layers; ++l)
         rc = layer_step(e, l, B, Lmax, err);
     size_t groups = B * TOP_WG, wg = TOP_WG;

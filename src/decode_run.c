@@ -567,10 +567,11 @@ static char *document(const experiment *x, const device_out *d, clr_error *err)
     json_object_set_new(doc, "device", clr_device_to_json(&d->dev));
     json_object_set_new(doc, "model", json_pack("{s:s, s:o, s:f}", "name", x->model_name, "config",
                                                 config_json(&x->w->cfg), "stored_bytes", (double)x->w->weight_bytes));
-    json_object_set_new(doc, "config", json_pack("{s:I, s:I, s:o, s:I, s:I, s:o, s:I}", "prompts", (json_int_t)P,
+    json_object_set_new(doc, "config", json_pack("{s:I, s:I, s:o, s:I, s:I, s:s, s:o, s:I}", "prompts", (json_int_t)P,
                                                  "tokens", (json_int_t)T, "batches", batches, "repeats",
-                                                 (json_int_t)x->repeats, "seed", (json_int_t)x->seed, "prompt_ids",
-                                                 prompts, "cache_tokens", (json_int_t)x->cap));
+                                                 (json_int_t)x->repeats, "seed", (json_int_t)x->seed, "activations",
+                                                 x->cli->bf16_activations ? "bf16" : "fp32", "prompt_ids", prompts,
+                                                 "cache_tokens", (json_int_t)x->cap));
     json_object_set_new(doc, "roof", json_pack("{s:f, s:f, s:s}", "read_gbps", d->roof_gbps, "weight_bytes_per_step",
                                                d->weight_bytes, "what", "read_floats_wg over a buffer of the weights' size (at most 1 GiB); step roof = weight bytes / that"));
     for (size_t mi = 0; mi < x->nmodes; ++mi) {
@@ -675,9 +676,10 @@ static void tables(const experiment *x, const device_out *d, clr_text *t, int md
                         clr_escape(x->model_name, model, sizeof model));
     }
     clr_text_printf(t, "dim %zu, %zu layers, %zu heads, %zu KV heads, vocab %zu, %s weights, %.1f MB as float32), "
-                       "%zu prompts x %zu tokens, %u repeat%s\n%s",
+                       "%s activations, %zu prompts x %zu tokens, %u repeat%s\n%s",
                     c->dim, c->layers, c->heads, c->kv_heads, c->vocab, clr_weight_dtype_name(c->dtype),
-                    d->weight_bytes / 1e6, P, T, x->repeats, x->repeats == 1 ? "" : "s", md ? "\n" : "");
+                    d->weight_bytes / 1e6, x->cli->bf16_activations ? "bf16" : "fp32", P, T, x->repeats,
+                    x->repeats == 1 ? "" : "s", md ? "\n" : "");
     clr_text_printf(t, "%sread bandwidth %.1f GB/s (the roof: %.3f ms a step for the weights' bytes)\n%s", md ? "" : "  ",
               d->roof_gbps, d->roof_gbps > 0 ? d->weight_bytes / (d->roof_gbps * 1e9) * 1e3 : 0, md ? "\n" : "");
     if (md)
@@ -932,6 +934,7 @@ int clr_cmd_decode(const clr_cli *cli, clr_error *err)
         d->build_seconds = clr_now() - t0;
         if (rc == CLR_OK) {
             clr_decode_engine_set_timeout(e, cli->timeout);
+            clr_decode_engine_set_bf16_activations(e, cli->bf16_activations);
             d->weight_bytes = clr_decode_engine_weight_bytes(e);
             rc = clr_decode_engine_roof(e, &d->roof_gbps, err);
         }
