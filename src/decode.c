@@ -62,7 +62,8 @@ struct clr_decode_engine {
     clr_llama_config cfg;
     clr_tuning tuning;
     cl_context context;
-    cl_command_queue queue;
+    cl_command_queue queue; /* the steps: no profiling, which costs time on every launch */
+    cl_command_queue timed; /* the roof's launches, with profiling */
     const clr_operation *op[NOPS];
     const clr_strategy *st[NOPS];
     const clr_strategy *mm_small; /* matmul's strategy up to small_m rows, or NULL */
@@ -263,7 +264,11 @@ int clr_decode_engine_create(const clr_device *dev, const clr_llama_weights *w, 
     e->cap = cap;
     e->qkv_n = (c->heads + 2 * c->kv_heads) * c->head_dim;
     e->eps = (float)c->rms_eps;
-    if (clr_device_open(dev, &e->context, &e->queue, 1, err) || build_programs(e, kernel_dir, err) ||
+    cl_int status = CL_SUCCESS;
+    if (clr_device_open(dev, &e->context, &e->queue, 0, err) ||
+        ((e->timed = clCreateCommandQueue(e->context, dev->id, CL_QUEUE_PROFILING_ENABLE, &status)),
+         CLR_CL(err, status)) ||
+        build_programs(e, kernel_dir, err) ||
         upload_weights(e, w, err) || create_state(e, err)) {
         clr_decode_engine_free(e);
         return err->code;
@@ -508,7 +513,7 @@ int clr_decode_engine_roof(clr_decode_engine *e, double *gbps, clr_error *err)
     *gbps = 0;
     int rc = create_buffer(e, n, NULL, &src, "bandwidth buffer", err) ||
              create_buffer(e, 1024, NULL, &sink, "bandwidth sink", err) || zero_buffer(e, src, n, err) ||
-             clr_program_kernel(&e->copy, "read_floats_wg", &k, err) ||
+             CLR_CL(err, clFinish(e->queue)) || clr_program_kernel(&e->copy, "read_floats_wg", &k, err) ||
              clr_set_args(k, err, 3, CLR_ARG(src), CLR_ARG(sink), CLR_ARG(n));
     size_t wg = e->tuning.wg_size, base = (size_t)e->dev.compute_units * e->tuning.groups_per_cu;
     for (size_t mult = 1; !rc && mult <= 4; mult *= 2)
@@ -516,7 +521,7 @@ int clr_decode_engine_roof(clr_decode_engine *e, double *gbps, clr_error *err)
             size_t global = base * mult * wg;
             cl_event ev = NULL;
             cl_ulong t0 = 0, t1 = 0;
-            rc = CLR_CL(err, clEnqueueNDRangeKernel(e->queue, k, 1, NULL, &global, &wg, 0, NULL, &ev)) ||
+            rc = CLR_CL(err, clEnqueueNDRangeKernel(e->timed, k, 1, NULL, &global, &wg, 0, NULL, &ev)) ||
                  CLR_CL(err, clWaitForEvents(1, &ev)) ||
                  CLR_CL(err, clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL)) ||
                  CLR_CL(err, clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL));
@@ -562,6 +567,8 @@ void clr_decode_engine_free(clr_decode_engine *e)
     clr_program_release(&e->copy);
     if (e->queue)
         clReleaseCommandQueue(e->queue);
+    if (e->timed)
+        clReleaseCommandQueue(e->timed);
     if (e->context)
         clReleaseContext(e->context);
     free(e);

@@ -68,6 +68,7 @@ typedef struct mode_result {
 typedef struct experiment {
     const clr_cli *cli;
     const clr_llama_weights *w;
+    const clr_tokenizer *tok; /* count 0: no tokenizer.json, ids only */
     prompts pr;
     size_t T, cap, *batches, nbatches, runs_per_mode;
     unsigned repeats;
@@ -539,6 +540,23 @@ static json_t *ids_json(const int32_t *ids, size_t n)
     return a;
 }
 
+/* ids as text through the model's tokenizer, made safe to print and to store (clr_escape: control
+ * characters and bytes that are not UTF-8 written as escapes); NULL without a tokenizer. */
+static char *ids_text(const experiment *x, const int32_t *ids, size_t n)
+{
+    if (!x->tok || !x->tok->count)
+        return NULL;
+    char *raw = clr_tokenizer_decode(x->tok, ids, n);
+    if (!raw)
+        return NULL;
+    size_t size = 4 * strlen(raw) + 16;
+    char *safe = malloc(size);
+    if (safe)
+        clr_escape(raw, safe, size);
+    free(raw);
+    return safe;
+}
+
 static json_t *config_json(const clr_llama_config *c)
 {
     return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:b, s:s, s:b}", "dim", (json_int_t)c->dim,
@@ -616,6 +634,7 @@ static char *document(const experiment *x, const device_out *d, clr_error *err)
                                                       "logits_fingerprint", lh, "first_divergence",
                                                       (json_int_t)m->first_div[k * P + i]));
             }
+            char *prompt_text = ids_text(x, x->pr.ids[i], x->pr.len[i]), *text = ids_text(x, m->ref + i * T, T);
             json_t *margin_list = json_array();
             for (size_t j = 0; j < T; ++j)
                 json_array_append_new(margin_list, json_real(m->ref_margin[i * T + j]));
@@ -626,6 +645,13 @@ static char *document(const experiment *x, const device_out *d, clr_error *err)
                                                 "first_divergence", f < T ? json_integer((json_int_t)f) : json_null(),
                                                 "margin_at_divergence", f < T ? json_real(m->ref_margin[i * T + f]) : json_null(),
                                                 "runs", runs));
+            if (prompt_text && text) {
+                json_t *last = json_array_get(jp, json_array_size(jp) - 1);
+                json_object_set_new(last, "prompt_text", json_string(prompt_text));
+                json_object_set_new(last, "completion_text", json_string(text));
+            }
+            free(prompt_text);
+            free(text);
         }
         for (size_t bi = 0; bi < x->nbatches; ++bi) {
             const batch_stats *b = &m->batch[bi];
@@ -733,6 +759,30 @@ static void tables(const experiment *x, const device_out *d, clr_text *t, int md
                       b->differing, P * x->repeats);
         }
     }
+}
+
+/* Markdown: each prompt's reference completion per mode, as text where the model has a tokenizer. */
+static void completions_md(const experiment *x, const device_out *d, clr_text *t)
+{
+    const size_t P = x->pr.count, T = x->T;
+    if (!x->tok || !x->tok->count)
+        return;
+    clr_text_printf(t, "\n## Completions (each prompt decoded alone)\n\n| prompt | mode | text |\n|---:|---|---|\n");
+    for (size_t mi = 0; mi < x->nmodes; ++mi)
+        for (size_t i = 0; d->modes[mi].ran && i < P; ++i) {
+            char *prompt = ids_text(x, x->pr.ids[i], x->pr.len[i]), *text = ids_text(x, d->modes[mi].ref + i * T, T);
+            clr_text_printf(t, "| %zu | %s | ", i, d->modes[mi].mode->name);
+            if (prompt && text) {
+                clr_text_md(t, prompt);
+                clr_text_printf(t, " **→** ");
+                clr_text_md(t, text);
+            } else {
+                clr_text_printf(t, "(out of memory)");
+            }
+            clr_text_printf(t, " |\n");
+            free(prompt);
+            free(text);
+        }
 }
 
 static char *csv(const experiment *x, const device_out *d)
@@ -905,6 +955,7 @@ int clr_cmd_decode(const clr_cli *cli, clr_error *err)
         rc = load_synthetic(cli, &x, &w, err);
     }
     x.w = &w;
+    x.tok = &tok;
     if (rc == CLR_OK)
         rc = cli->prompts_path ? prompts_read(&x.pr, cli->prompts_path, w.cfg.vocab, err)
                                : prompts_generate(&x.pr, cli->prompt_count, cli->prompt_len, w.cfg.vocab, x.seed, err);
@@ -961,6 +1012,7 @@ int clr_cmd_decode(const clr_cli *cli, clr_error *err)
         char *json = document(&x, &outs[i], err), *table = csv(&x, &outs[i]);
         clr_text md = {0};
         tables(&x, &outs[i], &md, 1);
+        completions_md(&x, &outs[i], &md);
         if (!json || !table || md.failed)
             rc = err->code ? err->code : clr_fail(err, CLR_EFAIL, "out of host memory formatting the results");
         if (rc == CLR_OK)

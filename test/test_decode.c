@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include "decode.h"
 #include "llama.h"
+#include "text.h"
 #include "test_util.h"
 
 /* A small model: dim 64, 2 layers, 4 heads over 2 KV heads of 16, hidden 96, vocab 300. */
@@ -306,6 +307,60 @@ START_TEST(small_run_writes_its_results)
 }
 END_TEST
 
+/* With tokenizer.json beside the model, completions are also shown as text: in the document
+ * (escaped as clr_escape does) and in the Markdown (escaped for a table cell). */
+START_TEST(completions_as_text)
+{
+    char dir[512], model[600], path[1024], args[4096], msg[4096];
+    test_mkdtemp(dir, sizeof dir, "decode-text");
+    snprintf(model, sizeof model, "%s/model", dir);
+    clr_llama_config c = small_config(0, 0);
+    clr_error err = {0};
+    ck_assert_msg(clr_llama_write_synthetic(model, &c, 3, CLR_W_F32, &err) == CLR_OK, "%s", err.msg);
+    /* a byte-level BPE vocabulary: id i is "w<i>" (and a space before it), id 5 a hostile piece */
+    clr_text t = {0};
+    clr_text_printf(&t, "{\"model\": {\"type\": \"BPE\", \"vocab\": {");
+    for (size_t i = 0; i < c.vocab; ++i)
+        if (i == 5)
+            clr_text_printf(&t, "%s\"|<b>x\": 5", i ? ", " : "");
+        else
+            clr_text_printf(&t, "%s\"\u0120w%zu\": %zu", i ? ", " : "", i, i);
+    clr_text_printf(&t, "}}, \"decoder\": {\"type\": \"ByteLevel\"}}");
+    snprintf(path, sizeof path, "%s/tokenizer.json", model);
+    write_text(path, t.buf);
+    free(t.buf);
+    snprintf(path, sizeof path, "%s/prompts.txt", dir);
+    write_text(path, "7 5 9\n");
+    snprintf(args, sizeof args, "decode --device cpu --mode invariant --model '%s' --prompts '%s' --tokens 3 --batch 1 "
+             "--repeats 1 --out '%s/res'", model, path, dir);
+    ck_assert_msg(run_bin(args, msg, sizeof msg) == 0, "%s", test_tail(msg, 2000));
+    clr_device dev = test_device();
+    clr_device_list one = {&dev, 1};
+    char devdir[700], res[600];
+    snprintf(res, sizeof res, "%s/res", dir);
+    clr_device_results_dir(res, &one, 0, devdir, sizeof devdir);
+    snprintf(path, sizeof path, "%s/decode.json", devdir);
+    json_error_t jerr;
+    json_t *doc = json_load_file(path, 0, &jerr);
+    ck_assert_msg(doc != NULL, "%s: %s", path, jerr.text);
+    json_t *p0 = json_array_get(json_object_get(json_array_get(json_object_get(doc, "modes"), 0), "prompts"), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(p0, "prompt_text")), " w7|<b>x w9");
+    const char *text = json_string_value(json_object_get(p0, "completion_text"));
+    ck_assert_ptr_nonnull(text);
+    ck_assert_msg(text[0] == ' ' && (text[1] == 'w' || text[1] == '|'), "completion text: %s", text);
+    json_decref(doc);
+    snprintf(path, sizeof path, "%s/decode.md", devdir);
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    static char md[1 << 16];
+    md[fread(md, 1, sizeof md - 1, f)] = '\0';
+    fclose(f);
+    ck_assert_msg(strstr(md, "w7\\|&lt;b&gt;x w9") != NULL, "the prompt's text, escaped, not in:\n%s",
+                  test_tail(md, 1500));
+    ck_assert_ptr_null(strstr(md, "<b>"));
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("decode");
@@ -317,6 +372,7 @@ int main(void)
     tcase_add_test(tc, sabotaged_rope_is_caught);
     tcase_add_test(tc, bad_input_exits_2_and_writes_nothing);
     tcase_add_test(tc, small_run_writes_its_results);
+    tcase_add_test(tc, completions_as_text);
     suite_add_tcase(s, tc);
     return clr_run_suite(s);
 }
