@@ -426,13 +426,17 @@ START_TEST(switch_search_matches_sweep)
         ck_assert_uint_eq(f->strategy, q->strategy);
         ck_assert_uint_eq(f->measured, 48);
         ck_assert(q->lo == 1 && q->hi == 48);
-        for (size_t c = 0; c < q->nchanges; ++c) { /* a change the search saw lies in one of the sweep's */
+        /* atomic's race can give the search other patterns than the sweep (seen in CI on a loaded
+         * machine: 3 changes against 4): the checks of where the changes are are for the strategies
+         * whose bits are the same on every run */
+        int deterministic = (clr_op_sum.strategies[f->strategy].claims & CLR_CLAIM_DETERMINISTIC) != 0;
+        for (size_t c = 0; deterministic && c < q->nchanges; ++c) { /* a change the search saw lies in one of the sweep's */
             int inside = 0;
             for (size_t d = 0; d < f->nchanges; ++d)
                 inside |= f->at[d] > q->before[c] && f->at[d] <= q->at[c];
             ck_assert_msg(inside, "%s: the search's change at %zu is not in the sweep", names[k], q->at[c]);
         }
-        if (f->distinct == f->nchanges + 1) { /* no pattern recurs: the search finds each one exactly */
+        if (deterministic && f->distinct == f->nchanges + 1) { /* no pattern recurs: each change found exactly */
             ck_assert_uint_eq(q->nchanges, f->nchanges);
             for (size_t c = 0; c < f->nchanges; ++c)
                 ck_assert_uint_eq(q->at[c], f->at[c]);
