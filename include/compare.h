@@ -1,11 +1,14 @@
 /* compare.h: `clrepro compare` and `clrepro report`, which read results documents written by
  * `run` on any number of machines (results.h), named as files or found in folders. Matching is
- * by hash, so the work grows with the number of cases, not with its square. */
+ * by hash, so the work grows with the number of cases, not with its square. They also read the
+ * documents `clrepro decode` writes (compare_decode.c): grouped by experiment, they say whether
+ * the devices decoded the same tokens. */
 #ifndef CLREPRO_COMPARE_H
 #define CLREPRO_COMPARE_H
 
 #include <stdio.h>
 #include "results.h"
+#include "text.h"
 
 #define CLR_COMPARE_MAX_DOCS 256
 
@@ -39,6 +42,79 @@ typedef struct clr_skipped {
     char *path, *why;
 } clr_skipped;
 
+/* ---- decode documents (schema clrepro.decode, version 1), read by compare_decode.c ---- */
+
+/* One run of a prompt: decoded in a batch of `batch`, repetition `repeat`. */
+typedef struct clr_drun {
+    size_t batch, repeat;
+    char fingerprint[17]; /* of the completion, 16 lower-case hex digits */
+} clr_drun;
+
+typedef struct clr_dprompt {
+    char fingerprint[17]; /* the reference completion: the prompt decoded alone */
+    clr_drun *runs;
+    size_t nruns;
+    int one; /* every run gave the reference's completion */
+} clr_dprompt;
+
+/* A batch size's speed; NaN where the document has null or nothing. */
+typedef struct clr_dbatch {
+    size_t batch;
+    double tokens_per_s, step_ms, roof_fraction, overhead_vs_fast;
+} clr_dbatch;
+
+typedef struct clr_dmode {
+    char *mode;
+    char *not_run; /* why the mode did not run; NULL where it ran */
+    clr_dprompt *prompts; /* config.prompts of them, by prompt index; none where not run */
+    size_t nprompts;
+    clr_dbatch *batches;
+    size_t nbatches;
+    size_t one_completion; /* prompts with one completion over every run */
+} clr_dmode;
+
+/* A decode document, checked field by field (it may come from another machine). Strings are
+ * raw, valid UTF-8: escape them where they land. */
+typedef struct clr_ddoc {
+    char *file;                     /* the path it was read from */
+    char *path;                     /* the same, invalid UTF-8 replaced: the label to print */
+    char *device, *platform, *driver;
+    char *label;                    /* "device (driver)", with the file where two would look alike */
+    char *model, *activations;
+    size_t prompts, tokens, repeats;
+    long long seed;
+    size_t *batches;
+    size_t nbatches;
+    char *experiment_key;           /* canonical JSON of what makes two documents comparable */
+    size_t experiment;              /* index into clr_comparison.experiments */
+    clr_dmode *modes;
+    size_t nmodes;
+} clr_ddoc;
+
+/* One mode of one experiment, over the documents that ran it. */
+typedef struct clr_dagreement {
+    const char *mode;
+    size_t *docs;             /* decode documents (indices into cmp->decode) that ran it */
+    const clr_dmode **runs;   /* per entry of docs: that document's mode */
+    size_t ndocs;
+    size_t *not_run;          /* documents of the experiment that have the mode but did not run it */
+    size_t nnot_run;
+    size_t prompts;
+    size_t one_everywhere;    /* prompts whose every run on every device gave one completion */
+    size_t same_reference;    /* prompts whose reference completion is the same on every device */
+    size_t *differing;        /* the prompts not one_everywhere, in order */
+    size_t ndiffering;
+} clr_dagreement;
+
+/* Documents with the same model (name and config) and the same config (prompts, tokens,
+ * batches, repeats, seed, activations, prompt ids): only these are compared. */
+typedef struct clr_dexperiment {
+    size_t *docs; /* in input order */
+    size_t ndocs;
+    clr_dagreement *modes; /* in order of first appearance */
+    size_t nmodes;
+} clr_dexperiment;
+
 typedef struct clr_comparison {
     clr_rdoc *docs;
     size_t ndocs;
@@ -50,6 +126,10 @@ typedef struct clr_comparison {
     size_t nmatches;
     clr_device_claim *device_claims;
     size_t ndevice_claims;
+    clr_ddoc *decode; /* decode documents, read only with CLR_COMPARE_DECODE */
+    size_t ndecode;
+    clr_dexperiment *experiments;
+    size_t nexperiments;
 } clr_comparison;
 
 /* Reads the inputs, files and folders: a folder stands for every *.json below it (each folder's
@@ -62,6 +142,13 @@ typedef struct clr_comparison {
  * message names every input and what it was). Then matches the cases and judges the
  * device-invariance claims. Free with clr_compare_free, whatever it returned. */
 int clr_compare_load(char *const *paths, size_t npaths, clr_comparison *cmp, clr_error *err);
+/* As clr_compare_load; with CLR_COMPARE_DECODE in flags (compare and report), decode
+ * documents are read too, into cmp->decode, and grouped into cmp->experiments: a damaged one
+ * is skipped with what is wrong with it (never an error), and inputs holding decode documents
+ * only are no error either. Every input file read is in cmp->files or in a decode document's
+ * path, for clr_check_output_path. */
+#define CLR_COMPARE_DECODE 1
+int clr_compare_load_with(char *const *paths, size_t npaths, int flags, clr_comparison *cmp, clr_error *err);
 void clr_compare_free(clr_comparison *cmp);
 /* One line per skipped input, "clrepro: skipped PATH: what it is", escaped (clr_escape). */
 void clr_compare_print_skipped(const clr_comparison *cmp, FILE *out);
@@ -77,6 +164,27 @@ void clr_group_name(size_t g, char buf[8]);
  * is missing or not writable. Nothing is created. */
 int clr_check_output_path(char *const *inputs, size_t ninputs, const char *path, const char *option,
                           int parent_must_exist, clr_error *err);
+
+/* compare_decode.c, for compare.c and report_html.c. Reads path, a file of schema
+ * clrepro.decode: CLR_OK with *doc filled, or CLR_OK with why[0] set (what is wrong with it;
+ * *doc empty); CLR_EFAIL only when out of memory. */
+int clr_decode_doc_load(const char *path, clr_ddoc *doc, char *why, size_t size, clr_error *err);
+void clr_ddoc_free(clr_ddoc *doc);
+/* Labels the decode documents and groups them by experiment, then judges the agreement. */
+int clr_decode_group(clr_comparison *cmp, clr_error *err);
+void clr_decode_free(clr_comparison *cmp);
+/* The model, activations, prompts, tokens, batches, repeats and seed of an experiment, as
+ * plain (raw) text for a heading; malloc'ed, NULL when out of memory. */
+char *clr_decode_experiment_title(const clr_ddoc *d);
+/* The decode section of compare.md; the "decode" array of compare.json (a new reference, NULL
+ * when out of memory). */
+void clr_decode_markdown(const clr_comparison *cmp, clr_text *t);
+json_t *clr_decode_json(const clr_comparison *cmp);
+
+/* clr_check_output_path against every document read into cmp, run results and decode
+ * documents (those found in folders are inputs too). */
+int clr_check_output_documents(const clr_comparison *cmp, const char *path, const char *option, int parent_must_exist,
+                               clr_error *err);
 
 /* Each returns the whole text, or NULL with err filled (out of memory, or a string the format
  * cannot hold): never a text with something left out. */

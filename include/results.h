@@ -84,6 +84,9 @@ int clr_results_load(const char *path, clr_rdoc *doc, clr_error *err);
  * CLR_EUSAGE: a file that cannot be read, a .json file that is not valid JSON (a damaged
  * document?), and a results document that is damaged or of another schema version. */
 int clr_results_load_or_identify(const char *path, clr_rdoc *doc, char *what, size_t size, clr_error *err);
+/* `what` for a decode document (schema clrepro.decode): compare and report read those too
+ * (compare.h, CLR_COMPARE_DECODE). */
+#define CLR_DECODE_WHAT "a decode document (schema clrepro.decode, written by `clrepro decode`)"
 void clr_rdoc_free(clr_rdoc *doc);
 
 /* Appends item to the JSON array arr, taking it; -1 (item released) when either is NULL (a

@@ -372,17 +372,17 @@ static int cmd_baseline(const clr_cli *cli, clr_error *err)
 /* The inputs of report and export (cli->files), read into *cmp, when -o names no input: neither
  * a file named nor, once the folders are read, a results document found in them ("-o -" is
  * stdout). What was skipped is listed on stderr (not with --quiet). */
-static int load_for_output(const clr_cli *cli, clr_comparison *cmp, clr_error *err)
+static int load_for_output(const clr_cli *cli, int flags, clr_comparison *cmp, clr_error *err)
 {
     int to_stdout = !strcmp(cli->output, "-");
     memset(cmp, 0, sizeof *cmp);
     int rc = to_stdout ? CLR_OK : clr_check_output_path(cli->files, cli->nfiles, cli->output, "-o", 1, err);
     if (rc == CLR_OK)
-        rc = clr_compare_load(cli->files, cli->nfiles, cmp, err);
+        rc = clr_compare_load_with(cli->files, cli->nfiles, flags, cmp, err);
     if (rc == CLR_OK && !cli->quiet)
         clr_compare_print_skipped(cmp, stderr);
     if (rc == CLR_OK && !to_stdout) /* the documents found in folders are inputs too */
-        rc = clr_check_output_path(cmp->files, cmp->ndocs, cli->output, "-o", 1, err);
+        rc = clr_check_output_documents(cmp, cli->output, "-o", 1, err);
     return rc;
 }
 
@@ -403,7 +403,7 @@ static int cmd_export(const clr_cli *cli, clr_error *err)
 {
     int to_stdout = !strcmp(cli->output, "-");
     clr_comparison cmp;
-    int rc = load_for_output(cli, &cmp, err);
+    int rc = load_for_output(cli, 0, &cmp, err);
     size_t written = 0, left_out = 0;
     char *text = rc == CLR_OK ? clr_export_gbench(&cmp, &written, &left_out, err) : NULL;
     if (rc == CLR_OK && !text)
@@ -450,12 +450,12 @@ static int cmd_compare(const clr_cli *cli, clr_error *err)
         }
     }
     if (rc == CLR_OK)
-        rc = clr_compare_load(cli->files, cli->nfiles, &cmp, err);
+        rc = clr_compare_load_with(cli->files, cli->nfiles, CLR_COMPARE_DECODE, &cmp, err);
     if (rc == CLR_OK && !cli->quiet)
         clr_compare_print_skipped(&cmp, stderr);
     /* The documents found in folders are inputs too. */
     for (int i = 0; i < 3 && rc == CLR_OK; ++i)
-        rc = clr_check_output_path(cmp.files, cmp.ndocs, paths[i], "--out", 0, err);
+        rc = clr_check_output_documents(&cmp, paths[i], "--out", 0, err);
     if (rc == CLR_OK && (!(texts[0] = clr_compare_markdown(&cmp, err)) || !(texts[1] = clr_compare_csv(&cmp, err)) ||
                          !(texts[2] = clr_compare_json(&cmp, err))))
         rc = err->code ? err->code : CLR_EFAIL;
@@ -479,7 +479,7 @@ static int cmd_report(const clr_cli *cli, clr_error *err)
 {
     int to_stdout = !strcmp(cli->output, "-");
     clr_comparison cmp;
-    int rc = load_for_output(cli, &cmp, err);
+    int rc = load_for_output(cli, CLR_COMPARE_DECODE, &cmp, err);
     char *html = rc == CLR_OK ? clr_report_html(&cmp, err) : NULL;
     if (rc == CLR_OK && !html)
         rc = err->code ? err->code : CLR_EFAIL;
@@ -489,10 +489,10 @@ static int cmd_report(const clr_cli *cli, clr_error *err)
         char shown[1024];
         clr_escape(cli->output, shown, sizeof shown);
         if (cmp.nskipped)
-            printf("report: %s (%zu documents; %zu other inputs skipped, listed on stderr)\n", shown, cmp.ndocs,
-                   cmp.nskipped);
+            printf("report: %s (%zu documents; %zu other inputs skipped, listed on stderr)\n", shown,
+                   cmp.ndocs + cmp.ndecode, cmp.nskipped);
         else
-            printf("report: %s (%zu documents)\n", shown, cmp.ndocs);
+            printf("report: %s (%zu documents)\n", shown, cmp.ndocs + cmp.ndecode);
     }
     free(html);
     clr_compare_free(&cmp);

@@ -8,8 +8,9 @@
  * in (text.h), and a text that cannot be made whole is an error, never a text with a case
  * left out. Inputs are files and folders (every *.json below a folder): run results are read,
  * any other document (compare, demo order, unrelated JSON) is set aside with what it is, for
- * the command to list. Also checks, before anything is written, that no output is one of the
- * inputs. */
+ * the command to list; decode documents, for compare and report, are read and judged by
+ * compare_decode.c, whose section this file's writers add. Also checks, before anything is
+ * written, that no output is one of the inputs. */
 #include "compare.h"
 
 #include <dirent.h>
@@ -570,7 +571,7 @@ static int add_skipped(clr_comparison *cmp, const char *path, const char *why, c
 }
 
 /* No document to read: one message naming every input and what it was. */
-static int fail_nothing_usable(const clr_comparison *cmp, clr_error *err)
+static int fail_nothing_usable(const clr_comparison *cmp, int flags, clr_error *err)
 {
     clr_text t = {0};
     clr_text_printf(&t, "no run results among the inputs: ");
@@ -581,16 +582,40 @@ static int fail_nothing_usable(const clr_comparison *cmp, clr_error *err)
         }
         clr_text_printf(&t, "%s%s is %s", i ? "; " : "", cmp->skipped[i].path, cmp->skipped[i].why);
     }
-    clr_text_printf(&t, ". Name the .json files `clrepro run` writes (results/<device>/<op>.json) or folders that "
-                        "hold them");
+    clr_text_printf(&t, ". Name the .json files `clrepro run` writes (results/<device>/<op>.json)%s or folders that "
+                        "hold them",
+                    flags & CLR_COMPARE_DECODE ? " or `clrepro decode` writes (<out>/<device>/decode.json)" : "");
     int rc = t.failed ? clr_fail(err, CLR_EFAIL, "out of host memory")
                       : clr_fail(err, CLR_EUSAGE, "%s", t.buf);
     free(t.buf);
     return rc;
 }
 
+/* A decode document (with CLR_COMPARE_DECODE): into cmp->decode, or, when damaged, into
+ * cmp->skipped with what is wrong with it. */
+static int read_decode(const char *path, clr_comparison *cmp, clr_error *err)
+{
+    char why[512];
+    clr_ddoc doc;
+    int rc = clr_decode_doc_load(path, &doc, why, sizeof why, err);
+    if (rc == CLR_OK && why[0]) {
+        char what[640];
+        snprintf(what, sizeof what, "a damaged decode document (schema clrepro.decode), not compared: %s", why);
+        return add_skipped(cmp, path, what, err);
+    }
+    if (rc == CLR_OK && cmp->ndecode == MAX_DOCS) {
+        clr_ddoc_free(&doc);
+        rc = clr_fail(err, CLR_EUSAGE, "more than %d decode documents among the inputs (the next: %s); compare "
+                                       "and report read at most %d at once: name fewer files or folders",
+                      MAX_DOCS, path, MAX_DOCS);
+    } else if (rc == CLR_OK) {
+        cmp->decode[cmp->ndecode++] = doc;
+    }
+    return rc;
+}
+
 /* Reads every input: run results become documents, anything else is listed in cmp->skipped. */
-static int read_inputs(const input_list *inputs, clr_comparison *cmp, clr_error *err)
+static int read_inputs(const input_list *inputs, int flags, clr_comparison *cmp, clr_error *err)
 {
     struct stat *seen = calloc(inputs->n ? inputs->n : 1, sizeof *seen); /* each file read once */
     const char **seen_path = calloc(inputs->n ? inputs->n : 1, sizeof *seen_path);
@@ -620,7 +645,9 @@ static int read_inputs(const input_list *inputs, clr_comparison *cmp, clr_error 
         char what[256];
         clr_rdoc doc;
         rc = clr_results_load_or_identify(path, &doc, what, sizeof what, err);
-        if (rc == CLR_OK && what[0]) {
+        if (rc == CLR_OK && (flags & CLR_COMPARE_DECODE) && !strcmp(what, CLR_DECODE_WHAT)) {
+            rc = read_decode(path, cmp, err);
+        } else if (rc == CLR_OK && what[0]) {
             rc = add_skipped(cmp, path, what, err);
         } else if (rc == CLR_OK && cmp->ndocs == MAX_DOCS) {
             clr_rdoc_free(&doc);
@@ -641,6 +668,11 @@ static int read_inputs(const input_list *inputs, clr_comparison *cmp, clr_error 
 
 int clr_compare_load(char *const *paths, size_t npaths, clr_comparison *cmp, clr_error *err)
 {
+    return clr_compare_load_with(paths, npaths, 0, cmp, err);
+}
+
+int clr_compare_load_with(char *const *paths, size_t npaths, int flags, clr_comparison *cmp, clr_error *err)
+{
     memset(cmp, 0, sizeof *cmp);
     if (npaths == 0)
         return clr_fail(err, CLR_EUSAGE, "name at least one results .json file (results/<device>/<op>.json) or a "
@@ -648,7 +680,9 @@ int clr_compare_load(char *const *paths, size_t npaths, clr_comparison *cmp, clr
     cmp->docs = calloc(MAX_DOCS, sizeof *cmp->docs);
     cmp->labels = calloc(MAX_DOCS, sizeof *cmp->labels);
     cmp->files = calloc(MAX_DOCS, sizeof *cmp->files);
-    if (!cmp->docs || !cmp->labels || !cmp->files)
+    if (flags & CLR_COMPARE_DECODE)
+        cmp->decode = calloc(MAX_DOCS, sizeof *cmp->decode);
+    if (!cmp->docs || !cmp->labels || !cmp->files || ((flags & CLR_COMPARE_DECODE) && !cmp->decode))
         return clr_fail(err, CLR_EFAIL, "out of host memory");
     input_list inputs = {0};
     int rc = CLR_OK;
@@ -664,12 +698,12 @@ int clr_compare_load(char *const *paths, size_t npaths, clr_comparison *cmp, clr
             rc = add_input(&inputs, clr_strdup(paths[i]), 1, err);
     }
     if (rc == CLR_OK)
-        rc = read_inputs(&inputs, cmp, err);
+        rc = read_inputs(&inputs, flags, cmp, err);
     for (size_t i = 0; i < inputs.n; ++i)
         free(inputs.items[i].path);
     free(inputs.items);
-    if (rc == CLR_OK && cmp->ndocs == 0)
-        rc = fail_nothing_usable(cmp, err);
+    if (rc == CLR_OK && cmp->ndocs == 0 && cmp->ndecode == 0)
+        rc = fail_nothing_usable(cmp, flags, err);
     if (rc)
         return rc;
     /* Labels: device (driver), with the file where two documents would otherwise look alike. */
@@ -690,7 +724,8 @@ int clr_compare_load(char *const *paths, size_t npaths, clr_comparison *cmp, clr
         cmp->labels[i] = t.buf;
     }
     rc = match_cases(cmp, err);
-    return rc ? rc : judge_device_claims(cmp, err);
+    rc = rc ? rc : judge_device_claims(cmp, err);
+    return rc ? rc : clr_decode_group(cmp, err);
 }
 
 void clr_compare_print_skipped(const clr_comparison *cmp, FILE *out)
@@ -725,6 +760,7 @@ void clr_compare_free(clr_comparison *cmp)
     free(cmp->docs);
     free(cmp->labels);
     free(cmp->matches);
+    clr_decode_free(cmp);
     memset(cmp, 0, sizeof *cmp);
 }
 
@@ -780,6 +816,15 @@ int clr_check_output_path(char *const *inputs, size_t ninputs, const char *path,
         rc = clr_fail(err, CLR_EUSAGE, "%s %s: directory %s is not writable; choose another output file", option,
                       path, dir);
     free(dir);
+    return rc;
+}
+
+int clr_check_output_documents(const clr_comparison *cmp, const char *path, const char *option, int parent_must_exist,
+                               clr_error *err)
+{
+    int rc = clr_check_output_path(cmp->files, cmp->ndocs, path, option, parent_must_exist, err);
+    for (size_t i = 0; i < cmp->ndecode && rc == CLR_OK; ++i)
+        rc = clr_check_output_path(&cmp->decode[i].file, 1, path, option, parent_must_exist, err);
     return rc;
 }
 
@@ -1002,6 +1047,11 @@ clr_cost_row *clr_invariance_costs(const clr_comparison *cmp, size_t *n)
 char *clr_compare_markdown(const clr_comparison *cmp, clr_error *err)
 {
     clr_text t = {0};
+    if (cmp->ndocs == 0) { /* decode documents only */
+        clr_text_printf(&t, "# clrepro %s: comparison of %zu decode documents\n", CLREPRO_VERSION, cmp->ndecode);
+        clr_decode_markdown(cmp, &t);
+        return clr_text_take(&t, "compare.md", err);
+    }
     clr_text_printf(&t, "# clrepro %s: comparison of %zu results documents\n\n", CLREPRO_VERSION, cmp->ndocs);
     clr_text_printf(&t, "| # | device (driver) | platform | run | tool | file |\n|---:|---|---|---|---|---|\n");
     for (size_t i = 0; i < cmp->ndocs; ++i) {
@@ -1122,6 +1172,8 @@ char *clr_compare_markdown(const clr_comparison *cmp, clr_error *err)
         else
             clr_text_printf(&t, " - | - |\n");
     }
+    if (cmp->ndecode)
+        clr_decode_markdown(cmp, &t);
     return clr_text_take(&t, "compare.md", err);
 }
 
@@ -1229,18 +1281,25 @@ char *clr_compare_json(const clr_comparison *cmp, clr_error *err)
     if (!costs || !cost || cj.failed)
         failed = "the cost of invariance";
     free(costs);
-    json_t *root = NULL;
+    json_t *root = NULL, *decode = cmp->ndecode ? clr_decode_json(cmp) : NULL;
+    if (cmp->ndecode && !decode)
+        failed = "the decode documents";
     if (!failed && docs && cases && same && device_claims)
         root = json_pack("{s:s, s:i, s:{s:s, s:s}, s:O, s:O, s:O, s:O, s:O}", "schema", "clrepro.compare",
                          "schema_version", 1, "tool", "name", "clrepro", "version", CLREPRO_VERSION, "documents", docs,
                          "cases", cases, "same_device", same, "device_claims", device_claims, "invariance_cost",
                          cost);
+    if (root && decode && json_object_set(root, "decode", decode))
+        failed = "the decode documents";
+    json_decref(decode);
     json_decref(cost);
     json_decref(docs);
     json_decref(cases);
     json_decref(same);
     json_decref(device_claims);
-    char *text = root ? json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17)) : NULL;
+    char *text = root && !failed
+                     ? json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17))
+                     : NULL;
     json_decref(root);
     if (!text)
         clr_fail(err, CLR_EFAIL, "cannot write compare.json: %s could not be serialised (out of host memory?)",

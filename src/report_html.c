@@ -23,6 +23,12 @@
  *      run, or GFLOP/s for matmul and attention; overhead), each quantity on one log axis for
  *      the whole document, attention's variance against the KV length, and every case in a
  *      folded sortable table (accuracy in u where the document gives it, else in ulp).
+ *   4. Decode (#decode), where decode documents were given (`clrepro decode`; compare_decode.c
+ *      reads and judges them): per experiment (#decode-N), the completion agreement per mode
+ *      (prompts with one completion on every run of every device, the same reference completion
+ *      on every device, one completion per device), then per device a mode x batch table of
+ *      tokens/s, % of the roof and the time against the fast mode. A report of decode documents
+ *      only is this section alone.
  * Every mark (point, bar, cell) has an SVG <title> child with its exact value, strategy, shape
  * and batch; the summary's cells a title attribute with the evidence. Ticks are round (1, 2,
  * 5 x 10^k; log axes powers of ten, with 2 and 5 between where the range is small, round
@@ -1118,9 +1124,10 @@ static void contents(report *r, int any_agreement)
     const clr_comparison *cmp = r->cmp;
     clr_text_printf(t, "<nav id='contents'><h2>Contents</h2><p><a href='#summary'>Summary</a> \xC2\xB7 "
                        "<a href='#cost'>What invariance costs</a> \xC2\xB7 <a href='#broken'>Broken claims</a> \xC2\xB7 "
-                       "<a href='#documents'>Documents</a>%s \xC2\xB7 "
+                       "<a href='#documents'>Documents</a>%s%s \xC2\xB7 "
                        "one section per document:</p><table class='toc'><thead><tr><th class='l'>operation</th>",
-                    any_agreement ? " \xC2\xB7 <a href='#agreement'>Agreement between devices</a>" : "");
+                    any_agreement ? " \xC2\xB7 <a href='#agreement'>Agreement between devices</a>" : "",
+                    cmp->ndecode ? " \xC2\xB7 <a href='#decode'>Decode: the same tokens across devices?</a>" : "");
     for (size_t k = 0; k < r->ndev; ++k) {
         clr_text_printf(t, "<th class='l'>D%zu ", k + 1);
         device_name(t, r, k);
@@ -2006,6 +2013,165 @@ static void document_section(report *r, size_t di)
     clr_text_printf(t, "</section>\n");
 }
 
+/* ---------------------------------------------------------------- decode documents */
+
+/* A figure of a decode document times scale (whole from 100 on, else 3 significant digits;
+ * a ratio with 2 decimals), then unit; a dash where the document has null. */
+static void decode_figure(clr_text *t, double v, double scale, const char *unit)
+{
+    if (isnan(v))
+        clr_text_printf(t, "\xE2\x80\x93");
+    else if (!strcmp(unit, "\xC3\x97"))
+        clr_text_printf(t, "%.2f%s", v * scale, unit);
+    else
+        clr_text_printf(t, v * scale >= 100 ? "%.0f%s" : "%.3g%s", v * scale, unit);
+}
+
+static void decode_agreement(report *r, const clr_dexperiment *x)
+{
+    clr_text *t = r->t;
+    const clr_comparison *cmp = r->cmp;
+    clr_text_printf(t, "<table class='sortable'><thead><tr><th class='l'>mode</th><th>devices</th><th>one completion "
+                       "on every device</th><th>same reference on every device</th>");
+    for (size_t k = 0; k < x->ndocs; ++k) {
+        clr_text_printf(t, "<th class='l'>d%zu ", x->docs[k]);
+        esc(t, cmp->decode[x->docs[k]].label);
+        clr_text_printf(t, ": one completion</th>");
+    }
+    clr_text_printf(t, "<th class='l'>prompts with more than one completion</th></tr></thead><tbody>");
+    for (size_t m = 0; m < x->nmodes; ++m) {
+        const clr_dagreement *a = &x->modes[m];
+        clr_text_printf(t, "<tr><td class='l'>");
+        esc(t, a->mode);
+        clr_text_printf(t, "</td><td data-v='%zu'>%zu</td>", a->ndocs, a->ndocs);
+        if (a->ndocs)
+            clr_text_printf(t, "<td data-v='%zu' class='%s'>%zu/%zu</td><td data-v='%zu' class='%s'>%zu/%zu</td>",
+                            a->one_everywhere, a->one_everywhere == a->prompts ? "held" : "varies",
+                            a->one_everywhere, a->prompts, a->same_reference,
+                            a->same_reference == a->prompts ? "held" : "varies", a->same_reference, a->prompts);
+        else
+            clr_text_printf(t, "<td class='none'>\xE2\x80\x93</td><td class='none'>\xE2\x80\x93</td>");
+        for (size_t k = 0; k < x->ndocs; ++k) {
+            size_t doc = x->docs[k], at = SIZE_MAX;
+            for (size_t i = 0; i < a->ndocs; ++i)
+                if (a->docs[i] == doc)
+                    at = i;
+            if (at != SIZE_MAX) {
+                size_t one = a->runs[at]->one_completion;
+                clr_text_printf(t, "<td data-v='%zu' class='%s'>%zu/%zu</td>", one,
+                                one == a->prompts ? "held" : "varies", one, a->prompts);
+                continue;
+            }
+            const clr_ddoc *d = &cmp->decode[doc];
+            const char *why = NULL;
+            for (size_t i = 0; i < d->nmodes; ++i)
+                if (!strcmp(d->modes[i].mode, a->mode))
+                    why = d->modes[i].not_run;
+            clr_text_printf(t, "<td class='untested'>%s", why ? "not run: " : "not in the document");
+            esc(t, why);
+            clr_text_printf(t, "</td>");
+        }
+        clr_text_printf(t, "<td class='l'>");
+        if (!a->ndocs)
+            clr_text_printf(t, "\xE2\x80\x93");
+        else if (!a->ndiffering)
+            clr_text_printf(t, "none");
+        for (size_t i = 0; i < a->ndiffering; ++i)
+            clr_text_printf(t, "%s%zu", i ? ", " : "", a->differing[i]);
+        clr_text_printf(t, "</td></tr>");
+    }
+    clr_text_printf(t, "</tbody></table>\n");
+}
+
+/* One device's speed: mode x batch, tokens/s with % of the roof and the time against fast. */
+static void decode_speed(report *r, size_t doc)
+{
+    clr_text *t = r->t;
+    const clr_ddoc *d = &r->cmp->decode[doc];
+    clr_text_printf(t, "<p><b>d%zu ", doc);
+    esc(t, d->label);
+    clr_text_printf(t, "</b> <span class='meta'>");
+    esc(t, d->platform);
+    clr_text_printf(t, "; file <code>");
+    esc(t, d->path);
+    clr_text_printf(t, "</code></span></p><table><thead><tr><th class='l'>mode</th>");
+    for (size_t b = 0; b < d->nbatches; ++b)
+        clr_text_printf(t, "<th>batch %zu</th>", d->batches[b]);
+    clr_text_printf(t, "</tr></thead><tbody>");
+    for (size_t m = 0; m < d->nmodes; ++m) {
+        const clr_dmode *mode = &d->modes[m];
+        clr_text_printf(t, "<tr><td class='l'>");
+        esc(t, mode->mode);
+        clr_text_printf(t, "</td>");
+        if (mode->not_run) {
+            clr_text_printf(t, "<td class='l untested' colspan='%zu'>not run: ", d->nbatches);
+            esc(t, mode->not_run);
+            clr_text_printf(t, "</td></tr>");
+            continue;
+        }
+        for (size_t b = 0; b < d->nbatches; ++b) {
+            const clr_dbatch *x = NULL;
+            for (size_t i = 0; i < mode->nbatches && !x; ++i)
+                if (mode->batches[i].batch == d->batches[b])
+                    x = &mode->batches[i];
+            if (!x) {
+                clr_text_printf(t, "<td class='none'>\xE2\x80\x93</td>");
+                continue;
+            }
+            clr_text_printf(t, "<td title='");
+            esc(t, mode->mode);
+            clr_text_printf(t, ", batch %zu: ", x->batch);
+            decode_figure(t, x->tokens_per_s, 1, " tokens/s; step ");
+            decode_figure(t, x->step_ms, 1, " ms; ");
+            decode_figure(t, x->roof_fraction, 100, "% of the roof; step time ");
+            decode_figure(t, x->overhead_vs_fast, 1, "\xC3\x97");
+            clr_text_printf(t, " the fast mode\xE2\x80\x99s' data-v='%.6g'>",
+                            isnan(x->tokens_per_s) ? 0 : x->tokens_per_s);
+            decode_figure(t, x->tokens_per_s, 1, "");
+            clr_text_printf(t, " <small>");
+            decode_figure(t, x->roof_fraction, 100, "%");
+            clr_text_printf(t, " \xC2\xB7 ");
+            decode_figure(t, x->overhead_vs_fast, 1, "\xC3\x97");
+            clr_text_printf(t, "</small></td>");
+        }
+        clr_text_printf(t, "</tr>");
+    }
+    clr_text_printf(t, "</tbody></table>\n");
+}
+
+static void decode_section(report *r)
+{
+    clr_text *t = r->t;
+    const clr_comparison *cmp = r->cmp;
+    clr_text_printf(t, "<section id='decode'><h2>Decode: the same tokens across devices?</h2><p class='meta'>Documents "
+                       "of <code>clrepro decode</code>, grouped by experiment: only documents of the same model (name "
+                       "and configuration), prompts (their token ids), tokens, batches, repeats, seed and activations "
+                       "are compared. A completion is known by its fingerprint. Per mode: the prompts whose every run "
+                       "(every batch and repeat) on every device gave one completion; the prompts whose reference "
+                       "completion (the prompt decoded alone) is the same on every device; per device, the prompts "
+                       "with one completion there; and the prompts (numbered from 0) with more than one completion. "
+                       "Then per device, per mode and batch: tokens/s at the median step, with the share of the "
+                       "roof (the weights read once per step at the bandwidth measured in the same run) and the "
+                       "step time against the fast mode's. Hover a cell for its values.</p>\n");
+    for (size_t e = 0; e < cmp->nexperiments && !t->failed; ++e) {
+        const clr_dexperiment *x = &cmp->experiments[e];
+        char *title = clr_decode_experiment_title(&cmp->decode[x->docs[0]]);
+        if (!title) {
+            t->failed = 1;
+            break;
+        }
+        clr_text_printf(t, "<h3 id='decode-%zu'>Experiment %zu: ", e + 1, e + 1);
+        esc(t, title);
+        free(title);
+        clr_text_printf(t, "</h3><p class='meta'>%zu document%s%s</p>\n", x->ndocs, x->ndocs == 1 ? "" : "s",
+                        x->ndocs == 1 ? " (nothing to compare it with)" : "");
+        decode_agreement(r, x);
+        for (size_t k = 0; k < x->ndocs; ++k)
+            decode_speed(r, x->docs[k]);
+    }
+    clr_text_printf(t, "</section>\n");
+}
+
 /* ---------------------------------------------------------------- the page */
 
 char *clr_report_html(const clr_comparison *cmp, clr_error *err)
@@ -2017,7 +2183,15 @@ char *clr_report_html(const clr_comparison *cmp, clr_error *err)
     struct tm tm;
     gmtime_r(&now, &tm);
     strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", &tm);
-    if (index_all(&r) == 0) {
+    if (cmp->ndocs == 0) { /* decode documents only */
+        clr_text_printf(&t, "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+                            "<meta http-equiv='Content-Security-Policy' content=\"%s\">"
+                            "<title>clrepro report</title><style>%s</style></head><body>\n"
+                            "<h1>clrepro %s report</h1><p class='meta'>Generated %s from %zu decode documents.</p>\n",
+                        report_csp, clr_report_style, CLREPRO_VERSION, when, cmp->ndecode);
+        decode_section(&r);
+        clr_text_printf(&t, "<script>%s</script>\n</body></html>\n", clr_report_script);
+    } else if (index_all(&r) == 0) {
         clr_text_printf(&t, "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
                             "<meta http-equiv='Content-Security-Policy' content=\"%s\">"
                             "<title>clrepro report</title><style>%s</style></head><body>\n"
@@ -2040,6 +2214,8 @@ char *clr_report_html(const clr_comparison *cmp, clr_error *err)
         free(agree.buf);
         for (size_t p = 0; p < cmp->ndocs && !r.oom && !t.failed; ++p)
             document_section(&r, r.doc_order[p]);
+        if (cmp->ndecode)
+            decode_section(&r);
         clr_text_printf(&t, "<script>%s</script>\n</body></html>\n", clr_report_script);
     }
     for (size_t i = 0; i < r.nowned; ++i)

@@ -11,7 +11,8 @@
  * set matched correctly, more than 26 fingerprint groups, outputs that would overwrite an
  * input or go to a directory named '-', and inputs given as files and folders: run results
  * read, anything else skipped and listed (the committed results/ folder and the README's glob
- * over it included). */
+ * over it included). Decode documents (schema clrepro.decode): grouped by experiment and judged
+ * in compare.md, compare.json and the report, escaped there, damaged ones skipped with why. */
 #include <check.h>
 #include "test_util.h"
 #include <ctype.h>
@@ -1773,6 +1774,268 @@ START_TEST(compare_invariance_cost)
 }
 END_TEST
 
+/* ---- decode documents (schema clrepro.decode) ---- */
+
+/* A mode of a hand-made decode document of 3 prompts, batches 1 and 2, one repeat: per prompt
+ * the reference fingerprint (the batch-1 run) and the batch-2 run's (NULL: the reference's);
+ * not_run: the mode did not run. */
+typedef struct hand_dmode {
+    const char *mode;
+    const char *ref[3], *batch2[3];
+    const char *not_run;
+} hand_dmode;
+
+static char *decode_text(const char *device, const char *model, const hand_dmode *modes, size_t nmodes)
+{
+    json_t *jmodes = json_array();
+    for (size_t m = 0; m < nmodes; ++m) {
+        json_t *jm = json_pack("{s:s, s:s}", "mode", modes[m].mode, "summary", "hand-made");
+        if (modes[m].not_run) {
+            json_object_set_new(jm, "not_run", json_string(modes[m].not_run));
+            json_array_append_new(jmodes, jm);
+            continue;
+        }
+        json_t *prompts = json_array(), *batches = json_array();
+        for (int i = 0; i < 3; ++i) {
+            const char *b2 = modes[m].batch2[i] ? modes[m].batch2[i] : modes[m].ref[i];
+            json_array_append_new(
+                prompts, json_pack("{s:i, s:s, s:s, s:[i,i], s:i, s:[{s:i, s:i, s:s, s:s}, {s:i, s:i, s:s, s:s}]}",
+                                   "prompt", i, "fingerprint", modes[m].ref[i], "logits_fingerprint",
+                                   "0000000000000000", "completion", 5, 6, "distinct", b2 == modes[m].ref[i] ? 1 : 2,
+                                   "runs", "batch", 1, "repeat", 0, "fingerprint", modes[m].ref[i],
+                                   "logits_fingerprint", "0000000000000000", "batch", 2, "repeat", 0, "fingerprint",
+                                   b2, "logits_fingerprint", "0000000000000000"));
+        }
+        for (int b = 1; b <= 2; ++b)
+            json_array_append_new(batches, json_pack("{s:i, s:f, s:f, s:f, s:o}", "batch", b, "tokens_per_s",
+                                                     100.0 * b + (double)m, "step_ms", 10.0 / b, "roof_fraction",
+                                                     0.25, "overhead_vs_fast", m ? json_real(1.5) : json_null()));
+        json_object_set_new(jm, "prompts", prompts);
+        json_object_set_new(jm, "batches", batches);
+        json_array_append_new(jmodes, jm);
+    }
+    json_t *doc = json_pack(
+        "{s:s, s:i, s:{s:s, s:s, s:s}, s:{s:s, s:{s:i, s:f}}, s:{s:i, s:i, s:[i,i], s:i, s:i, s:s, s:[[i,i],[i],[i]]},"
+        " s:{s:f}, s:o}",
+        "schema", "clrepro.decode", "schema_version", 1, "device", "name", device, "platform", "P", "driver_version",
+        "1.0", "model", "name", model, "config", "dim", 288, "rms_eps", 1e-5, "config", "prompts", 3, "tokens", 2,
+        "batches", 1, 2, "repeats", 1, "seed", 42, "activations", "bf16", "prompt_ids", 1, 2, 3, 4, "roof",
+        "read_gbps", 100.0, "modes", jmodes);
+    ck_assert_ptr_nonnull(doc);
+    char *text = json_dumps(doc, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+    json_decref(doc);
+    return text;
+}
+
+static void write_decode(const char *dir, const char *name, const char *text)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    char *slash = strrchr(path, '/');
+    *slash = '\0';
+    mkdir(path, 0755);
+    *slash = '/';
+    write_file(path, text);
+}
+
+#define FA "aaaaaaaaaaaaaaaa"
+#define FB "bbbbbbbbbbbbbbbb"
+#define FC "cccccccccccccccc"
+#define FX "dddddddddddddddd"
+#define HOSTILE_DEVICE "GPU | B <script>alert(1)</script> & `x` *y*"
+
+/* dir/a: GPU A; dir/b: a hostile device name, the same experiment: fast differs from A in
+ * batch 2 of prompt 1 only, invariant in prompt 2's reference only (one completion within B,
+ * another than A's), portable not run; dir/c: another model (another experiment); dir/d,
+ * dir/e: damaged. */
+static char *decode_tree(void)
+{
+    char *dir = temp_dir();
+    hand_dmode a[] = {{"fast", {FA, FB, FC}, {NULL, NULL, NULL}, NULL},
+                      {"invariant", {FA, FB, FC}, {NULL, NULL, NULL}, NULL},
+                      {"portable", {FA, FB, FC}, {NULL, NULL, NULL}, NULL}};
+    hand_dmode b[] = {{"fast", {FA, FB, FC}, {NULL, FX, NULL}, NULL},
+                      {"invariant", {FA, FB, FX}, {NULL, NULL, FX}, NULL},
+                      {"portable", {NULL, NULL, NULL}, {NULL, NULL, NULL}, "needs <fp64> | here"}};
+    char *text = decode_text("GPU A", "synthetic small", a, 3);
+    write_decode(dir, "a/decode.json", text);
+    free(text);
+    text = decode_text(HOSTILE_DEVICE, "synthetic small", b, 3);
+    write_decode(dir, "b/decode.json", text);
+    free(text);
+    text = decode_text("GPU A", "synthetic 1b", a, 1);
+    write_decode(dir, "c/decode.json", text);
+    /* damaged: a fingerprint that is not hex; a schema version of the future */
+    char *first = strstr(text, FA);
+    memcpy(first, "zz", 2);
+    write_decode(dir, "d/decode.json", text);
+    free(text);
+    write_decode(dir, "e/decode.json", "{\"schema\": \"clrepro.decode\", \"schema_version\": 2}");
+    return dir;
+}
+
+/* Decode documents in compare and report: grouped by experiment, judged, escaped everywhere;
+ * damaged ones skipped with what is wrong; alone or beside run results (whose output then
+ * stays as it was, the decode section after it). */
+START_TEST(compare_decode_documents)
+{
+    char *dir = decode_tree();
+    clr_comparison cmp;
+    clr_error err = {0};
+    char *one[] = {dir};
+    ck_assert_msg(clr_compare_load_with(one, 1, CLR_COMPARE_DECODE, &cmp, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(cmp.ndocs, 0);
+    ck_assert_uint_eq(cmp.ndecode, 3);
+    ck_assert_uint_eq(cmp.nskipped, 2);
+    ck_assert_msg(strstr(skipped_why(&cmp, "d/decode.json"), "damaged decode document") &&
+                  strstr(skipped_why(&cmp, "d/decode.json"), "modes[0].prompts[0].fingerprint should be 16 hex"),
+                  "%s", skipped_why(&cmp, "d/decode.json"));
+    ck_assert_msg(strstr(skipped_why(&cmp, "e/decode.json"), "schema version 2"), "%s",
+                  skipped_why(&cmp, "e/decode.json"));
+    /* two experiments: a and b together, c alone */
+    ck_assert_uint_eq(cmp.nexperiments, 2);
+    ck_assert_uint_eq(cmp.experiments[0].ndocs, 2);
+    ck_assert_uint_eq(cmp.experiments[1].ndocs, 1);
+    ck_assert_uint_eq(cmp.experiments[1].docs[0], 2);
+    const clr_dexperiment *x = &cmp.experiments[0];
+    ck_assert_uint_eq(x->nmodes, 3);
+    const clr_dagreement *fast = &x->modes[0], *inv = &x->modes[1], *port = &x->modes[2];
+    ck_assert_str_eq(fast->mode, "fast");
+    ck_assert_uint_eq(fast->ndocs, 2);
+    ck_assert_uint_eq(fast->one_everywhere, 2);
+    ck_assert_uint_eq(fast->same_reference, 3);
+    ck_assert_uint_eq(fast->runs[0]->one_completion, 3);
+    ck_assert_uint_eq(fast->runs[1]->one_completion, 2);
+    ck_assert_uint_eq(fast->ndiffering, 1);
+    ck_assert_uint_eq(fast->differing[0], 1);
+    ck_assert_uint_eq(inv->one_everywhere, 2);
+    ck_assert_uint_eq(inv->same_reference, 2);
+    ck_assert_uint_eq(inv->runs[1]->one_completion, 3);
+    ck_assert_uint_eq(inv->differing[0], 2);
+    ck_assert_uint_eq(port->ndocs, 1);
+    ck_assert_uint_eq(port->nnot_run, 1);
+
+    /* compare.md: the section, every table row whole, the hostile name and reason escaped */
+    char *md = clr_compare_markdown(&cmp, &err);
+    ck_assert_ptr_nonnull(md);
+    ck_assert_ptr_nonnull(strstr(md, "comparison of 3 decode documents"));
+    ck_assert_ptr_nonnull(strstr(md, "## Decode: the same tokens across devices?"));
+    ck_assert_ptr_nonnull(strstr(md, "### Experiment 1: synthetic small; bf16 activations, 3 prompts of 2 tokens"));
+    ck_assert_ptr_nonnull(strstr(md, "### Experiment 2: synthetic 1b"));
+    ck_assert_uint_eq(md_check_tables(md, "| mode | devices |"), 1); /* the last such table: experiment 2's */
+    ck_assert_msg(strstr(md, "| fast | 2: d0 GPU A (1.0); d1 GPU \\| B &lt;script&gt;alert(1)&lt;/script&gt; &amp; "
+                             "\\`x\\` \\*y\\* (1.0) | 2/3 | 3/3 | d0 3/3; d1 2/3 | 1 |"), "%s", md);
+    ck_assert_msg(strstr(md, "| invariant | 2: d0 GPU A (1.0); d1 GPU \\| B") &&
+                  strstr(md, "| 2/3 | 2/3 | d0 3/3; d1 3/3 | 2 |"), "%s", md);
+    ck_assert_msg(strstr(md, "| portable | 1: d0 GPU A (1.0). not run on d1 (needs &lt;fp64&gt; \\| here) | 3/3 | "
+                             "3/3 | d0 3/3 | none |"), "%s", md);
+    ck_assert_ptr_null(strstr(md, "<script>"));
+    free(md);
+
+    /* compare.json: the same figures */
+    char *js = clr_compare_json(&cmp, &err);
+    ck_assert_ptr_nonnull(js);
+    json_error_t jerr;
+    json_t *root = json_loads(js, 0, &jerr);
+    ck_assert_ptr_nonnull(root);
+    json_t *decode = json_object_get(root, "decode");
+    ck_assert_uint_eq(json_array_size(decode), 2);
+    json_t *e1 = json_array_get(decode, 0);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(e1, "documents"), 1), "device")),
+                     HOSTILE_DEVICE);
+    json_t *jfast = json_array_get(json_object_get(e1, "modes"), 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(jfast, "one_completion_everywhere")), 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(jfast, "same_reference_everywhere")), 3);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(json_object_get(jfast, "per_device"), 1),
+                                                        "prompts_with_one_completion")), 2);
+    ck_assert_int_eq(json_integer_value(json_array_get(json_object_get(jfast, "prompts_differing"), 0)), 1);
+    json_t *jport = json_array_get(json_object_get(e1, "modes"), 2);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(jport, "not_run"), 0), "why")),
+                     "needs <fp64> | here");
+    json_decref(root);
+    free(js);
+    /* compare.csv: run cases only (here none) */
+    char *csv = clr_compare_csv(&cmp, &err);
+    ck_assert_str_eq(csv, "run,strategy,shape,batch,documents,groups,same_bits,max_ulp,time_ratio,fastest,slowest\n");
+    free(csv);
+
+    /* the report: the section, escaped, nothing foreign in the page */
+    char why[256];
+    char *html = clr_report_html(&cmp, &err);
+    ck_assert_ptr_nonnull(html);
+    ck_assert_msg(!html_injection(html, why, sizeof why)[0], "%s", why);
+    ck_assert_ptr_nonnull(strstr(html, "<section id='decode'><h2>Decode: the same tokens across devices?</h2>"));
+    ck_assert_ptr_nonnull(strstr(html, "GPU | B &lt;script&gt;alert(1)&lt;/script&gt; &amp;"));
+    ck_assert_ptr_nonnull(strstr(html, "not run: needs &lt;fp64&gt; | here"));
+    ck_assert_ptr_nonnull(strstr(html, "<th>batch 2</th>"));
+    ck_assert_ptr_nonnull(strstr(html, ">201 <small>25% \xC2\xB7 1.50\xC3\x97</small>")); /* invariant, batch 2 */
+    ck_assert_ptr_nonnull(strstr(html, ">100 <small>25% \xC2\xB7 \xE2\x80\x93</small>")); /* fast: no ratio */
+    ck_assert_ptr_null(strstr(html, "<script>alert"));
+    free(html);
+    clr_compare_free(&cmp);
+
+    /* without CLR_COMPARE_DECODE (export, baseline): skipped as what they are */
+    ck_assert_int_eq(clr_compare_load(one, 1, &cmp, &err), CLR_EUSAGE);
+    ck_assert_msg(strstr(err.msg, "no run results among the inputs") && strstr(err.msg, "is a decode document"), "%s",
+                  err.msg);
+    clr_compare_free(&cmp);
+
+    /* beside run results: their Markdown and CSV as without the decode documents, the section after */
+    hand_case run_case[] = {{"tree", 1, "1111111111111111", "3f800000", 1e-3}};
+    char *run_text = document("GPU A", "1.0", run_case, 1, 1), run_path[4200];
+    snprintf(run_path, sizeof run_path, "%s/a/sum.json", dir);
+    write_file(run_path, run_text);
+    free(run_text);
+    char *runs_only[] = {run_path};
+    ck_assert_msg(clr_compare_load_with(runs_only, 1, CLR_COMPARE_DECODE, &cmp, &err) == 0, "%s", err.msg);
+    char *md_runs = clr_compare_markdown(&cmp, &err), *csv_runs = clr_compare_csv(&cmp, &err);
+    char *json_runs = clr_compare_json(&cmp, &err);
+    ck_assert_ptr_null(strstr(json_runs, "\"decode\""));
+    html = clr_report_html(&cmp, &err);
+    ck_assert_ptr_null(strstr(html, "decode"));
+    free(html);
+    free(json_runs);
+    clr_compare_free(&cmp);
+    char *both[] = {run_path, dir};
+    ck_assert_msg(clr_compare_load_with(both, 2, CLR_COMPARE_DECODE, &cmp, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(cmp.ndocs, 1);
+    ck_assert_uint_eq(cmp.ndecode, 3);
+    md = clr_compare_markdown(&cmp, &err);
+    csv = clr_compare_csv(&cmp, &err);
+    ck_assert_msg(!strncmp(md, md_runs, strlen(md_runs)) &&
+                  !strncmp(md + strlen(md_runs), "\n## Decode: the same tokens", 27), "%s", md);
+    ck_assert_str_eq(csv, csv_runs);
+    html = clr_report_html(&cmp, &err);
+    ck_assert_msg(!html_injection(html, why, sizeof why)[0], "%s", why);
+    ck_assert_ptr_nonnull(strstr(html, "<a href='#decode'>"));
+    ck_assert_ptr_nonnull(strstr(html, "id='decode-2'"));
+    free(html);
+    free(md);
+    free(csv);
+    free(md_runs);
+    free(csv_runs);
+    clr_compare_free(&cmp);
+    unlink(run_path);
+
+    /* the binary: compare and report of decode documents only; the damaged ones listed with why */
+    char *out;
+    ck_assert_int_eq(clrepro_in(dir, "compare . --out cmp", &out), 0);
+    ck_assert_msg(strstr(out, "comparison of 3 decode documents") &&
+                  strstr(out, "clrepro: skipped ./d/decode.json: a damaged decode document") &&
+                  strstr(out, "written: cmp/compare.{md,csv,json}"), "%s", out);
+    free(out);
+    ck_assert_int_eq(clrepro_in(dir, "report . -o r.html", &out), 0);
+    /* skipped: d, e and the compare document just written */
+    ck_assert_msg(strstr(out, "report: r.html (3 documents; 3 other inputs skipped"), "%s", out);
+    free(out);
+    ck_assert_int_eq(clrepro_in(dir, "report . -o a/decode.json", &out), 2);
+    ck_assert_msg(strstr(out, "is the input document"), "%s", out);
+    free(out);
+    remove_tree(dir);
+    free(dir);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("compare");
@@ -1805,6 +2068,7 @@ int main(void)
     tcase_add_test(t, report_committed_results_folder);
     tcase_add_test(t, report_switch_points);
     tcase_add_test(t, compare_invariance_cost);
+    tcase_add_test(t, compare_decode_documents);
     suite_add_tcase(s, t);
     return clr_run_suite(s);
 }
