@@ -27,6 +27,10 @@ const clr_decode_mode *clr_decode_mode_find(const char *name);
 
 typedef struct clr_decode_engine clr_decode_engine;
 
+/* CLR_EUSAGE where the model's shapes are beyond the engine (head_dim above attention's 256,
+ * sizes its kernels cannot index): checked as soon as the config is read. */
+int clr_decode_check_model(const clr_llama_config *c, clr_error *err);
+
 /* The model's weights on dev (float32, transposed into matmul's [K][N]), a KV cache of `cap`
  * tokens for each of max_batch sequences (row b of a step is cache slot b), and the programs.
  * CLR_EUSAGE where the model does not fit the device (named sizes) or a kernel does not build. */

@@ -243,6 +243,18 @@ static int create_state(clr_decode_engine *e, clr_error *err)
                : CLR_OK;
 }
 
+int clr_decode_check_model(const clr_llama_config *c, clr_error *err)
+{
+    if (c->head_dim > 256)
+        return clr_fail(err, CLR_EUSAGE, "decode: head_dim %zu; the engine's attention takes heads of at most 256",
+                        c->head_dim);
+    if (c->vocab > INT32_MAX || c->dim > UINT32_MAX / 4 || c->hidden > UINT32_MAX / 8 ||
+        (c->heads + 2 * c->kv_heads) * c->head_dim > UINT32_MAX / 4)
+        return clr_fail(err, CLR_EUSAGE, "decode: vocabulary %zu, dim %zu or hidden %zu is beyond what the engine's "
+                        "kernels index (32-bit sizes)", c->vocab, c->dim, c->hidden);
+    return CLR_OK;
+}
+
 int clr_decode_engine_create(const clr_device *dev, const clr_llama_weights *w, size_t max_batch, size_t cap,
                              const char *kernel_dir, clr_decode_engine **out, clr_error *err)
 {
@@ -251,9 +263,25 @@ int clr_decode_engine_create(const clr_device *dev, const clr_llama_weights *w, 
     if (max_batch == 0 || cap == 0 || cap > c->max_pos)
         return clr_fail(err, CLR_EUSAGE, "decode: %zu sequences of up to %zu tokens: need at least one of one, and "
                         "at most the model's %zu positions (max_position_embeddings)", max_batch, cap, c->max_pos);
-    if (c->head_dim > 256 || c->vocab > INT32_MAX || max_batch > UINT32_MAX / 4)
-        return clr_fail(err, CLR_EUSAGE, "decode: head_dim %zu (at most 256, attention's limit) or vocabulary %zu "
-                        "is beyond what the engine handles", c->head_dim, c->vocab);
+    if (clr_decode_check_model(c, err))
+        return err->code;
+    if (max_batch > UINT32_MAX / 4)
+        return clr_fail(err, CLR_EUSAGE, "decode: %zu sequences in a batch; at most %u", max_batch, UINT32_MAX / 4);
+    if (dev->max_work_group_size < TOP_WG)
+        return clr_fail(err, CLR_EUSAGE, "decode: %s takes work-groups of at most %zu work-items; the greedy choice "
+                        "needs %d", dev->name, dev->max_work_group_size, TOP_WG);
+    /* Everything the engine keeps on the device, against its memory: a model that does not fit is
+     * refused here, not found by a failing kernel. */
+    double qkv_n = (double)(c->heads + 2 * c->kv_heads) * c->head_dim, qd = (double)c->heads * c->head_dim;
+    double floats = (double)c->layers * ((double)c->dim * (qkv_n + 2.0 * c->hidden + 2) + qd * c->dim +
+                                         (double)c->hidden * c->dim +
+                                         2.0 * max_batch * cap * c->kv_heads * c->head_dim) +
+                    2.0 * c->vocab * c->dim + c->dim + (double)cap * c->head_dim +
+                    (double)max_batch * (3.0 * c->dim + qkv_n + qd + 3.0 * c->hidden + c->vocab + 7);
+    if (floats * sizeof(float) > (double)dev->global_mem)
+        return clr_fail(err, CLR_EUSAGE, "decode: the model's weights in float32 and a KV cache of %zu sequences x %zu "
+                        "tokens need %.2f GB; %s has %.2f GB; choose a smaller model, --batch or --tokens", max_batch,
+                        cap, floats * sizeof(float) / 1e9, dev->name, (double)dev->global_mem / 1e9);
     clr_decode_engine *e = clr_calloc(1, sizeof *e, "decode engine", err);
     if (!e)
         return err->code;
@@ -482,9 +510,11 @@ int clr_decode_engine_step(clr_decode_engine *e, size_t B, const int32_t *tokens
              (logits && CLR_CL(err, clEnqueueReadBuffer(e->queue, e->logits, CL_FALSE, 0, B * c->vocab * sizeof(float),
                                                         logits, 0, NULL, &done)));
     if (rc) {
-        /* nothing may still write into the caller's arrays or read lens once we return */
-        if (err->code == CLR_EUSAGE || !e->timeout)
-            clFinish(e->queue);
+        /* Nothing may still read lens or write into the caller's arrays once we return: what was
+         * enqueued is finished (no kernel can be overrunning: the time-out is found in wait_event). */
+        clFinish(e->queue);
+        if (done)
+            clReleaseEvent(done);
         free(lens);
         return err->code;
     }

@@ -14,6 +14,7 @@
  * from the counter-based generator keyed by (seed, batch, repeat, slot, restart): a run is the
  * same sequence of steps on every device, so completions are comparable across devices by
  * fingerprint. Results: <out>/<device>/decode.{json,csv,md}, all or none. */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
@@ -216,9 +217,12 @@ typedef struct slot {
     uint64_t restarts;
 } slot;
 
+/* A filler's key: its batch, repeat and slot. */
+static uint64_t filler_key(size_t B, unsigned r, size_t b) { return ((uint64_t)B << 40) ^ ((uint64_t)r << 20) ^ b; }
+
 static void filler_start(const experiment *x, size_t B, unsigned r, size_t b, slot *s, int first)
 {
-    uint64_t key = ((uint64_t)B << 40) ^ ((uint64_t)r << 20) ^ b;
+    uint64_t key = filler_key(B, r, b);
     uint64_t h = clr_hash(x->seed, STREAM_FILLER, key, s->restarts++);
     s->probe = -1;
     /* the first time at an assorted position of the cache, later from its start (a new sequence) */
@@ -245,7 +249,8 @@ static int run_group(const experiment *x, clr_decode_engine *e, mode_result *m, 
     for (size_t k = 0; rc == CLR_OK && k < n; ++k) {
         /* B >= P: spread over the batch; else B at a time; turned by the repeat */
         size_t b = B >= P ? (k * (B / P) + r) % B : (k + r) % B;
-        slots[b] = (slot){.probe = (int)(p0 + k), .pos = 0, .next = x->pr.ids[p0 + k][0]};
+        /* restarts continue from the filler it replaces: the filler after the probe draws anew */
+        slots[b] = (slot){.probe = (int)(p0 + k), .pos = 0, .next = x->pr.ids[p0 + k][0], .restarts = slots[b].restarts};
     }
     int32_t *gen = run ? clr_malloc(P * T * sizeof *gen, "completions", err) : m->ref;
     float *top1 = clr_malloc(P * T * sizeof *top1, "top logits", err);
@@ -304,7 +309,8 @@ static int run_group(const experiment *x, clr_decode_engine *e, mode_result *m, 
                 }
                 s->pos++;
             } else {
-                s->next = s->prompt_left > 1 ? (int32_t)(clr_hash(x->seed, STREAM_FILLER, s->restarts, s->pos) % V)
+                s->next = s->prompt_left > 1 ? (int32_t)(clr_hash(x->seed, STREAM_FILLER ^ filler_key(B, r, b),
+                                                                   s->restarts, s->pos) % V)
                                              : best[b];
                 if (s->prompt_left > 0)
                     s->prompt_left--;
@@ -409,22 +415,35 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* NaN last, so that the order is total. */
 static int cmp_float(const void *a, const void *b)
 {
     float x = *(const float *)a, y = *(const float *)b;
+    if (isnan(x) || isnan(y))
+        return isnan(x) - isnan(y);
     return x < y ? -1 : x > y;
 }
 
 /* Distinct fingerprints of prompt i over the mode's runs: completions (fps) or top-1 logits. */
 static size_t distinct_of(const mode_result *m, const uint64_t *fps, size_t P, size_t i)
 {
-    uint64_t fp[4096];
-    size_t n = m->nruns < 4096 ? m->nruns : 4096, d = 0;
+    size_t n = m->nruns, d = 0;
+    uint64_t *fp = malloc(n * sizeof *fp);
+    if (!fp) { /* counted the slow way */
+        for (size_t k = 0; k < n; ++k) {
+            size_t j = 0;
+            while (j < k && fps[j * P + i] != fps[k * P + i])
+                ++j;
+            d += j == k;
+        }
+        return d;
+    }
     for (size_t k = 0; k < n; ++k)
         fp[k] = fps[k * P + i];
     qsort(fp, n, sizeof *fp, cmp_u64);
     for (size_t k = 0; k < n; ++k)
         d += k == 0 || fp[k] != fp[k - 1];
+    free(fp);
     return d;
 }
 
@@ -532,6 +551,9 @@ static double overhead(const experiment *x, const device_out *d, size_t mi, size
     return 0;
 }
 
+/* A real, or null where it is not finite (JSON has no infinity; json_real refuses it). */
+static json_t *jreal(double v) { return isfinite(v) ? json_real(v) : json_null(); }
+
 static json_t *ids_json(const int32_t *ids, size_t n)
 {
     json_t *a = json_array();
@@ -617,7 +639,7 @@ static char *document(const experiment *x, const device_out *d, clr_error *err)
         }
         json_t *jp = json_array(), *jb = json_array(), *margins = json_array();
         for (int k = 0; k < 5; ++k)
-            json_array_append_new(margins, json_real(s.margin_q[k]));
+            json_array_append_new(margins, jreal(s.margin_q[k]));
         for (size_t i = 0; i < P; ++i) {
             char fp[17], lfp[17];
             clr_hex64(m->fps[i], fp);
@@ -637,13 +659,13 @@ static char *document(const experiment *x, const device_out *d, clr_error *err)
             char *prompt_text = ids_text(x, x->pr.ids[i], x->pr.len[i]), *text = ids_text(x, m->ref + i * T, T);
             json_t *margin_list = json_array();
             for (size_t j = 0; j < T; ++j)
-                json_array_append_new(margin_list, json_real(m->ref_margin[i * T + j]));
+                json_array_append_new(margin_list, jreal(m->ref_margin[i * T + j]));
             json_array_append_new(jp, json_pack("{s:I, s:s, s:s, s:I, s:o, s:o, s:I, s:o, s:o, s:o}", "prompt",
                                                 (json_int_t)i, "fingerprint", fp, "logits_fingerprint", lfp,
                                                 "distinct_logits", (json_int_t)distinct_of(m, m->lfps, P, i), "completion", ids_json(m->ref + i * T, T), "margins",
                                                 margin_list, "distinct", (json_int_t)distinct(m, P, i),
                                                 "first_divergence", f < T ? json_integer((json_int_t)f) : json_null(),
-                                                "margin_at_divergence", f < T ? json_real(m->ref_margin[i * T + f]) : json_null(),
+                                                "margin_at_divergence", f < T ? jreal(m->ref_margin[i * T + f]) : json_null(),
                                                 "runs", runs));
             if (prompt_text && text) {
                 json_t *last = json_array_get(jp, json_array_size(jp) - 1);
@@ -670,9 +692,9 @@ static char *document(const experiment *x, const device_out *d, clr_error *err)
         json_object_set_new(jm, "most_logit_patterns", json_integer((json_int_t)s.logits_most));
         json_object_set_new(jm, "earliest_divergence", s.earliest < T ? json_integer((json_int_t)s.earliest) : json_null());
         json_object_set_new(jm, "margin_at_earliest_divergence",
-                            s.earliest < T ? json_real(s.margin_at_earliest) : json_null());
+                            s.earliest < T ? jreal(s.margin_at_earliest) : json_null());
         json_object_set_new(jm, "reference_margin_quantiles", margins);
-        json_object_set_new(jm, "largest_top1_logit_shift", json_real(s.max_shift));
+        json_object_set_new(jm, "largest_top1_logit_shift", jreal(s.max_shift));
         json_object_set_new(jm, "prompts", jp);
         json_object_set_new(jm, "batches", jb);
         json_array_append_new(modes, jm);
@@ -720,8 +742,14 @@ static void tables(const experiment *x, const device_out *d, clr_text *t, int md
         mode_summary s;
         clr_error e2 = {0};
         if (!m->ran) {
-            clr_text_printf(t, md ? "| %s | not run: %s | | | | | | | |\n" : "  %-10s not run: %s\n", m->mode->name,
-                            m->why);
+            if (md) {
+                clr_text_printf(t, "| %s | not run: ", m->mode->name);
+                clr_text_md(t, m->why);
+                clr_text_printf(t, " | | | | | | | |\n");
+            } else {
+                char why[512];
+                clr_text_printf(t, "  %-10s not run: %s\n", m->mode->name, clr_escape(m->why, why, sizeof why));
+            }
             continue;
         }
         if (summarize(x, m, &s, &e2)) {
@@ -872,18 +900,22 @@ static int load_synthetic(const clr_cli *cli, experiment *x, clr_llama_weights *
     return rc;
 }
 
-static int write_npys(const clr_cli *cli, const experiment *x, const mode_result *m, clr_error *err)
+/* The .npy outputs of the one mode, added to the batch the results are committed in. */
+static int add_npys(const clr_cli *cli, const experiment *x, const mode_result *m, clr_file_batch *batch,
+                    clr_error *err)
 {
     const size_t P = x->pr.count, T = x->T;
-    clr_file_batch batch = {0};
     int rc = CLR_OK;
+    if (!m->ran)
+        return clr_fail(err, CLR_EUSAGE, "%s: mode %s did not run on this device (%s); nothing written",
+                        cli->logits_out ? "--logits-out" : "--tokens-out", m->mode->name, m->why);
     if (cli->logits_out) {
         size_t shape[3] = {P, x->pr.max_len + T - 1, x->w->cfg.vocab};
         char *bytes;
         size_t size;
         if (clr_npy_encode("<f4", m->logits, shape, 3, &bytes, &size))
             return clr_fail(err, CLR_EFAIL, "out of host memory encoding %s", cli->logits_out);
-        rc = clr_batch_add(&batch, cli->logits_out, bytes, size, err);
+        rc = clr_batch_add(batch, cli->logits_out, bytes, size, err);
         free(bytes);
     }
     if (rc == CLR_OK && cli->tokens_out) {
@@ -891,16 +923,33 @@ static int write_npys(const clr_cli *cli, const experiment *x, const mode_result
         char *bytes;
         size_t size;
         if (clr_npy_encode("<i4", m->ref, shape, 2, &bytes, &size))
-            rc = clr_fail(err, CLR_EFAIL, "out of host memory encoding %s", cli->tokens_out);
-        else {
-            rc = clr_batch_add(&batch, cli->tokens_out, bytes, size, err);
-            free(bytes);
-        }
+            return clr_fail(err, CLR_EFAIL, "out of host memory encoding %s", cli->tokens_out);
+        rc = clr_batch_add(batch, cli->tokens_out, bytes, size, err);
+        free(bytes);
     }
-    if (rc == CLR_OK)
-        return clr_batch_commit(&batch, err);
-    clr_batch_abort(&batch);
     return rc;
+}
+
+/* path as its folder's real path and its own name, so that two spellings of one file compare
+ * equal; CLR_EUSAGE when the folder does not exist or cannot be written. */
+static int canonical_out(const char *option, const char *path, char *buf, size_t size, clr_error *err)
+{
+    char dir[PATH_MAX], real[PATH_MAX];
+    const char *slash = strrchr(path, '/'), *name = slash ? slash + 1 : path;
+    if (!*name)
+        return clr_fail(err, CLR_EUSAGE, "%s %s: a file name is needed, not a folder", option, path);
+    if (slash)
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash == path ? 1 : slash - path), path);
+    else
+        snprintf(dir, sizeof dir, ".");
+    if (!realpath(dir, real))
+        return clr_fail(err, CLR_EUSAGE, "%s %s: its folder %s: %s; create it first", option, path, dir,
+                        strerror(errno));
+    if (access(real, W_OK) != 0)
+        return clr_fail(err, CLR_EUSAGE, "%s %s: its folder cannot be written: %s", option, path, strerror(errno));
+    if ((size_t)snprintf(buf, size, "%s/%s", real, name) >= size)
+        return clr_fail(err, CLR_EUSAGE, "%s %s: the path is too long", option, path);
+    return CLR_OK;
 }
 
 static int check_outputs(const clr_cli *cli, const clr_device_list *chosen, const experiment *x, clr_error *err)
@@ -914,7 +963,7 @@ static int check_outputs(const clr_cli *cli, const clr_device_list *chosen, cons
                 return clr_fail(err, CLR_EUSAGE, "--logits-out needs prompts of one length (prompt %zu has %zu tokens, "
                                 "another %zu)", i, x->pr.len[i], x->pr.max_len);
         size_t n;
-        if (clr_size_mul(x->pr.count * (x->pr.max_len + x->T), x->w->cfg.vocab, &n) || n > ((size_t)1 << 31))
+        if (clr_size_mul(x->pr.count * (x->pr.max_len + x->T - 1), x->w->cfg.vocab, &n) || n > ((size_t)1 << 31))
             return clr_fail(err, CLR_EUSAGE, "--logits-out: %zu prompts x %zu steps x %zu logits is more than 2^31 "
                             "floats; ask for fewer prompts or tokens", x->pr.count, x->pr.max_len + x->T - 1,
                             x->w->cfg.vocab);
@@ -928,6 +977,36 @@ static int check_outputs(const clr_cli *cli, const clr_device_list *chosen, cons
         clr_device_results_dir(cli->out_dir, chosen, i, dir, sizeof dir);
         if (clr_check_out_dir(dir, strlen("decode.json"), err))
             return err->code;
+    }
+    /* No output over another, over a results file, or over the prompts read. */
+    char lo[PATH_MAX + 256], to[PATH_MAX + 256], other[PATH_MAX + 256];
+    if ((cli->logits_out && canonical_out("--logits-out", cli->logits_out, lo, sizeof lo, err)) ||
+        (cli->tokens_out && canonical_out("--tokens-out", cli->tokens_out, to, sizeof to, err)))
+        return err->code;
+    if (cli->logits_out && cli->tokens_out && !strcmp(lo, to))
+        return clr_fail(err, CLR_EUSAGE, "--logits-out and --tokens-out name the same file (%s); give two", lo);
+    for (int k = 0; k < 2; ++k) {
+        const char *opt = k ? "--tokens-out" : "--logits-out", *mine = k ? to : lo;
+        if (!(k ? cli->tokens_out : cli->logits_out))
+            continue;
+        char real[PATH_MAX];
+        if (cli->prompts_path && realpath(cli->prompts_path, real) && !strcmp(real, mine))
+            return clr_fail(err, CLR_EUSAGE, "%s %s is the prompts file; give another file", opt, mine);
+        for (size_t i = 0; i < chosen->count; ++i) {
+            char dir[PATH_MAX];
+            clr_device_results_dir(cli->out_dir, chosen, i, dir, sizeof dir);
+            const char *names[3] = {"decode.json", "decode.csv", "decode.md"};
+            for (int f = 0; f < 3; ++f) {
+                char path[PATH_MAX + 32];
+                snprintf(path, sizeof path, "%s/%s", dir, names[f]);
+                /* the results folder may not exist yet: compare the spellings through its parent */
+                clr_error ignore = {0};
+                if (canonical_out(opt, path, other, sizeof other, &ignore) == CLR_OK ? !strcmp(other, mine)
+                                                                                       : !strcmp(path, k ? cli->tokens_out : cli->logits_out))
+                    return clr_fail(err, CLR_EUSAGE, "%s %s would replace the results file %s; give another file",
+                                    opt, k ? cli->tokens_out : cli->logits_out, path);
+            }
+        }
     }
     return CLR_OK;
 }
@@ -945,12 +1024,20 @@ int clr_cmd_decode(const clr_cli *cli, clr_error *err)
         rc = clr_devices_enumerate(&all, err) || clr_cli_select_devices(cli, &all, &chosen, err) ? err->code : CLR_OK;
     /* The model and the prompts are checked before any device is touched. */
     if (rc == CLR_OK && cli->model_dir) {
-        rc = clr_llama_load(cli->model_dir, &w, err);
+        clr_llama_config cfg;
+        rc = clr_llama_config_load(cli->model_dir, &cfg, err) || clr_decode_check_model(&cfg, err)
+                 ? err->code
+                 : clr_llama_load(cli->model_dir, &w, err);
         if (rc == CLR_OK)
             rc = clr_tokenizer_load(cli->model_dir, &tok, err);
-        const char *base = strrchr(cli->model_dir, '/');
-        base = base && base[1] ? base + 1 : cli->model_dir;
-        snprintf(x.model_name, sizeof x.model_name, "%s", base);
+        /* the folder's name, trailing slashes aside, made printable UTF-8 (clr_escape) */
+        char trimmed[PATH_MAX];
+        snprintf(trimmed, sizeof trimmed, "%s", cli->model_dir);
+        for (size_t len = strlen(trimmed); len > 1 && trimmed[len - 1] == '/'; --len)
+            trimmed[len - 1] = '\0';
+        const char *base = strrchr(trimmed, '/');
+        base = base && base[1] ? base + 1 : trimmed;
+        clr_escape(base, x.model_name, sizeof x.model_name);
     } else if (rc == CLR_OK) {
         rc = load_synthetic(cli, &x, &w, err);
     }
@@ -992,8 +1079,12 @@ int clr_cmd_decode(const clr_cli *cli, clr_error *err)
         for (size_t mi = 0; rc == CLR_OK && mi < x.nmodes; ++mi) {
             mode_result *m = &d->modes[mi];
             m->mode = x.modes[mi];
-            if (clr_decode_engine_set_mode(e, m->mode, m->why, sizeof m->why))
+            if (clr_decode_engine_set_mode(e, m->mode, m->why, sizeof m->why)) {
+                if (cli->logits_out || cli->tokens_out) /* the outputs asked for cannot be made: say so now */
+                    rc = clr_fail(err, CLR_EUSAGE, "%s: mode %s does not run on %s (%s); nothing written",
+                                  cli->logits_out ? "--logits-out" : "--tokens-out", m->mode->name, d->dev.name, m->why);
                 continue;
+            }
             rc = run_mode(&x, e, m, progress, err);
             if (rc && err->code == CLR_EFAIL && strstr(err->msg, "--timeout")) {
                 fprintf(stderr, "clrepro: error: %s\n", err->msg);
@@ -1004,11 +1095,16 @@ int clr_cmd_decode(const clr_cli *cli, clr_error *err)
         }
         clr_decode_engine_free(e);
     }
-    /* Everything measured: every device's files, then the .npy outputs, each all or none. */
+    /* Everything measured: every device's files and the .npy outputs in one batch, all or none;
+     * the folders made for them are removed again when it fails. */
     clr_file_batch batch = {0};
+    char (*tops)[PATH_MAX] = chosen.count ? calloc(chosen.count, sizeof *tops) : NULL;
+    if (rc == CLR_OK && chosen.count && !tops)
+        rc = clr_fail(err, CLR_EFAIL, "out of host memory");
     for (size_t i = 0; rc == CLR_OK && i < chosen.count; ++i) {
         char dir[PATH_MAX], path[PATH_MAX + 32];
         clr_device_results_dir(cli->out_dir, &chosen, i, dir, sizeof dir);
+        clr_missing_top(dir, tops[i], sizeof tops[i]);
         char *json = document(&x, &outs[i], err), *table = csv(&x, &outs[i]);
         clr_text md = {0};
         tables(&x, &outs[i], &md, 1);
@@ -1027,12 +1123,19 @@ int clr_cmd_decode(const clr_cli *cli, clr_error *err)
         free(table);
         free(md.buf);
     }
+    if (rc == CLR_OK && (cli->logits_out || cli->tokens_out))
+        rc = add_npys(cli, &x, &outs[0].modes[0], &batch, err);
     if (rc == CLR_OK)
         rc = clr_batch_commit(&batch, err);
     else
         clr_batch_abort(&batch);
-    if (rc == CLR_OK && (cli->logits_out || cli->tokens_out))
-        rc = write_npys(cli, &x, &outs[0].modes[0], err);
+    for (size_t i = 0; rc && tops && i < chosen.count; ++i)
+        if (tops[i][0]) {
+            char dir[PATH_MAX];
+            clr_device_results_dir(cli->out_dir, &chosen, i, dir, sizeof dir);
+            clr_remove_empty_dirs(dir, tops[i]);
+        }
+    free(tops);
     for (size_t i = 0; rc == CLR_OK && !cli->quiet && i < chosen.count; ++i) {
         clr_text t = {0};
         tables(&x, &outs[i], &t, 0);

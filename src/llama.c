@@ -457,6 +457,9 @@ int clr_llama_config_load(const char *dir, clr_llama_config *cfg, clr_error *err
     cfg->dtype = CLR_W_F32;
     if (join_path(dir, "config.json", path, sizeof path, err))
         return err->code;
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) /* a FIFO would block the read */
+        return BAD("%s: not a regular file; give the directory of a Hugging Face Llama checkpoint", path);
     json_error_t jerr;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
@@ -652,7 +655,8 @@ static void st_close(st_file *f)
 
 static int map_file(st_file *f, clr_error *err)
 {
-    int fd = open(f->path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO in the file's place must not hang the open (fstat refuses it below) */
+    int fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return BAD("cannot open %s: %s", f->path, strerror(errno));
     struct stat st;
@@ -754,6 +758,8 @@ static int list_shards(st_source *s, clr_error *err)
 static int read_index(st_source *s, clr_error *err)
 {
     struct stat st;
+    if (stat(s->index_path, &st) == 0 && !S_ISREG(st.st_mode))
+        return BAD("%s: not a regular file", s->index_path);
     if (stat(s->index_path, &st) == 0 && st.st_size > MAX_INDEX)
         return BAD("%s: %lld bytes, implausibly large for an index (at most 100 MB)", s->index_path,
                    (long long)st.st_size);

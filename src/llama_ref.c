@@ -322,6 +322,9 @@ static int read_tokenizer_file(const char *path, char **text, size_t *len, int *
     *text = NULL;
     *len = 0;
     *missing = 0;
+    struct stat pre;
+    if (stat(path, &pre) == 0 && !S_ISREG(pre.st_mode) && !S_ISDIR(pre.st_mode)) /* a FIFO would block the read */
+        return clr_fail(err, CLR_EUSAGE, "%s: not a regular file; remove it, or give a tokenizer.json file", path);
     FILE *f = fopen(path, "rb");
     if (!f) {
         if (errno == ENOENT) {

@@ -5,6 +5,7 @@
  * handling of bad input (exit 2, nothing written) and of a small complete run. */
 #include <jansson.h>
 #include <math.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include "decode.h"
 #include "llama.h"
@@ -221,7 +222,7 @@ static void write_text(const char *path, const char *text)
 
 START_TEST(bad_input_exits_2_and_writes_nothing)
 {
-    char dir[512], out[600], model[600], prompts[600], args[2048], msg[4096];
+    char dir[512], out[600], model[600], prompts[600], args[6144], msg[4096];
     test_mkdtemp(dir, sizeof dir, "decode-bad");
     snprintf(out, sizeof out, "%s/out", dir);
     snprintf(model, sizeof model, "%s/model", dir);
@@ -248,6 +249,37 @@ START_TEST(bad_input_exits_2_and_writes_nothing)
                       test_tail(msg, 1500));
         ck_assert_int_ne(access(out, F_OK), 0); /* nothing written */
     }
+    /* outputs that cannot be written, or would land on each other: refused before measuring */
+    char extra[1400];
+    snprintf(extra, sizeof extra, "--mode invariant --tokens-out '%s/no-such-folder/t.npy'", dir);
+    write_text(prompts, "1 2 3\n");
+    snprintf(args, sizeof args, "decode --device cpu --model '%s' --prompts '%s' --out '%s' --tokens 2 %s", model,
+             prompts, out, extra);
+    ck_assert_int_eq(run_bin(args, msg, sizeof msg), 2);
+    ck_assert_msg(strstr(msg, "create it first") != NULL, "%s", test_tail(msg, 1500));
+    snprintf(extra, sizeof extra, "--mode invariant --tokens-out '%s/a.npy' --logits-out '%s/../%s/a.npy'", dir, dir,
+             strrchr(dir, '/') + 1);
+    snprintf(args, sizeof args, "decode --device cpu --model '%s' --prompts '%s' --out '%s' --tokens 2 %s", model,
+             prompts, out, extra);
+    ck_assert_int_eq(run_bin(args, msg, sizeof msg), 2);
+    ck_assert_msg(strstr(msg, "the same file") != NULL, "%s", test_tail(msg, 1500));
+    snprintf(extra, sizeof extra, "--mode invariant --tokens-out '%s'", prompts);
+    snprintf(args, sizeof args, "decode --device cpu --model '%s' --prompts '%s' --out '%s' --tokens 2 %s", model,
+             prompts, out, extra);
+    ck_assert_int_eq(run_bin(args, msg, sizeof msg), 2);
+    ck_assert_msg(strstr(msg, "the prompts file") != NULL, "%s", test_tail(msg, 1500));
+    ck_assert_int_ne(access(out, F_OK), 0);
+    /* a FIFO in the checkpoint's place must not hang the loader */
+    char fifo[700], saved[700];
+    snprintf(fifo, sizeof fifo, "%s/model.safetensors", model);
+    snprintf(saved, sizeof saved, "%s/saved.safetensors", dir);
+    ck_assert_int_eq(rename(fifo, saved), 0);
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    snprintf(args, sizeof args, "decode --device cpu --model '%s' --prompts '%s' --out '%s'", model, prompts, out);
+    ck_assert_int_eq(run_bin(args, msg, sizeof msg), 2);
+    ck_assert_msg(strstr(msg, "not a regular file") != NULL, "%s", test_tail(msg, 1500));
+    ck_assert_int_eq(unlink(fifo), 0);
+    ck_assert_int_eq(rename(saved, fifo), 0);
     /* a truncated checkpoint */
     char st[700];
     snprintf(st, sizeof st, "%s/model.safetensors", model);
