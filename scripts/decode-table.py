@@ -4,9 +4,10 @@ documents (results/decode/<experiment>/<device>/decode.json), so that no figure 
 
 usage: scripts/decode-table.py [RESULTS_DIR]   (default results/decode)
 
-Prints two Markdown tables: completions per experiment, mode and device (and across devices),
-and speed per experiment, mode and device (tokens/s at B = 1 and the largest B, the median
-and range of the step time over fast's, and the best fraction of the weights' read roof).
+Prints three Markdown tables: completions per experiment, mode and device (and across devices);
+speed per experiment, mode and device (tokens/s at B = 1 and the largest B, the median and range
+of the step time over fast's, and the best fraction of the weights' read roof); and the step time
+over fast's per device and mode over every batch size of every experiment (min, median, max).
 Device names and experiment names are escaped for Markdown; a malformed document is skipped
 with a message on stderr."""
 import glob
@@ -104,6 +105,28 @@ def main():
                 print(f"| {md(exp)} | {md(m['mode'])} | {md(short(d['device']))} | {b[0]['tokens_per_s']:.0f} | "
                       f"{last['tokens_per_s']:.0f} (B = {last['batch']}) | {ov_text} | "
                       f"{100 * max(x['roof_fraction'] for x in b):.1f}% |")
+    cost_table(docs)
+
+
+def cost_table(docs):
+    cost = {}
+    for exp, ds in sorted(docs.items()):
+        for d in ds:
+            for m in d["modes"]:
+                if "not_run" in m or m["mode"] == "fast":
+                    continue
+                for b in m["batches"]:
+                    if b.get("overhead_vs_fast"):
+                        cost.setdefault((short(d["device"]), m["mode"]), []).append(
+                            (b["overhead_vs_fast"], exp, b["batch"]))
+    print()
+    print("| device | mode | cases | min | median | max (where) |")
+    print("|---|---|---:|---:|---:|---|")
+    for (dev, mode), v in sorted(cost.items()):
+        v.sort()
+        hi = v[-1]
+        print(f"| {md(dev)} | {md(mode)} | {len(v)} | {v[0][0]:.2f}x | {v[len(v) // 2][0]:.2f}x | "
+              f"{hi[0]:.2f}x ({md(hi[1])}, B = {hi[2]}) |")
 
 
 if __name__ == "__main__":
