@@ -15,23 +15,7 @@
 #include "test_util.h"
 
 /* Runs the binary with args (a shell fragment); its exit status, and stdout + stderr in out. */
-static int run_bin(const char *args, char *out, size_t size)
-{
-    char cmd[8192], log[300];
-    snprintf(log, sizeof log, "%s/output-XXXXXX", test_tmp_root);
-    int fd = mkstemp(log);
-    ck_assert_int_ge(fd, 0);
-    close(fd);
-    snprintf(cmd, sizeof cmd, "'%s' %s >'%s' 2>&1", CLREPRO_BIN, args, log);
-    int status = system(cmd);
-    FILE *f = fopen(log, "r");
-    size_t n = f ? fread(out, 1, size - 1, f) : 0;
-    out[n] = '\0';
-    if (f)
-        fclose(f);
-    unlink(log);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
+static int run_bin(const char *args, char *out, size_t size) { return test_run_bin(args, 1, out, size); }
 
 static const char *device_spec(void)
 {

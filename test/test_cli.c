@@ -374,24 +374,7 @@ START_TEST(device_selectors)
 END_TEST
 
 /* Runs the binary; returns its exit status and what it printed on stderr. */
-static int run_bin(const char *args, char *out, size_t size)
-{
-    char cmd[4096], log[300];
-    snprintf(log, sizeof log, "%s/stderr-XXXXXX", test_tmp_root);
-    int fd = mkstemp(log);
-    ck_assert_int_ge(fd, 0);
-    close(fd);
-    snprintf(cmd, sizeof cmd, "%s'%s' %s >/dev/null 2>'%s'", getenv("CLREPRO_TEST_ENV") ? getenv("CLREPRO_TEST_ENV") : "",
-             CLREPRO_BIN, args, log);
-    int status = system(cmd);
-    FILE *f = fopen(log, "r");
-    size_t n = f ? fread(out, 1, size - 1, f) : 0;
-    out[n] = '\0';
-    if (f)
-        fclose(f);
-    unlink(log);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
+static int run_bin(const char *args, char *out, size_t size) { return test_run_bin(args, 0, out, size); }
 
 
 /* Messages name what failed first, then at most the end of the program's stderr, so they stay

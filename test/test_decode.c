@@ -194,23 +194,7 @@ START_TEST(sabotaged_rope_is_caught)
 END_TEST
 
 /* The command: exit status and stderr. */
-static int run_bin(const char *args, char *out, size_t size)
-{
-    char cmd[4096], log[300];
-    snprintf(log, sizeof log, "%s/stderr-XXXXXX", test_tmp_root);
-    int fd = mkstemp(log);
-    ck_assert_int_ge(fd, 0);
-    close(fd);
-    snprintf(cmd, sizeof cmd, "'%s' %s >/dev/null 2>'%s'", CLREPRO_BIN, args, log);
-    int status = system(cmd);
-    FILE *f = fopen(log, "r");
-    size_t n = f ? fread(out, 1, size - 1, f) : 0;
-    out[n] = '\0';
-    if (f)
-        fclose(f);
-    unlink(log);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
+static int run_bin(const char *args, char *out, size_t size) { return test_run_bin(args, 0, out, size); }
 
 static void write_text(const char *path, const char *text)
 {

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,29 @@ static inline void test_mkdtemp(char *buf, size_t size, const char *what)
     ck_assert_msg(test_tmp_root[0] != '\0', "test_mkdtemp is for tests run by clr_run_suite");
     ck_assert_int_lt(snprintf(buf, size, "%s/%s-XXXXXX", test_tmp_root, what), (int)size);
     ck_assert_ptr_nonnull(mkdtemp(buf));
+}
+
+/* Runs the binary with args (a shell fragment, after CLREPRO_TEST_ENV's assignments where that is
+ * set); its exit status, and what it printed on stderr (and stdout too, with_stdout) in out. */
+static inline int test_run_bin(const char *args, int with_stdout, char *out, size_t size)
+{
+    char cmd[8192], log[300];
+    snprintf(log, sizeof log, "%s/output-XXXXXX", test_tmp_root);
+    int fd = mkstemp(log);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    const char *env = getenv("CLREPRO_TEST_ENV") ? getenv("CLREPRO_TEST_ENV") : "";
+    int len = with_stdout ? snprintf(cmd, sizeof cmd, "%s'%s' %s >'%s' 2>&1", env, CLREPRO_BIN, args, log)
+                          : snprintf(cmd, sizeof cmd, "%s'%s' %s >/dev/null 2>'%s'", env, CLREPRO_BIN, args, log);
+    ck_assert_int_lt(len, (int)sizeof cmd);
+    int status = system(cmd);
+    FILE *f = fopen(log, "r");
+    size_t n = f ? fread(out, 1, size - 1, f) : 0;
+    out[n] = '\0';
+    if (f)
+        fclose(f);
+    unlink(log);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 /* At most the last `keep` bytes of a long text (a program's stderr), so that an assertion
