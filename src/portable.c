@@ -7,7 +7,7 @@
 /* On x86-64 ELF targets, a copy for CPUs with the FMA instruction is picked at load time: fmaf
  * is otherwise a library call and the function three times slower. Both copies are correctly
  * rounded fma, so both give the same bits. */
-#if defined(__x86_64__) && defined(__ELF__) && defined(__has_attribute)
+#if defined(__x86_64__) && defined(__ELF__) && defined(__has_attribute) && !defined(__clang__) /* clang 14 drops the symbol */
 #if __has_attribute(target_clones)
 #define CLR_PORTABLE_CLONES __attribute__((target_clones("fma", "default")))
 #endif

@@ -209,7 +209,7 @@ static int portable_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *fir
 /* portable's replay: the kernels' IEEE operations in their order (cl/attention.cl), with the
  * same portable_exp (src/portable.c). The fma clones are the hardware instruction where the CPU
  * has one, the same correctly rounded fmaf otherwise: both give the same bits. */
-#if defined(__x86_64__) && defined(__ELF__) && defined(__has_attribute)
+#if defined(__x86_64__) && defined(__ELF__) && defined(__has_attribute) && !defined(__clang__) /* clang 14 drops the symbol */
 #if __has_attribute(target_clones)
 #define ATT_CLONES __attribute__((target_clones("fma", "default")))
 #endif
