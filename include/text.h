@@ -22,7 +22,8 @@ void clr_text_append(clr_text *t, const char *bytes, size_t n);
  * tables (device and driver strings, names, paths, command lines, anything read from a results
  * document) goes through the one for where it lands:
  *   clr_text_md       Markdown text, safe in a table cell: control characters (newlines, ANSI
- *                     escapes) become spaces, | \ ` * _ [ ] ~ are backslash-escaped and < > &
+ *                     escapes, C1 controls) and bidirectional overrides and isolates (which
+ *                     reorder what follows) become spaces, | \ ` * _ [ ] ~ are backslash-escaped and < > &
  *                     written as entities, so no cell can split, no row can end, and no HTML
  *                     tag, link or emphasis can form.
  *   clr_text_md_code  a Markdown code span outside tables (fenced by more backticks than the
@@ -31,7 +32,8 @@ void clr_text_append(clr_text *t, const char *bytes, size_t n);
  *                     starting with = + - @ or a tab or carriage return is prefixed with ' so
  *                     that no spreadsheet reads it as a formula.
  *   clr_text_html     HTML text or a quoted attribute value (either quote): & < > " ' as
- *                     entities, control characters other than tab and newline as spaces. */
+ *                     entities, control characters other than tab and newline, C1 controls and
+ *                     bidirectional overrides and isolates as spaces. */
 void clr_text_md(clr_text *t, const char *s);
 void clr_text_md_code(clr_text *t, const char *s);
 void clr_text_csv(clr_text *t, const char *s);

@@ -147,11 +147,14 @@ static int get_fingerprint(reader *r, json_t *obj, const char *key, const char *
     return 0;
 }
 
-static int read_prompt(reader *r, json_t *jp, const char *where, clr_dprompt *p)
+/* A prompt's runs: exactly one per (batch of config.batches, repeat < config.repeats), as the
+ * writer makes them; fewer would let a document claim agreement it never measured. */
+static int read_prompt(reader *r, json_t *jp, const char *where, const clr_ddoc *d, clr_dprompt *p)
 {
     if (get_fingerprint(r, jp, "fingerprint", where, p->fingerprint))
         return -1;
-    json_t *runs = get_array(r, jp, "runs", where, 0, (size_t)MAX_COUNT);
+    size_t want = d->nbatches * d->repeats;
+    json_t *runs = get_array(r, jp, "runs", where, want, want);
     if (!runs)
         return -1;
     p->nruns = json_array_size(runs);
@@ -169,12 +172,21 @@ static int read_prompt(reader *r, json_t *jp, const char *where, clr_dprompt *p)
         if (get_count(r, jr, "batch", at, 1, &run->batch) || get_count(r, jr, "repeat", at, 0, &run->repeat) ||
             get_fingerprint(r, jr, "fingerprint", at, run->fingerprint))
             return -1;
+        size_t b = 0;
+        while (b < d->nbatches && d->batches[b] != run->batch)
+            ++b;
+        if (b == d->nbatches || run->repeat >= d->repeats)
+            return bad(r, "%s: batch %zu, repeat %zu is not one of config.batches x config.repeats", at, run->batch,
+                       run->repeat);
+        for (size_t j = 0; j < k; ++j)
+            if (p->runs[j].batch == run->batch && p->runs[j].repeat == run->repeat)
+                return bad(r, "%s: batch %zu, repeat %zu appears twice", at, run->batch, run->repeat);
         p->one &= !strcmp(run->fingerprint, p->fingerprint);
     }
     return 0;
 }
 
-static int read_mode(reader *r, json_t *jm, const char *where, size_t nprompts, clr_dmode *m)
+static int read_mode(reader *r, json_t *jm, const char *where, size_t nprompts, const clr_ddoc *d, clr_dmode *m)
 {
     if (!json_is_object(jm))
         return bad(r, "%s should be an object", where);
@@ -192,12 +204,13 @@ static int read_mode(reader *r, json_t *jm, const char *where, size_t nprompts, 
     json_t *batches = prompts ? get_array(r, jm, "batches", where, 0, MAX_BATCHES) : NULL;
     if (!batches)
         return -1;
-    m->nprompts = nprompts;
+    /* the counts are set once their arrays exist: clr_ddoc_free walks them */
     m->prompts = calloc(nprompts, sizeof *m->prompts);
-    m->nbatches = json_array_size(batches);
-    m->batches = calloc(m->nbatches ? m->nbatches : 1, sizeof *m->batches);
+    m->batches = calloc(json_array_size(batches) ? json_array_size(batches) : 1, sizeof *m->batches);
     if (!m->prompts || !m->batches)
         return out_of_memory(r);
+    m->nprompts = nprompts;
+    m->nbatches = json_array_size(batches);
     for (size_t i = 0; i < nprompts; ++i) {
         char at[128];
         snprintf(at, sizeof at, "%s.prompts[%zu]", where, i);
@@ -210,7 +223,7 @@ static int read_mode(reader *r, json_t *jm, const char *where, size_t nprompts, 
         clr_dprompt *p = &m->prompts[index];
         if (p->runs)
             return bad(r, "%s: prompt %lld appears twice", at, (long long)index);
-        if (read_prompt(r, jp, at, p))
+        if (read_prompt(r, jp, at, d, p))
             return -1;
         m->one_completion += (size_t)p->one;
     }
@@ -291,13 +304,13 @@ static int read_ddoc(reader *r, json_t *root, clr_ddoc *d)
     json_t *modes = get_array(r, root, "modes", "", 1, MAX_MODES);
     if (!modes)
         return -1;
-    d->nmodes = json_array_size(modes);
-    if (!(d->modes = calloc(d->nmodes, sizeof *d->modes)))
+    if (!(d->modes = calloc(json_array_size(modes), sizeof *d->modes)))
         return out_of_memory(r);
+    d->nmodes = json_array_size(modes);
     for (size_t i = 0; i < d->nmodes; ++i) {
         char at[32];
         snprintf(at, sizeof at, "modes[%zu]", i);
-        if (read_mode(r, json_array_get(modes, i), at, d->prompts, &d->modes[i]))
+        if (read_mode(r, json_array_get(modes, i), at, d->prompts, d, &d->modes[i]))
             return -1;
         for (size_t k = 0; k < i; ++k)
             if (!strcmp(d->modes[k].mode, d->modes[i].mode))

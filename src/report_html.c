@@ -2020,7 +2020,7 @@ static void document_section(report *r, size_t di)
 static void decode_figure(clr_text *t, double v, double scale, const char *unit)
 {
     if (isnan(v))
-        clr_text_printf(t, "\xE2\x80\x93");
+        clr_text_printf(t, "\xE2\x80\x93%s", unit[0] == ' ' ? unit : ""); /* wording (" ms; ") stays */
     else if (!strcmp(unit, "\xC3\x97"))
         clr_text_printf(t, "%.2f%s", v * scale, unit);
     else

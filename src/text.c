@@ -57,10 +57,30 @@ static int is_control(unsigned char c)
     return c < 0x20 || c == 0x7f;
 }
 
+/* The length of the UTF-8 character at p when it is one that can mislead a reader without showing
+ * itself: a C1 control (U+0080-009F, which terminals read as escape sequences) or a bidirectional
+ * override or isolate (U+202A-202E, U+2066-2069, which reorder what follows); else 0. */
+static size_t invisible(const unsigned char *p)
+{
+    if (p[0] == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F)
+        return 2;
+    if (p[0] == 0xE2 && p[1] == 0x80 && p[2] >= 0xAA && p[2] <= 0xAE)
+        return 3;
+    if (p[0] == 0xE2 && p[1] == 0x81 && p[2] >= 0xA6 && p[2] <= 0xA9)
+        return 3;
+    return 0;
+}
+
 void clr_text_md(clr_text *t, const char *s)
 {
     for (const unsigned char *p = (const unsigned char *)s; *p; ++p) {
         const char *rep = NULL;
+        size_t skip = invisible(p);
+        if (skip) {
+            clr_text_append(t, " ", 1);
+            p += skip - 1;
+            continue;
+        }
         switch (*p) {
         case '<': rep = "&lt;"; break;
         case '>': rep = "&gt;"; break;
@@ -119,6 +139,12 @@ void clr_text_html(clr_text *t, const char *s)
 {
     for (const unsigned char *p = (const unsigned char *)s; *p; ++p) {
         const char *rep = NULL;
+        size_t skip = invisible(p);
+        if (skip) {
+            clr_text_append(t, " ", 1);
+            p += skip - 1;
+            continue;
+        }
         switch (*p) {
         case '<': rep = "&lt;"; break;
         case '>': rep = "&gt;"; break;

@@ -1871,12 +1871,43 @@ static char *decode_tree(void)
     write_decode(dir, "d/decode.json", text);
     free(text);
     write_decode(dir, "e/decode.json", "{\"schema\": \"clrepro.decode\", \"schema_version\": 2}");
+    /* damaged: a prompt without its runs, which would otherwise count as agreeing */
+    text = decode_text("GPU A", "synthetic small", a, 3);
+    json_error_t jerr;
+    json_t *doc = json_loads(text, 0, &jerr);
+    ck_assert_ptr_nonnull(doc);
+    json_t *p0 = json_array_get(json_object_get(json_array_get(json_object_get(doc, "modes"), 0), "prompts"), 0);
+    json_object_set_new(p0, "runs", json_array());
+    free(text);
+    text = json_dumps(doc, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+    json_decref(doc);
+    write_decode(dir, "f/decode.json", text);
+    free(text);
     return dir;
 }
 
 /* Decode documents in compare and report: grouped by experiment, judged, escaped everywhere;
  * damaged ones skipped with what is wrong; alone or beside run results (whose output then
  * stays as it was, the decode section after it). */
+/* C1 controls and bidirectional overrides and isolates become spaces in Markdown and HTML: a
+ * device name cannot send an escape sequence to a terminal that shows the file, nor reorder the
+ * text after it. */
+START_TEST(escapes_drop_invisible_characters)
+{
+    const char *hostile = "a\xC2\x9B" "31mb\xE2\x80\xAE" "c\xE2\x81\xA6" "d\xC2\xA0" "e";
+    for (int html = 0; html < 2; ++html) {
+        clr_text t = {0};
+        if (html)
+            clr_text_html(&t, hostile);
+        else
+            clr_text_md(&t, hostile);
+        ck_assert_ptr_nonnull(t.buf);
+        ck_assert_str_eq(t.buf, "a 31mb c d\xC2\xA0" "e"); /* U+00A0 is a character, kept */
+        free(t.buf);
+    }
+}
+END_TEST
+
 START_TEST(compare_decode_documents)
 {
     char *dir = decode_tree();
@@ -1886,7 +1917,9 @@ START_TEST(compare_decode_documents)
     ck_assert_msg(clr_compare_load_with(one, 1, CLR_COMPARE_DECODE, &cmp, &err) == 0, "%s", err.msg);
     ck_assert_uint_eq(cmp.ndocs, 0);
     ck_assert_uint_eq(cmp.ndecode, 3);
-    ck_assert_uint_eq(cmp.nskipped, 2);
+    ck_assert_uint_eq(cmp.nskipped, 3);
+    ck_assert_msg(strstr(skipped_why(&cmp, "f/decode.json"), "modes[0].prompts[0].runs"), "%s",
+                  skipped_why(&cmp, "f/decode.json"));
     ck_assert_msg(strstr(skipped_why(&cmp, "d/decode.json"), "damaged decode document") &&
                   strstr(skipped_why(&cmp, "d/decode.json"), "modes[0].prompts[0].fingerprint should be 16 hex"),
                   "%s", skipped_why(&cmp, "d/decode.json"));
@@ -2025,8 +2058,8 @@ START_TEST(compare_decode_documents)
                   strstr(out, "written: cmp/compare.{md,csv,json}"), "%s", out);
     free(out);
     ck_assert_int_eq(clrepro_in(dir, "report . -o r.html", &out), 0);
-    /* skipped: d, e and the compare document just written */
-    ck_assert_msg(strstr(out, "report: r.html (3 documents; 3 other inputs skipped"), "%s", out);
+    /* skipped: d, e, f and the compare document just written */
+    ck_assert_msg(strstr(out, "report: r.html (3 documents; 4 other inputs skipped"), "%s", out);
     free(out);
     ck_assert_int_eq(clrepro_in(dir, "report . -o a/decode.json", &out), 2);
     ck_assert_msg(strstr(out, "is the input document"), "%s", out);
@@ -2069,6 +2102,7 @@ int main(void)
     tcase_add_test(t, report_switch_points);
     tcase_add_test(t, compare_invariance_cost);
     tcase_add_test(t, compare_decode_documents);
+    tcase_add_test(t, escapes_drop_invisible_characters);
     suite_add_tcase(s, t);
     return clr_run_suite(s);
 }
