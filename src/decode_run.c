@@ -45,8 +45,9 @@ typedef struct prompts {
 typedef struct batch_stats {
     size_t steps, rows;
     double seconds;
-    double *step_s; /* every step's seconds, for the median */
+    double *step_s; /* every step's seconds, sorted once the batch's runs are done */
     size_t cap;
+    double median_ms; /* the median step, set then */
     size_t differing; /* prompts whose completion in some repeat at this batch is not the reference */
 } batch_stats;
 
@@ -348,6 +349,24 @@ static int run_group(const experiment *x, clr_decode_engine *e, mode_result *m, 
     return rc;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The median step of a batch's runs, computed once: a step's first launch of a new shape
+ * includes PoCL's compile of that variant, which the median leaves out and the mean (seconds /
+ * steps) keeps. */
+static void set_median(batch_stats *b)
+{
+    if (!b->steps)
+        return;
+    qsort(b->step_s, b->steps, sizeof *b->step_s, cmp_double);
+    size_t n = b->steps;
+    b->median_ms = (n % 2 ? b->step_s[n / 2] : (b->step_s[n / 2 - 1] + b->step_s[n / 2]) / 2) * 1e3;
+}
+
 static int run_mode(const experiment *x, clr_decode_engine *e, mode_result *m, int progress, clr_error *err)
 {
     const size_t P = x->pr.count, T = x->T;
@@ -385,6 +404,7 @@ static int run_mode(const experiment *x, clr_decode_engine *e, mode_result *m, i
                 if (m->first_div[run * P + i] < T)
                     m->batch[bi].differing++;
         }
+        set_median(&m->batch[bi]);
     }
     if (progress)
         fprintf(stderr, "\r%60s\r", "");
@@ -505,27 +525,8 @@ typedef struct device_out {
     mode_result modes[8];
 } device_out;
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* The median step in ms: a step's first launch of a new shape includes PoCL's compile of that
- * variant, which the median leaves out and the mean (seconds / steps) keeps. */
-static double step_ms(const batch_stats *b)
-{
-    if (!b->steps)
-        return 0;
-    double *s = malloc(b->steps * sizeof *s);
-    if (!s)
-        return b->seconds / (double)b->steps * 1e3;
-    memcpy(s, b->step_s, b->steps * sizeof *s);
-    qsort(s, b->steps, sizeof *s, cmp_double);
-    double med = b->steps % 2 ? s[b->steps / 2] : (s[b->steps / 2 - 1] + s[b->steps / 2]) / 2;
-    free(s);
-    return med * 1e3;
-}
+/* The median step in ms (set by run_mode). */
+static double step_ms(const batch_stats *b) { return b->median_ms; }
 
 /* Rows a second at the median step: the batch's sequences each advance one token a step. */
 static double tokens_per_s(const batch_stats *b, size_t B)
