@@ -151,6 +151,9 @@ int clr_compare_load(char *const *paths, size_t npaths, clr_comparison *cmp, clr
 int clr_compare_load_with(char *const *paths, size_t npaths, int flags, clr_comparison *cmp, clr_error *err);
 void clr_compare_free(clr_comparison *cmp);
 /* One line per skipped input, "clrepro: skipped PATH: what it is", escaped (clr_escape). */
+/* A document's label: "device (driver)", and " [path]" where twin (another document would look
+ * alike); malloc'ed, NULL when memory runs out. */
+char *clr_compare_label(const char *device, const char *driver, const char *path, int twin);
 void clr_compare_print_skipped(const clr_comparison *cmp, FILE *out);
 
 const char *clr_device_claim_observed(const clr_device_claim *row);

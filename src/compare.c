@@ -713,19 +713,25 @@ int clr_compare_load_with(char *const *paths, size_t npaths, int flags, clr_comp
         for (size_t j = 0; j < cmp->ndocs; ++j)
             twin |= j != i && !strcmp(d->device, cmp->docs[j].device) && !strcmp(d->driver, cmp->docs[j].driver) &&
                     !strcmp(d->name, cmp->docs[j].name);
-        clr_text t = {0};
-        clr_text_printf(&t, "%s (%s)", d->device, d->driver);
-        if (twin)
-            clr_text_printf(&t, " [%s]", d->path);
-        if (t.failed) {
-            free(t.buf);
+        if (!(cmp->labels[i] = clr_compare_label(d->device, d->driver, d->path, twin)))
             return clr_fail(err, CLR_EFAIL, "out of host memory");
-        }
-        cmp->labels[i] = t.buf;
     }
     rc = match_cases(cmp, err);
     rc = rc ? rc : judge_device_claims(cmp, err);
     return rc ? rc : clr_decode_group(cmp, err);
+}
+
+char *clr_compare_label(const char *device, const char *driver, const char *path, int twin)
+{
+    clr_text t = {0};
+    clr_text_printf(&t, "%s (%s)", device, driver);
+    if (twin)
+        clr_text_printf(&t, " [%s]", path);
+    if (t.failed) {
+        free(t.buf);
+        return NULL;
+    }
+    return t.buf;
 }
 
 void clr_compare_print_skipped(const clr_comparison *cmp, FILE *out)

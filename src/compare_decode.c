@@ -450,15 +450,8 @@ int clr_decode_group(clr_comparison *cmp, clr_error *err)
                 const clr_ddoc *o = &cmp->decode[x->docs[j]];
                 twin |= j != k && !strcmp(o->device, d->device) && !strcmp(o->driver, d->driver);
             }
-            clr_text t = {0};
-            clr_text_printf(&t, "%s (%s)", d->device, d->driver);
-            if (twin)
-                clr_text_printf(&t, " [%s]", d->path);
-            if (t.failed) {
-                free(t.buf);
+            if (!(d->label = clr_compare_label(d->device, d->driver, d->path, twin)))
                 return clr_fail(err, CLR_EFAIL, "out of host memory grouping the decode documents");
-            }
-            d->label = t.buf;
             for (size_t m = 0; m < d->nmodes; ++m)
                 if (add_mode(x, d, x->docs[k], &d->modes[m]))
                     return clr_fail(err, CLR_EFAIL, "out of host memory grouping the decode documents");
