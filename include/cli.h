@@ -83,6 +83,7 @@ typedef struct clr_cli {
     const char *logits_out, *tokens_out; /* .npy of the prompts decoded alone */
     unsigned prompt_count, prompt_len, tokens, repeats;
     int bf16_activations;     /* --activations bf16 */
+    int in_fleet;             /* set by fleet mode (src/fleet.c) for each rank's own run */
 } clr_cli;
 
 /* argv[0] is the program name. Errors are CLR_EUSAGE with a message naming the option. */

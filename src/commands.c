@@ -4,6 +4,7 @@
  * in journals while it measures, and writes the results only once every run on every device
  * is complete. main.c only calls clr_main. */
 #include "commands.h"
+#include "allreduce.h"
 #include "decode.h"
 
 #include <errno.h>
@@ -142,6 +143,8 @@ static void stop_incomplete(const device_run *work, size_t n, const char (*dirs)
 
 int clr_cmd_run(const clr_cli *cli, const char *command_line, clr_error *err)
 {
+    if (!cli->in_fleet && clr_mpi_launched())
+        return clr_fleet_run(cli, command_line, err);
     clr_planned_run *runs = NULL;
     size_t nruns = 0;
     clr_input input = {0};
@@ -425,7 +428,7 @@ static int cmd_export(const clr_cli *cli, clr_error *err)
 
 /* `clrepro compare`: DIR/compare.{md,csv,json}, all three or none, never over an input (a file
  * named, or a results document found in a named folder). What was skipped is listed on stderr. */
-static int cmd_compare(const clr_cli *cli, clr_error *err)
+int clr_cmd_compare(const clr_cli *cli, clr_error *err)
 {
     if (cli->baseline)
         return cmd_baseline(cli, err);
@@ -503,6 +506,12 @@ int clr_main(int argc, char **argv)
 {
     clr_cli cli;
     clr_error err = {0};
+    if (argc > 1 && !strcmp(argv[1], "allreduce")) { /* its own options: src/allreduce.c */
+        int rc = clr_cmd_allreduce(argc, argv, &err);
+        if (rc && err.code)
+            fprintf(stderr, "clrepro: error: %s\n", err.msg);
+        return rc;
+    }
     int rc = clr_cli_parse(argc, argv, &cli, &err);
     if (rc == CLR_OK) {
         switch (cli.command) {
@@ -516,7 +525,7 @@ int clr_main(int argc, char **argv)
             rc = clr_cmd_devices(&cli, &err);
             break;
         case CLR_CMD_COMPARE:
-            rc = cmd_compare(&cli, &err);
+            rc = clr_cmd_compare(&cli, &err);
             break;
         case CLR_CMD_REPORT:
             rc = cmd_report(&cli, &err);
