@@ -11,6 +11,7 @@ packages=(
   libjansson-dev                    # JSON results
   libxxhash-dev                     # output fingerprints
   check                             # unit tests
+  openmpi-bin libopenmpi-dev        # MPI: allreduce across ranks, fleet mode (mpirun)
 )
 
 missing=()

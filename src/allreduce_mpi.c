@@ -37,6 +37,8 @@ int clr_mpi_launched(void)
     return 0;
 }
 
+#ifndef CLREPRO_HAVE_MPI
+
 /* This process's rank as its launcher says, before MPI_Init (0 when not launched). */
 static int launcher_rank(void)
 {
@@ -48,7 +50,6 @@ static int launcher_rank(void)
     return 0;
 }
 
-#ifndef CLREPRO_HAVE_MPI
 
 int clr_cmd_allreduce(int argc, char **argv, clr_error *err)
 {
@@ -68,6 +69,7 @@ int clr_cmd_allreduce(int argc, char **argv, clr_error *err)
 
 #else
 #include <mpi.h>
+#include "mpi_support.h"
 
 typedef struct rank_state {
     int rank, size, local_rank;
@@ -844,25 +846,42 @@ static void print_and_write(const clr_ar_results *res, const clr_ar_options *o, 
 int clr_cmd_allreduce(int argc, char **argv, clr_error *err)
 {
     clr_ar_options o;
-    int help = 0, rc = clr_ar_parse(argc, argv, &o, &help, err);
-    int env_rank = launcher_rank();
-    if (rc == CLR_OK && help) {
-        if (env_rank == 0)
+    if (!clr_mpi_launched()) {
+        int help = 0, rc = clr_ar_parse(argc, argv, &o, &help, err);
+        if (rc == CLR_OK && help)
             clr_ar_usage(stdout);
+        else if (rc == CLR_OK)
+            rc = clr_fail(err, CLR_EUSAGE, "allreduce runs across MPI ranks and this process was not started by an "
+                                           "MPI launcher: run mpirun -np R clrepro allreduce ... (R ranks, one device "
+                                           "each; R = 1 for one)");
         clr_ar_options_free(&o);
-        return CLR_OK;
-    }
-    if (rc == CLR_OK && !clr_mpi_launched())
-        rc = clr_fail(err, CLR_EUSAGE, "allreduce runs across MPI ranks and this process was not started by an MPI "
-                                       "launcher: run mpirun -np R clrepro allreduce ... (R ranks, one device each; "
-                                       "R = 1 for one)");
-    if (rc) {
-        clr_ar_options_free(&o);
-        if (env_rank != 0)
-            err->code = 0; /* every rank parsed the same line: rank 0 says it */
         return rc;
     }
-    o.command_line = NULL;
+    /* Under a launcher MPI starts first, so that even a refused command line ends on every rank
+     * together, after rank 0 has said why. */
+    int provided;
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_SINGLE, &provided);
+    clr_mpi_keep_plugins();
+    rank_state st;
+    memset(&st, 0, sizeof st);
+    MPI_Comm_rank(MPI_COMM_WORLD, &st.rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &st.size);
+    int help = 0, rc = clr_ar_parse(argc, argv, &o, &help, err);
+    if (rc == CLR_OK && help && st.rank == 0)
+        clr_ar_usage(stdout);
+    if (rc || help) {
+        if (rc && st.rank == 0) {
+            fprintf(stderr, "clrepro: error: %s\n", err->msg);
+            fflush(stderr);
+        }
+        err->code = 0;
+        fflush(stdout);
+        MPI_Barrier(MPI_COMM_WORLD);
+        clr_mpi_keep_plugins();
+    MPI_Finalize();
+        clr_ar_options_free(&o);
+        return rc;
+    }
     size_t line_len = 1;
     for (int i = 0; i < argc; ++i)
         line_len += strlen(argv[i]) + 1;
@@ -872,13 +891,6 @@ int clr_cmd_allreduce(int argc, char **argv, clr_error *err)
         strcat(line, i ? argv[i] : "clrepro");
     }
     o.command_line = line;
-
-    int provided;
-    MPI_Init_thread(&argc, &argv, MPI_THREAD_SINGLE, &provided);
-    rank_state st;
-    memset(&st, 0, sizeof st);
-    MPI_Comm_rank(MPI_COMM_WORLD, &st.rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &st.size);
     MPI_Comm node;
     MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, st.rank, MPI_INFO_NULL, &node);
     MPI_Comm_rank(node, &st.local_rank);
@@ -995,29 +1007,41 @@ int clr_cmd_allreduce(int argc, char **argv, clr_error *err)
 
     res.wall_seconds = MPI_Wtime() - t_start;
     int status = CLR_OK;
-    if (rc == CLR_OK && st.rank == 0) {
-        print_and_write(&res, &o, err, &rc);
-        size_t invalid = 0;
-        for (size_t i = 0; i < res.ncases; ++i)
-            invalid += !res.cases[i].valid;
-        if (rc == CLR_OK && invalid) {
-            fprintf(stderr, "clrepro: error: %zu allreduce case(s) failed validation (see %s/allreduce.md)\n", invalid,
-                    o.out_dir);
-            status = CLR_EFAIL;
+    if (rc == CLR_OK) { /* rank 0 writes; a failure there is everyone's */
+        int wrc = CLR_OK;
+        if (st.rank == 0) {
+            print_and_write(&res, &o, err, &wrc);
+            size_t invalid = 0;
+            for (size_t i = 0; i < res.ncases; ++i)
+                invalid += !res.cases[i].valid;
+            if (wrc == CLR_OK && invalid) {
+                char shown[1024];
+                fprintf(stderr, "clrepro: error: %zu allreduce case(s) failed validation (see %s/allreduce.md)\n",
+                        invalid, clr_escape(o.out_dir, shown, sizeof shown));
+                status = CLR_EFAIL;
+            }
         }
+        rc = agree(MPI_COMM_WORLD, &st, wrc, err);
+        if (rc == CLR_OK)
+            MPI_Bcast(&status, 1, MPI_INT, 0, MPI_COMM_WORLD);
     }
-    rc = agree(MPI_COMM_WORLD, &st, rc, err);
-    if (rc == CLR_OK)
-        MPI_Bcast(&status, 1, MPI_INT, 0, MPI_COMM_WORLD);
     close_device(&st);
     free(res.cases);
     free(res.ranks);
-    int me = st.rank;
+    /* Rank 0 says what failed before any rank exits: a launcher may stop the job at the first
+     * non-zero exit, before rank 0's message is out. */
+    if (rc && st.rank == 0 && err->code) {
+        fprintf(stderr, "clrepro: error: %s\n", err->msg);
+        fflush(stderr);
+    }
+    fflush(stdout);
+    if (rc)
+        err->code = 0;
+    MPI_Barrier(MPI_COMM_WORLD);
+    clr_mpi_keep_plugins();
     MPI_Finalize();
     free(line);
     clr_ar_options_free(&o);
-    if (rc && me != 0)
-        err->code = 0; /* rank 0 said it */
     return rc ? rc : status;
 }
 #endif

@@ -29,6 +29,7 @@ int clr_fleet_run(const clr_cli *cli, const char *command_line, clr_error *err)
 }
 #else
 #include <mpi.h>
+#include "mpi_support.h"
 
 typedef struct packed {
     char *buf;
@@ -214,6 +215,7 @@ int clr_fleet_run(const clr_cli *cli, const char *command_line, clr_error *err)
 {
     int provided, rank, size, local_rank;
     MPI_Init_thread(NULL, NULL, MPI_THREAD_SINGLE, &provided);
+    clr_mpi_keep_plugins();
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     MPI_Comm node;
@@ -401,11 +403,17 @@ int clr_fleet_run(const clr_cli *cli, const char *command_line, clr_error *err)
     free(heads);
     free(lens);
     MPI_Bcast(&status, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    /* Rank 0 says what failed before any rank exits (a launcher may stop the job at the first
+     * non-zero exit). Each failed rank's own message is printed above. */
+    if (rank == 0 && status && err->code) {
+        fprintf(stderr, "clrepro: error: %s\n", err->msg);
+        fflush(stderr);
+    }
+    fflush(stdout);
+    err->code = 0;
+    MPI_Barrier(MPI_COMM_WORLD);
+    clr_mpi_keep_plugins();
     MPI_Finalize();
-    if (rank != 0)
-        err->code = 0; /* rank 0 has said what failed */
-    else if (status && !err->code)
-        err->code = 0; /* each failed rank's message is printed above */
     return status;
 }
 #endif
