@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds clrepro here and gathers what a machine without CLBlast needs to run it into .carry/:
 # the binary and the shared libraries it links (CLBlast, Jansson, xxHash), never libOpenCL —
-# the target's own ICD loader must find its own vendors' drivers. Then, on that machine:
+# the target's own ICD loader must find its own vendors' drivers — and, where the binary links
+# MPI, Open MPI's runtime in .carry/mpi (scripts/carry-mpi.sh; source .carry/mpi/env.sh there
+# before mpirun). Then, on that machine:
 #   LD_LIBRARY_PATH=$PWD/.carry/lib .carry/clrepro devices
 # scripts/remote-bench.sh runs the whole benchmark that way. .carry/ is git-ignored.
 set -euo pipefail
@@ -15,8 +17,12 @@ for lib in libclblast.so.1 libjansson.so.4 libxxhash.so.0; do
   # Not linked (the linker drops libraries nothing calls yet): nothing to carry.
   [ -n "$path" ] && cp -L "$path" .carry/lib/
 done
+# Built with MPI (allreduce, fleet mode): the Open MPI runtime too, for a machine without one.
+if ldd build/clrepro | grep -q 'libmpi\.so'; then
+  scripts/carry-mpi.sh .carry/mpi >/dev/null
+fi
 cp scripts/remote-bench.sh scripts/remote-check.sh scripts/remote-portable.sh scripts/remote-switch.sh \
-  scripts/pack-results.sh .carry/
+  scripts/remote-allreduce.sh scripts/pack-results.sh .carry/
 cp -r cl .carry/cl # kernel sources, for runs with --kernel-dir (e.g. a sabotaged copy)
 echo "carry: $(du -sh .carry | cut -f1) in .carry/"
 # A lent machine receives the tracked files and .carry/ together, at most 64 MiB: say when the
