@@ -13,7 +13,68 @@ def fmt(v):
     return f"{v:.2f}"
 
 
+def readme(paths):
+    """One table over the documents: per document and strategy, whether every shape keeps its
+    bits at every rank count, and the time against mpi (min / median / max over every case)."""
+    print("| ranks on | R | strategy | same bits as the smallest R | layer = one-device tiled | x mpi min | median | max |")
+    print("|---|---|---|---|---|---|---|---|")
+    for path in paths:
+        doc = json.load(open(path))
+        devs = sorted({r["device"] for r in doc["ranks"]})
+        per = {}
+        for r in doc["ranks"]:
+            per[r["device"]] = per.get(r["device"], 0) + 1
+        where = ", ".join(f"{k}" for k in devs)
+        cases = doc["cases"]
+        rs = sorted({c["ranks"] for c in cases})
+        keyed = {(c["part"], c.get("m", 0), c["floats"], c["ranks"], c["strategy"]): c for c in cases}
+        for strat in ("mpi", "ring", "ordered", "exact"):
+            sel = [c for c in cases if c["strategy"] == strat]
+            multi = [c for c in sel if c["ranks"] != rs[0]]
+            same = sum(1 for c in multi if c["same_as_smallest_r"])
+            lay = [c for c in sel if c["part"] == "layer"]
+            tiled = sum(1 for c in lay if c.get("same_as_tiled"))
+            ratios = []
+            for (p, m, n, r, s_), c in keyed.items():
+                if s_ == strat and c["valid"]:
+                    base = keyed.get((p, m, n, r, "mpi"))
+                    if base and base["time_median_s"]:
+                        ratios.append(c["time_median_s"] / base["time_median_s"])
+            rr = f"{fmt(min(ratios))} | {fmt(statistics.median(ratios))} | {fmt(max(ratios))}" if strat != "mpi" else "1 | 1 | 1"
+            print(f"| {doc['world']} ranks: {where} | {rs[0]}–{rs[-1]} | {strat} | {same} of {len(multi)} | "
+                  f"{tiled} of {len(lay)} | {rr} |")
+
+
+def across(paths):
+    """Documents with the same problem (slices, seed, shapes) on different devices: how many of
+    their common (shape, R, strategy) cases have the same fingerprint."""
+    docs = [json.load(open(p)) for p in paths]
+    for i in range(len(docs)):
+        for j in range(i + 1, len(docs)):
+            a, b = docs[i], docs[j]
+            if a["slices"] != b["slices"] or a["seed"] != b["seed"]:
+                continue
+            ka = {(c["part"], c.get("m", 0), c["floats"], c["ranks"], c["strategy"]): c["fingerprint"] for c in a["cases"]}
+            kb = {(c["part"], c.get("m", 0), c["floats"], c["ranks"], c["strategy"]): c["fingerprint"] for c in b["cases"]}
+            common = [k for k in ka if k in kb]
+            if not common:
+                continue
+            per = {}
+            for k in common:
+                t = per.setdefault(k[4], [0, 0])
+                t[1] += 1
+                t[0] += ka[k] == kb[k]
+            da = sorted({r["device"] for r in a["ranks"]})
+            db = sorted({r["device"] for r in b["ranks"]})
+            print(f"- {', '.join(da)} ({paths[i]}) against {', '.join(db)} ({paths[j]}): " +
+                  "; ".join(f"{s} {v[0]} of {v[1]} cases the same bits" for s, v in per.items()))
+
+
 def main(paths):
+    if paths and paths[0] == "--readme":
+        readme(paths[1:])
+        print()
+        return across(paths[1:])
     for path in paths:
         doc = json.load(open(path))
         ranks = doc["ranks"]
