@@ -156,6 +156,8 @@ void clr_cli_usage(FILE *out, clr_command command)
                 "       clrepro export --format gbench PATH... -o FILE   Google Benchmark JSON (compare.py)\n"
                 "       clrepro audit [options]      what each device's float32 arithmetic does, measured\n"
                 "       clrepro decode [options]     decode a Llama model greedily: do the tokens change with the batch?\n"
+                "       mpirun -np R clrepro allreduce [options]   the all-reduce across ranks: bits and time at R = 1..R\n"
+                "       mpirun -np R clrepro run [options]   fleet mode: every rank's device, one comparison\n"
                 "         (PATH: results files, or folders searched for them, e.g. results)\n"
                 "       clrepro --version | --help   (clrepro COMMAND --help or clrepro help COMMAND for its options)\n"
                 "Numbers take 4096, 2^12 and 4K forms; lists are comma-separated, each item once; size\n"

@@ -506,6 +506,10 @@ int clr_main(int argc, char **argv)
 {
     clr_cli cli;
     clr_error err = {0};
+    if (argc > 2 && !strcmp(argv[1], "help") && !strcmp(argv[2], "allreduce") && argc == 3) {
+        clr_ar_usage(stdout);
+        return CLR_OK;
+    }
     if (argc > 1 && !strcmp(argv[1], "allreduce")) { /* its own options: src/allreduce.c */
         int rc = clr_cmd_allreduce(argc, argv, &err);
         if (rc && err.code)
