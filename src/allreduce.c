@@ -336,6 +336,8 @@ char *clr_ar_json(const clr_ar_results *r, clr_error *err)
     json_t *doc = json_object(), *ranks = json_array(), *cases = json_array(), *strategies = json_array();
     json_object_set_new(doc, "schema", json_string("clrepro.allreduce"));
     json_object_set_new(doc, "version", json_integer(1));
+    json_object_set_new(doc, "tool", json_pack("{s:s, s:s, s:s}", "name", "clrepro", "version", CLREPRO_VERSION,
+                                               "git_commit", clr_git_commit));
     json_object_set_new(doc, "command", json_string(r->opt->command_line ? r->opt->command_line : ""));
     json_object_set_new(doc, "started_utc", json_string(r->started_utc));
     json_object_set_new(doc, "wall_seconds", num(r->wall_seconds));
@@ -537,7 +539,8 @@ char *clr_ar_markdown(const clr_ar_results *r, clr_error *err)
     clr_text_printf(&t, "# clrepro allreduce\n\n");
     clr_text_printf(&t, "- command: ");
     clr_text_md_code(&t, r->opt->command_line ? r->opt->command_line : "");
-    clr_text_printf(&t, "\n- started %s, %.1f s; %d ranks; MPI: ", r->started_utc, r->wall_seconds, r->world);
+    clr_text_printf(&t, "\n- clrepro %s (%s); started %s, %.1f s; %d ranks; MPI: ", CLREPRO_VERSION, clr_git_commit,
+                    r->started_utc, r->wall_seconds, r->world);
     clr_text_md(&t, r->mpi_library);
     clr_text_printf(&t, "\n- inputs: %s, seed %llu; the plain all-reduce adds %zu slices; %u repetitions after %u "
                         "warm-up; times are the slowest rank's, from the slices on the devices to the sum on "

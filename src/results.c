@@ -294,6 +294,9 @@ static void identify(json_t *root, char *what, size_t size)
         snprintf(what, size, "a demo-order document (schema clrepro.demo-order, written by `clrepro demo order`)");
     else if (!strcmp(name, "clrepro.audit"))
         snprintf(what, size, "an audit document (schema clrepro.audit, written by `clrepro audit`)");
+    else if (!strcmp(name, "clrepro.allreduce"))
+        snprintf(what, size, "an allreduce document (schema clrepro.allreduce, written by `clrepro allreduce`; "
+                             "its tables are in allreduce.md)");
     else if (!strcmp(name, "clrepro.decode"))
         snprintf(what, size, "%s", CLR_DECODE_WHAT);
     else if (strcmp(name, CLR_SCHEMA_NAME))
