@@ -54,11 +54,9 @@ void clr_ar_claims_text(unsigned claims, char *buf, size_t size);
 #define CLR_AR_KCHUNK 256
 /* Rank counts up to this are swept by default; the slices default to lcm(1..world size). */
 #define CLR_AR_MAX_RANKS 64
-/* Elements of each case whose every slice is gathered to rank 0 and replayed: all up to
- * CLR_AR_CHECK_ALL, beyond it the first and last CLR_AR_CHECK_EDGE and one in every
- * CLR_AR_CHECK_STRIDE (every block edge of the ring falls in one of them or not: the replay
- * knows each element's block). */
-#define CLR_AR_CHECK_ALL 65536
+/* Elements of each case whose every slice is gathered to rank 0 and replayed: all while n S <=
+ * 2^24, beyond it the first and last CLR_AR_CHECK_EDGE, one in every CLR_AR_CHECK_STRIDE (or
+ * more, to stay near 2^23 values) and both sides of every ring block and ordered piece edge. */
 #define CLR_AR_CHECK_EDGE 2048
 #define CLR_AR_CHECK_STRIDE 61
 
@@ -114,7 +112,7 @@ typedef struct clr_ar_case {
     int deterministic;       /* every repetition and every rank gave these bits */
     int valid;               /* every checked element as the replay demands */
     size_t checked, mismatches;
-    double max_err_ulp;      /* largest |out - expected| in ulp of expected (0 when demanded) */
+    double max_err_ulp;      /* largest |out - correctly rounded sum| in ulp of that sum */
     double vs_tiled_ulp;     /* layer: largest distance to the one-device tiled, in ulp */
     int same_as_tiled;       /* layer: bit for bit the one-device tiled */
     double vs_r1_ulp;        /* largest distance to the same strategy at the smallest R */
@@ -134,8 +132,6 @@ typedef struct clr_ar_results {
     char mpi_library[256];
 } clr_ar_results;
 
-/* Sets vs_r1 of every case from the case of the same part, strategy and size at the smallest R. */
-void clr_ar_compare_ranks(clr_ar_results *r);
 /* allreduce.json, allreduce.csv and allreduce.md texts (malloc'ed), NULL on memory failure. */
 char *clr_ar_json(const clr_ar_results *r, clr_error *err);
 char *clr_ar_csv(const clr_ar_results *r, clr_error *err);

@@ -77,7 +77,7 @@ void clr_ar_usage(FILE *out)
             "  --ranks LIST      rank counts to run (default: 1..R, those that divide the problem)\n"
             "  --reps N          timed repetitions of each case (default 10), --warmup N (default 2)\n"
             "  --seed N          inputs' seed (default 42), --dist uniform|normal|illcond (default normal)\n"
-            "  --device SPEC     all|gpu|cpu|N|P:D|name-substring (default all)\n"
+            "  --device SPEC     all|gpu|cpu|N|P:D|name-substring (default CLREPRO_DEVICE if set, else all)\n"
             "  --out DIR         where rank 0 writes allreduce.{json,csv,md} (default results/allreduce)\n"
             "  --kernel-dir DIR  kernel sources instead of the embedded ones\n"
             "  --quiet           no tables on stdout\n"
@@ -119,7 +119,7 @@ int clr_ar_parse(int argc, char **argv, clr_ar_options *o, int *help, clr_error 
     o->warmup = 2;
     o->seed = 42;
     o->dist = CLR_DIST_NORMAL;
-    o->device_spec = "all";
+    o->device_spec = getenv("CLREPRO_DEVICE") && *getenv("CLREPRO_DEVICE") ? getenv("CLREPRO_DEVICE") : "all";
     o->out_dir = "results/allreduce";
     int rc = CLR_OK;
     for (int i = 2; i < argc && rc == CLR_OK; ++i) {
@@ -250,6 +250,23 @@ int clr_ar_parse(int argc, char **argv, clr_ar_options *o, int *help, clr_error 
     }
     if (o->plain_off && !o->layer_k)
         return clr_fail(err, CLR_EUSAGE, "--n off with --layer off: nothing to run");
+    /* rank counts ascending, each once: the first is the one every other is compared with */
+    for (size_t a = 1; a < o->nranks; ++a)
+        for (size_t b = a; b > 0 && o->ranks[b - 1] > o->ranks[b]; --b) {
+            size_t t = o->ranks[b];
+            o->ranks[b] = o->ranks[b - 1];
+            o->ranks[b - 1] = t;
+        }
+    size_t u = 0;
+    for (size_t a = 0; a < o->nranks; ++a)
+        if (!u || o->ranks[u - 1] != o->ranks[a])
+            o->ranks[u++] = o->ranks[a];
+    o->nranks = u;
+    for (size_t i = 0; o->layer_k && i < o->nbatches; ++i)
+        if (o->batches[i] * o->layer_n > ((size_t)1 << 30))
+            return clr_fail(err, CLR_EUSAGE, "--batch %zu with --layer %zux%zu: a message of %zu floats, over the 2^30 "
+                                             "this tool sends; lower --batch or N", o->batches[i], o->layer_k,
+                            o->layer_n, o->batches[i] * o->layer_n);
     if (!strcmp(o->out_dir, "-"))
         return clr_fail(err, CLR_EUSAGE, "--out -: allreduce writes three files (allreduce.json, .csv, .md); name "
                                          "a directory");
@@ -592,7 +609,10 @@ char *clr_ar_markdown(const clr_ar_results *r, clr_error *err)
                         clr_ar_strategies[c->strategy].name, size, c->ranks, c->median_s * 1e3, c->min_s * 1e3,
                         c->median_s > 0 ? (double)c->n * 4 / c->median_s / 1e9 : 0.0, ratio);
     }
-    clr_text_printf(&t, "\nGB/s: the message (n floats) over the median time. x mpi: the median against "
+    clr_text_printf(&t, "\nGB/s: the message (n floats x 4 bytes) over the median time, which includes each "
+                        "rank's device fold and the staging through the host: neither bus bandwidth nor "
+                        "nccl-tests' figures. The layer's time is its all-reduce of the chunks' partial "
+                        "products (already on the devices), not the matmul. x mpi: the median against "
                         "`mpi`'s at the same shape and rank count.\n\n## Validation\n\n");
     clr_text_printf(&t, "%zu cases; %zu failed validation, %zu gave more than one bit pattern over repetitions "
                         "or ranks.\n",
@@ -611,6 +631,13 @@ char *clr_ar_markdown(const clr_ar_results *r, clr_error *err)
     clr_text_printf(&t, "\nEvery rank's result is hashed and compared; the elements checked are gathered from the "
                         "devices (every slice value) and replayed on rank 0's host: `ordered` and `ring` bit for "
                         "bit in their own order, `exact` against the correctly rounded sum, `mpi` within "
-                        "gamma(S) x sum|x| of it.\n");
+                        "gamma(S) x sum|x| of it (a bound that loosens with S: it cannot see a small slice "
+                        "go missing among many). The slice values themselves are regenerated from the "
+                        "problem for a spread of the elements. A strategy that claims rank-count "
+                        "invariance and differs from the smallest R, and a layer `ordered` that differs "
+                        "from the one-device `tiled`, fail validation too. max err (JSON `max_err_ulp`): "
+                        "the largest distance to the correctly rounded sum over the elements checked, in "
+                        "ulp of that sum; max ulp vs R (JSON `max_ulp_vs_*`): the largest distance between "
+                        "two results' floats counted in representable floats between them.\n");
     return clr_text_take(&t, "allreduce.md", err);
 }

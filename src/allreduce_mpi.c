@@ -264,6 +264,19 @@ static void layer_w(const clr_ar_options *o, size_t K, size_t N, size_t k0, size
             w[(k - k0) * N + n] = scale * clr_gen(o->seed ^ 0x5eedu, CLR_DIST_NORMAL, UINT64_MAX - 2 - k, n);
 }
 
+/* The layer's slice g at row m, column col, as tiled computes it: one fma chain over chunk g's
+ * 256 values of k from +0 (src/ops/matmul.c's replay). */
+static float layer_partial(const clr_ar_options *o, size_t m, size_t col, size_t g)
+{
+    float scale = (float)(1.0 / sqrt((double)o->layer_k)), acc = 0.0f;
+    for (size_t k = g * CLR_AR_KCHUNK; k < (g + 1) * CLR_AR_KCHUNK; ++k) {
+        float a = clr_gen(o->seed, o->dist, m, k);
+        float w = scale * clr_gen(o->seed ^ 0x5eedu, CLR_DIST_NORMAL, UINT64_MAX - 2 - k, col);
+        acc = fmaf(a, w, acc);
+    }
+    return acc;
+}
+
 /* matmul tiled of M x kk by kk x N on the device into out. */
 static int tiled(rank_state *st, size_t M, size_t kk, size_t N, cl_mem a, cl_mem w, cl_mem out, clr_error *err)
 {
@@ -522,8 +535,18 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* The elements replayed: all where the gathered values stay small, else both ends and a stride. */
-static size_t checked_elements(size_t n, size_t S, size_t *idx)
+/* The elements replayed: all where the gathered values stay small (n S <= 2^24), else both ends,
+ * a stride, and both sides of every edge the strategies have at this R (the ring's blocks,
+ * ordered's pieces), so that an off-by-one at an edge cannot pass. Sorted, each once. */
+static int cmp_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return (x > y) - (x < y);
+}
+
+static size_t ordered_pieces(size_t n, int R);
+
+static size_t checked_elements(size_t n, size_t S, int R, size_t *idx)
 {
     size_t count = 0;
     if ((double)n * (double)S <= (double)(1u << 24)) {
@@ -537,19 +560,35 @@ static size_t checked_elements(size_t n, size_t S, size_t *idx)
     for (size_t i = 0; i < n; ++i)
         if (i < CLR_AR_CHECK_EDGE || i >= n - CLR_AR_CHECK_EDGE || i % stride == 0)
             idx[count++] = i;
-    return count;
+    size_t P = ordered_pieces(n, R);
+    for (size_t b = 1; b < (size_t)R; ++b) {
+        size_t e = clr_ar_block_start(b, n, (size_t)R);
+        idx[count++] = e - 1;
+        idx[count++] = e;
+    }
+    for (size_t j = 1; j < P; ++j) {
+        size_t e = j * n / P;
+        idx[count++] = e - 1;
+        idx[count++] = e;
+    }
+    qsort(idx, count, sizeof *idx, cmp_size);
+    size_t u = 0;
+    for (size_t i = 0; i < count; ++i)
+        if (!u || idx[u - 1] != idx[i])
+            idx[u++] = idx[i];
+    return u;
 }
 
-static size_t checked_count(size_t n, size_t S)
+static size_t checked_count(size_t n, size_t S, int R)
 {
     if ((double)n * (double)S <= (double)(1u << 24))
         return n;
-    return 2 * CLR_AR_CHECK_EDGE + n / CLR_AR_CHECK_STRIDE + 1;
+    return 2 * CLR_AR_CHECK_EDGE + n / CLR_AR_CHECK_STRIDE + 1 + 2 * (size_t)R + 2 * ordered_pieces(n, R);
 }
 
 typedef struct kept_result {
     int layer, strategy;
-    size_t n, m;
+    size_t n, m, ranks;
     float *bits; /* rank 0's result at the smallest R */
 } kept_result;
 
@@ -587,7 +626,7 @@ static void run_case(run_ctx *rc, MPI_Comm comm, const rank_data *d, int layer, 
     if (strategy == CLR_AR_EXACT)
         packed = xmalloc(st, n * (CLR_CL_EXACT_LIMBS + 1) * sizeof(int64_t));
     double *times = xmalloc(st, o->reps * sizeof(double));
-    uint64_t first_hash = 0;
+    uint64_t first_hash = 0, last_hash = 0;
     int deterministic = 1;
     for (unsigned rep = 0; rep < o->warmup + o->reps; ++rep) {
         MPI_Barrier(comm);
@@ -604,6 +643,7 @@ static void run_case(run_ctx *rc, MPI_Comm comm, const rank_data *d, int layer, 
         MPI_Allreduce(MPI_IN_PLACE, lohi, 2, MPI_UINT64_T, MPI_MAX, comm); /* max of h and of ~h: all equal? */
         if (lohi[0] != h || ~lohi[1] != h)
             deterministic = 0;
+        last_hash = h;
         if (rep == 0)
             first_hash = h;
         else if (h != first_hash)
@@ -614,8 +654,8 @@ static void run_case(run_ctx *rc, MPI_Comm comm, const rank_data *d, int layer, 
     int det_all;
     MPI_Allreduce(&deterministic, &det_all, 1, MPI_INT, MPI_MIN, comm);
     /* Validation: every slice value of the checked elements, gathered to rank 0 in slice order. */
-    size_t cap = checked_count(n, S), *idx = xmalloc(st, cap * sizeof(size_t));
-    size_t E = checked_elements(n, S, idx);
+    size_t cap = checked_count(n, S, R), *idx = xmalloc(st, cap * sizeof(size_t));
+    size_t E = checked_elements(n, S, R, idx);
     float *mine = xmalloc(st, d->nloc * E * sizeof(float)), *all = NULL;
     for (size_t s = 0; s < d->nloc; ++s)
         for (size_t e = 0; e < E; ++e)
@@ -639,28 +679,41 @@ static void run_case(run_ctx *rc, MPI_Comm comm, const rank_data *d, int layer, 
         qsort(times, o->reps, sizeof *times, cmp_double);
         c.min_s = times[0];
         c.median_s = o->reps % 2 ? times[o->reps / 2] : 0.5 * (times[o->reps / 2 - 1] + times[o->reps / 2]);
-        c.fingerprint = first_hash;
+        c.fingerprint = last_hash; /* the result validated below */
         c.deterministic = det_all;
         c.checked = E;
         float *v = xmalloc(st, S * sizeof(float));
-        size_t per = S / (size_t)R;
+        size_t per = S / (size_t)R, inputs_checked = 0;
         for (size_t e = 0; e < E; ++e) {
             /* global slice g = q per + s lies at all + (s R + q) E (gathered slice by slice) */
             for (size_t q = 0; q < (size_t)R; ++q)
                 for (size_t s = 0; s < per; ++s)
                     v[q * per + s] = all[(s * (size_t)R + q) * E + e];
-            double tol;
-            float want = clr_ar_expected(strategy, v, S, 1, (size_t)R, idx[e], n, &tol), got = out[idx[e]];
-            int ok;
-            double err_ulp;
-            if (tol == 0) {
-                ok = clr_float_bits(got) == clr_float_bits(want) || (isnan(got) && isnan(want));
-                err_ulp = (double)clr_ulp_distance(got, want);
-            } else {
-                double diff = fabs((double)got - (double)want);
-                ok = diff <= tol;
-                err_ulp = diff / ulp_of(want);
+            /* The slices are the problem's: regenerated here for a spread of the elements (the
+             * plain part from the generator, the layer's partial products as tiled's chain). */
+            if (e % (E / 512 + 1) == 0 && !c.mismatches) {
+                ++inputs_checked;
+                for (size_t g = 0; g < S; ++g) {
+                    float x = layer ? layer_partial(o, idx[e] / o->layer_n, idx[e] % o->layer_n, g)
+                                    : clr_gen(o->seed, o->dist, g, idx[e]);
+                    if (clr_float_bits(x) != clr_float_bits(v[g])) {
+                        snprintf(c.why, sizeof c.why, "element %zu: slice %zu holds %.9g where the problem has "
+                                 "%.9g (a rank computed or placed its slices wrongly)", idx[e], g, (double)v[g],
+                                 (double)x);
+                        ++c.mismatches;
+                        break;
+                    }
+                }
             }
+            double tol, none;
+            float want = clr_ar_expected(strategy, v, S, 1, (size_t)R, idx[e], n, &tol), got = out[idx[e]];
+            float exact = strategy == CLR_AR_EXACT || strategy == CLR_AR_MPI
+                              ? want
+                              : clr_ar_expected(CLR_AR_EXACT, v, S, 1, (size_t)R, idx[e], n, &none);
+            int ok = tol == 0 ? clr_float_bits(got) == clr_float_bits(want) || (isnan(got) && isnan(want))
+                              : fabs((double)got - (double)want) <= tol;
+            /* the error of every strategy alike: against the correctly rounded sum */
+            double err_ulp = fabs((double)got - (double)exact) / ulp_of(exact);
             if (isfinite(err_ulp) && err_ulp > c.max_err_ulp)
                 c.max_err_ulp = err_ulp;
             if (!ok) {
@@ -670,6 +723,7 @@ static void run_case(run_ctx *rc, MPI_Comm comm, const rank_data *d, int layer, 
                 ++c.mismatches;
             }
         }
+        (void)inputs_checked;
         free(v);
         c.valid = c.mismatches == 0;
         if (!det_all && clr_ar_strategies[strategy].claims & CLR_AR_CLAIM_DETERMINISTIC) {
@@ -699,6 +753,7 @@ static void run_case(run_ctx *rc, MPI_Comm comm, const rank_data *d, int layer, 
             rc->kept = grown;
             kr = &rc->kept[rc->nkept++];
             kr->layer = layer;
+            kr->ranks = (size_t)R;
             kr->strategy = strategy;
             kr->n = n;
             kr->m = m;
@@ -712,6 +767,15 @@ static void run_case(run_ctx *rc, MPI_Comm comm, const rank_data *d, int layer, 
                 c.same_as_r1 = 0;
             if (u > c.vs_r1_ulp)
                 c.vs_r1_ulp = u;
+        }
+        if (c.valid && !c.same_as_r1 && (clr_ar_strategies[strategy].claims & CLR_AR_CLAIM_RANK_INVARIANT)) {
+            c.valid = 0;
+            snprintf(c.why, sizeof c.why, "claims rank-count invariance, but differs from R = %zu by up to %.0f ulp",
+                     kr->ranks, c.vs_r1_ulp);
+        }
+        if (c.valid && layer && tiled_ref && strategy == CLR_AR_ORDERED && !c.same_as_tiled) {
+            c.valid = 0;
+            snprintf(c.why, sizeof c.why, "differs from the one-device tiled by up to %.0f ulp", c.vs_tiled_ulp);
         }
         clr_ar_results *res = rc->res;
         if (res->ncases == res->cap) {
@@ -770,9 +834,25 @@ static int part_ranks(const clr_ar_options *o, int world, size_t S, const char *
 /* Host bytes one rank needs at most for a case of n floats over nloc slices. */
 static double case_bytes(size_t n, size_t nloc, size_t S, unsigned strategies)
 {
-    double b = (double)n * 4 * ((double)nloc + 3) + (double)checked_count(n, S) * (8 + 4.0 * (double)S);
+    double b = (double)n * 4 * ((double)nloc + 3) +
+               (double)checked_count(n, S, CLR_AR_MAX_RANKS) * (8 + 4.0 * (double)S);
     if (strategies & (1u << CLR_AR_EXACT))
-        b += (double)n * 8 * (2.0 * CLR_CL_EXACT_LIMBS + 2);
+        b += (double)n * 8 * (CLR_CL_EXACT_LIMBS + 1.0);
+    return b;
+}
+
+/* Device bytes of a case (slices, fold, and exact's digits, flags and packed words) and its
+ * largest single buffer. */
+static double device_bytes(size_t n, size_t nloc, unsigned strategies, double *largest)
+{
+    double slab = (double)n * 4 * (double)(nloc ? nloc : 1), b = slab + (double)n * 4;
+    *largest = slab;
+    if (strategies & (1u << CLR_AR_EXACT)) {
+        double digits = (double)n * 8 * CLR_CL_EXACT_LIMBS, packed = (double)n * 8 * (CLR_CL_EXACT_LIMBS + 1);
+        b += digits + packed + (double)n * 8;
+        if (packed > *largest)
+            *largest = packed;
+    }
     return b;
 }
 
@@ -786,32 +866,41 @@ static size_t most_slices(int rank, size_t S, const size_t *Rs, size_t nR)
     return most;
 }
 
+/* Every case this rank takes part in fits its device (its largest buffer, and 90% of its memory)
+ * and its host: checked before anything is measured. */
 static int check_fits(const rank_state *st, const clr_ar_options *o, size_t S, const size_t *plain_R, size_t nplain,
                       size_t SL, const size_t *layer_R, size_t nlayer, clr_error *err)
 {
-    double dev_limit = (double)st->dev.max_alloc, host = (double)clr_host_memory_available();
+    double dev_limit = (double)st->dev.max_alloc, dev_total = 0.9 * (double)st->dev.global_mem;
+    double host = (double)clr_host_memory_available(), largest;
     for (size_t i = 0; i < o->nsizes && nplain; ++i) {
-        size_t nloc = most_slices(st->rank, S, plain_R, nplain);
-        double slab = (double)o->sizes[i] * 4 * (double)nloc;
-        if (slab > dev_limit)
-            return clr_fail(err, CLR_EUSAGE, "--n %zu with %zu slices: %.2f GB of slices on one device, over its "
-                                             "largest buffer (%.2f GB); lower --slices or --n",
-                            o->sizes[i], S, slab / 1e9, dev_limit / 1e9);
-        if (case_bytes(o->sizes[i], nloc, S, o->strategies) > 0.8 * host)
+        size_t n = o->sizes[i], nloc = most_slices(st->rank, S, plain_R, nplain);
+        double total = device_bytes(n, nloc, o->strategies, &largest);
+        if (largest > dev_limit || total > dev_total)
+            return clr_fail(err, CLR_EUSAGE, "--n %zu with %zu slices: %.2f GB on one device (its largest buffer "
+                                             "%.2f GB), over what it allows (%.2f GB a buffer, %.2f GB in all); "
+                                             "lower --slices or --n",
+                            n, S, total / 1e9, largest / 1e9, dev_limit / 1e9, dev_total / 1e9);
+        if (case_bytes(n, nloc, S, o->strategies) > 0.8 * host)
             return clr_fail(err, CLR_EUSAGE, "--n %zu with %zu slices needs about %.2f GB of host memory on this rank, "
                                              "more than is available; lower --slices or --n",
-                            o->sizes[i], S, case_bytes(o->sizes[i], nloc, S, o->strategies) / 1e9);
+                            n, S, case_bytes(n, nloc, S, o->strategies) / 1e9);
     }
     for (size_t i = 0; o->layer_k && nlayer && i < o->nbatches; ++i) {
         size_t M = o->batches[i], nloc = most_slices(st->rank, SL, layer_R, nlayer);
-        double slab = (double)M * (double)o->layer_n * 4 * (double)(nloc ? nloc : 1);
-        double full = (double)o->layer_k * (double)o->layer_n * 4;
-        if (slab > dev_limit || full > dev_limit)
-            return clr_fail(err, CLR_EUSAGE, "--layer %zux%zu at M = %zu: %.2f GB on one device, over its largest "
-                                             "buffer (%.2f GB); lower --batch or --layer",
-                            o->layer_k, o->layer_n, M, (slab > full ? slab : full) / 1e9, dev_limit / 1e9);
-        if (case_bytes(M * o->layer_n, nloc, SL, o->strategies) + full + (double)M * (double)o->layer_k * 4 >
-            0.8 * host)
+        double total = device_bytes(M * o->layer_n, nloc, o->strategies, &largest);
+        /* rank 0's one-device tiled holds A (M x K), W (K x N) and C */
+        double a = (double)M * (double)o->layer_k * 4, w = (double)o->layer_k * (double)o->layer_n * 4;
+        if (st->rank == 0 && a + w + (double)M * (double)o->layer_n * 4 > total)
+            total = a + w + (double)M * (double)o->layer_n * 4;
+        if (st->rank == 0 && (a > largest || w > largest))
+            largest = a > w ? a : w;
+        if (largest > dev_limit || total > dev_total)
+            return clr_fail(err, CLR_EUSAGE, "--layer %zux%zu at M = %zu: %.2f GB on one device (its largest buffer "
+                                             "%.2f GB), over what it allows (%.2f GB a buffer, %.2f GB in all); "
+                                             "lower --batch or --layer",
+                            o->layer_k, o->layer_n, M, total / 1e9, largest / 1e9, dev_limit / 1e9, dev_total / 1e9);
+        if (case_bytes(M * o->layer_n, nloc, SL, o->strategies) + w + a > 0.8 * host)
             return clr_fail(err, CLR_EUSAGE, "--layer %zux%zu at M = %zu needs more host memory than this rank has",
                             o->layer_k, o->layer_n, M);
     }
@@ -916,18 +1005,16 @@ int clr_cmd_allreduce(int argc, char **argv, clr_error *err)
     snprintf(what, sizeof what, "the layer's K = %zu (%zu chunks of %d)", o.layer_k, SL, CLR_AR_KCHUNK);
     if (rc == CLR_OK && o.layer_k)
         rc = part_ranks(&o, st.size, SL, what, layer_R, &nlayer, err);
-    if (rc == CLR_OK && st.rank == 0) {
-        struct stat sb;
-        if (stat(o.out_dir, &sb) == 0 && !S_ISDIR(sb.st_mode))
-            rc = clr_fail(err, CLR_EUSAGE, "--out %s: exists and is not a directory", o.out_dir);
-    }
+    if (rc == CLR_OK && st.rank == 0) /* before anything is measured */
+        rc = clr_check_out_dir(o.out_dir, strlen("allreduce.json"), err);
     rc = agree(MPI_COMM_WORLD, &st, rc, err);
     /* Each rank's device, its programs and its memory. */
-    if (rc == CLR_OK)
+    if (rc == CLR_OK) {
         rc = open_device(&st, &o, o.layer_k != 0, err);
-    if (rc == CLR_OK)
-        rc = check_fits(&st, &o, S, plain_R, nplain, SL, layer_R, nlayer, err);
-    rc = agree(MPI_COMM_WORLD, &st, rc, err);
+        if (rc == CLR_OK)
+            rc = check_fits(&st, &o, S, plain_R, nplain, SL, layer_R, nlayer, err);
+        rc = agree(MPI_COMM_WORLD, &st, rc, err);
+    }
 
     clr_ar_results res;
     memset(&res, 0, sizeof res);

@@ -126,10 +126,14 @@ static void note_journals(const device_run *work, size_t n, const char *advice)
  * implementation's destructors, and a driver that drains or releases its queues there would
  * wait for the kernel that does not end (PoCL 3.1 happens not to); _exit ends the process at
  * once, and the kernel with it. Nothing is left to flush but stdio, flushed here. */
+static int running_in_fleet; /* this run is one rank's of fleet mode (src/fleet.c) */
+
 static void stop_incomplete(const device_run *work, size_t n, const char (*dirs)[PATH_MAX],
                             const char (*tops)[PATH_MAX], size_t ndirs, clr_error *err)
 {
     fprintf(stderr, "clrepro: error: %s\n", err->msg);
+    if (running_in_fleet) /* the other ranks are told, then this one ends: see clr_fleet_abandon */
+        clr_fleet_abandon(err->msg);
     for (size_t k = 0; k < n; ++k)
         if (work[k].journal)
             clr_journal_note(work[k].journal, err->msg);
@@ -145,6 +149,7 @@ int clr_cmd_run(const clr_cli *cli, const char *command_line, clr_error *err)
 {
     if (!cli->in_fleet && clr_mpi_launched())
         return clr_fleet_run(cli, command_line, err);
+    running_in_fleet = cli->in_fleet;
     clr_planned_run *runs = NULL;
     size_t nruns = 0;
     clr_input input = {0};

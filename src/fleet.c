@@ -21,6 +21,11 @@
 #include "text.h"
 
 #ifndef CLREPRO_HAVE_MPI
+void clr_fleet_abandon(const char *msg)
+{
+    (void)msg;
+}
+
 int clr_fleet_run(const clr_cli *cli, const char *command_line, clr_error *err)
 {
     (void)cli, (void)command_line;
@@ -173,8 +178,26 @@ static void recv_all(char *buf, size_t len, int from)
 }
 
 /* Unpacks one rank's files under root/label into the batch. */
+/* One path of a rank's files, checked: relative, no component "." or "..", not empty. */
+static int safe_relative(const char *name)
+{
+    if (!name[0] || name[0] == '/')
+        return 0;
+    for (const char *p = name; *p;) {
+        size_t l = strcspn(p, "/");
+        if (l == 0 || (l == 1 && p[0] == '.') || (l == 2 && p[0] == '.' && p[1] == '.'))
+            return 0;
+        p += l;
+        if (*p == '/')
+            ++p;
+    }
+    return 1;
+}
+
+/* Unpacks one rank's files under root/label into the batch; the JSON documents' paths are added
+ * to docs (the comparison reads these files, not whatever else the folder holds). */
 static int unpack(const char *buf, size_t len, const char *root, const char *label, clr_file_batch *batch,
-                  char (*dirs)[PATH_MAX], size_t *ndirs, size_t maxdirs, clr_error *err)
+                  char ***docs, size_t *ndocs, clr_error *err)
 {
     size_t at = 0;
     while (at < len) {
@@ -187,99 +210,66 @@ static int unpack(const char *buf, size_t len, const char *root, const char *lab
         const char *bytes = name + nl + 1 + sizeof size;
         if (size > len - (size_t)(bytes - buf))
             return clr_fail(err, CLR_EFAIL, "fleet: a rank's files arrived cut short");
-        if (strstr(name, "..") || name[0] == '/')
+        if (!safe_relative(name))
             return clr_fail(err, CLR_EFAIL, "fleet: a rank sent a path outside its folder");
-        char path[PATH_MAX];
-        snprintf(path, sizeof path, "%s/%s/%s", root, label, name);
-        char dir[PATH_MAX];
+        char path[PATH_MAX], dir[PATH_MAX];
+        if (snprintf(path, sizeof path, "%s/%s/%s", root, label, name) >= (int)sizeof path)
+            return clr_fail(err, CLR_EUSAGE, "fleet: the path of %s under --out is too long", name);
         snprintf(dir, sizeof dir, "%s", path);
-        char *slash = strrchr(dir, '/');
-        if (slash)
-            *slash = '\0';
-        size_t k = 0;
-        while (k < *ndirs && strcmp(dirs[k], dir))
-            ++k;
-        if (k == *ndirs && *ndirs < maxdirs) {
-            snprintf(dirs[(*ndirs)++], PATH_MAX, "%s", dir);
-            if (clr_prepare_out_dir(dir, err))
-                return err->code;
-        }
-        if (clr_batch_add(batch, path, bytes, (size_t)size, err))
+        *strrchr(dir, '/') = '\0';
+        if (clr_prepare_out_dir(dir, err) || clr_batch_add(batch, path, bytes, (size_t)size, err))
             return err->code;
+        size_t pl = strlen(path);
+        if (pl > 5 && !strcmp(path + pl - 5, ".json")) {
+            char **grown = realloc(*docs, (*ndocs + 1) * sizeof *grown);
+            if (!grown || !(grown[*ndocs] = clr_strdup(path))) {
+                if (grown)
+                    *docs = grown;
+                return clr_fail(err, CLR_EFAIL, "out of host memory");
+            }
+            *docs = grown;
+            ++*ndocs;
+        }
         at = (size_t)(bytes - buf) + (size_t)size;
     }
     return CLR_OK;
 }
 
-int clr_fleet_run(const clr_cli *cli, const char *command_line, clr_error *err)
-{
-    int provided, rank, size, local_rank;
-    MPI_Init_thread(NULL, NULL, MPI_THREAD_SINGLE, &provided);
-    clr_mpi_keep_plugins();
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
-    MPI_Comm node;
-    MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &node);
-    MPI_Comm_rank(node, &local_rank);
-    MPI_Comm_free(&node);
-    const char *root = cli->out_dir ? cli->out_dir : "results";
+/* A rank's state in fleet mode, from its own run to the end of the exchange. */
+typedef struct fleet_state {
+    int rank, size;
+    const clr_cli *cli;
+    const char *root, *command_line;
     rank_head head;
-    memset(&head, 0, sizeof head);
-    if (gethostname(head.host, sizeof head.host) != 0)
-        snprintf(head.host, sizeof head.host, "unknown");
-    head.host[sizeof head.host - 1] = '\0';
+    char tmp[PATH_MAX];
+    int made_tmp;
+} fleet_state;
 
-    /* This rank's device, its private folder, its run. */
-    clr_error mine = {0};
-    int rc = CLR_OK;
-    if (!strcmp(root, "-"))
-        rc = clr_fail(&mine, CLR_EUSAGE, "--out -: fleet mode writes every rank's results and a comparison into a "
-                                         "folder; name one with --out DIR");
-    clr_device_list all = {0}, chosen = {0};
-    char spec[32] = "", tmp[PATH_MAX] = "";
-    if (rc == CLR_OK)
-        rc = clr_devices_enumerate(&all, &mine);
-    if (rc == CLR_OK)
-        rc = clr_cli_select_devices(cli, &all, &chosen, &mine);
-    if (rc == CLR_OK && chosen.count == 0)
-        rc = clr_fail(&mine, CLR_EUSAGE, "no OpenCL device matches on this host");
-    if (rc == CLR_OK) {
-        const clr_device *d = &chosen.items[(size_t)local_rank % chosen.count];
-        snprintf(spec, sizeof spec, "%u:%u", d->platform_index, d->device_index);
-        snprintf(head.device, sizeof head.device, "%s", d->name);
-        snprintf(head.driver, sizeof head.driver, "%s", d->driver_version);
-        const char *t = getenv("TMPDIR");
-        snprintf(tmp, sizeof tmp, "%s/clrepro-fleet-XXXXXX", t && *t ? t : "/tmp");
-        if (!mkdtemp(tmp))
-            rc = clr_fail(&mine, CLR_EFAIL, "cannot make a private folder %s: %s", tmp, strerror(errno));
-    }
-    clr_devices_free(&chosen);
-    clr_devices_free(&all);
-    if (rc == CLR_OK) {
-        clr_cli local = *cli;
-        local.out_dir = tmp;
-        local.device_spec = spec;
-        local.device_from_env = 0;
-        local.quiet = 1;
-        local.no_progress = 1;
-        local.in_fleet = 1;
-        rc = clr_cmd_run(&local, command_line, &mine);
-        if (rc && !mine.code)
-            clr_fail(&mine, rc, "the run failed (its messages are above)");
-    }
+static fleet_state *active_fleet; /* for clr_fleet_abandon */
+
+/* After this rank's run (rc, and its message in mine): every rank's files to rank 0, which writes
+ * them, fleet.md and the comparison. Returns the fleet's status (the same on every rank). */
+static int finish(fleet_state *f, int rc, const clr_error *mine, clr_error *err)
+{
+    int rank = f->rank, size = f->size;
+    const char *root = f->root;
     packed files = {0};
-    /* A run that failed validation still wrote its documents: they travel too. */
-    if (tmp[0] && strcmp(tmp + strlen(tmp) - 6, "XXXXXX")) {
+    /* A run that failed validation still wrote its documents: they travel too. A timed-out run
+     * (abandoned) sends nothing. */
+    if (f->made_tmp) {
         clr_error perr = {0};
-        if (pack_tree(&files, tmp, "", &perr) && rc == CLR_OK) {
-            rc = perr.code;
-            mine = perr;
+        if (f->head.rc != -1 && pack_tree(&files, f->tmp, "", &perr)) {
+            files.len = 0; /* a partial set is no set */
+            if (rc == CLR_OK) {
+                rc = perr.code;
+                mine = &perr;
+            }
         }
-        remove_tree(tmp);
+        remove_tree(f->tmp);
     }
-    head.rc = rc;
+    f->head.rc = rc;
     if (rc)
-        snprintf(head.msg, sizeof head.msg, "%.1000s", mine.code ? mine.msg : "failed");
+        snprintf(f->head.msg, sizeof f->head.msg, "%.1000s", mine && mine->code ? mine->msg : "failed");
 
     quiet_barrier();
     /* Rank 0 collects: heads, then every rank's files (all of them before anything is written,
@@ -289,7 +279,7 @@ int clr_fleet_run(const clr_cli *cli, const char *command_line, clr_error *err)
     char **bufs = rank == 0 ? calloc((size_t)size, sizeof *bufs) : NULL;
     if (rank == 0 && (!heads || !lens || !bufs))
         MPI_Abort(MPI_COMM_WORLD, CLR_EFAIL);
-    MPI_Gather(&head, (int)sizeof head, MPI_BYTE, heads, (int)sizeof head, MPI_BYTE, 0, MPI_COMM_WORLD);
+    MPI_Gather(&f->head, (int)sizeof f->head, MPI_BYTE, heads, (int)sizeof f->head, MPI_BYTE, 0, MPI_COMM_WORLD);
     MPI_Gather(&mylen, 1, MPI_UINT64_T, lens, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD);
     int status = CLR_OK;
     if (rank != 0) {
@@ -300,16 +290,15 @@ int clr_fleet_run(const clr_cli *cli, const char *command_line, clr_error *err)
             bufs[q] = malloc(lens[q] ? lens[q] : 1);
             if (!bufs[q])
                 MPI_Abort(MPI_COMM_WORLD, CLR_EFAIL);
-            if (q == 0)
+            if (q == 0 && lens[q])
                 memcpy(bufs[q], files.buf, lens[q]);
             else if (lens[q])
                 recv_all(bufs[q], lens[q], q);
         }
         clr_file_batch batch = {0};
-        char (*dirs)[PATH_MAX] = calloc(1024, sizeof *dirs);
-        char **labels = calloc((size_t)size, sizeof *labels);
-        size_t ndirs = 0, ok = 0;
-        int wrc = dirs && labels ? CLR_OK : clr_fail(err, CLR_EFAIL, "out of host memory");
+        char **labels = calloc((size_t)size, sizeof *labels), **docs = NULL;
+        size_t ndocs = 0, with_files = 0;
+        int wrc = labels ? CLR_OK : clr_fail(err, CLR_EFAIL, "out of host memory");
         for (int q = 0; q < size && wrc == CLR_OK; ++q) {
             char host[128];
             safe_name(heads[q].host, host, sizeof host);
@@ -327,8 +316,8 @@ int clr_fleet_run(const clr_cli *cli, const char *command_line, clr_error *err)
             }
             if (!lens[q])
                 continue;
-            wrc = unpack(bufs[q], lens[q], root, labels[q], &batch, dirs, &ndirs, 1024, err);
-            ++ok;
+            wrc = unpack(bufs[q], lens[q], root, labels[q], &batch, &docs, &ndocs, err);
+            ++with_files;
         }
         for (int q = 0; q < size; ++q)
             free(bufs[q]);
@@ -336,9 +325,10 @@ int clr_fleet_run(const clr_cli *cli, const char *command_line, clr_error *err)
         /* fleet.md: who ran what. */
         clr_text t = {0};
         clr_text_printf(&t, "# clrepro fleet\n\n- command: ");
-        clr_text_md_code(&t, command_line ? command_line : "");
-        clr_text_printf(&t, "\n- %d ranks, %zu with results\n\n| rank | host | device | driver | folder | status |\n"
-                            "|---|---|---|---|---|---|\n", size, ok);
+        clr_text_md_code(&t, f->command_line ? f->command_line : "");
+        clr_text_printf(&t, "\n- clrepro %s (%s); %d ranks, %zu with results\n\n| rank | host | device | driver | "
+                            "folder | status |\n|---|---|---|---|---|---|\n",
+                        CLREPRO_VERSION, clr_git_commit, size, with_files);
         for (int q = 0; q < size; ++q) {
             clr_text_printf(&t, "| %d |", q);
             clr_text_md_cell(&t, heads[q].host);
@@ -353,7 +343,7 @@ int clr_fleet_run(const clr_cli *cli, const char *command_line, clr_error *err)
         snprintf(mdpath, sizeof mdpath, "%s/fleet.md", root);
         if (wrc == CLR_OK && !md)
             wrc = err->code;
-        if (wrc == CLR_OK && ok == 0)
+        if (wrc == CLR_OK && with_files == 0)
             wrc = clr_fail(err, status ? status : CLR_EFAIL, "fleet: no rank has results; nothing written");
         if (wrc == CLR_OK)
             wrc = clr_prepare_out_dir(root, err);
@@ -364,40 +354,32 @@ int clr_fleet_run(const clr_cli *cli, const char *command_line, clr_error *err)
         else
             clr_batch_abort(&batch);
         free(md);
-        /* One comparison of every rank's documents. */
+        /* One comparison of the documents this run wrote. */
         if (wrc == CLR_OK) {
             clr_cli cmp;
             memset(&cmp, 0, sizeof cmp);
             cmp.command = CLR_CMD_COMPARE;
-            char **paths = calloc((size_t)size, sizeof *paths), outdir[PATH_MAX];
-            size_t np = 0;
-            for (int q = 0; paths && q < size; ++q)
-                if (lens[q] && labels[q]) {
-                    paths[np] = malloc(PATH_MAX);
-                    if (paths[np])
-                        snprintf(paths[np++], PATH_MAX, "%s/%s", root, labels[q]);
-                }
+            char outdir[PATH_MAX];
             snprintf(outdir, sizeof outdir, "%s/compare", root);
-            cmp.files = paths;
-            cmp.nfiles = np;
+            cmp.files = docs;
+            cmp.nfiles = ndocs;
             cmp.out_dir = outdir;
-            cmp.quiet = cli->quiet;
-            wrc = paths ? clr_cmd_compare(&cmp, err) : clr_fail(err, CLR_EFAIL, "out of host memory");
-            for (size_t i = 0; paths && i < np; ++i)
-                free(paths[i]);
-            free(paths);
+            cmp.quiet = f->cli->quiet;
+            wrc = clr_cmd_compare(&cmp, err);
         }
-        if (wrc == CLR_OK && !cli->quiet) {
+        if (wrc == CLR_OK && !f->cli->quiet) {
             char shown[1024];
-            printf("fleet: %zu of %d ranks' results in %s/<host>-rank<k>/, fleet.md and compare/\n", ok, size,
+            printf("fleet: %zu of %d ranks' results in %s/<host>-rank<k>/, fleet.md and compare/\n", with_files, size,
                    clr_escape(root, shown, sizeof shown));
         }
         if (wrc)
             status = wrc;
+        for (size_t i = 0; i < ndocs; ++i)
+            free(docs[i]);
+        free(docs);
         for (int q = 0; labels && q < size; ++q)
             free(labels[q]);
         free(labels);
-        free(dirs);
     }
     free(files.buf);
     free(heads);
@@ -415,5 +397,114 @@ int clr_fleet_run(const clr_cli *cli, const char *command_line, clr_error *err)
     clr_mpi_keep_plugins();
     MPI_Finalize();
     return status;
+}
+
+void clr_fleet_abandon(const char *msg)
+{
+    fleet_state *f = active_fleet;
+    if (!f)
+        return;
+    active_fleet = NULL;
+    clr_error mine = {0}, err = {0};
+    clr_fail(&mine, CLR_EFAIL, "%s (the rest of this rank's run was abandoned)", msg);
+    f->head.rc = -1; /* nothing of this rank's run travels */
+    int status = finish(f, CLR_EFAIL, &mine, &err);
+    fflush(stdout);
+    fflush(stderr);
+    _exit(status ? status : CLR_EFAIL); /* the hung kernel's context cannot be released */
+}
+
+int clr_fleet_run(const clr_cli *cli, const char *command_line, clr_error *err)
+{
+    int provided;
+    fleet_state f;
+    memset(&f, 0, sizeof f);
+    f.cli = cli;
+    f.command_line = command_line;
+    MPI_Init_thread(NULL, NULL, MPI_THREAD_SINGLE, &provided);
+    clr_mpi_keep_plugins();
+    MPI_Comm_rank(MPI_COMM_WORLD, &f.rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &f.size);
+    int local_rank;
+    MPI_Comm node;
+    MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, f.rank, MPI_INFO_NULL, &node);
+    MPI_Comm_rank(node, &local_rank);
+    MPI_Comm_free(&node);
+    f.root = cli->out_dir ? cli->out_dir : "results";
+    if (gethostname(f.head.host, sizeof f.head.host) != 0)
+        snprintf(f.head.host, sizeof f.head.host, "unknown");
+    f.head.host[sizeof f.head.host - 1] = '\0';
+
+    /* What is the same on every rank is checked once, by rank 0, before anything runs. */
+    struct {
+        int code;
+        char msg[1024];
+    } pre = {0, ""};
+    if (f.rank == 0) {
+        clr_error e = {0};
+        if (!strcmp(f.root, "-"))
+            clr_fail(&e, CLR_EUSAGE, "--out -: fleet mode writes every rank's results and a comparison into a folder; "
+                                     "name one with --out DIR");
+        else if (cli->resume)
+            clr_fail(&e, CLR_EUSAGE, "--resume: fleet mode runs each rank in a fresh private folder, so there is no "
+                                     "journal to resume; rerun without --resume");
+        else
+            clr_check_out_dir(f.root, strlen("compare"), &e);
+        pre.code = e.code;
+        snprintf(pre.msg, sizeof pre.msg, "%.1000s", e.msg);
+    }
+    MPI_Bcast(&pre, (int)sizeof pre, MPI_BYTE, 0, MPI_COMM_WORLD);
+    if (pre.code) {
+        if (f.rank == 0) {
+            fprintf(stderr, "clrepro: error: %s\n", pre.msg);
+            fflush(stderr);
+        }
+        MPI_Barrier(MPI_COMM_WORLD);
+        clr_mpi_keep_plugins();
+        MPI_Finalize();
+        err->code = 0;
+        return pre.code;
+    }
+
+    /* This rank's device, its private folder, its run. */
+    clr_error mine = {0};
+    int rc = CLR_OK;
+    clr_device_list all = {0}, chosen = {0};
+    char spec[32] = "";
+    rc = clr_devices_enumerate(&all, &mine);
+    if (rc == CLR_OK)
+        rc = clr_cli_select_devices(cli, &all, &chosen, &mine);
+    if (rc == CLR_OK && chosen.count == 0)
+        rc = clr_fail(&mine, CLR_EUSAGE, "no OpenCL device matches on this host");
+    if (rc == CLR_OK) {
+        const clr_device *d = &chosen.items[(size_t)local_rank % chosen.count];
+        snprintf(spec, sizeof spec, "%u:%u", d->platform_index, d->device_index);
+        snprintf(f.head.device, sizeof f.head.device, "%s", d->name);
+        snprintf(f.head.driver, sizeof f.head.driver, "%s", d->driver_version);
+        const char *t = getenv("TMPDIR");
+        snprintf(f.tmp, sizeof f.tmp, "%s/clrepro-fleet-XXXXXX", t && *t ? t : "/tmp");
+        if (mkdtemp(f.tmp))
+            f.made_tmp = 1;
+        else
+            rc = clr_fail(&mine, CLR_EFAIL, "cannot make a private folder under %s: %s", t && *t ? t : "/tmp",
+                          strerror(errno));
+    }
+    clr_devices_free(&chosen);
+    clr_devices_free(&all);
+    if (rc == CLR_OK) {
+        clr_cli local = *cli;
+        local.out_dir = f.tmp;
+        local.device_spec = spec;
+        local.device_from_env = 0;
+        local.quiet = 1;
+        local.no_progress = 1;
+        local.in_fleet = 1;
+        active_fleet = &f; /* a case that never ends: clr_fleet_abandon */
+        rc = clr_cmd_run(&local, command_line, &mine);
+        active_fleet = NULL;
+        if (rc && !mine.code)
+            clr_fail(&mine, rc, "the run failed (its messages are above)");
+    }
+    return finish(&f, rc, &mine, err);
 }
 #endif

@@ -6,6 +6,7 @@
  * comparison, one rank failing included. */
 #include <jansson.h>
 #include <math.h>
+#include <time.h>
 #include "allreduce.h"
 #include "reference.h"
 #include "test_util.h"
@@ -89,6 +90,11 @@ START_TEST(command_line)
     ck_assert_uint_eq(o.sizes[1], 8192);
     ck_assert_uint_eq(o.layer_n, 128);
     clr_ar_options_free(&o);
+    /* rank counts ascending, each once: the first is what the others are compared with */
+    ck_assert_int_eq(parse("clrepro allreduce --ranks 4,1,2,1", &o, &err), CLR_OK);
+    ck_assert_uint_eq(o.nranks, 3);
+    ck_assert(o.ranks[0] == 1 && o.ranks[1] == 2 && o.ranks[2] == 4);
+    clr_ar_options_free(&o);
     static const struct {
         const char *line, *says;
     } bad[] = {
@@ -104,6 +110,7 @@ START_TEST(command_line)
         {"clrepro allreduce --reps", "--reps needs a value"},
         {"clrepro allreduce --out -", "name a directory"},
         {"clrepro allreduce stray", "unexpected argument 'stray'"},
+        {"clrepro allreduce --layer 4096x1M --batch 2048", "over the 2^30"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; ++i) {
         ck_assert_int_eq(parse(bad[i].line, &o, &err), CLR_EUSAGE);
@@ -219,16 +226,21 @@ START_TEST(three_ranks_every_case_valid)
 }
 END_TEST
 
-/* A copy of the kernels where `edit` (a sed expression) breaks one of them. */
-static void sabotaged_kernels(const char *dir, const char *edit, char *kdir, size_t size)
+/* A copy of the kernels where `edit` (a sed expression) breaks cl/<file>. */
+static void sabotaged_file(const char *dir, const char *file, const char *edit, char *kdir, size_t size)
 {
     char cmd[4096];
     snprintf(kdir, size, "%s/cl", dir);
-    snprintf(cmd, sizeof cmd, "mkdir '%s' && cp '%s'/cl/*.cl* '%s'/ && sed -i '%s' '%s/allreduce.cl'", kdir,
-             CLREPRO_SOURCE_DIR, kdir, edit, kdir);
+    snprintf(cmd, sizeof cmd, "mkdir '%s' && cp '%s'/cl/*.cl* '%s'/ && sed -i '%s' '%s/%s'", kdir, CLREPRO_SOURCE_DIR,
+             kdir, edit, kdir, file);
     ck_assert_int_eq(system(cmd), 0);
-    snprintf(cmd, sizeof cmd, "cmp -s '%s/cl/allreduce.cl' '%s/allreduce.cl'", CLREPRO_SOURCE_DIR, kdir);
+    snprintf(cmd, sizeof cmd, "cmp -s '%s/cl/%s' '%s/%s'", CLREPRO_SOURCE_DIR, file, kdir, file);
     ck_assert_msg(system(cmd) != 0, "the edit %s changed nothing", edit);
+}
+
+static void sabotaged_kernels(const char *dir, const char *edit, char *kdir, size_t size)
+{
+    sabotaged_file(dir, "allreduce.cl", edit, kdir, size);
 }
 
 START_TEST(dropped_addend_fails)
@@ -287,12 +299,38 @@ START_TEST(dropped_deposit_fails)
 }
 END_TEST
 
+START_TEST(wrong_partials_fail)
+{
+    /* matmul without its fma (a product rounded, then added): the layer's partial products, and
+     * the one-device tiled with them, are not the problem's; only the regenerated slices say so */
+    char out[65536], dir[512], kdir[600], args[2048];
+    test_mkdtemp(dir, sizeof dir, "nofma");
+    sabotaged_file(dir, "matmul.cl", "1i #define clr_sabotaged_fma(a, b, c) ((a) * (b) + (c))\ns/\\bfma(/clr_sabotaged_fma(/g",
+                   kdir, sizeof kdir);
+    snprintf(args, sizeof args, "allreduce --device cpu --strategy ordered --n off --layer 512x64 --batch 2 --reps 1 "
+                                "--warmup 0 --quiet --kernel-dir '%s' --out '%s/out'", kdir, dir);
+    int rc = run_mpi(2, args, out, sizeof out);
+    ck_assert_msg(rc == CLR_EFAIL, "rc %d: %s", rc, test_tail(out, 3000));
+    char od[600];
+    snprintf(od, sizeof od, "%s/out", dir);
+    json_t *doc = load_doc(od), *c;
+    size_t i;
+    json_array_foreach(json_object_get(doc, "cases"), i, c)
+    {
+        ck_assert(!json_is_true(json_object_get(c, "valid")));
+        ck_assert_msg(strstr(json_string_value(json_object_get(c, "why")), "a rank computed or placed its slices"),
+                      "%s", json_string_value(json_object_get(c, "why")));
+    }
+    json_decref(doc);
+}
+END_TEST
+
 /* The message appears once (rank 0's), the exit is non-zero, nothing is written. */
 static void expect_refused(int np, const char *extra, const char *says)
 {
     char out[65536], dir[512], args[2048], sub[600];
     test_mkdtemp(dir, sizeof dir, "refuse");
-    snprintf(args, sizeof args, "allreduce --device cpu --reps 1 --warmup 0 --quiet %s --out '%s/out'", extra, dir);
+    snprintf(args, sizeof args, "allreduce --device cpu --reps 1 --warmup 0 --quiet --out '%s/out' %s", dir, extra);
     int rc = run_mpi(np, args, out, sizeof out);
     ck_assert_msg(rc != 0, "%s: accepted", extra);
     const char *first = strstr(out, says);
@@ -311,6 +349,14 @@ START_TEST(bad_input_refused_by_rank_zero)
     expect_refused(3, "--n off --layer 512x64 --ranks 3", "does not split over 3 ranks");
     expect_refused(2, "--n 1024 --layer off --device no-such-device-anywhere", "no device or platform name contains");
     expect_refused(2, "--n 1024 --layer off --kernel-dir /nonexistent-clrepro-kernels", "rank 0");
+    char file[600], extra[1024];
+    test_mkdtemp(file, sizeof file, "plain-file");
+    strcat(file, "/f");
+    FILE *f = fopen(file, "w");
+    ck_assert_ptr_nonnull(f);
+    fclose(f);
+    snprintf(extra, sizeof extra, "--n 1024 --layer off --out '%s/sub'", file); /* the last --out wins */
+    expect_refused(2, extra, "is not a directory");
 }
 END_TEST
 
@@ -356,6 +402,43 @@ START_TEST(fleet_mode)
     out[n] = '\0';
     fclose(f);
     ck_assert_msg(strstr(out, "no-such-device"), "%s", out);
+
+    /* --resume has no journal to resume in fleet mode: refused once, before anything runs */
+    char d3[512];
+    test_mkdtemp(d3, sizeof d3, "fleet-resume");
+    snprintf(args, sizeof args, "run --device cpu --op sum --n 4096 --batch 1 --resume --quiet --out '%s/out'", d3);
+    rc = run_mpi(2, args, out, sizeof out);
+    ck_assert_int_eq(rc, CLR_EUSAGE);
+    const char *first = strstr(out, "--resume: fleet mode");
+    ck_assert_msg(first && !strstr(first + 1, "--resume: fleet mode"), "%s", test_tail(out, 3000));
+}
+END_TEST
+
+START_TEST(fleet_endless_kernel)
+{
+    /* every rank's peak measurement spins for ever: each rank gives up at --timeout, tells rank 0,
+     * and the job ends with a failure instead of hanging */
+    char out[65536], dir[512], kdir[600], cmd[4096], args[2048];
+    test_mkdtemp(dir, sizeof dir, "fleet-endless");
+    snprintf(kdir, sizeof kdir, "%s/cl", dir);
+    snprintf(cmd, sizeof cmd,
+             "mkdir '%s' && cp '%s'/cl/*.cl* '%s'/ && perl -0pi -e 's/(void read_floats_wg\\(.*?\\{)/$1\\n    "
+             "volatile global uint *spin = (volatile global uint *)sink;\\n    while (spin[0] != 0x7fc00001u) { }/s' "
+             "'%s/copy.cl' && grep -q 'volatile global uint' '%s/copy.cl'",
+             kdir, CLREPRO_SOURCE_DIR, kdir, kdir, kdir);
+    ck_assert_int_eq(system(cmd), 0);
+    snprintf(args, sizeof args, "run --device cpu --op sum --strategy serial --n 4096 --batch 1 --trials 2 --reps 1 "
+                                "--quiet --kernel-dir '%s' --out '%s/out' --timeout 2", kdir, dir);
+    time_t start = time(NULL);
+    int rc = run_mpi(2, args, out, sizeof out);
+    double took = difftime(time(NULL), start);
+    ck_assert_msg(rc != 0, "accepted: %s", test_tail(out, 3000));
+    ck_assert_msg(took < 120, "took %.0f s to give up", took);
+    ck_assert_msg(strstr(out, "rank 1") && strstr(out, "abandoned"), "%s", test_tail(out, 3000));
+    char sub[600];
+    struct stat sb;
+    snprintf(sub, sizeof sub, "%s/out", dir);
+    ck_assert_msg(stat(sub, &sb) != 0, "something was written");
 }
 END_TEST
 #endif
@@ -375,8 +458,10 @@ static Suite *suite(void)
     tcase_add_test(mpi, three_ranks_every_case_valid);
     tcase_add_test(mpi, dropped_addend_fails);
     tcase_add_test(mpi, dropped_deposit_fails);
+    tcase_add_test(mpi, wrong_partials_fail);
     tcase_add_test(mpi, bad_input_refused_by_rank_zero);
     tcase_add_test(mpi, fleet_mode);
+    tcase_add_test(mpi, fleet_endless_kernel);
     suite_add_tcase(s, mpi);
 #endif
     return s;
