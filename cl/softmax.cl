@@ -200,14 +200,6 @@ inline vfloat sm_exp_v(global const in_t *x, global float *y, ulong k, float shi
 #define SM_EXP_V(k) sm_exp_v(x, y, (k), shift)
 #define SM_EXP_1(k) sm_exp_1(x, y, (k), shift)
 TREE_WI_FOLD(sm_wi_exp, SM_EXP_V, SM_EXP_1, global const in_t *x, global float *y, float shift)
-/* The same exponentials, not stored (softmax_portable_sums: recomputed by the scale pass). */
-#if VEC > 1
-#define SM_EXPN_V(k) portable_expv(in_vload(x, (k)) - shift)
-#else
-#define SM_EXPN_V(k) portable_exp(in_vload(x, (k)) - shift)
-#endif
-#define SM_EXPN_1(k) portable_exp(in_load(x, (k)) - shift)
-TREE_WI_FOLD(sm_wi_expn, SM_EXPN_V, SM_EXPN_1, global const in_t *x, float shift)
 TREE_ROW_FOLD(sm_row_exp, sm_wi_exp, (global const in_t *x, global float *y, float shift), (x, y, shift))
 
 /* Max of x[begin, end) by the work-group, a vector at a time. */
@@ -296,65 +288,6 @@ void softmax_portable_exp(global const in_t *x, global float *y, global float *s
         if (lid == 0)
             sums[(ulong)row * blocks + b] = s;
     }
-}
-
-/* The row's shift: the max of its work-groups' maxima (softmax_portable_max), 0 where -inf. */
-inline float sm_row_shift(local float *scratch, global const float *maxes, uint row, uint groups_per_row, uint lid)
-{
-    global const float *rm = maxes + (ulong)row * groups_per_row;
-    float m = -INFINITY;
-    for (uint q = lid; q < groups_per_row; q += TREE_WG)
-        m = fmax(m, rm[q]);
-    m = wg_tree_max(scratch, m, lid, TREE_WG);
-    return m == -INFINITY ? 0.0f : m;
-}
-
-/* Where memory is the bound (GPUs), the exponentials are not stored between the passes but
- * computed twice: softmax_portable_sums writes only the block sums, softmax_portable_expscale
- * computes each e_i again (the same function of the same x_i: the same bits) and writes
- * e_i * (1 / S). A row is read three times and written once, instead of read four times and
- * written twice. */
-kernel __attribute__((reqd_work_group_size(TREE_WG, 1, 1)))
-void softmax_portable_sums(global const in_t *x, global float *sums, ulong maxes_at, uint V, uint blocks,
-                           uint per_group, uint groups_per_row)
-{
-    local vfloat scratch[TREE_WG];
-    uint b0, b1, lid = get_local_id(0);
-    uint row = sm_blocks(V, blocks, per_group, groups_per_row, &b0, &b1);
-    float shift = sm_row_shift((local float *)scratch, sums + maxes_at, row, groups_per_row, lid);
-    global const in_t *xr = x + (ulong)row * V;
-    for (uint b = b0; b < b1; ++b) {
-        ulong begin = (ulong)b * TREE_BLOCK;
-        float s = tree_wg_fold(scratch, sm_wi_expn(xr, shift, begin, (uint)min((ulong)TREE_BLOCK, V - begin), lid), lid);
-        if (lid == 0)
-            sums[(ulong)row * blocks + b] = s;
-    }
-}
-
-kernel __attribute__((reqd_work_group_size(TREE_WG, 1, 1)))
-void softmax_portable_expscale(global const in_t *x, global float *y, global const float *sums, ulong maxes_at,
-                               uint V, uint blocks, uint per_group, uint groups_per_row)
-{
-    local vfloat scratch[TREE_WG];
-    uint b0, b1, lid = get_local_id(0);
-    uint row = sm_blocks(V, blocks, per_group, groups_per_row, &b0, &b1);
-    float shift = sm_row_shift((local float *)scratch, sums + maxes_at, row, groups_per_row, lid);
-    float c = 1.0f / tree_wg_fold(scratch, tree_wi_global(sums + (ulong)row * blocks, 0, blocks, lid), lid);
-    global const in_t *xr = x + (ulong)row * V;
-    global float *yr = y + (ulong)row * V;
-    ulong begin = (ulong)b0 * TREE_BLOCK, end = min((ulong)b1 * TREE_BLOCK, (ulong)V);
-    ulong nvec = (end - begin) / VEC;
-    for (ulong k = lid; k < nvec; k += TREE_WG) {
-        ulong at = begin + k * VEC;
-#if VEC > 1
-        vfloat e = portable_expv(in_vload(xr, at) - shift);
-#else
-        vfloat e = portable_exp(in_vload(xr, at) - shift);
-#endif
-        VSTORE(e * c, yr + at);
-    }
-    for (ulong i = begin + nvec * VEC + lid; i < end; i += TREE_WG)
-        yr[i] = portable_exp(in_load(xr, i) - shift) * c;
 }
 
 kernel __attribute__((reqd_work_group_size(TREE_WG, 1, 1)))

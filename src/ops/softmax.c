@@ -185,8 +185,6 @@ static int portable_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
     plan->global = B * groups_per_row * wg;
     plan->depth = k + 4; /* x - m, exp, 1 / S, the product */
     plan->scratch_bytes = groups_per_row > 1 ? B * (groups_per_row + blocks) * sizeof(float) : 0;
-    /* GPUs (memory-bound): the exponentials computed twice rather than stored and read back */
-    clr_plan_param(plan, "recompute", groups_per_row > 1 && !t->contig ? 1 : 0);
     clr_plan_param(plan, "blocks", (double)blocks);
     clr_plan_param(plan, "per_group", (double)per_group);
     clr_plan_param(plan, "groups_per_row", (double)groups_per_row);
@@ -214,23 +212,6 @@ static int portable_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *fir
     /* scratch: the block sums (B * blocks floats), then the work-groups' maxima. */
     cl_ulong maxes_at = (cl_ulong)ctx->shape.batch * blocks;
     cl_event mid;
-    if (clr_plan_get(plan, "recompute")) {
-        if (clr_op_scratch(ctx, plan, &scratch, err) ||
-            clr_program_kernel(ctx->program, "softmax_portable_max", &km, err) ||
-            clr_program_kernel(ctx->program, "softmax_portable_sums", &ke, err) ||
-            clr_program_kernel(ctx->program, "softmax_portable_expscale", &ks, err) ||
-            clr_set_args(km, err, 7, CLR_ARG(ctx->input), CLR_ARG(scratch), CLR_ARG(maxes_at), CLR_ARG(V),
-                         CLR_ARG(blocks), CLR_ARG(per_group), CLR_ARG(groups_per_row)) ||
-            clr_set_args(ke, err, 7, CLR_ARG(ctx->input), CLR_ARG(scratch), CLR_ARG(maxes_at), CLR_ARG(V),
-                         CLR_ARG(blocks), CLR_ARG(per_group), CLR_ARG(groups_per_row)) ||
-            clr_set_args(ks, err, 8, CLR_ARG(ctx->input), CLR_ARG(ctx->output), CLR_ARG(scratch), CLR_ARG(maxes_at),
-                         CLR_ARG(V), CLR_ARG(blocks), CLR_ARG(per_group), CLR_ARG(groups_per_row)) ||
-            clr_enqueue_1d(ctx, km, plan->global, plan->local, first, err) ||
-            clr_enqueue_second(ctx, ke, plan->global, plan->local, first, &mid, err))
-            return err->code;
-        clReleaseEvent(mid);
-        return clr_enqueue_second(ctx, ks, plan->global, plan->local, first, last, err);
-    }
     if (clr_op_scratch(ctx, plan, &scratch, err) ||
         clr_program_kernel(ctx->program, "softmax_portable_max", &km, err) ||
         clr_program_kernel(ctx->program, "softmax_portable_exp", &ke, err) ||
