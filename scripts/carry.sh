@@ -18,7 +18,7 @@ for lib in libclblast.so.1 libjansson.so.4 libxxhash.so.0; do
   [ -n "$path" ] && cp -L "$path" .carry/lib/
 done
 # Built with MPI (allreduce, fleet mode): the Open MPI runtime too, for a machine without one.
-if ldd build/clrepro | grep -q 'libmpi\.so'; then
+if ldd build/clrepro | grep 'libmpi\.so' >/dev/null; then  # not -q: with pipefail, grep -q's early exit fails ldd
   scripts/carry-mpi.sh .carry/mpi >/dev/null
 fi
 cp scripts/remote-bench.sh scripts/remote-check.sh scripts/remote-portable.sh scripts/remote-switch.sh \
