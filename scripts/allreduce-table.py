@@ -26,6 +26,9 @@ def readme(paths):
             per[r["device"]] = per.get(r["device"], 0) + 1
         where = ", ".join(f"{k}" for k in devs)
         cases = doc["cases"]
+        sizes = sorted({c["floats"] for c in cases if c["part"] == "allreduce"})
+        if len(sizes) == 1 and not any(c["part"] == "layer" for c in cases):
+            where += f" (n = {sizes[0]} only)"
         rs = sorted({c["ranks"] for c in cases})
         keyed = {(c["part"], c.get("m", 0), c["floats"], c["ranks"], c["strategy"]): c for c in cases}
         for strat in ("mpi", "ring", "ordered", "exact"):
@@ -41,8 +44,9 @@ def readme(paths):
                     if base and base["time_median_s"]:
                         ratios.append(c["time_median_s"] / base["time_median_s"])
             rr = f"{fmt(min(ratios))} | {fmt(statistics.median(ratios))} | {fmt(max(ratios))}" if strat != "mpi" else "1 | 1 | 1"
+            lay_cell = f"{tiled} of {len(lay)}" if lay else "–"
             print(f"| {doc['world']} ranks: {where} | {rs[0]}–{rs[-1]} | {strat} | {same} of {len(multi)} | "
-                  f"{tiled} of {len(lay)} | {rr} |")
+                  f"{lay_cell} | {rr} |")
 
 
 def across(paths):
