@@ -54,6 +54,9 @@ int clr_cl_check(clr_error *err, cl_int status, const char *call);
 void *clr_malloc(size_t bytes, const char *what, clr_error *err);
 void *clr_calloc(size_t count, size_t size, const char *what, clr_error *err);
 char *clr_strdup(const char *s);
+/* The command as typed, argv[0] written as "clrepro", words joined by spaces: recorded with the
+ * results. malloc'ed; NULL when memory runs out. */
+char *clr_command_line(int argc, char **argv);
 /* Overflow-checked size arithmetic: 0 with *out set, or -1 when the result exceeds SIZE_MAX. */
 int clr_size_mul(size_t a, size_t b, size_t *out);
 int clr_size_add(size_t a, size_t b, size_t *out);

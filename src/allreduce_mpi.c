@@ -37,6 +37,20 @@ int clr_mpi_launched(void)
     return 0;
 }
 
+/* Where allreduce cannot run: the command line is still checked (and --help answered), then
+ * `why` is the error. */
+static int refuse(int argc, char **argv, const char *why, clr_error *err)
+{
+    clr_ar_options o;
+    int help = 0, rc = clr_ar_parse(argc, argv, &o, &help, err);
+    if (rc == CLR_OK && help)
+        clr_ar_usage(stdout);
+    else if (rc == CLR_OK)
+        rc = clr_fail(err, CLR_EUSAGE, "%s", why);
+    clr_ar_options_free(&o);
+    return rc;
+}
+
 #ifndef CLREPRO_HAVE_MPI
 
 /* This process's rank as its launcher says, before MPI_Init (0 when not launched). */
@@ -53,15 +67,9 @@ static int launcher_rank(void)
 
 int clr_cmd_allreduce(int argc, char **argv, clr_error *err)
 {
-    clr_ar_options o;
-    int help = 0, rc = clr_ar_parse(argc, argv, &o, &help, err);
-    if (rc == CLR_OK && help)
-        clr_ar_usage(stdout);
-    else if (rc == CLR_OK)
-        rc = clr_fail(err, CLR_EUSAGE, "allreduce: this clrepro was built without MPI; install Open MPI "
-                                       "(scripts/install-deps.sh: openmpi-bin, libopenmpi-dev), build again, and "
-                                       "run it as mpirun -np R clrepro allreduce");
-    clr_ar_options_free(&o);
+    int rc = refuse(argc, argv, "allreduce: this clrepro was built without MPI; install Open MPI "
+                                "(scripts/install-deps.sh: openmpi-bin, libopenmpi-dev), build again, and run it "
+                                "as mpirun -np R clrepro allreduce", err);
     if (rc && launcher_rank() != 0)
         err->code = 0; /* rank 0 says it */
     return rc;
@@ -935,17 +943,10 @@ static void print_and_write(const clr_ar_results *res, const clr_ar_options *o, 
 int clr_cmd_allreduce(int argc, char **argv, clr_error *err)
 {
     clr_ar_options o;
-    if (!clr_mpi_launched()) {
-        int help = 0, rc = clr_ar_parse(argc, argv, &o, &help, err);
-        if (rc == CLR_OK && help)
-            clr_ar_usage(stdout);
-        else if (rc == CLR_OK)
-            rc = clr_fail(err, CLR_EUSAGE, "allreduce runs across MPI ranks and this process was not started by an "
-                                           "MPI launcher: run mpirun -np R clrepro allreduce ... (R ranks, one device "
-                                           "each; R = 1 for one)");
-        clr_ar_options_free(&o);
-        return rc;
-    }
+    if (!clr_mpi_launched())
+        return refuse(argc, argv, "allreduce runs across MPI ranks and this process was not started by an MPI "
+                                  "launcher: run mpirun -np R clrepro allreduce ... (R ranks, one device each; R = 1 "
+                                  "for one)", err);
     /* Under a launcher MPI starts first, so that even a refused command line ends on every rank
      * together, after rank 0 has said why. */
     int provided;
@@ -971,14 +972,7 @@ int clr_cmd_allreduce(int argc, char **argv, clr_error *err)
         clr_ar_options_free(&o);
         return rc;
     }
-    size_t line_len = 1;
-    for (int i = 0; i < argc; ++i)
-        line_len += strlen(argv[i]) + 1;
-    char *line = calloc(line_len, 1);
-    for (int i = 0; line && i < argc; ++i) {
-        strcat(line, i ? " " : "");
-        strcat(line, i ? argv[i] : "clrepro");
-    }
+    char *line = clr_command_line(argc, argv);
     o.command_line = line;
     MPI_Comm node;
     MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, st.rank, MPI_INFO_NULL, &node);

@@ -546,14 +546,7 @@ int clr_main(int argc, char **argv)
         case CLR_CMD_DEMO:
         case CLR_CMD_DECODE:
         case CLR_CMD_AUDIT: {
-            size_t len = 1;
-            for (int i = 0; i < argc; ++i)
-                len += strlen(argv[i]) + 1;
-            char *line = calloc(len, 1);
-            for (int i = 0; line && i < argc; ++i) {
-                strcat(line, i ? " " : "");
-                strcat(line, i ? argv[i] : "clrepro");
-            }
+            char *line = clr_command_line(argc, argv);
             cli.command_line = line;
             rc = cli.command == CLR_CMD_RUN      ? clr_cmd_run(&cli, line, &err)
                  : cli.command == CLR_CMD_AUDIT  ? clr_cmd_audit(&cli, &err)

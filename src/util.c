@@ -180,6 +180,19 @@ void *clr_calloc(size_t count, size_t size, const char *what, clr_error *err)
     return p;
 }
 
+char *clr_command_line(int argc, char **argv)
+{
+    size_t len = 1;
+    for (int i = 0; i < argc; ++i)
+        len += strlen(argv[i]) + 1;
+    char *line = calloc(len, 1);
+    for (int i = 0; line && i < argc; ++i) {
+        strcat(line, i ? " " : "");
+        strcat(line, i ? argv[i] : "clrepro");
+    }
+    return line;
+}
+
 char *clr_strdup(const char *s)
 {
     size_t n = strlen(s) + 1;

@@ -31,18 +31,17 @@ static inline void test_mkdtemp(char *buf, size_t size, const char *what)
     ck_assert_ptr_nonnull(mkdtemp(buf));
 }
 
-/* Runs the binary with args (a shell fragment, after CLREPRO_TEST_ENV's assignments where that is
- * set); its exit status, and what it printed on stderr (and stdout too, with_stdout) in out. */
-static inline int test_run_bin(const char *args, int with_stdout, char *out, size_t size)
+/* Runs `command` (a shell fragment); its exit status, and what it printed on stderr (and stdout
+ * too, with_stdout) in out. */
+static inline int test_run_capture(const char *command, int with_stdout, char *out, size_t size)
 {
     char cmd[8192], log[300];
     snprintf(log, sizeof log, "%s/output-XXXXXX", test_tmp_root);
     int fd = mkstemp(log);
     ck_assert_int_ge(fd, 0);
     close(fd);
-    const char *env = getenv("CLREPRO_TEST_ENV") ? getenv("CLREPRO_TEST_ENV") : "";
-    int len = with_stdout ? snprintf(cmd, sizeof cmd, "%s'%s' %s >'%s' 2>&1", env, CLREPRO_BIN, args, log)
-                          : snprintf(cmd, sizeof cmd, "%s'%s' %s >/dev/null 2>'%s'", env, CLREPRO_BIN, args, log);
+    int len = with_stdout ? snprintf(cmd, sizeof cmd, "%s >'%s' 2>&1", command, log)
+                          : snprintf(cmd, sizeof cmd, "%s >/dev/null 2>'%s'", command, log);
     ck_assert_int_lt(len, (int)sizeof cmd);
     int status = system(cmd);
     FILE *f = fopen(log, "r");
@@ -52,6 +51,16 @@ static inline int test_run_bin(const char *args, int with_stdout, char *out, siz
         fclose(f);
     unlink(log);
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Runs the binary with args (a shell fragment, after CLREPRO_TEST_ENV's assignments where that is
+ * set); its exit status, and what it printed on stderr (and stdout too, with_stdout) in out. */
+static inline int test_run_bin(const char *args, int with_stdout, char *out, size_t size)
+{
+    char cmd[8000];
+    const char *env = getenv("CLREPRO_TEST_ENV") ? getenv("CLREPRO_TEST_ENV") : "";
+    ck_assert_int_lt(snprintf(cmd, sizeof cmd, "%s'%s' %s", env, CLREPRO_BIN, args), (int)sizeof cmd);
+    return test_run_capture(cmd, with_stdout, out, size);
 }
 
 /* At most the last `keep` bytes of a long text (a program's stderr), so that an assertion
