@@ -335,6 +335,15 @@ START_TEST(bad_input_refused_by_rank_zero)
     expect_refused(3, "--n 1024 --layer off --slices 4 --ranks 3", "--ranks 3: the plain all-reduce's 4 slices");
     expect_refused(3, "--n off --layer 512x64 --ranks 3", "does not split over 3 ranks");
     expect_refused(2, "--n 1024 --layer off --device no-such-device-anywhere", "no device or platform name contains");
+    /* rank 1 alone without a device (its CLREPRO_DEVICE matches none): rank 0 says which rank */
+    char one[1024];
+    snprintf(one, sizeof one, "allreduce --device cpu --n 1024 --layer off --out '%s/one' : -np 1 env CLREPRO_DEVICE=no-such-device "
+             "'%s' allreduce --n 1024 --layer off --out '%s/one'", test_tmp_root, CLREPRO_BIN, test_tmp_root);
+    char out[8192];
+    int rc = run_mpi(1, one, out, sizeof out);
+    ck_assert_int_eq(rc, CLR_EUSAGE);
+    ck_assert_msg(strstr(out, "clrepro: error: rank 1 (host") && strstr(out, "no-such-device"), "%s",
+                  test_tail(out, 3000));
     expect_refused(2, "--n 1024 --layer off --kernel-dir /nonexistent-clrepro-kernels", "rank 0");
     char file[600], extra[1024];
     test_mkdtemp(file, sizeof file, "plain-file");
