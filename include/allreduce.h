@@ -83,18 +83,17 @@ void clr_ar_usage(FILE *out);
 size_t clr_ar_lcm_upto(size_t r, size_t limit);
 
 /* --- replays (host) --------------------------------------------------------------------- */
-/* +0 + v[0] + v[stride] + ... (count values, in order): a rank's fold and `ordered`. */
-float clr_ar_fold(const float *v, size_t count, size_t stride);
+/* +0 + v[0] + v[1] + ... (count values, in order): a rank's fold and `ordered`. */
+float clr_ar_fold(const float *v, size_t count);
 /* The ring's block b of n elements over R ranks: [start(b), start(b + 1)), start(b) = b n / R. */
 size_t clr_ar_block_start(size_t b, size_t n, size_t R);
 size_t clr_ar_block_of(size_t i, size_t n, size_t R);
 /* What `ring` gives element i (of n) from the R ranks' partials p[0..R-1]. */
 float clr_ar_ring_replay(const float *p, size_t R, size_t i, size_t n);
-/* The value strategy s must give for element i: v holds its S slice values (v[s * stride]),
- * split over R ranks; *tol is 0 where the bits are demanded, else the error allowed around the
- * returned exact sum (mpi, whose internal order is MPI's). */
-float clr_ar_expected(int strategy, const float *v, size_t S, size_t stride, size_t R, size_t i, size_t n,
-                      double *tol);
+/* The value strategy s must give for element i (of n): v holds its S slice values, split over R
+ * ranks; *tol is 0 where the bits are demanded, else (mpi, whose order is MPI's) the error allowed
+ * around the returned correctly rounded sum (clr_replay_race's bound for an unknown order). */
+float clr_ar_expected(int strategy, const float *v, size_t S, size_t R, size_t i, size_t n, double *tol);
 
 /* --- results ---------------------------------------------------------------------------- */
 typedef struct clr_ar_rank_info {

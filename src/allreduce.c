@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include "op.h"
 #include "reference.h"
+#include "replay.h"
 #include "text.h"
 
 const clr_ar_strategy clr_ar_strategies[CLR_AR_NSTRATEGIES] = {
@@ -275,11 +275,11 @@ int clr_ar_parse(int argc, char **argv, clr_ar_options *o, int *help, clr_error 
 
 /* --- replays ---------------------------------------------------------------------------- */
 
-float clr_ar_fold(const float *v, size_t count, size_t stride)
+float clr_ar_fold(const float *v, size_t count)
 {
     volatile float acc = 0.0f; /* one rounding per addition, whatever the compiler contracts */
     for (size_t s = 0; s < count; ++s)
-        acc = acc + v[s * stride];
+        acc = acc + v[s];
     return acc;
 }
 
@@ -308,29 +308,21 @@ float clr_ar_ring_replay(const float *p, size_t R, size_t i, size_t n)
     return acc;
 }
 
-float clr_ar_expected(int strategy, const float *v, size_t S, size_t stride, size_t R, size_t i, size_t n,
-                      double *tol)
+float clr_ar_expected(int strategy, const float *v, size_t S, size_t R, size_t i, size_t n, double *tol)
 {
     *tol = 0;
     if (strategy == CLR_AR_ORDERED)
-        return clr_ar_fold(v, S, stride);
+        return clr_ar_fold(v, S);
     if (strategy == CLR_AR_RING) {
         float p[CLR_AR_MAX_RANKS];
         size_t per = S / R;
         for (size_t r = 0; r < R; ++r)
-            p[r] = clr_ar_fold(v + r * per * stride, per, stride);
+            p[r] = clr_ar_fold(v + r * per, per);
         return clr_ar_ring_replay(p, R, i, n);
     }
-    clr_exact_acc acc;
-    clr_exact_init(&acc);
-    double abs_sum = 0;
-    for (size_t s = 0; s < S; ++s) {
-        clr_exact_add(&acc, v[s * stride]);
-        abs_sum += fabs((double)v[s * stride]);
-    }
-    if (strategy == CLR_AR_MPI) /* S/R additions in the rank's fold, then MPI's R - 1 in some order */
-        *tol = clr_gamma((double)S) * abs_sum;
-    return clr_exact_result(&acc);
+    if (strategy == CLR_AR_MPI) /* S additions in an order of MPI's: the race's bound */
+        return clr_replay_race(v, S, 1, tol);
+    return clr_exact_sum(v, S);
 }
 
 /* --- documents -------------------------------------------------------------------------- */
@@ -631,7 +623,7 @@ char *clr_ar_markdown(const clr_ar_results *r, clr_error *err)
     clr_text_printf(&t, "\nEvery rank's result is hashed and compared; the elements checked are gathered from the "
                         "devices (every slice value) and replayed on rank 0's host: `ordered` and `ring` bit for "
                         "bit in their own order, `exact` against the correctly rounded sum, `mpi` within "
-                        "gamma(S) x sum|x| of it (a bound that loosens with S: it cannot see a small slice "
+                        "gamma(S - 1) x sum|x| of it, as for an atomic race (a bound that loosens with S: it cannot see a small slice "
                         "go missing among many). The slice values themselves are regenerated from the "
                         "problem for a spread of the elements. A strategy that claims rank-count "
                         "invariance and differs from the smallest R, and a layer `ordered` that differs "

@@ -712,10 +712,10 @@ static void run_case(run_ctx *rc, MPI_Comm comm, const rank_data *d, int layer, 
                 }
             }
             double tol, none;
-            float want = clr_ar_expected(strategy, v, S, 1, (size_t)R, idx[e], n, &tol), got = out[idx[e]];
+            float want = clr_ar_expected(strategy, v, S, (size_t)R, idx[e], n, &tol), got = out[idx[e]];
             float exact = strategy == CLR_AR_EXACT || strategy == CLR_AR_MPI
                               ? want
-                              : clr_ar_expected(CLR_AR_EXACT, v, S, 1, (size_t)R, idx[e], n, &none);
+                              : clr_ar_expected(CLR_AR_EXACT, v, S, (size_t)R, idx[e], n, &none);
             int ok = tol == 0 ? clr_float_bits(got) == clr_float_bits(want) || (isnan(got) && isnan(want))
                               : fabs((double)got - (double)want) <= tol;
             /* the error of every strategy alike: against the correctly rounded sum */
