@@ -16,6 +16,7 @@
 #include "allreduce.h"
 #include "atomic_file.h"
 #include "device.h"
+#include "metrics.h"
 #include "op.h"
 #include "program.h"
 #include "reference.h"
@@ -254,33 +255,26 @@ static void plain_data(const rank_state *st, const clr_ar_options *o, size_t fir
                                        NULL));
 }
 
-/* The layer's A (M x K, row m element k as the matmul benchmark's rows) and W (K x N, rows k as
- * its shared weights, scaled 1/sqrt(K)), rows k0 .. k1 - 1 of K. */
-static void layer_a(const clr_ar_options *o, size_t M, size_t k0, size_t k1, float *a)
+/* The layer's A (M x K: element (m, k) from the generator, as the matmul benchmark's rows) and W
+ * (K x N: element (k, col) normal from its own seed, scaled 1/sqrt(K)). */
+static float layer_a_at(const clr_ar_options *o, size_t m, size_t k)
 {
-    for (size_t m = 0; m < M; ++m)
-        for (size_t k = k0; k < k1; ++k)
-            a[m * (k1 - k0) + (k - k0)] = clr_gen(o->seed, o->dist, m, k);
+    return clr_gen(o->seed, o->dist, m, k);
 }
 
-static void layer_w(const clr_ar_options *o, size_t K, size_t N, size_t k0, size_t k1, float *w)
+static float layer_w_at(const clr_ar_options *o, size_t k, size_t col)
 {
-    float scale = (float)(1.0 / sqrt((double)K));
-    for (size_t k = k0; k < k1; ++k)
-        for (size_t n = 0; n < N; ++n)
-            w[(k - k0) * N + n] = scale * clr_gen(o->seed ^ 0x5eedu, CLR_DIST_NORMAL, UINT64_MAX - 2 - k, n);
+    float scale = (float)(1.0 / sqrt((double)o->layer_k));
+    return scale * clr_gen(o->seed ^ 0x5eedu, CLR_DIST_NORMAL, UINT64_MAX - 2 - k, col);
 }
 
 /* The layer's slice g at row m, column col, as tiled computes it: one fma chain over chunk g's
  * 256 values of k from +0 (src/ops/matmul.c's replay). */
 static float layer_partial(const clr_ar_options *o, size_t m, size_t col, size_t g)
 {
-    float scale = (float)(1.0 / sqrt((double)o->layer_k)), acc = 0.0f;
-    for (size_t k = g * CLR_AR_KCHUNK; k < (g + 1) * CLR_AR_KCHUNK; ++k) {
-        float a = clr_gen(o->seed, o->dist, m, k);
-        float w = scale * clr_gen(o->seed ^ 0x5eedu, CLR_DIST_NORMAL, UINT64_MAX - 2 - k, col);
-        acc = fmaf(a, w, acc);
-    }
+    float acc = 0.0f;
+    for (size_t k = g * CLR_AR_KCHUNK; k < (g + 1) * CLR_AR_KCHUNK; ++k)
+        acc = fmaf(layer_a_at(o, m, k), layer_w_at(o, k, col), acc);
     return acc;
 }
 
@@ -320,65 +314,74 @@ static int tiled(rank_state *st, size_t M, size_t kk, size_t N, cl_mem a, cl_mem
     return rc;
 }
 
+/* A[:, k0:k1] x W[k0:k1, :] (M x N) by tiled on the device, into out (clFinish'ed). */
+static void tiled_product(rank_state *st, const clr_ar_options *o, size_t M, size_t k0, size_t k1, cl_mem out)
+{
+    size_t N = o->layer_n, kk = k1 - k0;
+    float *a = xmalloc(st, M * kk * sizeof(float)), *w = xmalloc(st, kk * N * sizeof(float));
+    for (size_t m = 0; m < M; ++m)
+        for (size_t k = k0; k < k1; ++k)
+            a[m * kk + (k - k0)] = layer_a_at(o, m, k);
+    for (size_t k = k0; k < k1; ++k)
+        for (size_t col = 0; col < N; ++col)
+            w[(k - k0) * N + col] = layer_w_at(o, k, col);
+    cl_mem da = buffer(st, M * kk * sizeof(float)), dw = buffer(st, kk * N * sizeof(float));
+    CL_OR_DIE(st, clEnqueueWriteBuffer(st->queue, da, CL_TRUE, 0, M * kk * sizeof(float), a, 0, NULL, NULL));
+    CL_OR_DIE(st, clEnqueueWriteBuffer(st->queue, dw, CL_TRUE, 0, kk * N * sizeof(float), w, 0, NULL, NULL));
+    clr_error e = {0};
+    if (tiled(st, M, kk, N, da, dw, out, &e))
+        die(st, &e);
+    clReleaseMemObject(da);
+    clReleaseMemObject(dw);
+    free(a);
+    free(w);
+}
+
 /* The layer: this rank's chunks c0 .. c0 + nloc - 1, each chunk's partial product (M x N) by
  * tiled on K = 256, one slice each. */
 static void layer_data(rank_state *st, const clr_ar_options *o, size_t M, size_t c0, rank_data *d)
 {
-    size_t K = o->layer_k, N = o->layer_n, KC = CLR_AR_KCHUNK;
-    float *a = xmalloc(st, M * KC * sizeof(float)), *w = xmalloc(st, KC * N * sizeof(float));
-    cl_mem da = buffer(st, M * KC * sizeof(float)), dw = buffer(st, KC * N * sizeof(float));
-    cl_mem part = buffer(st, M * N * sizeof(float));
+    cl_mem part = buffer(st, d->n * sizeof(float));
     data_buffers(st, d, o->strategies);
     for (size_t c = 0; c < d->nloc; ++c) {
-        size_t k0 = (c0 + c) * KC;
-        layer_a(o, M, k0, k0 + KC, a);
-        layer_w(o, K, N, k0, k0 + KC, w);
-        clr_error e = {0};
-        CL_OR_DIE(st, clEnqueueWriteBuffer(st->queue, da, CL_TRUE, 0, M * KC * sizeof(float), a, 0, NULL, NULL));
-        CL_OR_DIE(st, clEnqueueWriteBuffer(st->queue, dw, CL_TRUE, 0, KC * N * sizeof(float), w, 0, NULL, NULL));
-        if (tiled(st, M, KC, N, da, dw, part, &e))
-            die(st, &e);
+        tiled_product(st, o, M, (c0 + c) * CLR_AR_KCHUNK, (c0 + c + 1) * CLR_AR_KCHUNK, part);
         CL_OR_DIE(st, clEnqueueCopyBuffer(st->queue, part, d->x, 0, c * d->n * sizeof(float), d->n * sizeof(float), 0,
                                           NULL, NULL));
     }
     d->hx = xmalloc(st, d->nloc * d->n * sizeof(float));
     CL_OR_DIE(st, clEnqueueReadBuffer(st->queue, d->x, CL_TRUE, 0, d->nloc * d->n * sizeof(float), d->hx, 0, NULL,
                                       NULL));
-    clReleaseMemObject(da);
-    clReleaseMemObject(dw);
     clReleaseMemObject(part);
-    free(a);
-    free(w);
 }
 
 /* The one-device result: tiled over the whole K on this rank's device. */
 static float *layer_reference(rank_state *st, const clr_ar_options *o, size_t M)
 {
-    size_t K = o->layer_k, N = o->layer_n;
-    float *a = xmalloc(st, M * K * sizeof(float)), *w = xmalloc(st, K * N * sizeof(float));
-    float *out = xmalloc(st, M * N * sizeof(float));
-    layer_a(o, M, 0, K, a);
-    layer_w(o, K, N, 0, K, w);
-    cl_mem da = buffer(st, M * K * sizeof(float)), dw = buffer(st, K * N * sizeof(float)),
-           dc = buffer(st, M * N * sizeof(float));
-    clr_error e = {0};
-    CL_OR_DIE(st, clEnqueueWriteBuffer(st->queue, da, CL_TRUE, 0, M * K * sizeof(float), a, 0, NULL, NULL));
-    CL_OR_DIE(st, clEnqueueWriteBuffer(st->queue, dw, CL_TRUE, 0, K * N * sizeof(float), w, 0, NULL, NULL));
-    if (tiled(st, M, K, N, da, dw, dc, &e))
-        die(st, &e);
-    CL_OR_DIE(st, clEnqueueReadBuffer(st->queue, dc, CL_TRUE, 0, M * N * sizeof(float), out, 0, NULL, NULL));
-    clReleaseMemObject(da);
-    clReleaseMemObject(dw);
+    size_t n = M * o->layer_n;
+    float *out = xmalloc(st, n * sizeof(float));
+    cl_mem dc = buffer(st, n * sizeof(float));
+    tiled_product(st, o, M, 0, o->layer_k, dc);
+    CL_OR_DIE(st, clEnqueueReadBuffer(st->queue, dc, CL_TRUE, 0, n * sizeof(float), out, 0, NULL, NULL));
     clReleaseMemObject(dc);
-    free(a);
-    free(w);
     return out;
 }
 
 /* --- the strategies ---------------------------------------------------------------------- */
 
-static cl_kernel kernel(const rank_state *st, const char *name);
-static void launch(const rank_state *st, cl_kernel k, size_t n);
+static cl_kernel kernel(const rank_state *st, const char *name)
+{
+    cl_kernel k;
+    clr_error e = {0};
+    if (clr_program_kernel((clr_program *)&st->prog, name, &k, &e))
+        die(st, &e);
+    return k;
+}
+
+static void launch(const rank_state *st, cl_kernel k, size_t n)
+{
+    size_t local = 64, global = (n + local - 1) / local * local;
+    CL_OR_DIE(st, clEnqueueNDRangeKernel(st->queue, k, 1, NULL, &global, &local, 0, NULL, NULL));
+}
 
 static void fold(const rank_state *st, const rank_data *d, size_t off, size_t len, int init)
 {
@@ -395,6 +398,15 @@ static void fold(const rank_state *st, const rank_data *d, size_t off, size_t le
 /* MPI counts are int: large messages go in pieces. */
 #define MPI_PIECE ((size_t)1 << 28)
 
+/* MPI_Allreduce(MPI_SUM) in place of count elements of `size` bytes, in pieces. */
+static void allreduce_sum(void *buf, size_t count, MPI_Datatype type, size_t size, MPI_Comm comm)
+{
+    for (size_t a = 0; a < count; a += MPI_PIECE) {
+        size_t len = count - a < MPI_PIECE ? count - a : MPI_PIECE;
+        MPI_Allreduce(MPI_IN_PLACE, (char *)buf + a * size, (int)len, type, MPI_SUM, comm);
+    }
+}
+
 static void local_fold(const rank_state *st, const rank_data *d, float *out)
 {
     fold(st, d, 0, d->n, 0);
@@ -404,10 +416,7 @@ static void local_fold(const rank_state *st, const rank_data *d, float *out)
 static void run_mpi(const rank_state *st, const rank_data *d, MPI_Comm comm, float *out)
 {
     local_fold(st, d, out);
-    for (size_t a = 0; a < d->n; a += MPI_PIECE) {
-        size_t len = d->n - a < MPI_PIECE ? d->n - a : MPI_PIECE;
-        MPI_Allreduce(MPI_IN_PLACE, out + a, (int)len, MPI_FLOAT, MPI_SUM, comm);
-    }
+    allreduce_sum(out, d->n, MPI_FLOAT, sizeof(float), comm);
 }
 
 static void run_ring(const rank_state *st, const rank_data *d, MPI_Comm comm, float *out, float *tmp)
@@ -479,21 +488,6 @@ static void run_ordered(const rank_state *st, const rank_data *d, MPI_Comm comm,
     }
 }
 
-static cl_kernel kernel(const rank_state *st, const char *name)
-{
-    cl_kernel k;
-    clr_error e = {0};
-    if (clr_program_kernel((clr_program *)&st->prog, name, &k, &e))
-        die(st, &e);
-    return k;
-}
-
-static void launch(const rank_state *st, cl_kernel k, size_t n)
-{
-    size_t local = 64, global = (n + local - 1) / local * local;
-    CL_OR_DIE(st, clEnqueueNDRangeKernel(st->queue, k, 1, NULL, &global, &local, 0, NULL, NULL));
-}
-
 /* exact: digits on the device, the window of digits in use agreed, packed, all-reduced as
  * integers on the host, rounded on the device. */
 static void run_exact(const rank_state *st, const rank_data *d, MPI_Comm comm, int64_t *packed, float *out)
@@ -522,10 +516,7 @@ static void run_exact(const rank_state *st, const rank_data *d, MPI_Comm comm, i
     launch(st, k2, n);
     CL_OR_DIE(st, clEnqueueReadBuffer(st->queue, d->packed, CL_TRUE, 0, total * sizeof(int64_t), packed, 0, NULL,
                                       NULL));
-    for (size_t a = 0; a < total; a += MPI_PIECE) {
-        size_t len = total - a < MPI_PIECE ? total - a : MPI_PIECE;
-        MPI_Allreduce(MPI_IN_PLACE, packed + a, (int)len, MPI_INT64_T, MPI_SUM, comm);
-    }
+    allreduce_sum(packed, total, MPI_INT64_T, sizeof(int64_t), comm);
     CL_OR_DIE(st, clEnqueueWriteBuffer(st->queue, d->packed, CL_FALSE, 0, total * sizeof(int64_t), packed, 0, NULL,
                                        NULL));
     if (clr_set_args(k3, &e, 5, CLR_ARG(d->packed), CLR_ARG(un), CLR_ARG(lo), CLR_ARG(w), CLR_ARG(d->acc)))
@@ -536,23 +527,15 @@ static void run_exact(const rank_state *st, const rank_data *d, MPI_Comm comm, i
 
 /* --- cases -------------------------------------------------------------------------------- */
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* The elements replayed: all where the gathered values stay small (n S <= 2^24), else both ends,
- * a stride, and both sides of every edge the strategies have at this R (the ring's blocks,
- * ordered's pieces), so that an off-by-one at an edge cannot pass. Sorted, each once. */
 static int cmp_size(const void *a, const void *b)
 {
     size_t x = *(const size_t *)a, y = *(const size_t *)b;
     return (x > y) - (x < y);
 }
 
-static size_t ordered_pieces(size_t n, int R);
-
+/* The elements replayed: all where the gathered values stay small (n S <= 2^24), else both ends,
+ * a stride, and both sides of every edge the strategies have at this R (the ring's blocks,
+ * ordered's pieces), so that an off-by-one at an edge cannot pass. Sorted, each once. */
 static size_t checked_elements(size_t n, size_t S, int R, size_t *idx)
 {
     size_t count = 0;
@@ -614,6 +597,20 @@ static double ulp_of(float x)
         return NAN;
     float up = nextafterf(a, INFINITY);
     return (double)up - (double)a;
+}
+
+/* Whether a and b (n floats) have the same bits; *max_ulp the largest distance between them. */
+static int same_bits(const float *a, const float *b, size_t n, double *max_ulp)
+{
+    int same = 1;
+    *max_ulp = 0;
+    for (size_t i = 0; i < n; ++i) {
+        double u = (double)clr_ulp_distance(a[i], b[i]);
+        same &= u == 0;
+        if (u > *max_ulp)
+            *max_ulp = u;
+    }
+    return same;
 }
 
 /* One case on the R ranks of comm (this rank holds d): warm-up, timed repetitions, validation. */
@@ -683,9 +680,10 @@ static void run_case(run_ctx *rc, MPI_Comm comm, const rank_data *d, int layer, 
         c.cols = layer ? o->layer_n : 0;
         c.slices = S;
         c.ranks = (size_t)R;
-        qsort(times, o->reps, sizeof *times, cmp_double);
-        c.min_s = times[0];
-        c.median_s = o->reps % 2 ? times[o->reps / 2] : 0.5 * (times[o->reps / 2 - 1] + times[o->reps / 2]);
+        clr_stats t;
+        clr_stats_compute(times, o->reps, &t);
+        c.min_s = t.min;
+        c.median_s = t.median;
         c.fingerprint = last_hash; /* the result validated below */
         c.deterministic = det_all;
         c.checked = E;
@@ -735,16 +733,8 @@ static void run_case(run_ctx *rc, MPI_Comm comm, const rank_data *d, int layer, 
             c.valid = 0;
             snprintf(c.why, sizeof c.why, "ranks or repetitions gave different bits");
         }
-        if (layer && tiled_ref) {
-            c.same_as_tiled = 1;
-            for (size_t i = 0; i < n; ++i) {
-                double u = (double)clr_ulp_distance(out[i], tiled_ref[i]);
-                if (u > 0)
-                    c.same_as_tiled = 0;
-                if (u > c.vs_tiled_ulp)
-                    c.vs_tiled_ulp = u;
-            }
-        }
+        if (layer && tiled_ref)
+            c.same_as_tiled = same_bits(out, tiled_ref, n, &c.vs_tiled_ulp);
         /* against the smallest R of this strategy and size */
         kept_result *kr = NULL;
         for (size_t i = 0; i < rc->nkept; ++i)
@@ -765,14 +755,7 @@ static void run_case(run_ctx *rc, MPI_Comm comm, const rank_data *d, int layer, 
             kr->bits = xmalloc(st, n * sizeof(float));
             memcpy(kr->bits, out, n * sizeof(float));
         }
-        c.same_as_r1 = 1;
-        for (size_t i = 0; i < n; ++i) {
-            double u = (double)clr_ulp_distance(out[i], kr->bits[i]);
-            if (u > 0)
-                c.same_as_r1 = 0;
-            if (u > c.vs_r1_ulp)
-                c.vs_r1_ulp = u;
-        }
+        c.same_as_r1 = same_bits(out, kr->bits, n, &c.vs_r1_ulp);
         if (c.valid && !c.same_as_r1 && (clr_ar_strategies[strategy].claims & CLR_AR_CLAIM_RANK_INVARIANT)) {
             c.valid = 0;
             snprintf(c.why, sizeof c.why, "claims rank-count invariance, but differs from R = %zu by up to %.0f ulp",
@@ -810,6 +793,40 @@ static void run_case(run_ctx *rc, MPI_Comm comm, const rank_data *d, int layer, 
     free(out);
     free(tmp);
     free(packed);
+}
+
+/* One part (the plain all-reduce, or the layer) at each of its rank counts: the first R ranks
+ * work, each size's slices set up once for every strategy. refs (layer): the one-device tiled of
+ * each M, made by rank 0 the first time it is needed. */
+static void run_part(run_ctx *ctx, int layer, const size_t *Rs, size_t nR, size_t S, float **refs)
+{
+    rank_state *st = ctx->st;
+    const clr_ar_options *o = ctx->o;
+    size_t nsizes = layer ? o->nbatches : o->nsizes;
+    for (size_t ri = 0; ri < nR; ++ri) {
+        int R = (int)Rs[ri];
+        MPI_Comm comm;
+        MPI_Comm_split(MPI_COMM_WORLD, st->rank < R ? 0 : MPI_UNDEFINED, st->rank, &comm);
+        for (size_t si = 0; st->rank < R && si < nsizes; ++si) {
+            size_t M = layer ? o->batches[si] : 0;
+            rank_data d = {0};
+            d.n = layer ? M * o->layer_n : o->sizes[si];
+            d.nloc = S / (size_t)R;
+            if (layer && st->rank == 0 && !refs[si])
+                refs[si] = layer_reference(st, o, M);
+            if (layer)
+                layer_data(st, o, M, (size_t)st->rank * d.nloc, &d);
+            else
+                plain_data(st, o, (size_t)st->rank * d.nloc, &d);
+            for (int s = 0; s < CLR_AR_NSTRATEGIES; ++s)
+                if (o->strategies & (1u << s))
+                    run_case(ctx, comm, &d, layer, s, S, M, layer && st->rank == 0 ? refs[si] : NULL);
+            data_free(&d);
+        }
+        if (st->rank < R)
+            MPI_Comm_free(&comm);
+        MPI_Barrier(MPI_COMM_WORLD);
+    }
 }
 
 /* The rank counts a part runs at: those asked (each must divide S), or 1..world that divide S. */
@@ -1033,48 +1050,14 @@ int clr_cmd_allreduce(int argc, char **argv, clr_error *err)
     }
 
     run_ctx ctx = {&st, &o, &res, NULL, 0};
-    /* The plain all-reduce, then the layer: at each rank count the first R ranks work. */
-    for (size_t ri = 0; rc == CLR_OK && ri < nplain; ++ri) {
-        int R = (int)plain_R[ri];
-        MPI_Comm comm;
-        MPI_Comm_split(MPI_COMM_WORLD, st.rank < R ? 0 : MPI_UNDEFINED, st.rank, &comm);
-        if (st.rank < R) {
-            for (size_t si = 0; si < o.nsizes; ++si) {
-                rank_data d = {0};
-                d.n = o.sizes[si];
-                d.nloc = S / (size_t)R;
-                plain_data(&st, &o, (size_t)st.rank * d.nloc, &d);
-                for (int s = 0; s < CLR_AR_NSTRATEGIES; ++s)
-                    if (o.strategies & (1u << s))
-                        run_case(&ctx, comm, &d, 0, s, S, 0, NULL);
-                data_free(&d);
-            }
-            MPI_Comm_free(&comm);
-        }
-        MPI_Barrier(MPI_COMM_WORLD);
-    }
-    float **refs = rc == CLR_OK && o.layer_k ? calloc(o.nbatches, sizeof *refs) : NULL;
-    for (size_t ri = 0; rc == CLR_OK && ri < nlayer; ++ri) {
-        int R = (int)layer_R[ri];
-        MPI_Comm comm;
-        MPI_Comm_split(MPI_COMM_WORLD, st.rank < R ? 0 : MPI_UNDEFINED, st.rank, &comm);
-        if (st.rank < R) {
-            for (size_t bi = 0; bi < o.nbatches; ++bi) {
-                size_t M = o.batches[bi];
-                if (st.rank == 0 && refs && !refs[bi])
-                    refs[bi] = layer_reference(&st, &o, M);
-                rank_data d = {0};
-                d.n = M * o.layer_n;
-                d.nloc = SL / (size_t)R;
-                layer_data(&st, &o, M, (size_t)st.rank * d.nloc, &d);
-                for (int s = 0; s < CLR_AR_NSTRATEGIES; ++s)
-                    if (o.strategies & (1u << s))
-                        run_case(&ctx, comm, &d, 1, s, SL, M, st.rank == 0 && refs ? refs[bi] : NULL);
-                data_free(&d);
-            }
-            MPI_Comm_free(&comm);
-        }
-        MPI_Barrier(MPI_COMM_WORLD);
+    /* The plain all-reduce, then the layer. */
+    float **refs = NULL;
+    if (rc == CLR_OK)
+        run_part(&ctx, 0, plain_R, nplain, S, NULL);
+    if (rc == CLR_OK && nlayer) {
+        refs = xmalloc(&st, o.nbatches * sizeof *refs);
+        memset(refs, 0, o.nbatches * sizeof *refs);
+        run_part(&ctx, 1, layer_R, nlayer, SL, refs);
     }
     for (size_t i = 0; refs && i < o.nbatches; ++i)
         free(refs[i]);
