@@ -81,8 +81,7 @@ int clr_cmd_allreduce(int argc, char **argv, clr_error *err)
 #include "mpi_support.h"
 
 typedef struct rank_state {
-    int rank, size, local_rank;
-    char host[128];
+    clr_mpi_rank me;
     clr_device dev;
     cl_context context;
     cl_command_queue queue;
@@ -111,7 +110,7 @@ static int agree(MPI_Comm comm, const rank_state *st, int rc, clr_error *err)
         MPI_Abort(MPI_COMM_WORLD, 1);
     if (me == first) {
         m->code = err->code ? err->code : CLR_EFAIL;
-        snprintf(m->msg, sizeof m->msg, "rank %d (host %.100s%s%.200s): %.3500s", st->rank, st->host, st->dev.name[0] ? ", " : "",
+        snprintf(m->msg, sizeof m->msg, "rank %d (host %.100s%s%.200s): %.3500s", st->me.rank, st->me.host, st->dev.name[0] ? ", " : "",
                  st->dev.name, err->code ? err->msg : "failed");
     }
     MPI_Bcast(m, (int)sizeof *m, MPI_BYTE, first, comm);
@@ -126,7 +125,7 @@ static int agree(MPI_Comm comm, const rank_state *st, int rc, clr_error *err)
 /* A failure in the middle of an exchange: the other ranks are waiting for this one. */
 static void die(const rank_state *st, const clr_error *err)
 {
-    fprintf(stderr, "clrepro: error: rank %d (host %s, %s): %s\n", st->rank, st->host, st->dev.name,
+    fprintf(stderr, "clrepro: error: rank %d (host %s, %s): %s\n", st->me.rank, st->me.host, st->dev.name,
             err->code ? err->msg : "failed");
     fflush(stderr);
     MPI_Abort(MPI_COMM_WORLD, err->code ? err->code : CLR_EFAIL);
@@ -162,7 +161,7 @@ static int open_device(rank_state *st, const clr_ar_options *o, int layer, clr_e
     if (rc == CLR_OK && chosen.count == 0)
         rc = clr_fail(err, CLR_EUSAGE, "--device '%s' matches no OpenCL device on this host", o->device_spec);
     if (rc == CLR_OK)
-        st->dev = chosen.items[(size_t)st->local_rank % chosen.count];
+        st->dev = chosen.items[(size_t)st->me.local_rank % chosen.count];
     clr_devices_free(&chosen);
     clr_devices_free(&all);
     if (rc == CLR_OK)
@@ -806,24 +805,24 @@ static void run_part(run_ctx *ctx, int layer, const size_t *Rs, size_t nR, size_
     for (size_t ri = 0; ri < nR; ++ri) {
         int R = (int)Rs[ri];
         MPI_Comm comm;
-        MPI_Comm_split(MPI_COMM_WORLD, st->rank < R ? 0 : MPI_UNDEFINED, st->rank, &comm);
-        for (size_t si = 0; st->rank < R && si < nsizes; ++si) {
+        MPI_Comm_split(MPI_COMM_WORLD, st->me.rank < R ? 0 : MPI_UNDEFINED, st->me.rank, &comm);
+        for (size_t si = 0; st->me.rank < R && si < nsizes; ++si) {
             size_t M = layer ? o->batches[si] : 0;
             rank_data d = {0};
             d.n = layer ? M * o->layer_n : o->sizes[si];
             d.nloc = S / (size_t)R;
-            if (layer && st->rank == 0 && !refs[si])
+            if (layer && st->me.rank == 0 && !refs[si])
                 refs[si] = layer_reference(st, o, M);
             if (layer)
-                layer_data(st, o, M, (size_t)st->rank * d.nloc, &d);
+                layer_data(st, o, M, (size_t)st->me.rank * d.nloc, &d);
             else
-                plain_data(st, o, (size_t)st->rank * d.nloc, &d);
+                plain_data(st, o, (size_t)st->me.rank * d.nloc, &d);
             for (int s = 0; s < CLR_AR_NSTRATEGIES; ++s)
                 if (o->strategies & (1u << s))
-                    run_case(ctx, comm, &d, layer, s, S, M, layer && st->rank == 0 ? refs[si] : NULL);
+                    run_case(ctx, comm, &d, layer, s, S, M, layer && st->me.rank == 0 ? refs[si] : NULL);
             data_free(&d);
         }
-        if (st->rank < R)
+        if (st->me.rank < R)
             MPI_Comm_free(&comm);
         MPI_Barrier(MPI_COMM_WORLD);
     }
@@ -896,7 +895,7 @@ static int check_fits(const rank_state *st, const clr_ar_options *o, size_t S, c
     double dev_limit = (double)st->dev.max_alloc, dev_total = 0.9 * (double)st->dev.global_mem;
     double host = (double)clr_host_memory_available(), largest;
     for (size_t i = 0; i < o->nsizes && nplain; ++i) {
-        size_t n = o->sizes[i], nloc = most_slices(st->rank, S, plain_R, nplain);
+        size_t n = o->sizes[i], nloc = most_slices(st->me.rank, S, plain_R, nplain);
         double total = device_bytes(n, nloc, o->strategies, &largest);
         if (largest > dev_limit || total > dev_total)
             return clr_fail(err, CLR_EUSAGE, "--n %zu with %zu slices: %.2f GB on one device (its largest buffer "
@@ -909,13 +908,13 @@ static int check_fits(const rank_state *st, const clr_ar_options *o, size_t S, c
                             n, S, case_bytes(n, nloc, S, o->strategies) / 1e9);
     }
     for (size_t i = 0; o->layer_k && nlayer && i < o->nbatches; ++i) {
-        size_t M = o->batches[i], nloc = most_slices(st->rank, SL, layer_R, nlayer);
+        size_t M = o->batches[i], nloc = most_slices(st->me.rank, SL, layer_R, nlayer);
         double total = device_bytes(M * o->layer_n, nloc, o->strategies, &largest);
         /* rank 0's one-device tiled holds A (M x K), W (K x N) and C */
         double a = (double)M * (double)o->layer_k * 4, w = (double)o->layer_k * (double)o->layer_n * 4;
-        if (st->rank == 0 && a + w + (double)M * (double)o->layer_n * 4 > total)
+        if (st->me.rank == 0 && a + w + (double)M * (double)o->layer_n * 4 > total)
             total = a + w + (double)M * (double)o->layer_n * 4;
-        if (st->rank == 0 && (a > largest || w > largest))
+        if (st->me.rank == 0 && (a > largest || w > largest))
             largest = a > w ? a : w;
         if (largest > dev_limit || total > dev_total)
             return clr_fail(err, CLR_EUSAGE, "--layer %zux%zu at M = %zu: %.2f GB on one device (its largest buffer "
@@ -963,57 +962,38 @@ int clr_cmd_allreduce(int argc, char **argv, clr_error *err)
                                   "for one)", err);
     /* Under a launcher MPI starts first, so that even a refused command line ends on every rank
      * together, after rank 0 has said why. */
-    int provided;
-    MPI_Init_thread(&argc, &argv, MPI_THREAD_SINGLE, &provided);
-    clr_mpi_keep_plugins();
     rank_state st;
     memset(&st, 0, sizeof st);
-    MPI_Comm_rank(MPI_COMM_WORLD, &st.rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &st.size);
+    clr_mpi_start(&argc, &argv, &st.me);
     int help = 0, rc = clr_ar_parse(argc, argv, &o, &help, err);
-    if (rc == CLR_OK && help && st.rank == 0)
+    if (rc == CLR_OK && help && st.me.rank == 0)
         clr_ar_usage(stdout);
     if (rc || help) {
-        if (rc && st.rank == 0) {
-            fprintf(stderr, "clrepro: error: %s\n", err->msg);
-            fflush(stderr);
-        }
-        err->code = 0;
-        fflush(stdout);
-        MPI_Barrier(MPI_COMM_WORLD);
-        clr_mpi_keep_plugins();
-    MPI_Finalize();
+        clr_mpi_finish(&st.me, rc, err);
         clr_ar_options_free(&o);
         return rc;
     }
     char *line = clr_command_line(argc, argv);
     o.command_line = line;
-    MPI_Comm node;
-    MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, st.rank, MPI_INFO_NULL, &node);
-    MPI_Comm_rank(node, &st.local_rank);
-    MPI_Comm_free(&node);
-    if (gethostname(st.host, sizeof st.host) != 0)
-        snprintf(st.host, sizeof st.host, "unknown");
-    st.host[sizeof st.host - 1] = '\0';
     double t_start = MPI_Wtime();
 
     /* The problem, the same on every rank: checked by all, said by rank 0. */
-    size_t S = o.slices ? o.slices : clr_ar_lcm_upto((size_t)st.size, 65535);
+    size_t S = o.slices ? o.slices : clr_ar_lcm_upto((size_t)st.me.size, 65535);
     size_t SL = o.layer_k / CLR_AR_KCHUNK;
     size_t plain_R[CLR_AR_MAX_RANKS], layer_R[CLR_AR_MAX_RANKS], nplain = 0, nlayer = 0;
     if (!S)
-        rc = clr_fail(err, CLR_EUSAGE, "lcm(1..%d) slices is too many for %d ranks; give --slices and --ranks", st.size,
-                      st.size);
-    if (rc == CLR_OK && st.size > CLR_AR_MAX_RANKS)
-        rc = clr_fail(err, CLR_EUSAGE, "%d ranks: allreduce runs up to %d", st.size, CLR_AR_MAX_RANKS);
+        rc = clr_fail(err, CLR_EUSAGE, "lcm(1..%d) slices is too many for %d ranks; give --slices and --ranks", st.me.size,
+                      st.me.size);
+    if (rc == CLR_OK && st.me.size > CLR_AR_MAX_RANKS)
+        rc = clr_fail(err, CLR_EUSAGE, "%d ranks: allreduce runs up to %d", st.me.size, CLR_AR_MAX_RANKS);
     char what[128];
     snprintf(what, sizeof what, "the plain all-reduce's %zu slices (--slices)", S);
     if (rc == CLR_OK && !o.plain_off)
-        rc = part_ranks(&o, st.size, S, what, plain_R, &nplain, err);
+        rc = part_ranks(&o, st.me.size, S, what, plain_R, &nplain, err);
     snprintf(what, sizeof what, "the layer's K = %zu (%zu chunks of %d)", o.layer_k, SL, CLR_AR_KCHUNK);
     if (rc == CLR_OK && o.layer_k)
-        rc = part_ranks(&o, st.size, SL, what, layer_R, &nlayer, err);
-    if (rc == CLR_OK && st.rank == 0) /* before anything is measured */
+        rc = part_ranks(&o, st.me.size, SL, what, layer_R, &nlayer, err);
+    if (rc == CLR_OK && st.me.rank == 0) /* before anything is measured */
         rc = clr_check_out_dir(o.out_dir, strlen("allreduce.json"), err);
     rc = agree(MPI_COMM_WORLD, &st, rc, err);
     /* Each rank's device, its programs and its memory. */
@@ -1027,22 +1007,22 @@ int clr_cmd_allreduce(int argc, char **argv, clr_error *err)
     clr_ar_results res;
     memset(&res, 0, sizeof res);
     res.opt = &o;
-    res.world = st.size;
+    res.world = st.me.size;
     res.slices = S;
     clr_utc_timestamp(res.started_utc);
     if (rc == CLR_OK) {
         clr_ar_rank_info me;
         memset(&me, 0, sizeof me);
-        me.rank = st.rank;
-        me.local_rank = st.local_rank;
-        snprintf(me.host, sizeof me.host, "%s", st.host);
+        me.rank = st.me.rank;
+        me.local_rank = st.me.local_rank;
+        snprintf(me.host, sizeof me.host, "%s", st.me.host);
         snprintf(me.device, sizeof me.device, "%s", st.dev.name);
         snprintf(me.vendor, sizeof me.vendor, "%s", st.dev.vendor);
         snprintf(me.driver, sizeof me.driver, "%s", st.dev.driver_version);
         snprintf(me.platform, sizeof me.platform, "%s", st.dev.platform_name);
         snprintf(me.type, sizeof me.type, "%s", clr_device_type_name(st.dev.type));
-        if (st.rank == 0)
-            res.ranks = xmalloc(&st, (size_t)st.size * sizeof *res.ranks);
+        if (st.me.rank == 0)
+            res.ranks = xmalloc(&st, (size_t)st.me.size * sizeof *res.ranks);
         MPI_Gather(&me, (int)sizeof me, MPI_BYTE, res.ranks, (int)sizeof me, MPI_BYTE, 0, MPI_COMM_WORLD);
         int len = 0;
         MPI_Get_library_version(res.mpi_library, &len);
@@ -1070,7 +1050,7 @@ int clr_cmd_allreduce(int argc, char **argv, clr_error *err)
     int status = CLR_OK;
     if (rc == CLR_OK) { /* rank 0 writes; a failure there is everyone's */
         int wrc = CLR_OK;
-        if (st.rank == 0) {
+        if (st.me.rank == 0) {
             print_and_write(&res, &o, err, &wrc);
             size_t invalid = 0;
             for (size_t i = 0; i < res.ncases; ++i)
@@ -1089,18 +1069,7 @@ int clr_cmd_allreduce(int argc, char **argv, clr_error *err)
     close_device(&st);
     free(res.cases);
     free(res.ranks);
-    /* Rank 0 says what failed before any rank exits: a launcher may stop the job at the first
-     * non-zero exit, before rank 0's message is out. */
-    if (rc && st.rank == 0 && err->code) {
-        fprintf(stderr, "clrepro: error: %s\n", err->msg);
-        fflush(stderr);
-    }
-    fflush(stdout);
-    if (rc)
-        err->code = 0;
-    MPI_Barrier(MPI_COMM_WORLD);
-    clr_mpi_keep_plugins();
-    MPI_Finalize();
+    clr_mpi_finish(&st.me, rc, err);
     free(line);
     clr_ar_options_free(&o);
     return rc ? rc : status;

@@ -237,7 +237,7 @@ static int unpack(const char *buf, size_t len, const char *root, const char *lab
 
 /* A rank's state in fleet mode, from its own run to the end of the exchange. */
 typedef struct fleet_state {
-    int rank, size;
+    clr_mpi_rank me;
     const clr_cli *cli;
     const char *root, *command_line;
     rank_head head;
@@ -251,7 +251,7 @@ static fleet_state *active_fleet; /* for clr_fleet_abandon */
  * them, fleet.md and the comparison. Returns the fleet's status (the same on every rank). */
 static int finish(fleet_state *f, int rc, const clr_error *mine, clr_error *err)
 {
-    int rank = f->rank, size = f->size;
+    int rank = f->me.rank, size = f->me.size;
     const char *root = f->root;
     packed files = {0};
     /* A run that failed validation still wrote its documents: they travel too. A timed-out run
@@ -385,17 +385,7 @@ static int finish(fleet_state *f, int rc, const clr_error *mine, clr_error *err)
     free(heads);
     free(lens);
     MPI_Bcast(&status, 1, MPI_INT, 0, MPI_COMM_WORLD);
-    /* Rank 0 says what failed before any rank exits (a launcher may stop the job at the first
-     * non-zero exit). Each failed rank's own message is printed above. */
-    if (rank == 0 && status && err->code) {
-        fprintf(stderr, "clrepro: error: %s\n", err->msg);
-        fflush(stderr);
-    }
-    fflush(stdout);
-    err->code = 0;
-    MPI_Barrier(MPI_COMM_WORLD);
-    clr_mpi_keep_plugins();
-    MPI_Finalize();
+    clr_mpi_finish(&f->me, status, err); /* each failed rank's own message is printed above */
     return status;
 }
 
@@ -416,31 +406,20 @@ void clr_fleet_abandon(const char *msg)
 
 int clr_fleet_run(const clr_cli *cli, const char *command_line, clr_error *err)
 {
-    int provided;
     fleet_state f;
     memset(&f, 0, sizeof f);
     f.cli = cli;
     f.command_line = command_line;
-    MPI_Init_thread(NULL, NULL, MPI_THREAD_SINGLE, &provided);
-    clr_mpi_keep_plugins();
-    MPI_Comm_rank(MPI_COMM_WORLD, &f.rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &f.size);
-    int local_rank;
-    MPI_Comm node;
-    MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, f.rank, MPI_INFO_NULL, &node);
-    MPI_Comm_rank(node, &local_rank);
-    MPI_Comm_free(&node);
+    clr_mpi_start(NULL, NULL, &f.me);
     f.root = cli->out_dir ? cli->out_dir : "results";
-    if (gethostname(f.head.host, sizeof f.head.host) != 0)
-        snprintf(f.head.host, sizeof f.head.host, "unknown");
-    f.head.host[sizeof f.head.host - 1] = '\0';
+    snprintf(f.head.host, sizeof f.head.host, "%s", f.me.host);
 
     /* What is the same on every rank is checked once, by rank 0, before anything runs. */
     struct {
         int code;
         char msg[1024];
     } pre = {0, ""};
-    if (f.rank == 0) {
+    if (f.me.rank == 0) {
         clr_error e = {0};
         if (!strcmp(f.root, "-"))
             clr_fail(&e, CLR_EUSAGE, "--out -: fleet mode writes every rank's results and a comparison into a folder; "
@@ -455,14 +434,8 @@ int clr_fleet_run(const clr_cli *cli, const char *command_line, clr_error *err)
     }
     MPI_Bcast(&pre, (int)sizeof pre, MPI_BYTE, 0, MPI_COMM_WORLD);
     if (pre.code) {
-        if (f.rank == 0) {
-            fprintf(stderr, "clrepro: error: %s\n", pre.msg);
-            fflush(stderr);
-        }
-        MPI_Barrier(MPI_COMM_WORLD);
-        clr_mpi_keep_plugins();
-        MPI_Finalize();
-        err->code = 0;
+        clr_fail(err, pre.code, "%s", pre.msg);
+        clr_mpi_finish(&f.me, 1, err);
         return pre.code;
     }
 
@@ -477,7 +450,7 @@ int clr_fleet_run(const clr_cli *cli, const char *command_line, clr_error *err)
     if (rc == CLR_OK && chosen.count == 0)
         rc = clr_fail(&mine, CLR_EUSAGE, "no OpenCL device matches on this host");
     if (rc == CLR_OK) {
-        const clr_device *d = &chosen.items[(size_t)local_rank % chosen.count];
+        const clr_device *d = &chosen.items[(size_t)f.me.local_rank % chosen.count];
         snprintf(spec, sizeof spec, "%u:%u", d->platform_index, d->device_index);
         snprintf(f.head.device, sizeof f.head.device, "%s", d->name);
         snprintf(f.head.driver, sizeof f.head.driver, "%s", d->driver_version);
