@@ -92,6 +92,18 @@ typedef struct rank_state {
     const clr_strategy *tiled;
 } rank_state;
 
+/* err's message (or "failed"; clr_fail made it safe to print, a build log's lines included)
+ * prefixed with where this rank runs, the host and device names escaped (the system's and the
+ * driver's strings). */
+static void rank_message(const rank_state *st, const clr_error *err, clr_error *out)
+{
+    char host[256], dev[512];
+    out->code = err->code ? err->code : CLR_EFAIL;
+    snprintf(out->msg, sizeof out->msg, "rank %d (host %s%s%s): %.3500s", st->me.rank,
+             clr_escape(st->me.host, host, sizeof host), st->dev.name[0] ? ", " : "",
+             st->dev.name[0] ? clr_escape(st->dev.name, dev, sizeof dev) : "", err->code ? err->msg : "failed");
+}
+
 /* Every rank's rc, agreed: the lowest failing rank's message (prefixed with where it ran) on
  * every rank. Returns that rank's code, or CLR_OK when none failed. */
 static int agree(MPI_Comm comm, const rank_state *st, int rc, clr_error *err)
@@ -102,33 +114,26 @@ static int agree(MPI_Comm comm, const rank_state *st, int rc, clr_error *err)
     MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm);
     if (first == INT_MAX)
         return CLR_OK;
-    struct {
-        int code;
-        char msg[sizeof err->msg];
-    } *m = calloc(1, sizeof *m);
+    clr_error *m = calloc(1, sizeof *m);
     if (!m)
         MPI_Abort(MPI_COMM_WORLD, 1);
-    if (me == first) {
-        m->code = err->code ? err->code : CLR_EFAIL;
-        snprintf(m->msg, sizeof m->msg, "rank %d (host %.100s%s%.200s): %.3500s", st->me.rank, st->me.host, st->dev.name[0] ? ", " : "",
-                 st->dev.name, err->code ? err->msg : "failed");
-    }
+    if (me == first)
+        rank_message(st, err, m);
     MPI_Bcast(m, (int)sizeof *m, MPI_BYTE, first, comm);
-    err->code = m->code;
-    memcpy(err->msg, m->msg, sizeof err->msg);
+    *err = *m;
     err->msg[sizeof err->msg - 1] = '\0';
-    int code = m->code;
     free(m);
-    return code;
+    return err->code;
 }
 
 /* A failure in the middle of an exchange: the other ranks are waiting for this one. */
 static void die(const rank_state *st, const clr_error *err)
 {
-    fprintf(stderr, "clrepro: error: rank %d (host %s, %s): %s\n", st->me.rank, st->me.host, st->dev.name,
-            err->code ? err->msg : "failed");
+    clr_error m;
+    rank_message(st, err, &m);
+    fprintf(stderr, "clrepro: error: %s\n", m.msg);
     fflush(stderr);
-    MPI_Abort(MPI_COMM_WORLD, err->code ? err->code : CLR_EFAIL);
+    MPI_Abort(MPI_COMM_WORLD, m.code);
 }
 
 static void cl_or_die(const rank_state *st, cl_int status, const char *call)

@@ -310,8 +310,10 @@ static int finish(fleet_state *f, int rc, const clr_error *mine, clr_error *err)
             snprintf(labels[q], 160, "%s-rank%d", host, q);
             if (heads[q].rc) {
                 heads[q].msg[sizeof heads[q].msg - 1] = '\0';
-                fprintf(stderr, "clrepro: fleet: rank %d (host %s, %s) failed: %s\n", q, heads[q].host,
-                        heads[q].device[0] ? heads[q].device : "no device", heads[q].msg);
+                char h[256], d[512]; /* the message came from clr_fail: already safe to print */
+                fprintf(stderr, "clrepro: fleet: rank %d (host %s, %s) failed: %s\n", q,
+                        clr_escape(heads[q].host, h, sizeof h),
+                        heads[q].device[0] ? clr_escape(heads[q].device, d, sizeof d) : "no device", heads[q].msg);
                 status = heads[q].rc;
             }
             if (!lens[q])
