@@ -12,8 +12,8 @@
  *        scales its chunk by exp(m_p - M) * (1 / S).
  * portable  softmax_portable_*: the max, then the portable exp of x - max summed in the
  *        canonical tree of tree.clh, then y = e * (1 / S); one work-group a row, or the row's
- *        blocks spread over work-groups in three launches (max, exp and block sums, scale). See
- *        below.
+ *        blocks spread over work-groups in three launches (max, exp and block sums, scale) or,
+ *        on GPUs at small batches, two (each work-group takes the max itself). See below.
  *
  * row's and split's exp is the vendor's (OpenCL: at most 3 ulp), so their bits may differ
  * between devices; portable's is portable.clh's, the same bits everywhere. fmax
@@ -176,8 +176,9 @@ void softmax_scale(global float *y, global const float *partials, uint V, uint p
  * the block sums, then (from maxes_at) each work-group's max. softmax_portable_max writes the
  * max of its blocks; softmax_portable_exp takes the row's max of those, stores its blocks' e_i
  * and writes each block's sum; softmax_portable_scale folds the row's block sums (the tree's
- * second level, the same in every work-group) and scales its blocks. Which work-group folds a
- * block changes nothing: a block's fold and the fold of the block sums are fixed. */
+ * second level, the same in every work-group) and scales its blocks. softmax_portable_maxexp
+ * replaces the first two where every work-group reads its row's max itself. Which work-group
+ * folds a block changes nothing: a block's fold and the fold of the block sums are fixed. */
 #include "portable.clh"
 #include "tree.clh"
 
@@ -282,6 +283,29 @@ void softmax_portable_exp(global const in_t *x, global float *y, global float *s
     float shift = m == -INFINITY ? 0.0f : m;
     global const in_t *xr = x + (ulong)row * V;
     global float *yr = y + (ulong)row * V;
+    for (uint b = b0; b < b1; ++b) {
+        ulong begin = (ulong)b * TREE_BLOCK;
+        float s = tree_wg_fold(scratch, sm_wi_exp(xr, yr, shift, begin, (uint)min((ulong)TREE_BLOCK, V - begin), lid), lid);
+        if (lid == 0)
+            sums[(ulong)row * blocks + b] = s;
+    }
+}
+
+/* GPUs, two launches: every work-group of a row takes the row's max itself (each reads the
+ * whole row, the later ones from the cache), then stores its blocks' e_i and writes each block's
+ * sum; softmax_portable_scale follows. The same max (exact in any order), hence the same bits
+ * as the three launches, with one dependent launch fewer. */
+kernel __attribute__((reqd_work_group_size(TREE_WG, 1, 1)))
+void softmax_portable_maxexp(global const in_t *x, global float *y, global float *sums, uint V, uint blocks,
+                             uint per_group, uint groups_per_row)
+{
+    local vfloat scratch[TREE_WG];
+    uint b0, b1, lid = get_local_id(0);
+    uint row = sm_blocks(V, blocks, per_group, groups_per_row, &b0, &b1);
+    global const in_t *xr = x + (ulong)row * V;
+    global float *yr = y + (ulong)row * V;
+    float m = sm_range_max((local float *)scratch, xr, 0, V, lid);
+    float shift = m == -INFINITY ? 0.0f : m;
     for (uint b = b0; b < b1; ++b) {
         ulong begin = (ulong)b * TREE_BLOCK;
         float s = tree_wg_fold(scratch, sm_wi_exp(xr, yr, shift, begin, (uint)min((ulong)TREE_BLOCK, V - begin), lid), lid);

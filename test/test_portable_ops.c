@@ -203,26 +203,40 @@ START_TEST(a_dropped_value_fails)
 }
 END_TEST
 
-/* softmax's two paths, one launch (a work-group a row: CPUs at large B) and three (the blocks
- * spread over work-groups), give the same bits on rows of several blocks, both replayed. */
-START_TEST(softmax_one_and_three_launches_agree)
+/* softmax's paths give the same bits on rows of several blocks, all replayed: one launch (a
+ * work-group a row: CPUs), three (the blocks spread over work-groups: GPUs at B x V > 2^20) and
+ * two (GPUs at small B x V: every work-group reads its row's max itself; where the device has
+ * two or more compute units, as PoCL on two cores). */
+START_TEST(softmax_one_two_and_three_launches_agree)
 {
     clr_shape shape = {.dims = {9000}};
-    static const size_t batches[] = {160};
-    uint64_t fp[2];
+    static const size_t batches[] = {1, 160};
+    uint64_t fp[2][2];
+    size_t two = 0;
     for (int contig = 0; contig < 2; ++contig) {
         clr_device_result res;
-        run_generated(&clr_op_softmax, "portable", NULL, &shape, 1, batches, 1, 16, 4,
+        run_generated(&clr_op_softmax, "portable", NULL, &shape, 1, batches, 2, 16, 4,
                       contig ? CLR_CONTIG_YES : CLR_CONTIG_NO, NULL, &res);
-        const clr_case *c = &res.cases[0];
-        ck_assert_msg(c->valid && c->replayed && c->replay_mismatches == 0, "contig %d: %s", contig,
-                      c->first_mismatch[0] ? c->first_mismatch : "not valid");
-        ck_assert_uint_eq(clr_plan_get(&c->plan, "groups_per_row"), contig ? 1 : 3);
-        fp[contig] = c->fingerprint;
+        ck_assert_uint_eq(res.ncases, 2);
+        for (size_t i = 0; i < 2; ++i) {
+            const clr_case *c = &res.cases[i];
+            size_t launches = clr_plan_get(&c->plan, "launches"), groups = clr_plan_get(&c->plan, "groups_per_row");
+            ck_assert_msg(c->valid && c->replayed && c->replay_mismatches == 0, "contig %d B %zu (%zu launches): %s",
+                          contig, c->shape.batch, launches, c->first_mismatch[0] ? c->first_mismatch : "not valid");
+            if (contig)
+                ck_assert_uint_eq(launches, c->shape.batch == 160 ? 1 : groups > 1 ? 3 : 1);
+            else
+                ck_assert_uint_eq(launches, c->shape.batch == 160 ? 3 : groups > 1 ? 2 : 1);
+            two += launches == 2;
+            fp[contig][i] = c->fingerprint;
+        }
         clr_device_result_free(&res);
     }
-    ck_assert_msg(fp[0] == fp[1], "one launch %016llx, three %016llx", (unsigned long long)fp[1],
-                  (unsigned long long)fp[0]);
+    for (size_t i = 0; i < 2; ++i)
+        ck_assert_msg(fp[0][i] == fp[1][i], "B %zu: GPU paths %016llx, CPU paths %016llx", batches[i],
+                      (unsigned long long)fp[0][i], (unsigned long long)fp[1][i]);
+    if (!two)
+        fprintf(stderr, "softmax_one_two_and_three_launches_agree: one compute unit, the two launches not run\n");
 }
 END_TEST
 
@@ -328,7 +342,7 @@ int main(void)
     tcase_add_test(t, host_side);
     tcase_add_loop_test(t, every_bit_replayed, 0, 4);
     tcase_add_loop_test(t, same_bits_under_every_tuning, 0, 2);
-    tcase_add_test(t, softmax_one_and_three_launches_agree);
+    tcase_add_test(t, softmax_one_two_and_three_launches_agree);
     tcase_add_test(t, a_dropped_value_fails);
     tcase_add_test(t, softmax_special_rows);
     suite_add_tcase(s, t);

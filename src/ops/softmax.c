@@ -13,6 +13,7 @@
  *            exponentials folded pairwise, then the block sums: an   device-invariant
  *            order that depends on V alone), with the portable exp
  *            (cl/portable.clh); the blocks spread over work-groups
+ *            (one, two or three launches: portable_plan)
  *
  * All three store the exponentials in y (split: exp(x - m_p)), then scale them: row and portable
  * by 1 / S, split by exp(m_p - M) * (1 / S) (one division a row and one product an element: a
@@ -55,7 +56,8 @@
  * -inf alone gives 0 * (1 / 0) = NaN (not portable_exp_diff's 1 for -inf - -inf, which would give
  * 1 / V). Its bound is row's (its exp is within 0.53 ulp, its division correctly rounded). On
  * GPUs each work-group folds one block (three launches: max, exponentials and block sums, the
- * scale); on CPUs (CONTIG) one-work-item work-groups fold runs of blocks, about as many as the
+ * scale), or, for small batches, runs of blocks after reading the whole row's max itself (two
+ * launches); on CPUs (CONTIG) one-work-item work-groups fold runs of blocks, about as many as the
  * roof's widest launch (compute units x groups_per_cu x 4), and a row that fits one work-group
  * is done in one launch. */
 #include <math.h>
@@ -166,17 +168,31 @@ static int portable_available(const clr_op_ctx *ctx, char *why, size_t size)
     return 1;
 }
 
-/* The blocks of CLR_TREE_BLOCK logits go to work-groups in runs of per_group: one a work-group
- * on GPUs; on CPUs about compute units x groups_per_cu x 4 work-groups (as sum's tree). A row in one
- * work-group (groups_per_row 1) takes one launch, otherwise three. */
+/* GPUs take two launches instead of three up to this many logits in a batch (B x V): every
+ * work-group of a row then reads the whole row for its max, which costs less than a dependent
+ * launch while the batch is small (H200: bench/softmax-portable-gpu, series c). */
+#define SM_TWO_LAUNCH_LOGITS ((size_t)1 << 20)
+
+/* The blocks of CLR_TREE_BLOCK logits go to work-groups in runs of per_group. CPUs: about
+ * compute units x groups_per_cu x 4 work-groups (as sum's tree). GPUs: one block a work-group
+ * (max, exp and block sums, scale: three launches), or, while B x V <= SM_TWO_LAUNCH_LOGITS,
+ * about one work-group a compute unit in all, each taking the row's max itself (maxexp, scale:
+ * two launches). A row in one work-group (groups_per_row 1) takes one launch. The order, hence
+ * the bits, is the same in all of them. */
 static int portable_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
 {
     (void)err;
     const clr_tuning *t = ctx->tuning;
     size_t V = vocab(ctx), B = ctx->shape.batch, wg = tree_wg(t);
-    size_t blocks = (V + CLR_TREE_BLOCK - 1) / CLR_TREE_BLOCK;
-    size_t target = (size_t)ctx->device->compute_units * t->groups_per_cu * 4;
+    size_t blocks = (V + CLR_TREE_BLOCK - 1) / CLR_TREE_BLOCK, cus = ctx->device->compute_units;
+    size_t target = cus * t->groups_per_cu * 4;
     size_t per_group = t->contig ? (B * blocks + target - 1) / target : 1;
+    int two = !t->contig && B * V <= SM_TWO_LAUNCH_LOGITS;
+    if (two) {
+        size_t per_row = (cus + B - 1) / B;
+        per_row = per_row < 1 ? 1 : per_row > blocks ? blocks : per_row;
+        per_group = (blocks + per_row - 1) / per_row;
+    }
     if (per_group > blocks)
         per_group = blocks;
     size_t groups_per_row = (blocks + per_group - 1) / per_group;
@@ -188,6 +204,7 @@ static int portable_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
     clr_plan_param(plan, "blocks", (double)blocks);
     clr_plan_param(plan, "per_group", (double)per_group);
     clr_plan_param(plan, "groups_per_row", (double)groups_per_row);
+    clr_plan_param(plan, "launches", groups_per_row == 1 ? 1 : two ? 2 : 3);
     clr_plan_param(plan, "wg", (double)wg);
     clr_plan_param(plan, "vec", t->vec);
     bound(ctx, plan, 18, k);
@@ -212,6 +229,18 @@ static int portable_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *fir
     /* scratch: the block sums (B * blocks floats), then the work-groups' maxima. */
     cl_ulong maxes_at = (cl_ulong)ctx->shape.batch * blocks;
     cl_event mid;
+    if (clr_plan_get(plan, "launches") == 2) {
+        if (clr_op_scratch(ctx, plan, &scratch, err) ||
+            clr_program_kernel(ctx->program, "softmax_portable_maxexp", &ke, err) ||
+            clr_program_kernel(ctx->program, "softmax_portable_scale", &ks, err) ||
+            clr_set_args(ke, err, 7, CLR_ARG(ctx->input), CLR_ARG(ctx->output), CLR_ARG(scratch), CLR_ARG(V),
+                         CLR_ARG(blocks), CLR_ARG(per_group), CLR_ARG(groups_per_row)) ||
+            clr_set_args(ks, err, 6, CLR_ARG(ctx->output), CLR_ARG(scratch), CLR_ARG(V), CLR_ARG(blocks),
+                         CLR_ARG(per_group), CLR_ARG(groups_per_row)) ||
+            clr_enqueue_1d(ctx, ke, plan->global, plan->local, first, err))
+            return err->code;
+        return clr_enqueue_second(ctx, ks, plan->global, plan->local, first, last, err);
+    }
     if (clr_op_scratch(ctx, plan, &scratch, err) ||
         clr_program_kernel(ctx->program, "softmax_portable_max", &km, err) ||
         clr_program_kernel(ctx->program, "softmax_portable_exp", &ke, err) ||
