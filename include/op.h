@@ -35,7 +35,7 @@ typedef struct clr_shape {
     clr_dtype dtype;           /* storage of inputs (rows and shared weights) */
 } clr_shape;
 
-#define CLR_MAX_PLAN_PARAMS 6
+#define CLR_MAX_PLAN_PARAMS 8 /* clr_plan_param keeps no more; test_ops checks every plan leaves one free */
 typedef struct clr_plan {
     size_t global, local;   /* NDRange of the main kernel (local 0: the driver chooses) */
     size_t scratch_bytes;   /* device memory the strategy's enqueue asks of clr_op_scratch */

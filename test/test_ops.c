@@ -222,11 +222,47 @@ START_TEST(fixedsplit_chunks_kv_length)
 }
 END_TEST
 
+/* clr_plan_param keeps at most CLR_MAX_PLAN_PARAMS parameters and drops the rest: every plan of
+ * every strategy, over shapes and batches small and large and both tunings, leaves one free, so
+ * none was dropped. */
+START_TEST(plans_keep_every_parameter)
+{
+    clr_device dev = test_device();
+    size_t nops;
+    const clr_operation *const *ops = clr_op_all(&nops);
+    static const size_t batches[] = {1, 2, 8, 160, 512};
+    for (int contig = 0; contig < 2; ++contig) {
+        clr_tuning t = clr_tuning_default(&dev);
+        t.contig = contig;
+        for (size_t o = 0; o < nops; ++o)
+            for (size_t d = 0; d < 2; ++d)
+                for (size_t b = 0; b < sizeof batches / sizeof batches[0]; ++b) {
+                    clr_op_ctx ctx = {0};
+                    ctx.device = &dev;
+                    ctx.tuning = &t;
+                    ctx.shape.batch = batches[b];
+                    for (size_t k = 0; k < ops[o]->ndims; ++k)
+                        ctx.shape.dims[k] = d ? ops[o]->dim_defaults[k][0] : 7;
+                    for (size_t i = 0; i < ops[o]->nstrategies; ++i) {
+                        const clr_strategy *st = &ops[o]->strategies[i];
+                        clr_plan plan = {0};
+                        clr_error err = {0};
+                        if (st->plan(&ctx, &plan, &err) != 0)
+                            continue; /* a plan that refuses (CLBlast absent, say) keeps nothing */
+                        ck_assert_msg(plan.nparams < CLR_MAX_PLAN_PARAMS, "%s %s: %zu parameters, the most kept",
+                                      ops[o]->name, st->name, plan.nparams);
+                    }
+                }
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("ops");
     TCase *t = tcase_create("ops");
     tcase_set_timeout(t, 900);
+    tcase_add_test(t, plans_keep_every_parameter);
     tcase_add_test(t, rmsnorm_strategies);
     tcase_add_test(t, matmul_strategies);
     tcase_add_test(t, matmul_tiled_is_the_host_order_for_any_tiling);

@@ -28,12 +28,18 @@ static size_t strategy_index(const clr_operation *op, const char *name)
     return (size_t)(s - op->strategies);
 }
 
+/* Where nonzero, the compute units the test device reports to the plans (only the plans read
+ * them): the paths a GPU of that many takes, run on the test device. */
+static cl_uint test_cus;
+
 /* One strategy (or two: a second name, or NULL) of op over generated rows. */
 static void run_generated(const clr_operation *op, const char *s1, const char *s2, clr_shape *shapes, size_t nshapes,
                           const size_t *batches, size_t nbatches, unsigned wg, unsigned vec, clr_contig contig,
                           const char *kernel_dir, clr_device_result *res)
 {
     clr_device dev = test_device();
+    if (test_cus)
+        dev.compute_units = test_cus;
     clr_run_config cfg = {0};
     cfg.op = op;
     cfg.strategy_index[cfg.nstrategies++] = strategy_index(op, s1);
@@ -141,6 +147,8 @@ static void run_rows(const clr_operation *op, const char *strategy, size_t n, co
                      unsigned wg, unsigned vec, clr_contig contig, const char *kernel_dir, clr_device_result *res)
 {
     clr_device dev = test_device();
+    if (test_cus)
+        dev.compute_units = test_cus;
     clr_shape shape = {.dims = {n}};
     size_t batches[] = {1, rows};
     clr_run_config cfg = test_file_config(op, strategy, &shape, batches, 2, data, rows, n);
@@ -203,75 +211,91 @@ START_TEST(a_dropped_value_fails)
 }
 END_TEST
 
-/* softmax's paths give the same bits on rows of several blocks, all replayed: one launch (a
- * work-group a row: CPUs), three (the blocks spread over work-groups: GPUs at B x V > 2^20) and
- * two (GPUs at small B x V: every work-group reads its row's max itself; where the device has
- * two or more compute units, as PoCL on two cores). */
+/* softmax's paths give the same bits on rows of several blocks, all replayed: on a GPU's
+ * tuning, with the plans told of 4 compute units, two launches (B x V <= 2^20: every
+ * work-group reads its row's max itself) with a block a work-group (B = 1) and with two blocks and
+ * one (B = 2), and three (B = 160: 1.44M logits); on a CPU's, one launch or three. */
 START_TEST(softmax_one_two_and_three_launches_agree)
 {
-    clr_shape shape = {.dims = {9000}};
-    static const size_t batches[] = {1, 160};
-    uint64_t fp[2][2];
-    size_t two = 0;
+    clr_shape shape = {.dims = {9000}}; /* three blocks, the last ragged */
+    static const size_t batches[] = {1, 2, 160}, gpu_launches[] = {2, 2, 3}, gpu_per_group[] = {1, 2, 1};
+    uint64_t fp[2][3];
+    test_cus = 4;
     for (int contig = 0; contig < 2; ++contig) {
         clr_device_result res;
-        run_generated(&clr_op_softmax, "portable", NULL, &shape, 1, batches, 2, 16, 4,
+        run_generated(&clr_op_softmax, "portable", NULL, &shape, 1, batches, 3, 16, 4,
                       contig ? CLR_CONTIG_YES : CLR_CONTIG_NO, NULL, &res);
-        ck_assert_uint_eq(res.ncases, 2);
-        for (size_t i = 0; i < 2; ++i) {
+        ck_assert_uint_eq(res.ncases, 3);
+        for (size_t i = 0; i < 3; ++i) {
             const clr_case *c = &res.cases[i];
             size_t launches = clr_plan_get(&c->plan, "launches"), groups = clr_plan_get(&c->plan, "groups_per_row");
             ck_assert_msg(c->valid && c->replayed && c->replay_mismatches == 0, "contig %d B %zu (%zu launches): %s",
                           contig, c->shape.batch, launches, c->first_mismatch[0] ? c->first_mismatch : "not valid");
-            if (contig)
-                ck_assert_uint_eq(launches, c->shape.batch == 160 ? 1 : groups > 1 ? 3 : 1);
-            else
-                ck_assert_uint_eq(launches, c->shape.batch == 160 ? 3 : groups > 1 ? 2 : 1);
-            two += launches == 2;
+            if (contig) {
+                ck_assert_uint_eq(launches, groups > 1 ? 3 : 1);
+            } else {
+                ck_assert_uint_eq(launches, gpu_launches[i]);
+                ck_assert_uint_eq(clr_plan_get(&c->plan, "per_group"), gpu_per_group[i]);
+            }
             fp[contig][i] = c->fingerprint;
         }
         clr_device_result_free(&res);
     }
-    for (size_t i = 0; i < 2; ++i)
+    test_cus = 0;
+    for (size_t i = 0; i < 3; ++i)
         ck_assert_msg(fp[0][i] == fp[1][i], "B %zu: GPU paths %016llx, CPU paths %016llx", batches[i],
                       (unsigned long long)fp[0][i], (unsigned long long)fp[1][i]);
-    if (!two)
-        fprintf(stderr, "softmax_one_two_and_three_launches_agree: one compute unit, the two launches not run\n");
 }
 END_TEST
 
 /* softmax portable on special rows, replayed, with row's values where row's are exact: -inf
  * entries give +0, a constant row 1 / V everywhere, a row of -inf alone NaN (as row and the
- * reference), one large logit; at the GPU's and the CPU's tunings. */
+ * reference), one large logit; row r is of kind r % 6. At a GPU's tuning with the plans told of 64
+ * compute units, 6 rows take two launches (B x V <= 2^20) and 120 rows three; at the CPU's tuning,
+ * 6 rows. */
 START_TEST(softmax_special_rows)
 {
-    enum { V = 9000, NROWS = 6 }; /* three blocks: the three-launch path on CPUs at B = 1 */
+    enum { V = 9000, KINDS = 6, NROWS = 120 }; /* three blocks: the three-launch path on CPUs at B = 1 */
     static float rows[NROWS * V];
-    for (size_t r = 0; r < NROWS; ++r)
-        clr_gen_row(7, CLR_DIST_UNIFORM, r, rows + r * V, V);
-    for (size_t i = 0; i < V; ++i) {
-        rows[0 * V + i] *= 4.0f;
-        rows[1 * V + i] = 2.5f;
-        if (i < 5000)
-            rows[2 * V + i] = -INFINITY; /* a whole block of -inf, and part of the next */
-        rows[3 * V + i] = -INFINITY;
-        rows[5 * V + i] = -0.0f; /* zeros of both signs: the max may be either */
+    for (size_t r = 0; r < NROWS; ++r) {
+        float *x = rows + r * V;
+        clr_gen_row(7, CLR_DIST_UNIFORM, r, x, V);
+        for (size_t i = 0; i < V; ++i) {
+            if (r % KINDS == 0)
+                x[i] *= 4.0f;
+            if (r % KINDS == 1)
+                x[i] = 2.5f;
+            if (r % KINDS == 2 && i < 5000)
+                x[i] = -INFINITY; /* a whole block of -inf, and part of the next */
+            if (r % KINDS == 3)
+                x[i] = -INFINITY;
+            if (r % KINDS == 5)
+                x[i] = -0.0f; /* zeros of both signs: the max may be either */
+        }
+        if (r % KINDS == 0)
+            x[3] = x[10] = x[V - 1] = -INFINITY;
+        if (r % KINDS == 4)
+            x[500] = 40.0f;
+        if (r % KINDS == 5)
+            x[17] = 0.0f;
     }
-    rows[0 * V + 3] = rows[0 * V + 10] = rows[0 * V + V - 1] = -INFINITY;
-    rows[4 * V + 500] = 40.0f;
-    rows[5 * V + 17] = 0.0f;
-    static const struct { unsigned wg, vec; clr_contig contig; } tunings[] = {
-        {256, 4, CLR_CONTIG_NO}, {16, 16, CLR_CONTIG_YES}};
-    for (size_t t = 0; t < 2; ++t) {
+    static const struct { unsigned wg, vec; clr_contig contig; cl_uint cus; size_t rows, launches; } tunings[] = {
+        {256, 4, CLR_CONTIG_NO, 64, KINDS, 2}, {256, 4, CLR_CONTIG_NO, 64, NROWS, 3}, {16, 16, CLR_CONTIG_YES, 0, KINDS, 0}};
+    for (size_t t = 0; t < 3; ++t) {
         clr_device_result res;
-        run_rows(&clr_op_softmax, "portable", V, rows, NROWS, tunings[t].wg, tunings[t].vec, tunings[t].contig, NULL,
-                 &res);
+        test_cus = tunings[t].cus;
+        run_rows(&clr_op_softmax, "portable", V, rows, tunings[t].rows, tunings[t].wg, tunings[t].vec,
+                 tunings[t].contig, NULL, &res);
+        test_cus = 0;
         for (size_t k = 0; k < res.ncases; ++k) {
             const clr_case *c = &res.cases[k];
             ck_assert_msg(c->valid && c->replayed, "B %zu: %s", c->shape.batch,
                           c->first_mismatch[0] ? c->first_mismatch : "beyond the bound");
-            for (size_t r = 0; r < c->shape.batch; ++r) {
-                const float *y = c->outputs + r * V;
+            if (tunings[t].launches && c->shape.batch == tunings[t].rows)
+                ck_assert_uint_eq(clr_plan_get(&c->plan, "launches"), tunings[t].launches);
+            for (size_t row = 0; row < c->shape.batch; ++row) {
+                const float *y = c->outputs + row * V;
+                size_t r = row % KINDS;
                 double total = 0;
                 for (size_t i = 0; i < V; ++i) {
                     if (r == 3) {
@@ -279,7 +303,7 @@ START_TEST(softmax_special_rows)
                         continue;
                     }
                     total += y[i];
-                    if (rows[r * V + i] == -INFINITY)
+                    if (rows[row * V + i] == -INFINITY)
                         ck_assert_msg(clr_float_bits(y[i]) == 0, "row %zu: exp(-inf) gave %a", r, (double)y[i]);
                     if (r == 1 || r == 5)
                         ck_assert_msg(clr_float_bits(y[i]) == clr_float_bits(1.0f / (float)V),

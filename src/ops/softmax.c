@@ -177,8 +177,9 @@ static int portable_available(const clr_op_ctx *ctx, char *why, size_t size)
  * compute units x groups_per_cu x 4 work-groups (as sum's tree). GPUs: one block a work-group
  * (max, exp and block sums, scale: three launches), or, while B x V <= SM_TWO_LAUNCH_LOGITS,
  * about one work-group a compute unit in all, each taking the row's max itself (maxexp, scale:
- * two launches). A row in one work-group (groups_per_row 1) takes one launch. The order, hence
- * the bits, is the same in all of them. */
+ * two launches; from B = compute units on, and so only for rows of a block or two, that is a
+ * work-group a row). A row in one work-group (groups_per_row 1) takes one launch. The order,
+ * hence the bits, is the same in all of them. */
 static int portable_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
 {
     (void)err;
