@@ -149,7 +149,7 @@ inline float rms_square_1(global const in_t *x, ulong k)
 }
 #define RMS_SQUARE_V(k) rms_square_v(x, (k))
 #define RMS_SQUARE_1(k) rms_square_1(x, (k))
-TREE_WI_FOLD(rms_wi_squares, RMS_SQUARE_V, RMS_SQUARE_1, global const in_t *x)
+TREE_WI_FOLD_FIRST3(rms_wi_squares, RMS_SQUARE_V, RMS_SQUARE_1, global const in_t *x)
 TREE_ROW_FOLD(rms_row_squares, rms_wi_squares, (global const in_t *x), (x))
 
 kernel __attribute__((reqd_work_group_size(TREE_WG, 1, 1)))

@@ -211,6 +211,49 @@ START_TEST(a_dropped_value_fails)
 }
 END_TEST
 
+/* rmsnorm's squares on CPUs take a full block's first three levels straight from the loads
+ * (TREE_WI_FOLD_FIRST3): a kernel whose fused expression drops the block's last vector (at VEC 1,
+ * the block's last value: x = 0.05 among normals, too small for the bound alone) fails the replay;
+ * the real kernel passes it. Rows of one and two full blocks. */
+START_TEST(first_levels_dropping_a_value_fails)
+{
+    char dir[300];
+    test_sabotaged_kernels(dir, sizeof dir, "tree.clh", "((t1 + t5) + (t3 + t7));",
+                           "((t1 + t5) + (t3 + (j == q - 1 ? (vfloat)(-0.0f) : t7)));");
+    enum { ROWS = 3 };
+    static const size_t sizes[] = {4096, 8192};
+    static const unsigned vecs[] = {1, 16};
+    size_t hidden_by_bound = 0;
+    for (size_t z = 0; z < 2; ++z) {
+        size_t n = sizes[z];
+        float *rows = malloc(ROWS * n * sizeof *rows);
+        ck_assert_ptr_nonnull(rows);
+        for (size_t r = 0; r < ROWS; ++r) {
+            clr_gen_row(4, CLR_DIST_NORMAL, r, rows + r * n, n);
+            for (size_t b = 4095; b < n; b += 4096)
+                rows[r * n + b] = 0.05f;
+        }
+        for (size_t v = 0; v < 2; ++v)
+            for (int sabotaged = 0; sabotaged < 2; ++sabotaged) {
+                clr_device_result res;
+                run_rows(&clr_op_rmsnorm, "portable", n, rows, ROWS, 16, vecs[v], CLR_CONTIG_YES,
+                         sabotaged ? dir : NULL, &res);
+                for (size_t i = 0; i < res.ncases; ++i) {
+                    const clr_case *c = &res.cases[i];
+                    ck_assert_msg(sabotaged ? !c->valid && c->replay_mismatches > 0 : c->valid && c->replayed,
+                                  "rmsnorm portable n %zu B %zu vec %u, %s kernel: %s", n, c->shape.batch, vecs[v],
+                                  sabotaged ? "sabotaged" : "real", c->first_mismatch[0] ? c->first_mismatch : "valid");
+                    hidden_by_bound += sabotaged && vecs[v] == 1 && c->rows_out_of_bound == 0;
+                }
+                clr_device_result_free(&res);
+            }
+        free(rows);
+    }
+    ck_assert_msg(hidden_by_bound > 0, "the bound caught every dropped value: the test no longer shows the replay");
+    test_remove_kernels(dir);
+}
+END_TEST
+
 /* softmax's paths give the same bits on rows of several blocks, all replayed: on a GPU's
  * tuning, with the plans told of 4 compute units, two launches (B x V <= 2^20: every
  * work-group reads its row's max itself) with a block a work-group (B = 1) and with two blocks and
@@ -367,6 +410,7 @@ int main(void)
     tcase_add_loop_test(t, every_bit_replayed, 0, 4);
     tcase_add_loop_test(t, same_bits_under_every_tuning, 0, 2);
     tcase_add_test(t, softmax_one_two_and_three_launches_agree);
+    tcase_add_test(t, first_levels_dropping_a_value_fails);
     tcase_add_test(t, a_dropped_value_fails);
     tcase_add_test(t, softmax_special_rows);
     suite_add_tcase(s, t);
