@@ -57,9 +57,9 @@
  * 1 / V). Its bound is row's (its exp is within 0.53 ulp, its division correctly rounded). On
  * GPUs each work-group folds one block (three launches: max, exponentials and block sums, the
  * scale), or, for small batches, runs of blocks after reading the whole row's max itself (two
- * launches); on CPUs (CONTIG) one-work-item work-groups fold runs of blocks, about as many as the
- * roof's widest launch (compute units x groups_per_cu x 4), and a row that fits one work-group
- * is done in one launch. */
+ * launches); on CPUs (CONTIG) a one-work-item work-group takes a row once B reaches the compute
+ * units, and below that runs of blocks, about as many work-groups as the roof's widest launch
+ * (compute units x groups_per_cu x 4); a row that fits one work-group is done in one launch. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -173,8 +173,10 @@ static int portable_available(const clr_op_ctx *ctx, char *why, size_t size)
  * launch while the batch is small (H200: bench/softmax-portable-gpu, series c). */
 #define SM_TWO_LAUNCH_LOGITS ((size_t)1 << 20)
 
-/* The blocks of CLR_TREE_BLOCK logits go to work-groups in runs of per_group. CPUs: about
- * compute units x groups_per_cu x 4 work-groups (as sum's tree). GPUs: one block a work-group
+/* The blocks of CLR_TREE_BLOCK logits go to work-groups in runs of per_group. CPUs: a row a
+ * one-work-item work-group (one launch) from B = compute units on, below it about compute units x
+ * groups_per_cu x 4 work-groups (as sum's tree; three launches): PoCL 3.1 on 2 EPYC cores took
+ * 0.8-0.95x the time of the three launches at B = 2-32 (bench/softmax-portable-cpu). GPUs: one block a work-group
  * (max, exp and block sums, scale: three launches), or, while B x V <= SM_TWO_LAUNCH_LOGITS,
  * about one work-group a compute unit in all, each taking the row's max itself (maxexp, scale:
  * two launches; from B = compute units on, and so only for rows of a block or two, that is a
@@ -194,6 +196,8 @@ static int portable_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
         per_row = per_row < 1 ? 1 : per_row > blocks ? blocks : per_row;
         per_group = (blocks + per_row - 1) / per_row;
     }
+    if (t->contig && B >= cus)
+        per_group = blocks; /* a row a work-item: every core has a row; more launches add none */
     if (per_group > blocks)
         per_group = blocks;
     size_t groups_per_row = (blocks + per_group - 1) / per_group;
