@@ -253,6 +253,20 @@ inline uint sm_blocks(uint V, uint blocks, uint per_group, uint groups_per_row, 
     return g / groups_per_row;
 }
 
+/* The row's blocks [b0, b1) given its max m: their e_i stored in yr and each block's sum in
+ * bsums[b] (bsums: the row's block sums). */
+inline void sm_blocks_exp(local vfloat *scratch, global const in_t *xr, global float *yr, global float *bsums,
+                          float m, uint V, uint b0, uint b1, uint lid)
+{
+    float shift = m == -INFINITY ? 0.0f : m;
+    for (uint b = b0; b < b1; ++b) {
+        ulong begin = (ulong)b * TREE_BLOCK;
+        float s = tree_wg_fold(scratch, sm_wi_exp(xr, yr, shift, begin, (uint)min((ulong)TREE_BLOCK, V - begin), lid), lid);
+        if (lid == 0)
+            bsums[b] = s;
+    }
+}
+
 kernel __attribute__((reqd_work_group_size(TREE_WG, 1, 1)))
 void softmax_portable_max(global const in_t *x, global float *scratch, ulong maxes_at, uint V, uint blocks,
                           uint per_group, uint groups_per_row)
@@ -280,15 +294,7 @@ void softmax_portable_exp(global const in_t *x, global float *y, global float *s
     for (uint q = lid; q < groups_per_row; q += TREE_WG)
         m = fmax(m, rm[q]);
     m = wg_tree_max((local float *)scratch, m, lid, TREE_WG);
-    float shift = m == -INFINITY ? 0.0f : m;
-    global const in_t *xr = x + (ulong)row * V;
-    global float *yr = y + (ulong)row * V;
-    for (uint b = b0; b < b1; ++b) {
-        ulong begin = (ulong)b * TREE_BLOCK;
-        float s = tree_wg_fold(scratch, sm_wi_exp(xr, yr, shift, begin, (uint)min((ulong)TREE_BLOCK, V - begin), lid), lid);
-        if (lid == 0)
-            sums[(ulong)row * blocks + b] = s;
-    }
+    sm_blocks_exp(scratch, x + (ulong)row * V, y + (ulong)row * V, sums + (ulong)row * blocks, m, V, b0, b1, lid);
 }
 
 /* GPUs, two launches: every work-group of a row takes the row's max itself (each reads the
@@ -303,15 +309,8 @@ void softmax_portable_maxexp(global const in_t *x, global float *y, global float
     uint b0, b1, lid = get_local_id(0);
     uint row = sm_blocks(V, blocks, per_group, groups_per_row, &b0, &b1);
     global const in_t *xr = x + (ulong)row * V;
-    global float *yr = y + (ulong)row * V;
     float m = sm_range_max((local float *)scratch, xr, 0, V, lid);
-    float shift = m == -INFINITY ? 0.0f : m;
-    for (uint b = b0; b < b1; ++b) {
-        ulong begin = (ulong)b * TREE_BLOCK;
-        float s = tree_wg_fold(scratch, sm_wi_exp(xr, yr, shift, begin, (uint)min((ulong)TREE_BLOCK, V - begin), lid), lid);
-        if (lid == 0)
-            sums[(ulong)row * blocks + b] = s;
-    }
+    sm_blocks_exp(scratch, xr, y + (ulong)row * V, sums + (ulong)row * blocks, m, V, b0, b1, lid);
 }
 
 kernel __attribute__((reqd_work_group_size(TREE_WG, 1, 1)))

@@ -176,7 +176,8 @@ static int portable_available(const clr_op_ctx *ctx, char *why, size_t size)
 /* The blocks of CLR_TREE_BLOCK logits go to work-groups in runs of per_group. CPUs: a row a
  * one-work-item work-group (one launch) from B = compute units on, below it about compute units x
  * groups_per_cu x 4 work-groups (as sum's tree; three launches): PoCL 3.1 on 2 EPYC cores took
- * 0.8-0.95x the time of the three launches at B = 2-32 (bench/softmax-portable-cpu). GPUs: one block a work-group
+ * 0.63-0.96x the time of the three launches at B = 2-32, but for one case where both vary
+ * 420-740 us from run to run (bench/softmax-portable-cpu). GPUs: one block a work-group
  * (max, exp and block sums, scale: three launches), or, while B x V <= SM_TWO_LAUNCH_LOGITS,
  * about one work-group a compute unit in all, each taking the row's max itself (maxexp, scale:
  * two launches; from B = compute units on, and so only for rows of a block or two, that is a
@@ -231,35 +232,32 @@ static int portable_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *fir
         *last = *first;
         return CLR_OK;
     }
-    /* scratch: the block sums (B * blocks floats), then the work-groups' maxima. */
-    cl_ulong maxes_at = (cl_ulong)ctx->shape.batch * blocks;
-    cl_event mid;
-    if (clr_plan_get(plan, "launches") == 2) {
-        if (clr_op_scratch(ctx, plan, &scratch, err) ||
-            clr_program_kernel(ctx->program, "softmax_portable_maxexp", &ke, err) ||
-            clr_program_kernel(ctx->program, "softmax_portable_scale", &ks, err) ||
+    /* scratch: the block sums (B * blocks floats), then the work-groups' maxima (three launches). */
+    if (clr_op_scratch(ctx, plan, &scratch, err) ||
+        clr_program_kernel(ctx->program, "softmax_portable_scale", &ks, err) ||
+        clr_set_args(ks, err, 6, CLR_ARG(ctx->output), CLR_ARG(scratch), CLR_ARG(V), CLR_ARG(blocks),
+                     CLR_ARG(per_group), CLR_ARG(groups_per_row)))
+        return err->code;
+    if (clr_plan_get(plan, "launches") == 2) { /* maxexp, then the scale */
+        if (clr_program_kernel(ctx->program, "softmax_portable_maxexp", &ke, err) ||
             clr_set_args(ke, err, 7, CLR_ARG(ctx->input), CLR_ARG(ctx->output), CLR_ARG(scratch), CLR_ARG(V),
                          CLR_ARG(blocks), CLR_ARG(per_group), CLR_ARG(groups_per_row)) ||
-            clr_set_args(ks, err, 6, CLR_ARG(ctx->output), CLR_ARG(scratch), CLR_ARG(V), CLR_ARG(blocks),
-                         CLR_ARG(per_group), CLR_ARG(groups_per_row)) ||
             clr_enqueue_1d(ctx, ke, plan->global, plan->local, first, err))
             return err->code;
-        return clr_enqueue_second(ctx, ks, plan->global, plan->local, first, last, err);
+    } else { /* max, exp, then the scale */
+        cl_ulong maxes_at = (cl_ulong)ctx->shape.batch * blocks;
+        cl_event mid;
+        if (clr_program_kernel(ctx->program, "softmax_portable_max", &km, err) ||
+            clr_program_kernel(ctx->program, "softmax_portable_exp", &ke, err) ||
+            clr_set_args(km, err, 7, CLR_ARG(ctx->input), CLR_ARG(scratch), CLR_ARG(maxes_at), CLR_ARG(V),
+                         CLR_ARG(blocks), CLR_ARG(per_group), CLR_ARG(groups_per_row)) ||
+            clr_set_args(ke, err, 8, CLR_ARG(ctx->input), CLR_ARG(ctx->output), CLR_ARG(scratch), CLR_ARG(maxes_at),
+                         CLR_ARG(V), CLR_ARG(blocks), CLR_ARG(per_group), CLR_ARG(groups_per_row)) ||
+            clr_enqueue_1d(ctx, km, plan->global, plan->local, first, err) ||
+            clr_enqueue_second(ctx, ke, plan->global, plan->local, first, &mid, err))
+            return err->code;
+        clReleaseEvent(mid); /* the queue is in order: the scale waits for it all the same */
     }
-    if (clr_op_scratch(ctx, plan, &scratch, err) ||
-        clr_program_kernel(ctx->program, "softmax_portable_max", &km, err) ||
-        clr_program_kernel(ctx->program, "softmax_portable_exp", &ke, err) ||
-        clr_program_kernel(ctx->program, "softmax_portable_scale", &ks, err) ||
-        clr_set_args(km, err, 7, CLR_ARG(ctx->input), CLR_ARG(scratch), CLR_ARG(maxes_at), CLR_ARG(V), CLR_ARG(blocks),
-                     CLR_ARG(per_group), CLR_ARG(groups_per_row)) ||
-        clr_set_args(ke, err, 8, CLR_ARG(ctx->input), CLR_ARG(ctx->output), CLR_ARG(scratch), CLR_ARG(maxes_at),
-                     CLR_ARG(V), CLR_ARG(blocks), CLR_ARG(per_group), CLR_ARG(groups_per_row)) ||
-        clr_set_args(ks, err, 6, CLR_ARG(ctx->output), CLR_ARG(scratch), CLR_ARG(V), CLR_ARG(blocks),
-                     CLR_ARG(per_group), CLR_ARG(groups_per_row)) ||
-        clr_enqueue_1d(ctx, km, plan->global, plan->local, first, err) ||
-        clr_enqueue_second(ctx, ke, plan->global, plan->local, first, &mid, err))
-        return err->code;
-    clReleaseEvent(mid); /* the queue is in order: the scale waits for it all the same */
     return clr_enqueue_second(ctx, ks, plan->global, plan->local, first, last, err);
 }
 
