@@ -203,13 +203,22 @@ inline vfloat sm_exp_v(global const in_t *x, global float *y, ulong k, float shi
 TREE_WI_FOLD(sm_wi_exp, SM_EXP_V, SM_EXP_1, global const in_t *x, global float *y, float shift)
 TREE_ROW_FOLD(sm_row_exp, sm_wi_exp, (global const in_t *x, global float *y, float shift), (x, y, shift))
 
-/* Max of x[begin, end) by the work-group, a vector at a time. */
+/* Max of x[begin, end) by the work-group, a vector at a time. Four running maxima a work-item,
+ * so that four loads are in flight, not one after another (a max is exact in any order: the
+ * same value, and the same bits of every e_i, however it is grouped). */
 inline float sm_range_max(local float *scratch, global const in_t *x, ulong begin, ulong end, uint lid)
 {
-    vfloat mv = (vfloat)(-INFINITY);
-    ulong nvec = (end - begin) / VEC;
-    for (ulong k = lid; k < nvec; k += TREE_WG)
+    vfloat mv = (vfloat)(-INFINITY), m1 = mv, m2 = mv, m3 = mv;
+    ulong nvec = (end - begin) / VEC, k = lid;
+    for (; k + 3 * TREE_WG < nvec; k += 4 * TREE_WG) {
         mv = fmax(mv, in_vload(x, begin + k * VEC));
+        m1 = fmax(m1, in_vload(x, begin + (k + TREE_WG) * VEC));
+        m2 = fmax(m2, in_vload(x, begin + (k + 2 * TREE_WG) * VEC));
+        m3 = fmax(m3, in_vload(x, begin + (k + 3 * TREE_WG) * VEC));
+    }
+    for (; k < nvec; k += TREE_WG)
+        mv = fmax(mv, in_vload(x, begin + k * VEC));
+    mv = fmax(fmax(mv, m1), fmax(m2, m3));
     float m = -INFINITY;
     for (uint l = 0; l < VEC; ++l)
         m = fmax(m, ((float *)&mv)[l]);

@@ -256,25 +256,33 @@ START_TEST(first_levels_dropping_a_value_fails)
 END_TEST
 
 /* softmax's paths give the same bits on rows of several blocks, all replayed: on a GPU's
- * tuning, with the plans told of 4 compute units, two launches (B x V <= 2^20: every
- * work-group reads its row's max itself) with a block a work-group (B = 1) and with two blocks and
- * one (B = 2), and three (B = 160: 1.44M logits); on a CPU's, one launch or three. */
+ * tuning, with the plans told of 4 compute units, rows of 33000 logits (9 blocks, the last
+ * ragged) take two launches while B x V <= 2^20 (every work-group reads its row's max itself:
+ * 3 blocks a work-group at B = 1, 5 and 4 at B = 2) and three beyond (B = 40: 1.32M logits);
+ * rows of 9000 (3 blocks, at most 2^15 logits) take two launches at any B below the compute
+ * units (a block a work-group at B = 1, two and one at B = 2) and one from there on (B = 40:
+ * a row a work-group); on a CPU's tuning, one launch or three. */
 START_TEST(softmax_one_two_and_three_launches_agree)
 {
-    clr_shape shape = {.dims = {9000}}; /* three blocks, the last ragged */
-    static const size_t batches[] = {1, 2, 160}, gpu_launches[] = {2, 2, 3}, gpu_per_group[] = {1, 2, 1};
-    uint64_t fp[2][3];
+    clr_shape shapes[] = {{.dims = {33000}}, {.dims = {9000}}};
+    static const size_t batches[] = {1, 2, 40};
+    static const size_t gpu_launches[] = {2, 2, 3, 2, 2, 1}, gpu_per_group[] = {3, 5, 1, 1, 2, 3};
+    enum { NCASES = 6 };
+    uint64_t fp[2][NCASES];
     test_cus = 4;
     for (int contig = 0; contig < 2; ++contig) {
         clr_device_result res;
-        run_generated(&clr_op_softmax, "portable", NULL, &shape, 1, batches, 3, 16, 4,
+        run_generated(&clr_op_softmax, "portable", NULL, shapes, 2, batches, 3, 16, 4,
                       contig ? CLR_CONTIG_YES : CLR_CONTIG_NO, NULL, &res);
-        ck_assert_uint_eq(res.ncases, 3);
-        for (size_t i = 0; i < 3; ++i) {
+        ck_assert_uint_eq(res.ncases, NCASES);
+        for (size_t i = 0; i < NCASES; ++i) {
             const clr_case *c = &res.cases[i];
             size_t launches = clr_plan_get(&c->plan, "launches"), groups = clr_plan_get(&c->plan, "groups_per_row");
-            ck_assert_msg(c->valid && c->replayed && c->replay_mismatches == 0, "contig %d B %zu (%zu launches): %s",
-                          contig, c->shape.batch, launches, c->first_mismatch[0] ? c->first_mismatch : "not valid");
+            ck_assert_msg(c->valid && c->replayed && c->replay_mismatches == 0, "contig %d V %zu B %zu (%zu launches): %s",
+                          contig, c->shape.dims[0], c->shape.batch, launches,
+                          c->first_mismatch[0] ? c->first_mismatch : "not valid");
+            ck_assert_uint_eq(c->shape.dims[0], shapes[i / 3].dims[0]);
+            ck_assert_uint_eq(c->shape.batch, batches[i % 3]);
             if (contig) {
                 ck_assert_uint_eq(launches, groups > 1 ? 3 : 1);
             } else {
@@ -286,20 +294,20 @@ START_TEST(softmax_one_two_and_three_launches_agree)
         clr_device_result_free(&res);
     }
     test_cus = 0;
-    for (size_t i = 0; i < 3; ++i)
-        ck_assert_msg(fp[0][i] == fp[1][i], "B %zu: GPU paths %016llx, CPU paths %016llx", batches[i],
-                      (unsigned long long)fp[0][i], (unsigned long long)fp[1][i]);
+    for (size_t i = 0; i < NCASES; ++i)
+        ck_assert_msg(fp[0][i] == fp[1][i], "V %zu B %zu: GPU paths %016llx, CPU paths %016llx", shapes[i / 3].dims[0],
+                      batches[i % 3], (unsigned long long)fp[0][i], (unsigned long long)fp[1][i]);
 }
 END_TEST
 
 /* softmax portable on special rows, replayed, with row's values where row's are exact: -inf
  * entries give +0, a constant row 1 / V everywhere, a row of -inf alone NaN (as row and the
  * reference), one large logit; row r is of kind r % 6. At a GPU's tuning with the plans told of 64
- * compute units, 6 rows take two launches (B x V <= 2^20) and 120 rows three; at the CPU's tuning,
- * 6 rows. */
+ * compute units, 6 rows take two launches (B x V <= 2^20) and 40 rows three (rows of more than
+ * 2^15 logits); at the CPU's tuning, 6 rows. */
 START_TEST(softmax_special_rows)
 {
-    enum { V = 9000, KINDS = 6, NROWS = 120 }; /* three blocks: the three-launch path on CPUs at B = 1 */
+    enum { V = 33000, KINDS = 6, NROWS = 40 }; /* nine blocks: the three-launch path on CPUs at B = 1 */
     static float rows[NROWS * V];
     for (size_t r = 0; r < NROWS; ++r) {
         float *x = rows + r * V;

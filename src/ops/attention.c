@@ -8,8 +8,9 @@
  * single      by one work-group per (sequence, head), one pass        deterministic, batch-invariant
  * splitkv     in splits whose count comes from B*H and the compute    deterministic
  *             units (flash-decoding), merged by log-sum-exp
- * fixedsplit  in chunks of a fixed size (default 256 tokens: 1000 =   deterministic, batch-invariant
- *             256+256+256+232) whatever B, merged by log-sum-exp
+ * fixedsplit  in chunks of a fixed size (--chunk; by default 64 tokens  deterministic, batch-invariant
+ *             on GPUs, 256 on CPUs: 1000 = 256+256+256+232) whatever B,
+ *             merged by log-sum-exp
  * portable    in chunks of 128 tokens (ATT_PCHUNK, a constant: --chunk   deterministic, batch-invariant,
  *             does not change it) in one canonical order, portable exp,  device-invariant
  *             merged in chunk order by log-sum-exp
@@ -307,7 +308,7 @@ static const clr_strategy strategies[] = {
      CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, NULL, single_plan, single_enqueue, NULL},
     {"splitkv", "flash-decoding: split count from B*H and the compute units, merged by log-sum-exp",
      CLR_CLAIM_DETERMINISTIC, NULL, splitkv_plan, split_enqueue, NULL},
-    {"fixedsplit", "splits of a fixed number of tokens (default 256) whatever B, merged by log-sum-exp",
+    {"fixedsplit", "splits of a fixed number of tokens (default 64 on GPUs, 256 on CPUs) whatever B, merged by log-sum-exp",
      CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, NULL, fixedsplit_plan, split_enqueue, NULL},
     {"portable", "chunks of " CLR_STR(ATT_PCHUNK) " tokens in one canonical order, portable exp, merged in chunk "
      "order: the same bits on every conforming device",

@@ -168,21 +168,25 @@ static int portable_available(const clr_op_ctx *ctx, char *why, size_t size)
     return 1;
 }
 
-/* GPUs take two launches instead of three up to this many logits in a batch (B x V): every
- * work-group of a row then reads the whole row for its max, which costs less than a dependent
- * launch while the batch is small (H200: bench/softmax-portable-gpu, series c). */
+/* GPUs take two launches instead of three up to this many logits in a batch (B x V), or for
+ * rows of at most SM_TWO_LAUNCH_ROW logits whatever B: every work-group of a row then reads the
+ * whole row for its max, which costs less than a dependent launch while the batch or the row is
+ * small. H200 (bench/softmax-portable-gpu, series c and d): at V = 32000 two launches (one from
+ * B = compute units on) took 0.74-0.91x the time of three at B = 64-256; at V = 128256 and
+ * 151936 they took 1.0x at 1.2M logits and 1.05-1.35x from 2M on. */
 #define SM_TWO_LAUNCH_LOGITS ((size_t)1 << 20)
+#define SM_TWO_LAUNCH_ROW ((size_t)1 << 15)
 
 /* The blocks of CLR_TREE_BLOCK logits go to work-groups in runs of per_group. CPUs: a row a
  * one-work-item work-group (one launch) from B = compute units on, below it about compute units x
  * groups_per_cu x 4 work-groups (as sum's tree; three launches): PoCL 3.1 on 2 EPYC cores took
  * 0.63-0.96x the time of the three launches at B = 2-32, but for one case where both vary
  * 420-740 us from run to run (bench/softmax-portable-cpu). GPUs: one block a work-group
- * (max, exp and block sums, scale: three launches), or, while B x V <= SM_TWO_LAUNCH_LOGITS,
- * about one work-group a compute unit in all, each taking the row's max itself (maxexp, scale:
- * two launches; from B = compute units on, and so only for rows of a block or two, that is a
- * work-group a row). A row in one work-group (groups_per_row 1) takes one launch. The order,
- * hence the bits, is the same in all of them. */
+ * (max, exp and block sums, scale: three launches), or, while B x V <= SM_TWO_LAUNCH_LOGITS or
+ * V <= SM_TWO_LAUNCH_ROW, about one work-group a compute unit in all, each taking the row's max
+ * itself (maxexp, scale: two launches; from B = compute units on that is a work-group a row).
+ * A row in one work-group (groups_per_row 1) takes one launch. The order, hence the bits, is
+ * the same in all of them. */
 static int portable_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
 {
     (void)err;
@@ -191,7 +195,7 @@ static int portable_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
     size_t blocks = (V + CLR_TREE_BLOCK - 1) / CLR_TREE_BLOCK, cus = ctx->device->compute_units;
     size_t target = cus * t->groups_per_cu * 4;
     size_t per_group = t->contig ? (B * blocks + target - 1) / target : 1;
-    int two = !t->contig && B * V <= SM_TWO_LAUNCH_LOGITS;
+    int two = !t->contig && (B * V <= SM_TWO_LAUNCH_LOGITS || V <= SM_TWO_LAUNCH_ROW);
     if (two) {
         size_t per_row = (cus + B - 1) / B;
         per_row = per_row < 1 ? 1 : per_row > blocks ? blocks : per_row;
