@@ -11,7 +11,7 @@
 
 /* Tuned defaults per device type; --wg, --vec and --chunk override them. attention's kv_chunk:
  * 64 tokens on GPUs, where 256 left too few work-groups at small L and B (H200: fixedsplit
- * 1.4-2.3x splitkv at L = 256-1024, B = 1-4, bench/attention-fixedsplit-chunk), 256 on CPUs. */
+ * 1.4-2.2x splitkv at L = 256-1024, B = 1-4, bench/attention-fixedsplit-chunk), 256 on CPUs. */
 static const struct {
     cl_device_type type;
     clr_tuning tuning;

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """table.py SERIES: softmax `portable` against the fastest strategy, per run of a series (a-*: the
 exponentials computed twice against stored; b-*: one work-group a row at every B against the
-three launches), from the documents in this folder; and the portable times (us) per shape."""
+three launches; c-*: two launches, every work-group taking its row's max; d-*: four running
+maxima a work-item, and two launches at every B), from the documents in this folder; and the portable times (us) per shape."""
 import csv
 import glob
 import os

@@ -172,8 +172,8 @@ static int portable_available(const clr_op_ctx *ctx, char *why, size_t size)
  * rows of at most SM_TWO_LAUNCH_ROW logits whatever B: every work-group of a row then reads the
  * whole row for its max, which costs less than a dependent launch while the batch or the row is
  * small. H200 (bench/softmax-portable-gpu, series c and d): at V = 32000 two launches (one from
- * B = compute units on) took 0.74-0.91x the time of three at B = 64-256; at V = 128256 and
- * 151936 they took 1.0x at 1.2M logits and 1.05-1.35x from 2M on. */
+ * B = compute units on) took 0.75-0.91x the time of three at B = 64-256; at V = 128256 and
+ * 151936 they took 0.99-1.06x at 1.2M logits and 1.03-1.45x from 2M on. */
 #define SM_TWO_LAUNCH_LOGITS ((size_t)1 << 20)
 #define SM_TWO_LAUNCH_ROW ((size_t)1 << 15)
 
