@@ -35,8 +35,8 @@
 /* From the host (src/ops/attention.c): ATT_WG, the work-group size it launches, ATT_DIMS, the
  * output dims a work-item holds (head dimension up to ATT_WG * ATT_DIMS), and ATT_PCHUNK,
  * portable's chunk of tokens (a power of two, at least 2). */
-#if !defined(ATT_WG) || !defined(ATT_DIMS) || !defined(ATT_PCHUNK)
-#error "ATT_WG, ATT_DIMS and ATT_PCHUNK come from the host (src/ops/attention.c) as -DATT_WG=..."
+#if !defined(ATT_WG) || !defined(ATT_DIMS) || !defined(ATT_PCHUNK) || !defined(ATT_NEAR_CHUNKS)
+#error "ATT_WG, ATT_DIMS, ATT_PCHUNK and ATT_NEAR_CHUNKS come from the host (src/ops/attention.c) as -DATT_WG=..."
 #endif
 
 typedef struct {
@@ -145,14 +145,19 @@ void attention_single(ATT_LAYOUT_ARGS, global float *out)
     }
 }
 
-/* splitkv and fixedsplit, pass 1: group (b, h, s) covers tokens [s * chunk, (s + 1) * chunk)
- * and writes its (m, l, o[d]) to partials[(b * H + h) * splits + s]. */
+/* splitkv and fixedsplit, pass 1: group (b, h, s) covers chunk s of the cache and writes its
+ * (m, l, o[d]) to partials[(b * H + h) * splits + s]. The first ATT_NEAR_CHUNKS chunks hold
+ * `chunk` tokens each, the later ones `far` (splitkv: far = chunk), so chunk s starts at the same
+ * token in every sequence; past a sequence's end it is empty (m = -inf, skipped by the merge). */
 kernel __attribute__((reqd_work_group_size(ATT_WG, 1, 1)))
-void attention_partial(ATT_LAYOUT_ARGS, global float *partials, uint splits, uint chunk)
+void attention_partial(ATT_LAYOUT_ARGS, global float *partials, uint splits, uint chunk, uint far)
 {
     local float ql[ATT_WG * ATT_DIMS], sc[ATT_WG], pr[ATT_WG];
     uint g = get_group_id(0), s = g % splits, bh = g / splits, b = bh / H, h = bh % H, lid = get_local_id(0);
-    uint Lb = ATT_LEN(b), t_begin = min(s * chunk, Lb), t_end = min(t_begin + chunk, Lb);
+    ulong begin = s < ATT_NEAR_CHUNKS ? (ulong)s * chunk
+                                      : (ulong)ATT_NEAR_CHUNKS * chunk + (ulong)(s - ATT_NEAR_CHUNKS) * far;
+    ulong end = begin + (s < ATT_NEAR_CHUNKS ? chunk : far);
+    uint Lb = ATT_LEN(b), t_begin = (uint)min(begin, (ulong)Lb), t_end = (uint)min(end, (ulong)Lb);
     att_state st;
     attend_range(ATT_Q(b, h), ATT_K(b, h), ATT_V(b, h), tok, d, t_begin, t_end, scale, ql, sc, pr, &st);
     global float *p = partials + (ulong)g * (d + 2);

@@ -28,7 +28,8 @@ typedef struct clr_tuning {
     unsigned contig;        /* 1: contiguous slice per work-item; 0: interleaved */
     unsigned groups_per_cu; /* split strategies aim at compute_units * this many groups */
     unsigned fixed_chunk;   /* elements per chunk of sum's fixed-size splits */
-    unsigned kv_chunk;      /* tokens per chunk of attention's fixed-size splits */
+    unsigned kv_chunk;      /* tokens per chunk of attention's fixed-size splits, the first 16 */
+    unsigned kv_far_chunk;  /* tokens per chunk of them from token 16 * kv_chunk on (0: kv_chunk) */
 } clr_tuning;
 
 /* Defaults by device type (data, not code paths: see tuning_table in program.c). */

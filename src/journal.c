@@ -58,7 +58,7 @@ static json_t *identity_json(const clr_run_config *cfg, const clr_prepared_run *
     }
     return json_pack("{s:i, s:s, s:s, s:s, s:o, s:o, s:o, s:I, s:I, s:I, s:o, s:b,"
                      " s:{s:s, s:s, s:s, s:s, s:s, s:s, s:I},"
-                     " s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:s, s:s}",
+                     " s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:s, s:s}",
                      "record_format", JOURNAL_FORMAT, "tool_version", CLREPRO_VERSION, "op", op->name, "name", clr_run_name(cfg),
                      "strategies", strategies, "shapes", shapes, "batches", batches, "trials", (json_int_t)cfg->trials,
                      "reps", (json_int_t)cfg->reps, "warmup", (json_int_t)cfg->warmup, "input", input, "save_outputs",
@@ -67,7 +67,8 @@ static json_t *identity_json(const clr_run_config *cfg, const clr_prepared_run *
                      "driver", dev->driver_version, "index", (json_int_t)dev->index, "tuning", "wg_size",
                      (json_int_t)t->wg_size, "vec", (json_int_t)t->vec, "contig", (json_int_t)t->contig,
                      "groups_per_cu", (json_int_t)t->groups_per_cu, "fixed_chunk", (json_int_t)t->fixed_chunk,
-                     "kv_chunk", (json_int_t)t->kv_chunk, "build_options", setup->build_options, "kernel_sources_xxh64",
+                     "kv_chunk", (json_int_t)t->kv_chunk, "kv_far_chunk",
+                     (json_int_t)(t->kv_far_chunk ? t->kv_far_chunk : t->kv_chunk), "build_options", setup->build_options, "kernel_sources_xxh64",
                      sources);
 }
 

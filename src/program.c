@@ -9,17 +9,19 @@
 #include <string.h>
 #include <xxhash.h>
 
-/* Tuned defaults per device type; --wg, --vec and --chunk override them. attention's kv_chunk:
- * 64 tokens on GPUs, where 256 left too few work-groups at small L and B (H200: fixedsplit
- * 1.4-2.2x splitkv at L = 256-1024, B = 1-4, bench/attention-fixedsplit-chunk), 256 on CPUs. */
+/* Tuned defaults per device type; --wg, --vec and --chunk override them. attention's chunks: on
+ * GPUs 64 tokens for the first 16 (up to token 1024) and 128 after, where 256 left too few
+ * work-groups at small L and B (H200: fixedsplit 1.4-2.2x splitkv at L = 256-1024, B = 1-4) and
+ * 64 too many at L = 8192, B = 1 (262 against 128's 205 us; bench/attention-fixedsplit-chunk);
+ * 256 on CPUs. */
 static const struct {
     cl_device_type type;
     clr_tuning tuning;
 } tuning_table[] = {
-    {CL_DEVICE_TYPE_GPU, {256, 4, 0, 8, 16384, 64}},
-    {CL_DEVICE_TYPE_CPU, {16, 16, 1, 16, 65536, 256}},
+    {CL_DEVICE_TYPE_GPU, {256, 4, 0, 8, 16384, 64, 128}},
+    {CL_DEVICE_TYPE_CPU, {16, 16, 1, 16, 65536, 256, 256}},
 };
-static const clr_tuning tuning_fallback = {64, 4, 0, 4, 16384, 256};
+static const clr_tuning tuning_fallback = {64, 4, 0, 4, 16384, 256, 256};
 
 clr_tuning clr_tuning_default(const clr_device *dev)
 {

@@ -72,7 +72,7 @@ clr_tuning clr_run_tuning(const clr_run_config *cfg, const clr_device *dev)
     if (cfg->vec)
         t.vec = cfg->vec;
     if (cfg->chunk)
-        t.fixed_chunk = t.kv_chunk = cfg->chunk;
+        t.fixed_chunk = t.kv_chunk = t.kv_far_chunk = cfg->chunk;
     if (cfg->contig != CLR_CONTIG_DEVICE)
         t.contig = cfg->contig == CLR_CONTIG_YES;
     return t;

@@ -318,6 +318,99 @@ START_TEST(special_rows_match_the_replay)
 }
 END_TEST
 
+/* fixedsplit's chunks sit at fixed token positions. Under a tuning of 16 chunks of 16 tokens, then
+ * chunks of 32, sequence 0 (300 tokens: 16 + 2 chunks) must give the same bits beside a sequence of
+ * 300 tokens and beside one of 700 (the shape's L, the longest, then 700: 16 + 14 chunks), as the
+ * decode engine batches sequences of different lengths with one shape; and stay within the bound
+ * of the float64 reference. A chunk that followed the shape's L would fail the first assertion. */
+START_TEST(fixedsplit_chunks_ignore_the_longest_sequence)
+{
+    enum { HH = 2, DD = 16, CAP = 700, NB = 2 };
+    static const cl_uint lens_of[2][NB] = {{300, 300}, {300, 700}};
+    static const size_t splits_of[2] = {18, 30};
+    const clr_operation *op = &clr_op_attention;
+    const clr_strategy *s = clr_strategy_find(op, "fixedsplit");
+    clr_device dev = test_device();
+    clr_tuning t = clr_tuning_default(&dev);
+    t.kv_chunk = 16;
+    t.kv_far_chunk = 32;
+    clr_program prog = {0};
+    clr_op_ctx ctx = {0};
+    clr_error err = {0};
+    ck_assert_msg(clr_device_open(&dev, &ctx.context, &ctx.queue, 0, &err) == 0, "%s", err.msg);
+    ctx.device = &dev;
+    ctx.tuning = &t;
+    ctx.program = &prog;
+    ck_assert_msg(clr_program_build(ctx.context, &dev, NULL, op->source, &t, op->defines, &prog, &err) == 0, "%s",
+                  test_tail(err.msg, 2000));
+    clr_shape full = {.batch = NB, .dims = {HH, DD, CAP, CAP}};
+    size_t in_row = op->input_row_floats(&full), out_row = op->output_row_floats(&full);
+    float *rows = malloc(NB * in_row * sizeof(float)), *out[2], *ref = malloc(out_row * sizeof(float));
+    double *scale = malloc(out_row * sizeof(double));
+    out[0] = malloc(NB * out_row * sizeof(float));
+    out[1] = malloc(NB * out_row * sizeof(float));
+    ck_assert(rows && out[0] && out[1] && ref && scale);
+    for (size_t r = 0; r < NB; ++r)
+        clr_gen_row(5, CLR_DIST_NORMAL, r, rows + r * in_row, in_row);
+    cl_int st;
+    ctx.input = clCreateBuffer(ctx.context, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, NB * in_row * sizeof(float), rows,
+                               &st);
+    ck_assert_int_eq(st, CL_SUCCESS);
+    ctx.output = clCreateBuffer(ctx.context, CL_MEM_WRITE_ONLY, NB * out_row * sizeof(float), NULL, &st);
+    ck_assert_int_eq(st, CL_SUCCESS);
+    cl_mem lens = clCreateBuffer(ctx.context, CL_MEM_READ_ONLY, NB * sizeof(cl_uint), NULL, &st);
+    ck_assert_int_eq(st, CL_SUCCESS);
+    clr_att_layout lay = {ctx.input, ctx.input, ctx.input, lens, 0, in_row, HH * DD, HH * DD + CAP * HH * DD,
+                          in_row, HH * DD, 1};
+    ctx.params = &lay;
+    clr_plan plan[2];
+    for (int k = 0; k < 2; ++k) {
+        ck_assert_int_eq(clEnqueueWriteBuffer(ctx.queue, lens, CL_TRUE, 0, NB * sizeof(cl_uint), lens_of[k], 0, NULL,
+                                              NULL),
+                         CL_SUCCESS);
+        ctx.shape = (clr_shape){.batch = NB, .dims = {HH, DD, lens_of[k][NB - 1], CAP}};
+        memset(&plan[k], 0, sizeof plan[k]);
+        cl_event first, last;
+        ck_assert_msg(s->plan(&ctx, &plan[k], &err) == 0 && s->enqueue(&ctx, &plan[k], &first, &last, &err) == 0,
+                      "%s", err.msg);
+        ck_assert_int_eq(clWaitForEvents(1, &last), CL_SUCCESS);
+        if (first != last)
+            clReleaseEvent(first);
+        clReleaseEvent(last);
+        ck_assert_uint_eq(clr_plan_get(&plan[k], "splits"), splits_of[k]);
+        ck_assert_uint_eq(clr_plan_get(&plan[k], "chunk"), 16);
+        ck_assert_uint_eq(clr_plan_get(&plan[k], "far_chunk"), 32);
+        ck_assert_int_eq(clEnqueueReadBuffer(ctx.queue, ctx.output, CL_TRUE, 0, NB * out_row * sizeof(float), out[k],
+                                             0, NULL, NULL),
+                         CL_SUCCESS);
+    }
+    for (size_t i = 0; i < out_row; ++i)
+        ck_assert_msg(clr_float_bits(out[0][i]) == clr_float_bits(out[1][i]),
+                      "output %zu of the 300-token sequence: %a beside 300 tokens, %a beside 700", i, (double)out[0][i],
+                      (double)out[1][i]);
+    clr_shape own = {.batch = 1, .dims = {HH, DD, 300, CAP}};
+    op->reference(&own, rows, NULL, ref, scale);
+    for (size_t i = 0; i < out_row; ++i) {
+        double allowed = plan[0].err_abs * scale[i] + plan[0].err_rel * fabs((double)ref[i]) + 0x1p-140;
+        ck_assert_msg(fabs((double)out[0][i] - (double)ref[i]) <= allowed, "output %zu: %a, reference %a", i,
+                      (double)out[0][i], (double)ref[i]);
+    }
+    clReleaseMemObject(lens);
+    clReleaseMemObject(ctx.input);
+    clReleaseMemObject(ctx.output);
+    if (ctx.scratch)
+        clReleaseMemObject(ctx.scratch);
+    clr_program_release(&prog);
+    clReleaseCommandQueue(ctx.queue);
+    clReleaseContext(ctx.context);
+    free(rows);
+    free(out[0]);
+    free(out[1]);
+    free(ref);
+    free(scale);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("attention");
@@ -327,6 +420,7 @@ int main(void)
     tcase_add_test(t, portable_bits_ignore_the_tuning);
     tcase_add_test(t, sabotaged_kernel_fails_the_replay);
     tcase_add_test(t, special_rows_match_the_replay);
+    tcase_add_test(t, fixedsplit_chunks_ignore_the_longest_sequence);
     suite_add_tcase(s, t);
     return clr_run_suite(s);
 }

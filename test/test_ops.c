@@ -198,7 +198,7 @@ END_TEST
 
 START_TEST(fixedsplit_chunks_kv_length)
 {
-    /* The documented split of 1000 tokens: 256+256+256+232, whatever the batch. */
+    /* The documented split of 1000 tokens on CPUs: 256+256+256+232, whatever the batch. */
     clr_device dev = test_device();
     clr_op_ctx ctx = {0};
     clr_tuning t = clr_tuning_default(&dev);
@@ -219,6 +219,21 @@ START_TEST(fixedsplit_chunks_kv_length)
         }
         ck_assert(splits == 4 && chunk == 256);
     }
+    /* A GPU's default: 16 chunks of 64 tokens, then chunks of 128 from token 1024, at every B. */
+    t.kv_chunk = 64;
+    t.kv_far_chunk = 128;
+    static const size_t lengths[] = {1, 1000, 1024, 1025, 1152, 1153, 8192}, want[] = {1, 16, 16, 17, 17, 18, 72};
+    for (size_t i = 0; i < sizeof lengths / sizeof lengths[0]; ++i)
+        for (size_t batch = 1; batch <= 64; batch *= 8) {
+            ctx.shape = (clr_shape){.batch = batch, .dims = {8, 64, lengths[i]}};
+            clr_plan plan = {0};
+            clr_error err = {0};
+            ck_assert_int_eq(s->plan(&ctx, &plan, &err), 0);
+            ck_assert_msg(clr_plan_get(&plan, "splits") == want[i], "L %zu B %zu: %zu splits, want %zu", lengths[i],
+                          batch, clr_plan_get(&plan, "splits"), want[i]);
+            ck_assert_uint_eq(clr_plan_get(&plan, "chunk"), 64);
+            ck_assert_uint_eq(clr_plan_get(&plan, "far_chunk"), lengths[i] > 1024 ? 128 : 0);
+        }
 }
 END_TEST
 

@@ -8,9 +8,11 @@
  * single      by one work-group per (sequence, head), one pass        deterministic, batch-invariant
  * splitkv     in splits whose count comes from B*H and the compute    deterministic
  *             units (flash-decoding), merged by log-sum-exp
- * fixedsplit  in chunks of a fixed size (--chunk; by default 64 tokens  deterministic, batch-invariant
- *             on GPUs, 256 on CPUs: 1000 = 256+256+256+232) whatever B,
- *             merged by log-sum-exp
+ * fixedsplit  in chunks at fixed token positions whatever B and L:     deterministic, batch-invariant
+ *             16 of kv_chunk tokens, then of kv_far_chunk (GPUs: 64,
+ *             then 128 from token 1024; CPUs: 256 throughout, 1000 =
+ *             256+256+256+232; --chunk N: N throughout), merged by
+ *             log-sum-exp
  * portable    in chunks of 128 tokens (ATT_PCHUNK, a constant: --chunk   deterministic, batch-invariant,
  *             does not change it) in one canonical order, portable exp,  device-invariant
  *             merged in chunk order by log-sum-exp
@@ -55,6 +57,9 @@ _Static_assert(ATT_MAX_DIM == ATT_WG * ATT_DIMS, "the head dimension limit is AT
  * fastest other strategy at every B (256 left too few work-groups at B = 1, 2 and L = 1024:
  * 1.30x, 1.46x), on PoCL within 1.11x. */
 #define ATT_PCHUNK 128
+/* Shared with cl/attention.cl (as -DATT_NEAR_CHUNKS): fixedsplit's first chunks, of the tuning's
+ * kv_chunk tokens; kv_far_chunk after them (include/program.h). */
+#define ATT_NEAR_CHUNKS 16
 _Static_assert(ATT_PCHUNK >= 2 && (ATT_PCHUNK & (ATT_PCHUNK - 1)) == 0, "ATT_PCHUNK: a power of two, at least 2");
 
 static size_t heads(const clr_shape *s) { return s->dims[0]; }
@@ -85,15 +90,27 @@ static int single_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
     return CLR_OK;
 }
 
-static void plan_chunks(const clr_op_ctx *ctx, size_t chunk, clr_plan *plan)
+/* The cache in chunks at fixed token positions: ATT_NEAR_CHUNKS of `chunk` tokens, then chunks of
+ * `far` (far == chunk: all of one size). Chunk s of every sequence starts at the same token
+ * whatever the longest sequence of the batch (the shape's L), so a sequence's chunks, and bits,
+ * do not follow its neighbours'; chunks past a sequence's end are empty and the merge skips them. */
+static size_t chunk_count(size_t L, size_t chunk, size_t far)
 {
-    size_t L = kv_len(&ctx->shape), splits = (L + chunk - 1) / chunk;
+    size_t near_tokens = ATT_NEAR_CHUNKS * chunk;
+    return L <= near_tokens ? (L + chunk - 1) / chunk : ATT_NEAR_CHUNKS + (L - near_tokens + far - 1) / far;
+}
+
+static void plan_chunks(const clr_op_ctx *ctx, size_t chunk, size_t far, clr_plan *plan)
+{
+    size_t L = kv_len(&ctx->shape), splits = chunk_count(L, chunk, far);
     plan->local = ATT_WG;
     plan->global = ctx->shape.batch * heads(&ctx->shape) * splits * ATT_WG;
-    plan->depth = (double)(head_dim(&ctx->shape) + chunk + splits);
+    plan->depth = (double)(head_dim(&ctx->shape) + (chunk > far ? chunk : far) + splits);
     plan->scratch_bytes = ctx->shape.batch * heads(&ctx->shape) * splits * (head_dim(&ctx->shape) + 2) * sizeof(float);
     clr_plan_param(plan, "splits", (double)splits);
     clr_plan_param(plan, "chunk", (double)chunk);
+    if (far != chunk && L > ATT_NEAR_CHUNKS * chunk)
+        clr_plan_param(plan, "far_chunk", (double)far);
     bound(&ctx->shape, plan);
 }
 
@@ -105,14 +122,15 @@ static int splitkv_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
     size_t splits = clr_parts_to_fill(ctx, bh, (L + ATT_WG - 1) / ATT_WG);
     size_t chunk = (L + splits - 1) / splits;
     chunk = (chunk + ATT_WG - 1) / ATT_WG * ATT_WG;
-    plan_chunks(ctx, chunk, plan);
+    plan_chunks(ctx, chunk, chunk, plan);
     return CLR_OK;
 }
 
 static int fixedsplit_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
 {
     (void)err;
-    plan_chunks(ctx, ctx->tuning->kv_chunk, plan);
+    const clr_tuning *t = ctx->tuning;
+    plan_chunks(ctx, t->kv_chunk, t->kv_far_chunk ? t->kv_far_chunk : t->kv_chunk, plan);
     return CLR_OK;
 }
 
@@ -172,11 +190,13 @@ static int split_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first,
     cl_mem partials;
     layout_args a = layout_of(ctx);
     cl_uint splits = (cl_uint)clr_plan_get(plan, "splits"), chunk = (cl_uint)clr_plan_get(plan, "chunk");
+    cl_uint far = clr_plan_get(plan, "far_chunk") ? (cl_uint)clr_plan_get(plan, "far_chunk") : chunk;
     size_t bh = ctx->shape.batch * a.H;
     if (clr_op_scratch(ctx, plan, &partials, err) ||
         clr_program_kernel(ctx->program, "attention_partial", &kp, err) ||
         clr_program_kernel(ctx->program, "attention_merge", &km, err) ||
-        clr_set_args(kp, err, NLAYOUT_ARGS + 3, LAYOUT_ARGS(a), CLR_ARG(partials), CLR_ARG(splits), CLR_ARG(chunk)) ||
+        clr_set_args(kp, err, NLAYOUT_ARGS + 4, LAYOUT_ARGS(a), CLR_ARG(partials), CLR_ARG(splits), CLR_ARG(chunk),
+                     CLR_ARG(far)) ||
         clr_set_args(km, err, 5, CLR_ARG(partials), CLR_ARG(ctx->output), CLR_ARG(a.H), CLR_ARG(a.d), CLR_ARG(splits)) ||
         clr_enqueue_1d(ctx, kp, plan->global, plan->local, first, err))
         return err->code;
@@ -186,7 +206,7 @@ static int split_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first,
 static int portable_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
 {
     (void)err;
-    plan_chunks(ctx, ATT_PCHUNK, plan);
+    plan_chunks(ctx, ATT_PCHUNK, ATT_PCHUNK, plan);
     return CLR_OK;
 }
 
@@ -308,7 +328,8 @@ static const clr_strategy strategies[] = {
      CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, NULL, single_plan, single_enqueue, NULL},
     {"splitkv", "flash-decoding: split count from B*H and the compute units, merged by log-sum-exp",
      CLR_CLAIM_DETERMINISTIC, NULL, splitkv_plan, split_enqueue, NULL},
-    {"fixedsplit", "splits of a fixed number of tokens (default 64 on GPUs, 256 on CPUs) whatever B, merged by log-sum-exp",
+    {"fixedsplit", "chunks at fixed token positions whatever B (GPUs: 64 tokens up to token 1024, 128 after; CPUs: 256), "
+                   "merged by log-sum-exp",
      CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, NULL, fixedsplit_plan, split_enqueue, NULL},
     {"portable", "chunks of " CLR_STR(ATT_PCHUNK) " tokens in one canonical order, portable exp, merged in chunk "
      "order: the same bits on every conforming device",
@@ -442,7 +463,8 @@ const clr_operation clr_op_attention = {
     .summary = "decode attention: B sequences x H heads of dimension d, one query against L cached tokens; "
                "reference: float64",
     .source = "attention.cl",
-    .defines = "-DATT_WG=" CLR_STR(ATT_WG) " -DATT_DIMS=" CLR_STR(ATT_DIMS) " -DATT_PCHUNK=" CLR_STR(ATT_PCHUNK),
+    .defines = "-DATT_WG=" CLR_STR(ATT_WG) " -DATT_DIMS=" CLR_STR(ATT_DIMS) " -DATT_PCHUNK=" CLR_STR(ATT_PCHUNK)
+               " -DATT_NEAR_CHUNKS=" CLR_STR(ATT_NEAR_CHUNKS),
     .batch_name = "B",
     .ndims = 3,
     .dim_names = {"heads", "head-dim", "kv-len"},

@@ -76,12 +76,13 @@ static json_t *config_json(const clr_run_config *cfg, const clr_device_result *r
                                     "dist", clr_dist_name(cfg->input.dist));
     const clr_tuning *t = &res->tuning;
     /* find_switch: the batches were searched (only some of `batches` were run: see the cases) */
-    return json_pack("{s:s, s:s, s:o, s:o, s:s, s:o, s:b, s:I, s:I, s:I, s:o, s:{s:I, s:I, s:b, s:I, s:I, s:I}, s:s, s:s, s:s}",
+    return json_pack("{s:s, s:s, s:o, s:o, s:s, s:o, s:b, s:I, s:I, s:I, s:o, s:{s:I, s:I, s:b, s:I, s:I, s:I, s:I}, s:s, s:s, s:s}",
                      "op", op->name, "name", clr_run_name(cfg), "strategies", strategies, "shapes",
                      shapes, "batch_name", op->batch_name, "batches", batches, "find_switch", cfg->find_switch, "trials", (json_int_t)cfg->trials, "reps", (json_int_t)cfg->reps, "warmup",
                      (json_int_t)cfg->warmup, "input", input, "tuning", "wg_size", (json_int_t)t->wg_size, "vec",
                      (json_int_t)t->vec, "contig", t->contig != 0, "groups_per_cu", (json_int_t)t->groups_per_cu,
-                     "fixed_chunk", (json_int_t)t->fixed_chunk, "kv_chunk", (json_int_t)t->kv_chunk, "build_options", res->build_options,
+                     "fixed_chunk", (json_int_t)t->fixed_chunk, "kv_chunk", (json_int_t)t->kv_chunk, "kv_far_chunk",
+                     (json_int_t)(t->kv_far_chunk ? t->kv_far_chunk : t->kv_chunk), "build_options", res->build_options,
                      "kernel_source", cfg->kernel_dir ? cfg->kernel_dir : "embedded", "command",
                      cfg->command_line ? cfg->command_line : "");
 }
