@@ -229,6 +229,62 @@ static void special_rows(float *rows)
     }
 }
 
+/* A context of the attention program on the test device (ctx_open, then ctx_build once the
+ * strategy is known to run there), one plan and launch run to completion (ctx_run), and the
+ * release of all of it with the input and output buffers (ctx_close). */
+static void ctx_open(clr_device *dev, const clr_tuning *t, clr_program *prog, clr_op_ctx *ctx)
+{
+    clr_error err = {0};
+    ck_assert_msg(clr_device_open(dev, &ctx->context, &ctx->queue, 0, &err) == 0, "%s", err.msg);
+    ctx->device = dev;
+    ctx->tuning = t;
+    ctx->program = prog;
+}
+
+static void ctx_build(clr_op_ctx *ctx)
+{
+    clr_error err = {0};
+    const clr_operation *op = &clr_op_attention; /* its defines, as the runner builds it */
+    ck_assert_msg(clr_program_build(ctx->context, ctx->device, NULL, op->source, ctx->tuning, op->defines,
+                                    ctx->program, &err) == 0, "%s", test_tail(err.msg, 2000));
+}
+
+static void ctx_run(const clr_strategy *s, clr_op_ctx *ctx, clr_plan *plan)
+{
+    clr_error err = {0};
+    cl_event first, last;
+    memset(plan, 0, sizeof *plan);
+    ck_assert_msg(s->plan(ctx, plan, &err) == 0 && s->enqueue(ctx, plan, &first, &last, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(clWaitForEvents(1, &last), CL_SUCCESS);
+    if (first != last)
+        clReleaseEvent(first);
+    clReleaseEvent(last);
+}
+
+/* The input (rows of in_row floats, copied) and output (of out_row floats) of `rows` rows. */
+static void ctx_buffers(clr_op_ctx *ctx, const float *in, size_t rows, size_t in_row, size_t out_row)
+{
+    cl_int st;
+    ctx->input = clCreateBuffer(ctx->context, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, rows * in_row * sizeof(float),
+                                (void *)in, &st);
+    ck_assert_int_eq(st, CL_SUCCESS);
+    ctx->output = clCreateBuffer(ctx->context, CL_MEM_WRITE_ONLY, rows * out_row * sizeof(float), NULL, &st);
+    ck_assert_int_eq(st, CL_SUCCESS);
+}
+
+static void ctx_close(clr_op_ctx *ctx)
+{
+    if (ctx->input)
+        clReleaseMemObject(ctx->input);
+    if (ctx->output)
+        clReleaseMemObject(ctx->output);
+    if (ctx->scratch)
+        clReleaseMemObject(ctx->scratch);
+    clr_program_release(ctx->program);
+    clReleaseCommandQueue(ctx->queue);
+    clReleaseContext(ctx->context);
+}
+
 START_TEST(special_rows_match_the_replay)
 {
     const clr_operation *op = &clr_op_attention;
@@ -238,42 +294,24 @@ START_TEST(special_rows_match_the_replay)
     clr_program prog = {0};
     clr_op_ctx ctx = {0};
     clr_error err = {0};
-    ck_assert_msg(clr_device_open(&dev, &ctx.context, &ctx.queue, 0, &err) == 0, "%s", err.msg);
-    ctx.device = &dev;
-    ctx.tuning = &t;
-    ctx.program = &prog;
+    ctx_open(&dev, &t, &prog, &ctx);
     ctx.shape = (clr_shape){.batch = NR, .dims = {H, D, L}};
     char why[256];
     if (s->available && !s->available(&ctx, why, sizeof why)) {
         printf("special rows: portable not run on %s: %s\n", dev.name, why);
-        clReleaseCommandQueue(ctx.queue);
-        clReleaseContext(ctx.context);
+        ctx_close(&ctx);
         return;
     }
-    char extra[256];
-    snprintf(extra, sizeof extra, "%s", op->defines); /* as the runner builds it */
-    ck_assert_msg(clr_program_build(ctx.context, &dev, NULL, op->source, &t, extra, &prog, &err) == 0, "%s",
-                  test_tail(err.msg, 2000));
+    ctx_build(&ctx);
     size_t in_row = op->input_row_floats(&ctx.shape), out_row = op->output_row_floats(&ctx.shape);
     float *rows = malloc(NR * in_row * sizeof(float)), *out = malloc(NR * out_row * sizeof(float));
     float *want = malloc(out_row * sizeof(float)), *ref = malloc(out_row * sizeof(float));
     double *tol = calloc(out_row, sizeof(double)), *scale = malloc(out_row * sizeof(double));
     ck_assert(rows && out && want && ref && tol && scale);
     special_rows(rows);
-    cl_int st;
-    ctx.input = clCreateBuffer(ctx.context, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, NR * in_row * sizeof(float), rows,
-                               &st);
-    ck_assert_int_eq(st, CL_SUCCESS);
-    ctx.output = clCreateBuffer(ctx.context, CL_MEM_WRITE_ONLY, NR * out_row * sizeof(float), NULL, &st);
-    ck_assert_int_eq(st, CL_SUCCESS);
-    clr_plan plan = {0};
-    cl_event first, last;
-    ck_assert_msg(s->plan(&ctx, &plan, &err) == 0 && s->enqueue(&ctx, &plan, &first, &last, &err) == 0, "%s",
-                  err.msg);
-    ck_assert_int_eq(clWaitForEvents(1, &last), CL_SUCCESS);
-    if (first != last)
-        clReleaseEvent(first);
-    clReleaseEvent(last);
+    ctx_buffers(&ctx, rows, NR, in_row, out_row);
+    clr_plan plan;
+    ctx_run(s, &ctx, &plan);
     ck_assert_int_eq(clEnqueueReadBuffer(ctx.queue, ctx.output, CL_TRUE, 0, NR * out_row * sizeof(float), out, 0, NULL,
                                          NULL),
                      CL_SUCCESS);
@@ -302,13 +340,7 @@ START_TEST(special_rows_match_the_replay)
             ck_assert_msg(fabs(out[r * out_row + h * D + 5] - mean) < 1e-5, "row %zu: %g, mean %g", r,
                           (double)out[r * out_row + h * D + 5], mean);
         }
-    clReleaseMemObject(ctx.input);
-    clReleaseMemObject(ctx.output);
-    if (ctx.scratch)
-        clReleaseMemObject(ctx.scratch);
-    clr_program_release(&prog);
-    clReleaseCommandQueue(ctx.queue);
-    clReleaseContext(ctx.context);
+    ctx_close(&ctx);
     free(rows);
     free(out);
     free(want);
@@ -336,13 +368,8 @@ START_TEST(fixedsplit_chunks_ignore_the_longest_sequence)
     t.kv_far_chunk = 32;
     clr_program prog = {0};
     clr_op_ctx ctx = {0};
-    clr_error err = {0};
-    ck_assert_msg(clr_device_open(&dev, &ctx.context, &ctx.queue, 0, &err) == 0, "%s", err.msg);
-    ctx.device = &dev;
-    ctx.tuning = &t;
-    ctx.program = &prog;
-    ck_assert_msg(clr_program_build(ctx.context, &dev, NULL, op->source, &t, op->defines, &prog, &err) == 0, "%s",
-                  test_tail(err.msg, 2000));
+    ctx_open(&dev, &t, &prog, &ctx);
+    ctx_build(&ctx);
     clr_shape full = {.batch = NB, .dims = {HH, DD, CAP, CAP}};
     size_t in_row = op->input_row_floats(&full), out_row = op->output_row_floats(&full);
     float *rows = malloc(NB * in_row * sizeof(float)), *out[2], *ref = malloc(out_row * sizeof(float));
@@ -352,12 +379,8 @@ START_TEST(fixedsplit_chunks_ignore_the_longest_sequence)
     ck_assert(rows && out[0] && out[1] && ref && scale);
     for (size_t r = 0; r < NB; ++r)
         clr_gen_row(5, CLR_DIST_NORMAL, r, rows + r * in_row, in_row);
+    ctx_buffers(&ctx, rows, NB, in_row, out_row);
     cl_int st;
-    ctx.input = clCreateBuffer(ctx.context, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, NB * in_row * sizeof(float), rows,
-                               &st);
-    ck_assert_int_eq(st, CL_SUCCESS);
-    ctx.output = clCreateBuffer(ctx.context, CL_MEM_WRITE_ONLY, NB * out_row * sizeof(float), NULL, &st);
-    ck_assert_int_eq(st, CL_SUCCESS);
     cl_mem lens = clCreateBuffer(ctx.context, CL_MEM_READ_ONLY, NB * sizeof(cl_uint), NULL, &st);
     ck_assert_int_eq(st, CL_SUCCESS);
     clr_att_layout lay = {ctx.input, ctx.input, ctx.input, lens, 0, in_row, HH * DD, HH * DD + CAP * HH * DD,
@@ -369,14 +392,7 @@ START_TEST(fixedsplit_chunks_ignore_the_longest_sequence)
                                               NULL),
                          CL_SUCCESS);
         ctx.shape = (clr_shape){.batch = NB, .dims = {HH, DD, lens_of[k][NB - 1], CAP}};
-        memset(&plan[k], 0, sizeof plan[k]);
-        cl_event first, last;
-        ck_assert_msg(s->plan(&ctx, &plan[k], &err) == 0 && s->enqueue(&ctx, &plan[k], &first, &last, &err) == 0,
-                      "%s", err.msg);
-        ck_assert_int_eq(clWaitForEvents(1, &last), CL_SUCCESS);
-        if (first != last)
-            clReleaseEvent(first);
-        clReleaseEvent(last);
+        ctx_run(s, &ctx, &plan[k]);
         ck_assert_uint_eq(clr_plan_get(&plan[k], "splits"), splits_of[k]);
         ck_assert_uint_eq(clr_plan_get(&plan[k], "chunk"), 16);
         ck_assert_uint_eq(clr_plan_get(&plan[k], "far_chunk"), 32);
@@ -396,13 +412,7 @@ START_TEST(fixedsplit_chunks_ignore_the_longest_sequence)
                       (double)out[0][i], (double)ref[i]);
     }
     clReleaseMemObject(lens);
-    clReleaseMemObject(ctx.input);
-    clReleaseMemObject(ctx.output);
-    if (ctx.scratch)
-        clReleaseMemObject(ctx.scratch);
-    clr_program_release(&prog);
-    clReleaseCommandQueue(ctx.queue);
-    clReleaseContext(ctx.context);
+    ctx_close(&ctx);
     free(rows);
     free(out[0]);
     free(out[1]);
