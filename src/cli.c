@@ -69,7 +69,7 @@ static const option_spec options[] = {
     {"wg", ARG_VALUE, RUN, "N", "work-group size of reduction kernels, a power of two (default: per device type)"},
     {"vec", ARG_VALUE, RUN, "N", "vector width 1, 2, 4, 8 or 16 (default: per device type)"},
     {"contig", ARG_VALUE, RUN, "0|1", "1: each work-item walks contiguous data (CPU style); 0: interleaved, one column per work-item in matmul (GPU style) (default: per device type)"},
-    {"chunk", ARG_VALUE, RUN, "N", "fixedsplit chunk: sum elements (default 65536 on CPUs, 16384 on GPUs), attention tokens (default on GPUs 64 up to token 1024 and 128 after, on CPUs 256; N sets every chunk)"},
+    {"chunk", ARG_VALUE, RUN, "N", "fixedsplit chunk: sum elements (default 65536 on CPUs, 16384 on GPUs), attention tokens (default on GPUs 64 up to token 1024 and 128 after, elsewhere 256; N sets every chunk)"},
     {"quiet", ARG_NONE, RUN | DEMO | AUD | DEC, NULL, "no summary on stdout"},
     {"quiet", ARG_NONE, CMP | REP | EXP, NULL, "nothing on stdout, and no list of the inputs skipped on stderr"},
     {"no-progress", ARG_NONE, RUN, NULL, "no progress line on stderr (it only appears on a terminal anyway)"},

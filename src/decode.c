@@ -36,7 +36,7 @@
 const clr_decode_mode clr_decode_modes[] = {
     {"fast", "what a serving engine picks: split reductions sized from the batch and the compute units, split-K "
      "GEMV up to 2 rows and a tiled GEMM beyond", "split", "tiled", "splitkv", "splitk", 2, 0},
-    {"invariant", "one order per row whatever the batch: row, tiled, fixed-size KV chunks", "row", "tiled",
+    {"invariant", "one order per row whatever the batch: row, tiled, KV chunks at fixed positions", "row", "tiled",
      "fixedsplit", NULL, 0, 0},
     {"portable", "one order on every device too: canonical trees, portable exp and division", "portable", "tiled",
      "portable", NULL, 0, 1},

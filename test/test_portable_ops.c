@@ -258,14 +258,15 @@ END_TEST
 /* softmax's paths give the same bits on rows of several blocks, all replayed: on a GPU's
  * tuning, with the plans told of 4 compute units, rows of 33000 logits (9 blocks, the last
  * ragged) take two launches while B x V <= 2^20 (every work-group reads its row's max itself:
- * 3 blocks a work-group at B = 1, 5 and 4 at B = 2) and three beyond (B = 40: 1.32M logits);
+ * 3 blocks a work-group at B = 1, 5 and 4 at B = 2) and three beyond (B = 120: 3.96M logits);
  * rows of 9000 (3 blocks, at most 2^15 logits) take two launches at any B below the compute
- * units (a block a work-group at B = 1, two and one at B = 2) and one from there on (B = 40:
- * a row a work-group); on a CPU's tuning, one launch or three. */
+ * units (a block a work-group at B = 1, two and one at B = 2) and one from there on, past 2^20
+ * logits too (B = 120: 1.08M logits, a row a work-group; told of 200 compute units, two
+ * launches of two work-groups a row); on a CPU's tuning, one launch or three. */
 START_TEST(softmax_one_two_and_three_launches_agree)
 {
     clr_shape shapes[] = {{.dims = {33000}}, {.dims = {9000}}};
-    static const size_t batches[] = {1, 2, 40};
+    static const size_t batches[] = {1, 2, 120};
     static const size_t gpu_launches[] = {2, 2, 3, 2, 2, 1}, gpu_per_group[] = {3, 5, 1, 1, 2, 3};
     enum { NCASES = 6 };
     uint64_t fp[2][NCASES];
@@ -293,6 +294,17 @@ START_TEST(softmax_one_two_and_three_launches_agree)
         }
         clr_device_result_free(&res);
     }
+    /* V = 9000, B = 120 on 200 compute units: two launches, two work-groups a row. */
+    test_cus = 200;
+    clr_device_result res;
+    run_generated(&clr_op_softmax, "portable", NULL, &shapes[1], 1, &batches[2], 1, 16, 4, CLR_CONTIG_NO, NULL, &res);
+    ck_assert_uint_eq(res.ncases, 1);
+    ck_assert(res.cases[0].valid && res.cases[0].replayed && res.cases[0].replay_mismatches == 0);
+    ck_assert_uint_eq(clr_plan_get(&res.cases[0].plan, "launches"), 2);
+    ck_assert_uint_eq(clr_plan_get(&res.cases[0].plan, "groups_per_row"), 2);
+    ck_assert_msg(res.cases[0].fingerprint == fp[0][NCASES - 1], "V 9000 B 120 on 200 compute units: %016llx, %016llx "
+                  "on 4", (unsigned long long)res.cases[0].fingerprint, (unsigned long long)fp[0][NCASES - 1]);
+    clr_device_result_free(&res);
     test_cus = 0;
     for (size_t i = 0; i < NCASES; ++i)
         ck_assert_msg(fp[0][i] == fp[1][i], "V %zu B %zu: GPU paths %016llx, CPU paths %016llx", shapes[i / 3].dims[0],

@@ -328,7 +328,7 @@ static const clr_strategy strategies[] = {
      CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, NULL, single_plan, single_enqueue, NULL},
     {"splitkv", "flash-decoding: split count from B*H and the compute units, merged by log-sum-exp",
      CLR_CLAIM_DETERMINISTIC, NULL, splitkv_plan, split_enqueue, NULL},
-    {"fixedsplit", "chunks at fixed token positions whatever B (GPUs: 64 tokens up to token 1024, 128 after; CPUs: 256), "
+    {"fixedsplit", "chunks at fixed token positions whatever B (GPUs: 64 tokens up to token 1024, 128 after; others: 256), "
                    "merged by log-sum-exp",
      CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, NULL, fixedsplit_plan, split_enqueue, NULL},
     {"portable", "chunks of " CLR_STR(ATT_PCHUNK) " tokens in one canonical order, portable exp, merged in chunk "
