@@ -34,6 +34,8 @@ typedef struct clr_tuning {
 
 /* Defaults by device type (data, not code paths: see tuning_table in program.c). */
 clr_tuning clr_tuning_default(const clr_device *dev);
+/* attention's chunk size from token 16 * kv_chunk on: kv_far_chunk, or kv_chunk where it is 0. */
+unsigned clr_tuning_kv_far_chunk(const clr_tuning *t);
 /* Checks a tuning against what the device allows. */
 int clr_tuning_check(const clr_tuning *t, const clr_device *dev, clr_error *err);
 

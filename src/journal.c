@@ -68,7 +68,7 @@ static json_t *identity_json(const clr_run_config *cfg, const clr_prepared_run *
                      (json_int_t)t->wg_size, "vec", (json_int_t)t->vec, "contig", (json_int_t)t->contig,
                      "groups_per_cu", (json_int_t)t->groups_per_cu, "fixed_chunk", (json_int_t)t->fixed_chunk,
                      "kv_chunk", (json_int_t)t->kv_chunk, "kv_far_chunk",
-                     (json_int_t)(t->kv_far_chunk ? t->kv_far_chunk : t->kv_chunk), "build_options", setup->build_options, "kernel_sources_xxh64",
+                     (json_int_t)clr_tuning_kv_far_chunk(t), "build_options", setup->build_options, "kernel_sources_xxh64",
                      sources);
 }
 

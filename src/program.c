@@ -35,6 +35,11 @@ clr_tuning clr_tuning_default(const clr_device *dev)
     return tuning_fallback;
 }
 
+unsigned clr_tuning_kv_far_chunk(const clr_tuning *t)
+{
+    return t->kv_far_chunk ? t->kv_far_chunk : t->kv_chunk;
+}
+
 int clr_tuning_check(const clr_tuning *t, const clr_device *dev, clr_error *err)
 {
     if (t->wg_size == 0 || (t->wg_size & (t->wg_size - 1)))

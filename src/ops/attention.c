@@ -109,7 +109,7 @@ static void plan_chunks(const clr_op_ctx *ctx, size_t chunk, size_t far, clr_pla
     plan->scratch_bytes = ctx->shape.batch * heads(&ctx->shape) * splits * (head_dim(&ctx->shape) + 2) * sizeof(float);
     clr_plan_param(plan, "splits", (double)splits);
     clr_plan_param(plan, "chunk", (double)chunk);
-    if (far != chunk && L > ATT_NEAR_CHUNKS * chunk)
+    if (far != chunk && splits > ATT_NEAR_CHUNKS) /* a far chunk is used */
         clr_plan_param(plan, "far_chunk", (double)far);
     bound(&ctx->shape, plan);
 }
@@ -129,8 +129,7 @@ static int splitkv_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
 static int fixedsplit_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
 {
     (void)err;
-    const clr_tuning *t = ctx->tuning;
-    plan_chunks(ctx, t->kv_chunk, t->kv_far_chunk ? t->kv_far_chunk : t->kv_chunk, plan);
+    plan_chunks(ctx, ctx->tuning->kv_chunk, clr_tuning_kv_far_chunk(ctx->tuning), plan);
     return CLR_OK;
 }
 
@@ -190,7 +189,8 @@ static int split_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first,
     cl_mem partials;
     layout_args a = layout_of(ctx);
     cl_uint splits = (cl_uint)clr_plan_get(plan, "splits"), chunk = (cl_uint)clr_plan_get(plan, "chunk");
-    cl_uint far = clr_plan_get(plan, "far_chunk") ? (cl_uint)clr_plan_get(plan, "far_chunk") : chunk;
+    cl_uint far = (cl_uint)clr_plan_get(plan, "far_chunk");
+    far = far ? far : chunk; /* absent: every chunk used is of `chunk` tokens */
     size_t bh = ctx->shape.batch * a.H;
     if (clr_op_scratch(ctx, plan, &partials, err) ||
         clr_program_kernel(ctx->program, "attention_partial", &kp, err) ||

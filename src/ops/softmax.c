@@ -56,8 +56,8 @@
  * -inf alone gives 0 * (1 / 0) = NaN (not portable_exp_diff's 1 for -inf - -inf, which would give
  * 1 / V). Its bound is row's (its exp is within 0.53 ulp, its division correctly rounded). On
  * GPUs each work-group folds one block (three launches: max, exponentials and block sums, the
- * scale), or, for small batches, runs of blocks after reading the whole row's max itself (two
- * launches); on CPUs (CONTIG) a one-work-item work-group takes a row once B reaches the compute
+ * scale), or, for small batches or rows of at most 2^15 logits, runs of blocks after reading
+ * the whole row's max itself (two launches); on CPUs (CONTIG) a one-work-item work-group takes a row once B reaches the compute
  * units, and below that runs of blocks, about as many work-groups as the roof's widest launch
  * (compute units x groups_per_cu x 4); a row that fits one work-group is done in one launch. */
 #include <math.h>

@@ -82,7 +82,7 @@ static json_t *config_json(const clr_run_config *cfg, const clr_device_result *r
                      (json_int_t)cfg->warmup, "input", input, "tuning", "wg_size", (json_int_t)t->wg_size, "vec",
                      (json_int_t)t->vec, "contig", t->contig != 0, "groups_per_cu", (json_int_t)t->groups_per_cu,
                      "fixed_chunk", (json_int_t)t->fixed_chunk, "kv_chunk", (json_int_t)t->kv_chunk, "kv_far_chunk",
-                     (json_int_t)(t->kv_far_chunk ? t->kv_far_chunk : t->kv_chunk), "build_options", res->build_options,
+                     (json_int_t)clr_tuning_kv_far_chunk(t), "build_options", res->build_options,
                      "kernel_source", cfg->kernel_dir ? cfg->kernel_dir : "embedded", "command",
                      cfg->command_line ? cfg->command_line : "");
 }
