@@ -10,10 +10,10 @@
  *        row's parts, M = max m_p and S = sum_p s_p * exp(m_p - M) (work-item lid takes parts
  *        lid, lid + WG, ..., then the tree: the same order in every work-group of the row), and
  *        scales its chunk by exp(m_p - M) * (1 / S).
- * portable  softmax_portable_*: the max, then the portable exp of x - max summed in the
- *        canonical tree of tree.clh, then y = e * (1 / S); one work-group a row, or the row's
- *        blocks spread over work-groups in three launches (max, exp and block sums, scale) or,
- *        on GPUs at small batches, two (each work-group takes the max itself). See below.
+ * portable  softmax_portable_*: every block of the canonical tree (tree.clh) softmaxed against
+ *        its own max with the portable exp, the block sums weighted by exp(block max - row max)
+ *        and folded as the tree's second level, then y = e * (weight * (1 / S)); one work-group a
+ *        row, or the row's blocks spread over work-groups in two launches. See below.
  *
  * row's and split's exp is the vendor's (OpenCL: at most 3 ulp), so their bits may differ
  * between devices; portable's is portable.clh's, the same bits everywhere. fmax
@@ -166,19 +166,23 @@ void softmax_scale(global float *y, global const float *partials, uint V, uint p
 }
 
 /* portable: the same bits on every device that rounds divide correctly and keeps subnormals
- * (src/ops/softmax.c runs it only there), replayed by the host. m = the row's max (exact in any
- * order; fmax ignores NaN), shift = m, or 0 where m is -inf (as row: a row of -inf alone is
- * then 0 * (1 / 0) = NaN, as the reference); e_i = portable_exp(x_i - shift) (portable.clh: +,
- * -, *, fma and exact scalings only), kept in y; S = the canonical tree sum of the e_i
- * (tree.clh: an order that depends on V alone); y_i = e_i * (1 / S), 1 / S correctly rounded.
- * softmax_portable_row does it all with one work-group per row. Split over the device:
- * work-group g takes blocks [b0, b0 + per_group) of row g / groups_per_row, and the scratch holds
- * the block sums, then (from maxes_at) each work-group's max. softmax_portable_max writes the
- * max of its blocks; softmax_portable_exp takes the row's max of those, stores its blocks' e_i
- * and writes each block's sum; softmax_portable_scale folds the row's block sums (the tree's
- * second level, the same in every work-group) and scales its blocks. softmax_portable_maxexp
- * replaces the first two where every work-group reads its row's max itself. Which work-group
- * folds a block changes nothing: a block's fold and the fold of the block sums are fixed. */
+ * (src/ops/softmax.c runs it only there), replayed by the host. The row is cut into the
+ * canonical tree's blocks of TREE_BLOCK logits (tree.clh), and each block is softmaxed against
+ * its own max, as split's parts are, but in an order that depends on V alone:
+ *   m_b   = the max of block b (exact in any order; fmax ignores NaN);
+ *   e_i   = portable_exp(x_i - shift_b), shift_b = m_b, or 0 where m_b is -inf (portable.clh:
+ *           +, -, *, fma and exact scalings only), kept in y;
+ *   s_b   = the fold of block b's e_i (the tree's first level);
+ *   M     = max_b m_b; w_b = portable_exp(m_b - M), or 0 where m_b is -inf;
+ *   S     = the fold of the s_b * w_b (the tree's second level; a row of one block: s_0 * w_0);
+ *   y_i   = e_i * (w_b * (1 / S)), 1 / S correctly rounded.
+ * A row of one block keeps the bits of a single max (w_0 is 1, 0 or NaN: s_0 * 1 = s_0, and a
+ * row of -inf alone is still e * (0 * (1 / 0)) = NaN, as the reference). A NaN or +inf logit
+ * makes the row NaN through s_b or w_b. Every block needing only its own max, a row spreads over
+ * work-groups in two launches: softmax_portable_blocks (each work-group its run of blocks:
+ * m_b, e_i, s_b), then softmax_portable_scale (each work-group folds the row's s_b w_b, the same
+ * order in all, and scales its blocks); softmax_portable_row does a whole row in one work-group.
+ * Which work-group takes a block changes nothing: every value and every fold is fixed. */
 #include "portable.clh"
 #include "tree.clh"
 
@@ -201,7 +205,42 @@ inline vfloat sm_exp_v(global const in_t *x, global float *y, ulong k, float shi
 #define SM_EXP_V(k) sm_exp_v(x, y, (k), shift)
 #define SM_EXP_1(k) sm_exp_1(x, y, (k), shift)
 TREE_WI_FOLD(sm_wi_exp, SM_EXP_V, SM_EXP_1, global const in_t *x, global float *y, float shift)
-TREE_ROW_FOLD(sm_row_exp, sm_wi_exp, (global const in_t *x, global float *y, float shift), (x, y, shift))
+
+/* w_b: block b's weight against the row's max M. */
+inline float sm_weight(float mb, float M) { return mb == -INFINITY ? 0.0f : portable_exp(mb - M); }
+
+/* The second level's values s_b * w_b, from the block sums and maxima in local or global memory
+ * (a handful a row: lane by lane), and M, the max of the row's block maxima (work-items
+ * strided, then the work-group). */
+#define SM_PROD_1(k) (sums[k] * sm_weight(maxes[k], M))
+#define SM_SECOND_LEVEL(SPACE)                                                                   \
+    inline vfloat sm_prod_v_##SPACE(SPACE const float *sums, SPACE const float *maxes, float M, ulong k) \
+    {                                                                                            \
+        float e[VEC];                                                                            \
+        for (uint l = 0; l < VEC; ++l)                                                           \
+            e[l] = SM_PROD_1(k + l);                                                             \
+        return VLOAD(0, e);                                                                      \
+    }                                                                                            \
+    inline float sm_prod_1_##SPACE(SPACE const float *sums, SPACE const float *maxes, float M, ulong k) \
+    {                                                                                            \
+        return SM_PROD_1(k);                                                                     \
+    }                                                                                            \
+    inline float sm_row_max_##SPACE(local float *scratch, SPACE const float *maxes, uint blocks, uint lid) \
+    {                                                                                            \
+        float m = -INFINITY;                                                                     \
+        for (uint q = lid; q < blocks; q += TREE_WG)                                             \
+            m = fmax(m, maxes[q]);                                                               \
+        return wg_tree_max(scratch, m, lid, TREE_WG);                                            \
+    }
+SM_SECOND_LEVEL(local)
+SM_SECOND_LEVEL(global)
+#define SM_PROD_V_L(k) sm_prod_v_local(sums, maxes, M, (k))
+#define SM_PROD_1_L(k) sm_prod_1_local(sums, maxes, M, (k))
+#define SM_PROD_V_G(k) sm_prod_v_global(sums, maxes, M, (k))
+#define SM_PROD_1_G(k) sm_prod_1_global(sums, maxes, M, (k))
+TREE_WI_FOLD(sm_wi_prod_local, SM_PROD_V_L, SM_PROD_1_L, local const float *sums, local const float *maxes, float M)
+TREE_WI_FOLD(sm_wi_prod_global, SM_PROD_V_G, SM_PROD_1_G, global const float *sums, global const float *maxes,
+             float M)
 
 /* Max of x[begin, end) by the work-group, a vector at a time. Four running maxima a work-item,
  * so that four loads are in flight, not one after another (a max is exact in any order: the
@@ -239,22 +278,44 @@ inline void sm_scale(global float *y, ulong begin, ulong end, float c, uint lid)
         y[i] *= c;
 }
 
+/* Block b of a row: *m = m_b, its e_i stored in yr; returns s_b. Every work-item gets both. */
+inline float sm_block(local vfloat *scratch, global const in_t *xr, global float *yr, uint V, uint b, uint lid,
+                      float *m)
+{
+    ulong begin = (ulong)b * TREE_BLOCK;
+    uint len = (uint)min((ulong)TREE_BLOCK, (ulong)V - begin);
+    *m = sm_range_max((local float *)scratch, xr, begin, begin + len, lid);
+    float shift = *m == -INFINITY ? 0.0f : *m;
+    return tree_wg_fold(scratch, sm_wi_exp(xr, yr, shift, begin, len, lid), lid);
+}
+
 kernel __attribute__((reqd_work_group_size(TREE_WG, 1, 1)))
 void softmax_portable_row(global const in_t *x, global float *y, uint V)
 {
     local vfloat scratch[TREE_WG];
-    local float sums[TREE_BLOCK];
-    uint row = get_group_id(0), lid = get_local_id(0);
+    local float sums[TREE_BLOCK], maxes[TREE_BLOCK];
+    uint row = get_group_id(0), lid = get_local_id(0), blocks = (V + TREE_BLOCK - 1) / TREE_BLOCK;
     global const in_t *xr = x + (ulong)row * V;
     global float *yr = y + (ulong)row * V;
-    float m = sm_range_max((local float *)scratch, xr, 0, V, lid);
-    float S = sm_row_exp(scratch, sums, xr, yr, m == -INFINITY ? 0.0f : m, V, lid);
-    barrier(CLK_GLOBAL_MEM_FENCE); /* the e_i another work-item stored */
-    sm_scale(yr, 0, V, 1.0f / S, lid);
+    for (uint b = 0; b < blocks; ++b) {
+        float m, s = sm_block(scratch, xr, yr, V, b, lid, &m);
+        if (lid == 0) {
+            sums[b] = s;
+            maxes[b] = m;
+        }
+    }
+    barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE); /* the sums, maxima and e_i of others */
+    float M = sm_row_max_local((local float *)scratch, maxes, blocks, lid);
+    float S = blocks == 1 ? sums[0] * sm_weight(maxes[0], M)
+                          : tree_wg_fold(scratch, sm_wi_prod_local(sums, maxes, M, 0, blocks, lid), lid);
+    float inv = 1.0f / S;
+    for (uint b = 0; b < blocks; ++b)
+        sm_scale(yr, (ulong)b * TREE_BLOCK, min((ulong)(b + 1) * TREE_BLOCK, (ulong)V), sm_weight(maxes[b], M) * inv,
+                 lid);
 }
 
-/* The elements [*begin, *end) of work-group g's blocks, and its row. */
-inline uint sm_blocks(uint V, uint blocks, uint per_group, uint groups_per_row, uint *b0, uint *b1)
+/* The blocks [*b0, *b1) of work-group g, and its row. */
+inline uint sm_blocks(uint blocks, uint per_group, uint groups_per_row, uint *b0, uint *b1)
 {
     uint g = get_group_id(0);
     *b0 = (g % groups_per_row) * per_group;
@@ -262,73 +323,42 @@ inline uint sm_blocks(uint V, uint blocks, uint per_group, uint groups_per_row, 
     return g / groups_per_row;
 }
 
-/* The row's blocks [b0, b1) given its max m: their e_i stored in yr and each block's sum in
- * bsums[b] (bsums: the row's block sums). */
-inline void sm_blocks_exp(local vfloat *scratch, global const in_t *xr, global float *yr, global float *bsums,
-                          float m, uint V, uint b0, uint b1, uint lid)
+/* Launch 1: part holds the block sums (B x blocks), then from maxes_at the block maxima. */
+kernel __attribute__((reqd_work_group_size(TREE_WG, 1, 1)))
+void softmax_portable_blocks(global const in_t *x, global float *y, global float *part, ulong maxes_at, uint V,
+                             uint blocks, uint per_group, uint groups_per_row)
 {
-    float shift = m == -INFINITY ? 0.0f : m;
+    local vfloat scratch[TREE_WG];
+    uint b0, b1, lid = get_local_id(0);
+    uint row = sm_blocks(blocks, per_group, groups_per_row, &b0, &b1);
+    global const in_t *xr = x + (ulong)row * V;
+    global float *yr = y + (ulong)row * V;
+    global float *sums = part + (ulong)row * blocks, *maxes = part + maxes_at + (ulong)row * blocks;
     for (uint b = b0; b < b1; ++b) {
-        ulong begin = (ulong)b * TREE_BLOCK;
-        float s = tree_wg_fold(scratch, sm_wi_exp(xr, yr, shift, begin, (uint)min((ulong)TREE_BLOCK, V - begin), lid), lid);
-        if (lid == 0)
-            bsums[b] = s;
+        float m, s = sm_block(scratch, xr, yr, V, b, lid, &m);
+        if (lid == 0) {
+            sums[b] = s;
+            maxes[b] = m;
+        }
     }
 }
 
+/* Launch 2: every work-group of a row folds the row's s_b w_b (the same order in each) and
+ * scales its own blocks. */
 kernel __attribute__((reqd_work_group_size(TREE_WG, 1, 1)))
-void softmax_portable_max(global const in_t *x, global float *scratch, ulong maxes_at, uint V, uint blocks,
-                          uint per_group, uint groups_per_row)
-{
-    global float *maxes = scratch + maxes_at;
-    local float lmax[TREE_WG];
-    uint b0, b1, lid = get_local_id(0);
-    uint row = sm_blocks(V, blocks, per_group, groups_per_row, &b0, &b1);
-    float m = sm_range_max(lmax, x + (ulong)row * V, (ulong)b0 * TREE_BLOCK, min((ulong)b1 * TREE_BLOCK, (ulong)V),
-                           lid);
-    if (lid == 0)
-        maxes[get_group_id(0)] = m;
-}
-
-kernel __attribute__((reqd_work_group_size(TREE_WG, 1, 1)))
-void softmax_portable_exp(global const in_t *x, global float *y, global float *sums, ulong maxes_at, uint V,
-                          uint blocks, uint per_group, uint groups_per_row)
-{
-    global const float *maxes = sums + maxes_at;
-    local vfloat scratch[TREE_WG];
-    uint b0, b1, lid = get_local_id(0);
-    uint row = sm_blocks(V, blocks, per_group, groups_per_row, &b0, &b1);
-    global const float *rm = maxes + (ulong)row * groups_per_row;
-    float m = -INFINITY;
-    for (uint q = lid; q < groups_per_row; q += TREE_WG)
-        m = fmax(m, rm[q]);
-    m = wg_tree_max((local float *)scratch, m, lid, TREE_WG);
-    sm_blocks_exp(scratch, x + (ulong)row * V, y + (ulong)row * V, sums + (ulong)row * blocks, m, V, b0, b1, lid);
-}
-
-/* GPUs, two launches: every work-group of a row takes the row's max itself (each reads the
- * whole row, the later ones from the cache), then stores its blocks' e_i and writes each block's
- * sum; softmax_portable_scale follows. The same max (exact in any order), hence the same bits
- * as the three launches, with one dependent launch fewer. */
-kernel __attribute__((reqd_work_group_size(TREE_WG, 1, 1)))
-void softmax_portable_maxexp(global const in_t *x, global float *y, global float *sums, uint V, uint blocks,
-                             uint per_group, uint groups_per_row)
+void softmax_portable_scale(global float *y, global const float *part, ulong maxes_at, uint V, uint blocks,
+                            uint per_group, uint groups_per_row)
 {
     local vfloat scratch[TREE_WG];
     uint b0, b1, lid = get_local_id(0);
-    uint row = sm_blocks(V, blocks, per_group, groups_per_row, &b0, &b1);
-    global const in_t *xr = x + (ulong)row * V;
-    float m = sm_range_max((local float *)scratch, xr, 0, V, lid);
-    sm_blocks_exp(scratch, xr, y + (ulong)row * V, sums + (ulong)row * blocks, m, V, b0, b1, lid);
-}
-
-kernel __attribute__((reqd_work_group_size(TREE_WG, 1, 1)))
-void softmax_portable_scale(global float *y, global const float *sums, uint V, uint blocks, uint per_group,
-                            uint groups_per_row)
-{
-    local vfloat scratch[TREE_WG];
-    uint b0, b1, lid = get_local_id(0);
-    uint row = sm_blocks(V, blocks, per_group, groups_per_row, &b0, &b1);
-    float S = tree_wg_fold(scratch, tree_wi_global(sums + (ulong)row * blocks, 0, blocks, lid), lid);
-    sm_scale(y + (ulong)row * V, (ulong)b0 * TREE_BLOCK, min((ulong)b1 * TREE_BLOCK, (ulong)V), 1.0f / S, lid);
+    uint row = sm_blocks(blocks, per_group, groups_per_row, &b0, &b1);
+    global const float *sums = part + (ulong)row * blocks, *maxes = part + maxes_at + (ulong)row * blocks;
+    float M = sm_row_max_global((local float *)scratch, maxes, blocks, lid);
+    float S = blocks == 1 ? sums[0] * sm_weight(maxes[0], M)
+                          : tree_wg_fold(scratch, sm_wi_prod_global(sums, maxes, M, 0, blocks, lid), lid);
+    float inv = 1.0f / S;
+    global float *yr = y + (ulong)row * V;
+    for (uint b = b0; b < b1; ++b)
+        sm_scale(yr, (ulong)b * TREE_BLOCK, min((ulong)(b + 1) * TREE_BLOCK, (ulong)V), sm_weight(maxes[b], M) * inv,
+                 lid);
 }

@@ -44,6 +44,8 @@ typedef struct clr_bcase {
     const clr_rcase *old, *new;
     int deterministic;     /* the strategy claims determinism in either document: its bits are gated */
     int bits_changed;      /* the fingerprints differ */
+    int order_revised;     /* the strategy's order revision differs between the two: other bits by design */
+    int gated;             /* bits_changed of a deterministic strategy at one order revision */
     int64_t max_ulp;       /* between the two documents' probe bits; -1 unknown */
     double old_median, new_median; /* seconds: of the repetitions, else the document's median; NaN */
     size_t old_reps, new_reps;

@@ -33,6 +33,7 @@ typedef struct clr_match {
 typedef struct clr_device_claim {
     const char *run, *strategy;
     size_t cases, identical;
+    size_t revised; /* cases with a device whose document is of another order revision: not compared with it */
     char *evidence;
 } clr_device_claim;
 

@@ -128,7 +128,14 @@ typedef struct clr_strategy {
      * bound validates the strategy. The runner uses it where the device keeps subnormals. */
     int (*replay)(const clr_op_ctx *ctx, const clr_plan *plan, const float *row, const float *shared, float *out,
                   double *tol, clr_error *err);
+    /* The revision of its order of operations, from 1 (0 reads as 1): raised whenever a change
+     * gives other bits by design, so that documents measured before and after it are not held to
+     * one fingerprint (results' strategies[].order; clrepro compare, --baseline). */
+    unsigned order;
 } clr_strategy;
+
+/* A strategy's order revision (its .order, 1 where 0). */
+static inline unsigned clr_strategy_order(const clr_strategy *s) { return s->order ? s->order : 1; }
 
 /* Lists of sizes in operation tables end at the first 0. */
 #define CLR_MAX_LIST 16

@@ -41,6 +41,7 @@ typedef struct clr_rcase {
     size_t nprobe;
     clr_rpos positions[3];
     size_t npositions;
+    unsigned order; /* its strategy's order revision (strategies[].order; 1 where absent) */
 } clr_rcase;
 
 typedef struct clr_rclaim {

@@ -246,6 +246,8 @@ static void judge(clr_baseline *b, clr_bcase *c, const clr_rdoc *old_doc, const 
     const clr_rcase *o = c->old, *n = c->new;
     c->deterministic = claims_deterministic(old_doc, o->strategy) || claims_deterministic(new_doc, n->strategy);
     c->bits_changed = strcmp(o->fingerprint, n->fingerprint) != 0;
+    c->order_revised = o->order != n->order;
+    c->gated = c->bits_changed && c->deterministic && !c->order_revised;
     c->max_ulp = c->bits_changed ? probe_distance(o, n) : 0;
     c->old_median = case_median(o);
     c->new_median = case_median(n);
@@ -271,10 +273,10 @@ static void judge(clr_baseline *b, clr_bcase *c, const clr_rdoc *old_doc, const 
                      : significant && 1 / c->ratio > b->threshold   ? CLR_TIME_FASTER
                                                                     : CLR_TIME_UNCHANGED;
     }
-    c->fails_bits = b->fail_bits && c->bits_changed && c->deterministic;
+    c->fails_bits = b->fail_bits && c->gated;
     c->fails_slowdown = b->fail_slowdown > 0 && c->verdict == CLR_TIME_SLOWER;
     b->bits_changed += c->bits_changed;
-    b->bits_gated += c->bits_changed && c->deterministic;
+    b->bits_gated += c->gated;
     b->slower += c->verdict == CLR_TIME_SLOWER;
     b->faster += c->verdict == CLR_TIME_FASTER;
     b->unchanged += c->verdict == CLR_TIME_UNCHANGED;
@@ -563,7 +565,7 @@ static void case_name(const clr_baseline *b, const clr_bcase *c, char *buf, size
 static double badness(const clr_bcase *c)
 {
     double slow = c->verdict == CLR_TIME_SLOWER ? c->ratio : 0;
-    return (c->fails_bits || c->fails_slowdown ? 1e9 : 0) + (c->bits_changed && c->deterministic ? 1e6 : 0) +
+    return (c->fails_bits || c->fails_slowdown ? 1e9 : 0) + (c->gated ? 1e6 : 0) +
            (slow > 0 ? 1e3 + slow : 0) + (c->bits_changed ? 1 : 0);
 }
 
@@ -571,8 +573,10 @@ static void case_outcome(const clr_bcase *c, char *buf, size_t size)
 {
     char ratio[48];
     clr_ratio_text(c->ratio, ratio, sizeof ratio);
-    const char *bits = !c->bits_changed ? "same bits" : c->deterministic ? "bits changed (gated)"
-                                                                         : "bits changed (ignored: no claim)";
+    const char *bits = !c->bits_changed    ? "same bits"
+                       : c->gated          ? "bits changed (gated)"
+                       : c->order_revised  ? "bits changed (ignored: the strategy's order was revised)"
+                                           : "bits changed (ignored: no claim)";
     if (c->verdict == CLR_TIME_NOT_JUDGED)
         snprintf(buf, size, "%s, time not judged", bits);
     else if (c->verdict == CLR_TIME_UNCHANGED)
@@ -711,7 +715,8 @@ char *clr_baseline_markdown(const clr_baseline *b, clr_error *err)
                         "two-sided Mann-Whitney U test of the two sets of repetitions: slower or faster only where "
                         "p < %.2g and the ratio is beyond %.2fx; not judged where a side has fewer than %d "
                         "repetitions (schema 1 documents have none) or is invalid. Bit changes of strategies that "
-                        "do not claim determinism are reported, never gated.\n\n",
+                        "do not claim determinism, or whose order of operations was revised between the two "
+                        "documents (strategies[].order), are reported, never gated.\n\n",
                     CLR_BASELINE_ALPHA, b->threshold, CLR_BASELINE_MIN_REPS);
     if (b->fail_bits)
         clr_text_printf(&t, "- `--fail-on bits`: **%s** (%zu cases)\n", b->failed_bits ? "failed" : "passed",
@@ -730,7 +735,8 @@ char *clr_baseline_markdown(const clr_baseline *b, clr_error *err)
         clr_text_md_cell(&t, b->new.docs[b->pairs[c->pair].new_doc].name);
         clr_text_md_cell(&t, c->new->strategy);
         clr_text_md_cell(&t, c->new->shape);
-        clr_text_printf(&t, " %zu | %s | %s | ", c->new->batch, c->bits_changed ? "**changed**" : "same",
+        clr_text_printf(&t, " %zu | %s | %s | ", c->new->batch,
+                        !c->bits_changed ? "same" : c->order_revised ? "changed (order revised)" : "**changed**",
                         c->deterministic ? "yes" : "no");
         if (c->max_ulp >= 0)
             clr_text_printf(&t, "%lld |", (long long)c->max_ulp);
@@ -787,7 +793,7 @@ char *clr_baseline_csv(const clr_baseline *b, clr_error *err)
         clr_text_printf(&t, ",");
         clr_text_csv(&t, b->new.labels[pr->new_doc]);
         clr_text_printf(&t, ",%s,%s,%s,%s,%s,", c->deterministic ? "true" : "false", c->bits_changed ? "true" : "false",
-                        c->bits_changed && c->deterministic ? "true" : "false", c->old->fingerprint,
+                        c->gated ? "true" : "false", c->old->fingerprint,
                         c->new->fingerprint);
         if (c->max_ulp >= 0)
             clr_text_printf(&t, "%lld", (long long)c->max_ulp);
@@ -842,11 +848,11 @@ char *clr_baseline_json(const clr_baseline *b, clr_error *err)
         char ratio[48];
         clr_ratio_text(c->ratio, ratio, sizeof ratio);
         json_t *item = json_pack(
-            "{s:s, s:s, s:s, s:I, s:I, s:b, s:b, s:b, s:s, s:s, s:o, s:o, s:o, s:I, s:I, s:o, s:o, s:s, s:s, s:o, "
+            "{s:s, s:s, s:s, s:I, s:I, s:b, s:b, s:b, s:b, s:s, s:s, s:o, s:o, s:o, s:I, s:I, s:o, s:o, s:s, s:s, s:o, "
             "s:{s:b, s:b}}",
             "run", b->new.docs[b->pairs[c->pair].new_doc].name, "strategy", c->new->strategy, "shape", c->new->shape,
             "batch", (json_int_t)c->new->batch, "pair", (json_int_t)c->pair, "claims_deterministic", c->deterministic,
-            "bits_changed", c->bits_changed, "gated", c->bits_changed && c->deterministic, "baseline_fingerprint",
+            "bits_changed", c->bits_changed, "order_revised", c->order_revised, "gated", c->gated, "baseline_fingerprint",
             c->old->fingerprint, "new_fingerprint", c->new->fingerprint, "max_ulp",
             c->max_ulp >= 0 ? json_integer(c->max_ulp) : json_null(), "baseline_median_s",
             number_or_null(c->old_median), "new_median_s", number_or_null(c->new_median), "baseline_reps",

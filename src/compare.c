@@ -399,17 +399,22 @@ static int judge_device_claims(clr_comparison *cmp, clr_error *err)
             r->strategy = strategy;
             first_differ[id] = NONE;
         }
-        size_t pairs = 0, differs = 0, a_of = 0, b_of = 0;
+        size_t pairs = 0, differs = 0, a_of = 0, b_of = 0, other_order = 0;
         for (size_t a = 0; a < cmp->ndocs; ++a)
             for (size_t b = a + 1; b < cmp->ndocs && mt->cases[a]; ++b) {
                 if (!mt->cases[b] || device_id[a] == device_id[b])
                     continue;
+                if (mt->cases[a]->order != mt->cases[b]->order) { /* revised on purpose: other bits */
+                    other_order++;
+                    continue;
+                }
                 pairs++;
                 if (mt->group_of[a] != mt->group_of[b] && !differs++) {
                     a_of = a;
                     b_of = b;
                 }
             }
+        r->revised += other_order > 0;
         if (!pairs)
             continue;
         r->cases++;
@@ -434,6 +439,9 @@ static int judge_device_claims(clr_comparison *cmp, clr_error *err)
         } else {
             clr_text_printf(&t, "no case was measured on two different devices");
         }
+        if (r->revised)
+            clr_text_printf(&t, " (%zu cases also on a device measured at another order revision of the strategy: "
+                            "not compared with it)", r->revised);
         if (t.failed) {
             free(t.buf);
             rc = clr_fail(err, CLR_EFAIL, "out of host memory judging claims");
@@ -1272,9 +1280,10 @@ char *clr_compare_json(const clr_comparison *cmp, clr_error *err)
     free(pairs);
     for (size_t i = 0; i < cmp->ndevice_claims && !failed; ++i) {
         const clr_device_claim *c = &cmp->device_claims[i];
-        if (clr_json_append(device_claims, json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:s}", "run", c->run, "strategy",
-                                            c->strategy, "claim", "device_invariant", "cases", (json_int_t)c->cases,
-                                            "identical", (json_int_t)c->identical, "observed",
+        if (clr_json_append(device_claims, json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:s}", "run", c->run,
+                                            "strategy", c->strategy, "claim", "device_invariant", "cases",
+                                            (json_int_t)c->cases, "identical", (json_int_t)c->identical,
+                                            "other_order", (json_int_t)c->revised, "observed",
                                             clr_device_claim_observed(c), "evidence", c->evidence)))
             failed = "a device claim";
     }

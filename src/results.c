@@ -58,6 +58,9 @@ static int get_string(reader *r, json_t *obj, const char *key, const char *where
     return 0;
 }
 
+/* The largest order revision a document may give (strategies[].order). */
+#define CLR_MAX_ORDER 1000000u
+
 /* A number or null (NaN). */
 static int get_number(reader *r, json_t *obj, const char *key, const char *where, double *out)
 {
@@ -353,17 +356,38 @@ static int read_doc(reader *r, json_t *root, clr_rdoc *doc)
     doc->claims = calloc(json_array_size(claims) ? json_array_size(claims) : 1, sizeof *doc->claims);
     if (!doc->strategies || !doc->cases || !doc->claims)
         return FAIL(r, "%s: out of memory", r->label);
+    unsigned *orders = calloc(doc->nstrategies ? doc->nstrategies : 1, sizeof *orders);
+    if (!orders)
+        return FAIL(r, "%s: out of memory", r->label);
     for (size_t i = 0; i < doc->nstrategies; ++i) {
         char where[48];
         snprintf(where, sizeof where, "strategies[%zu]", i);
-        if (get_string(r, json_array_get(strategies, i), "name", where, &doc->strategies[i]))
+        size_t order = 1; /* documents from before 2026-11-28 give none: revision 1 */
+        json_t *js = json_array_get(strategies, i);
+        if (get_string(r, js, "name", where, &doc->strategies[i]) ||
+            (json_object_get(js, "order") && get_count(r, js, "order", where, CLR_MAX_ORDER, &order))) {
+            free(orders);
             return -1;
+        }
+        if (order < 1) {
+            free(orders);
+            return FAIL(r, "%s: %s.order should be a whole number from 1 to %u", r->label, where, CLR_MAX_ORDER);
+        }
+        orders[i] = (unsigned)order;
     }
     for (size_t i = 0; i < json_array_size(cases); ++i) {
         doc->ncases++; /* counted first, so its probe bits are freed on failure */
-        if (read_case(r, json_array_get(cases, i), i, &doc->cases[i]))
+        if (read_case(r, json_array_get(cases, i), i, &doc->cases[i])) {
+            free(orders);
             return -1;
+        }
+        clr_rcase *c = &doc->cases[i];
+        c->order = 1;
+        for (size_t k = 0; k < doc->nstrategies; ++k)
+            if (!strcmp(doc->strategies[k], c->strategy))
+                c->order = orders[k];
     }
+    free(orders);
     json_t *switches = json_object_get(root, "switch_points");
     if (switches) {
         if (!json_is_array(switches))

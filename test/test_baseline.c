@@ -163,6 +163,29 @@ START_TEST(bit_changes_gated_only_where_determinism_is_claimed)
     ck_assert_str_eq(out, "");
     free(out);
     free(errs);
+    /* tree's order revised on purpose (strategies[].order 2 against none, read as 1): its bit
+     * change is reported as such and not gated; the same change at one revision is. */
+    const char *plain = "{\"name\": \"tree\"}", *revised = "{\"name\": \"tree\", \"order\": 2}";
+    char *r = malloc(strlen(t) + 32), *at = strstr(t, plain);
+    ck_assert(r && at);
+    snprintf(r, strlen(t) + 32, "%.*s%s%s", (int)(at - t), t, revised, at + strlen(plain));
+    ck_assert_msg(load(old, r, 1, 0, &b, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(b.bits_changed, 2);
+    ck_assert_uint_eq(b.bits_gated, 0);
+    ck_assert(!clr_baseline_failed(&b));
+    ck_assert(b.cases[0].bits_changed && b.cases[0].deterministic && b.cases[0].order_revised && !b.cases[0].gated);
+    md = clr_baseline_markdown(&b, &err);
+    js = clr_baseline_json(&b, &err);
+    ck_assert(md && js);
+    ck_assert_ptr_nonnull(strstr(md, "| sum | tree | n=64 dtype=fp32 | 1 | changed (order revised) | yes |"));
+    ck_assert_ptr_nonnull(strstr(js, "\"order_revised\": true"));
+    free(md);
+    free(js);
+    clr_baseline_free(&b);
+    ck_assert_int_eq(load(r, r, 1, 0, &b, &err), 0); /* one revision on both sides: no change */
+    ck_assert(!b.cases[0].order_revised && !b.cases[0].bits_changed);
+    clr_baseline_free(&b);
+    free(r);
     free(old);
     free(a);
     free(t);

@@ -50,21 +50,24 @@ typedef struct hand_extra {
 static int claim_tree_device_invariant; /* documents claim device_invariant for tree */
 static int claim_split_broken;          /* split's deterministic claim is broken */
 static const char *doc_op = "sum";      /* config.op */
+static int tree_order;                  /* strategies[].order of tree; 0: absent */
 
 static char *document_x(const char *device, const char *driver, const hand_case *cases, const hand_extra *extras,
                         size_t n, int version)
 {
     size_t cap = 8192 + n * 1024;
-    char *buf = malloc(cap);
+    char *buf = malloc(cap), order[32] = "";
+    if (tree_order)
+        snprintf(order, sizeof order, ", \"order\": %d", tree_order);
     size_t len = (size_t)snprintf(buf, cap,
         "{\"schema\": \"clrepro.results\", \"schema_version\": %d, \"tool\": {\"name\": \"clrepro\", \"version\": \"0.1.0\"},"
         "\"started_utc\": \"2026-01-01T00:00:00Z\", \"wall_seconds\": 1.5,"
         "\"device\": {\"name\": \"%s\", \"platform\": \"P\", \"driver_version\": \"%s\", \"type\": \"GPU\"},"
         "\"config\": {\"op\": \"%s\", \"name\": \"%s\", \"batch_name\": \"B\", \"command\": \"clrepro run\"},"
-        "\"strategies\": [{\"name\": \"tree\"}, {\"name\": \"split\"}], \"claims\": [{\"strategy\": \"split\", \"claim\":"
+        "\"strategies\": [{\"name\": \"tree\"%s}, {\"name\": \"split\"}], \"claims\": [{\"strategy\": \"split\", \"claim\":"
         " \"deterministic\", \"claimed\": true, \"observed\": \"%s\", \"broken\": %s, \"evidence\": \"x\"}%s],"
         "\"cases\": [",
-        version, device, driver, doc_op, doc_op, claim_split_broken ? "violated" : "held",
+        version, device, driver, doc_op, doc_op, order, claim_split_broken ? "violated" : "held",
         claim_split_broken ? "true" : "false",
         claim_tree_device_invariant ? ", {\"strategy\": \"tree\", \"claim\": \"device_invariant\", \"claimed\": true,"
                                       " \"observed\": \"not_measured\", \"broken\": false, \"evidence\": \"y\"}"
@@ -148,6 +151,62 @@ START_TEST(compare_judges_device_invariance)
         clr_compare_free(&cmp);
     }
     for (int i = 0; i < 5; ++i) {
+        unlink(paths[i]);
+        free(paths[i]);
+        free(docs[i]);
+    }
+}
+END_TEST
+
+/* tree's order revised (strategies[].order 2) on GPU A and GPU B, which agree; CPU C's document
+ * is of revision 1 (no order) and differs: not compared with them, so the claim holds and the
+ * evidence says why C was left out. A document at order 0 or "2" is refused. */
+START_TEST(compare_order_revisions_apart)
+{
+    claim_tree_device_invariant = 1;
+    hand_case ab[] = {{"tree", 1, "1111111111111111", "3f800000", 1e-3}, {"tree", 2, "4444444444444444", "3f800000", 1e-3}};
+    hand_case c[] = {{"tree", 1, "2222222222222222", "3f800002", 1e-3}, {"tree", 2, "3333333333333333", "3f800001", 1e-3}};
+    tree_order = 2;
+    char *docs[3] = {document("GPU A", "1.0", ab, 2, 1), document("GPU B", "2.0", ab, 2, 1), NULL};
+    tree_order = 0;
+    docs[2] = document("CPU C", "3.0", c, 2, 1);
+    claim_tree_device_invariant = 0;
+    char *paths[3];
+    for (int i = 0; i < 3; ++i)
+        paths[i] = write_temp(docs[i]);
+    clr_comparison cmp;
+    clr_error err = {0};
+    ck_assert_msg(clr_compare_load(paths, 3, &cmp, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(cmp.ndevice_claims, 1);
+    ck_assert_uint_eq(cmp.device_claims[0].cases, 2);
+    ck_assert_uint_eq(cmp.device_claims[0].identical, 2);
+    ck_assert_uint_eq(cmp.device_claims[0].revised, 2);
+    ck_assert_str_eq(clr_device_claim_observed(&cmp.device_claims[0]), "held");
+    ck_assert_ptr_nonnull(strstr(cmp.device_claims[0].evidence, "another order revision"));
+    char *js = clr_compare_json(&cmp, &err);
+    ck_assert_ptr_nonnull(js);
+    ck_assert_ptr_nonnull(strstr(js, "\"other_order\": 2"));
+    free(js);
+    clr_compare_free(&cmp);
+    /* C alone against A: nothing comparable, not a violation */
+    char *two[2] = {paths[0], paths[2]};
+    ck_assert_int_eq(clr_compare_load(two, 2, &cmp, &err), 0);
+    ck_assert_uint_eq(cmp.device_claims[0].cases, 0);
+    ck_assert_str_eq(clr_device_claim_observed(&cmp.device_claims[0]), "not measured");
+    clr_compare_free(&cmp);
+    static const char *const bad[] = {"\"order\": 0", "\"order\": \"2\"", "\"order\": -1", "\"order\": 1.5"};
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; ++k) {
+        const char *at = strstr(docs[0], "\"order\": 2");
+        ck_assert_ptr_nonnull(at);
+        size_t len = strlen(docs[0]) + 32;
+        char *text = malloc(len);
+        snprintf(text, len, "%.*s%s%s", (int)(at - docs[0]), docs[0], bad[k], at + strlen("\"order\": 2"));
+        clr_rdoc doc;
+        ck_assert_int_eq(clr_results_parse(text, strlen(text), "bad.json", &doc, &err), CLR_EUSAGE);
+        ck_assert_msg(strstr(err.msg, "strategies[0].order"), "%s", err.msg);
+        free(text);
+    }
+    for (int i = 0; i < 3; ++i) {
         unlink(paths[i]);
         free(paths[i]);
         free(docs[i]);
@@ -2076,6 +2135,7 @@ int main(void)
     tcase_set_timeout(t, 120);
     tcase_add_test(t, compare_known_agreement);
     tcase_add_test(t, compare_judges_device_invariance);
+    tcase_add_test(t, compare_order_revisions_apart);
     tcase_add_test(t, compare_same_device_two_runs);
     tcase_add_test(t, compare_tiny_and_zero_times);
     tcase_add_test(t, reader_refuses_bad_documents);

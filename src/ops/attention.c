@@ -325,16 +325,17 @@ static int portable_replay(const clr_op_ctx *ctx, const clr_plan *plan, const fl
 
 static const clr_strategy strategies[] = {
     {"single", "one work-group per (sequence, head) walks the whole KV cache in one pass",
-     CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, NULL, single_plan, single_enqueue, NULL},
+     CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, NULL, single_plan, single_enqueue, NULL, 1},
     {"splitkv", "flash-decoding: split count from B*H and the compute units, merged by log-sum-exp",
-     CLR_CLAIM_DETERMINISTIC, NULL, splitkv_plan, split_enqueue, NULL},
+     CLR_CLAIM_DETERMINISTIC, NULL, splitkv_plan, split_enqueue, NULL, 1},
     {"fixedsplit", "chunks at fixed token positions whatever B (GPUs: 64 tokens up to token 1024, 128 after; others: 256), "
                    "merged by log-sum-exp",
-     CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, NULL, fixedsplit_plan, split_enqueue, NULL},
+     CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, NULL, fixedsplit_plan, split_enqueue, NULL,
+     2 /* 2: chunks at fixed token positions, 64 / 128 tokens on GPUs (abfbc25; was 256 throughout) */},
     {"portable", "chunks of " CLR_STR(ATT_PCHUNK) " tokens in one canonical order, portable exp, merged in chunk "
      "order: the same bits on every conforming device",
      CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT | CLR_CLAIM_DEVICE_INVARIANT, NULL,
-     portable_plan, portable_enqueue, portable_replay},
+     portable_plan, portable_enqueue, portable_replay, 1},
 };
 
 static size_t out_floats(const clr_shape *s) { return heads(s) * head_dim(s); }

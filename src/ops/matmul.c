@@ -423,15 +423,15 @@ static int atomic_replay(const clr_op_ctx *ctx, const clr_plan *plan, const floa
 static const clr_strategy strategies[] = {
     {"tiled", "K in chunks of 256, each one fma chain, added in chunk order: one order for every M, tile and device",
      CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT | CLR_CLAIM_DEVICE_INVARIANT, NULL, tiled_plan,
-     tiled_enqueue, tiled_replay},
+     tiled_enqueue, tiled_replay, 1},
     {"splitk", "K split into slices chosen from M, N and the compute units, combined in order",
-     CLR_CLAIM_DETERMINISTIC, NULL, splitk_plan, splitk_enqueue, splitk_replay},
+     CLR_CLAIM_DETERMINISTIC, NULL, splitk_plan, splitk_enqueue, splitk_replay, 1},
     {"splitk-atomic", "K slices as splitk, added into C with a compare-and-swap float add", 0, NULL, atomic_plan,
-     atomic_enqueue, atomic_replay},
+     atomic_enqueue, atomic_replay, 1},
     {"clblast", "CLBlastSgemm as a user calls it", CLR_CLAIM_DETERMINISTIC, clblast_available, clblast_plan,
-     clblast_enqueue, NULL},
+     clblast_enqueue, NULL, 1},
     {"clblast-pinned", "CLBlastSgemm with its indirect kernel pinned for every M (CLBlastOverrideParameters)",
-     CLR_CLAIM_DETERMINISTIC, clblast_available, clblast_plan, clblast_pinned_enqueue, NULL},
+     CLR_CLAIM_DETERMINISTIC, clblast_available, clblast_plan, clblast_pinned_enqueue, NULL, 1},
 };
 
 static size_t row_floats(const clr_shape *s) { return dim_k(s); }

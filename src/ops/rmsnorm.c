@@ -348,15 +348,15 @@ static int portable_replay(const clr_op_ctx *ctx, const clr_plan *plan, const fl
 
 static const clr_strategy strategies[] = {
     {"row", "one work-group per row (one work-item in vectors on CPUs), one fixed reduction order",
-     CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, NULL, row_plan, row_enqueue, row_replay},
+     CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, NULL, row_plan, row_enqueue, row_replay, 1},
     {"split", "the row's sum of squares split over parts chosen from B and the compute units, then combined",
-     CLR_CLAIM_DETERMINISTIC, NULL, split_plan, split_enqueue, split_replay},
+     CLR_CLAIM_DETERMINISTIC, NULL, split_plan, split_enqueue, split_replay, 1},
     {"atomic", "partial sums of squares combined with a compare-and-swap float add", 0, NULL, atomic_plan,
-     atomic_enqueue, atomic_replay},
+     atomic_enqueue, atomic_replay, 1},
     {"portable", "squares summed in the canonical tree (blocks of 4096 folded pairwise), IEEE normalization: "
      "the same bits on every device",
      CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT | CLR_CLAIM_DEVICE_INVARIANT, portable_available,
-     portable_plan, portable_enqueue, portable_replay},
+     portable_plan, portable_enqueue, portable_replay, 1},
 };
 
 static size_t row_floats(const clr_shape *s) { return s->dims[0]; }

@@ -9,11 +9,12 @@
  *            the compute units) each give (m_p, s_p); every part
  *            combines M = max m_p, S = sum s_p exp(m_p - M) in one
  *            fixed order and scales its chunk by exp(m_p - M) / S
- * portable   in the canonical tree of cl/tree.clh (blocks of 4096     deterministic, batch-invariant,
- *            exponentials folded pairwise, then the block sums: an   device-invariant
- *            order that depends on V alone), with the portable exp
- *            (cl/portable.clh); the blocks spread over work-groups
- *            (one, two or three launches: portable_plan)
+ * portable   per block of the canonical tree (cl/tree.clh: 4096      deterministic, batch-invariant,
+ *            logits), against the block's own max, with the portable  device-invariant
+ *            exp (cl/portable.clh); the block sums weighted by
+ *            exp(m_b - M) and folded as the tree's second level: an
+ *            order that depends on V alone (one or two launches:
+ *            portable_plan)
  *
  * All three store the exponentials in y (split: exp(x - m_p)), then scale them: row and portable
  * by 1 / S, split by exp(m_p - M) * (1 / S) (one division a row and one product an element: a
@@ -46,20 +47,21 @@
  * (about gamma_k): the bound cannot see a missing small logit, a replay could (the portable
  * strategy sees it).
  *
- * portable: m = max x_i (exact), shift = m (0 where m is -inf), e_i = portable_exp(x_i - shift)
- * (only +, -, *, fma and exact scalings: the same bits on every device and on the host), S = the
- * canonical tree sum of the e_i, y_i = e_i * (1 / S) with 1 / S correctly rounded. Every step is
- * an IEEE operation, so the host replays it (clr_portable_exp, clr_tree_sum) and every bit is
- * demanded. It runs only where the device rounds divide correctly (the program is built with
- * -cl-fp32-correctly-rounded-divide-sqrt there) and keeps subnormals; elsewhere it is "not run",
- * with why. Specials as row: a NaN or +inf logit makes the row NaN, -inf logits give +0, a row of
- * -inf alone gives 0 * (1 / 0) = NaN (not portable_exp_diff's 1 for -inf - -inf, which would give
- * 1 / V). Its bound is row's (its exp is within 0.53 ulp, its division correctly rounded). On
- * GPUs each work-group folds one block (three launches: max, exponentials and block sums, the
- * scale), or, for small batches or rows of at most 2^15 logits, runs of blocks after reading
- * the whole row's max itself (two launches); on CPUs (CONTIG) a one-work-item work-group takes a row once B reaches the compute
- * units, and below that runs of blocks, about as many work-groups as the roof's widest launch
- * (compute units x groups_per_cu x 4); a row that fits one work-group is done in one launch. */
+ * portable: per block b of 4096 logits (the canonical tree's, cl/tree.clh): m_b = its max
+ * (exact), e_i = portable_exp(x_i - shift_b), shift_b = m_b (0 where m_b is -inf), s_b = the
+ * block's fold of its e_i; then M = max m_b, w_b = portable_exp(m_b - M) (0 where m_b is -inf),
+ * S = the fold of the s_b * w_b (s_0 * w_0 for a row of one block) and y_i = e_i * (w_b * (1 / S)),
+ * 1 / S correctly rounded. portable_exp takes only +, -, *, fma and exact scalings: the same bits
+ * on every device and on the host, so the host replays every step (clr_portable_exp,
+ * clr_tree_sum) and every bit is demanded. It runs only where the device rounds divide correctly
+ * (the program is built with -cl-fp32-correctly-rounded-divide-sqrt there) and keeps subnormals;
+ * elsewhere it is "not run", with why. A row of one block has the bits of one max (w_0 = 1).
+ * Specials as row: a NaN or +inf logit makes the row NaN (through s_b or w_b), -inf logits give
+ * +0, a row of -inf alone gives 0 * (0 * (1 / 0)) = NaN. Its bound is split's: e_i and w_b are
+ * split's two exponentials (portable_exp is within 0.53 ulp, the division correctly rounded).
+ * Every block needing only its own max, a row spreads over work-groups in two launches (block
+ * maxima, exponentials and sums; then the second level and the scale), as split's parts do, or
+ * goes to one work-group (one launch). Which work-group takes a block changes no bit. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -168,25 +170,17 @@ static int portable_available(const clr_op_ctx *ctx, char *why, size_t size)
     return 1;
 }
 
-/* GPUs take two launches instead of three up to this many logits in a batch (B x V), or for
- * rows of at most SM_TWO_LAUNCH_ROW logits whatever B: every work-group of a row then reads the
- * whole row for its max, which costs less than a dependent launch while the batch or the row is
- * small. H200 (bench/softmax-portable-gpu, series c and d): at V = 32000 two launches (one from
- * B = compute units on) took 0.75-0.91x the time of three at B = 64-256; at V = 128256 and
- * 151936 they took 0.99-1.06x at 1.2M logits and 1.03-1.45x from 2M on. */
-#define SM_TWO_LAUNCH_LOGITS ((size_t)1 << 20)
-#define SM_TWO_LAUNCH_ROW ((size_t)1 << 15)
+/* GPUs give a row one work-group (one launch) from B = compute units on for rows of at most this
+ * many logits; longer rows, or fewer of them, take a block a work-group. */
+#define SM_ONE_LAUNCH_ROW ((size_t)1 << 15)
 
-/* The blocks of CLR_TREE_BLOCK logits go to work-groups in runs of per_group. CPUs: a row a
- * one-work-item work-group (one launch) from B = compute units on, below it about compute units x
- * groups_per_cu x 4 work-groups (as sum's tree; three launches): PoCL 3.1 on 2 EPYC cores took
- * 0.63-0.96x the time of the three launches at B = 2-32, but for one case where both vary
- * 420-740 us from run to run (bench/softmax-portable-cpu). GPUs: one block a work-group
- * (max, exp and block sums, scale: three launches), or, while B x V <= SM_TWO_LAUNCH_LOGITS or
- * V <= SM_TWO_LAUNCH_ROW, about one work-group a compute unit in all, each taking the row's max
- * itself (maxexp, scale: two launches; from B = compute units on that is a work-group a row).
- * A row in one work-group (groups_per_row 1) takes one launch. The order, hence the bits, is
- * the same in all of them. */
+/* The blocks of CLR_TREE_BLOCK logits go to work-groups in runs of per_group, in two launches
+ * (softmax_portable_blocks, softmax_portable_scale), or a row to a work-group (per_group = blocks,
+ * one launch: softmax_portable_row). GPUs: a block a work-group, but a row a work-group from
+ * B = compute units on where V <= SM_ONE_LAUNCH_ROW. CPUs: a row a one-work-item work-group from
+ * B = compute units on (every core has a row; more launches add none), below it about compute
+ * units x groups_per_cu x 4 work-groups (bench/softmax-portable-cpu). The order, hence the bits,
+ * is the same in all of them. */
 static int portable_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
 {
     (void)err;
@@ -195,96 +189,94 @@ static int portable_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
     size_t blocks = (V + CLR_TREE_BLOCK - 1) / CLR_TREE_BLOCK, cus = ctx->device->compute_units;
     size_t target = cus * t->groups_per_cu * 4;
     size_t per_group = t->contig ? (B * blocks + target - 1) / target : 1;
-    int two = !t->contig && (B * V <= SM_TWO_LAUNCH_LOGITS || V <= SM_TWO_LAUNCH_ROW);
-    if (two) {
-        size_t per_row = (cus + B - 1) / B;
-        per_row = per_row < 1 ? 1 : per_row > blocks ? blocks : per_row;
-        per_group = (blocks + per_row - 1) / per_row;
-    }
-    if (t->contig && B >= cus)
-        per_group = blocks; /* a row a work-item: every core has a row; more launches add none */
+    if (B >= cus && (t->contig || V <= SM_ONE_LAUNCH_ROW))
+        per_group = blocks;
     if (per_group > blocks)
         per_group = blocks;
     size_t groups_per_row = (blocks + per_group - 1) / per_group;
     double k = clr_tree_depth(V);
     plan->local = wg;
     plan->global = B * groups_per_row * wg;
-    plan->depth = k + 4; /* x - m, exp, 1 / S, the product */
-    plan->scratch_bytes = groups_per_row > 1 ? B * (groups_per_row + blocks) * sizeof(float) : 0;
+    plan->depth = k + 8; /* x - m_b, exp, m_b - M, exp, s_b * w_b, 1 / S, w_b * (1 / S), the product */
+    plan->scratch_bytes = groups_per_row > 1 ? B * blocks * 2 * sizeof(float) : 0; /* (s_b, m_b) */
     clr_plan_param(plan, "blocks", (double)blocks);
     clr_plan_param(plan, "per_group", (double)per_group);
     clr_plan_param(plan, "groups_per_row", (double)groups_per_row);
-    clr_plan_param(plan, "launches", groups_per_row == 1 ? 1 : two ? 2 : 3);
+    clr_plan_param(plan, "launches", groups_per_row == 1 ? 1 : 2);
     clr_plan_param(plan, "wg", (double)wg);
     clr_plan_param(plan, "vec", t->vec);
-    bound(ctx, plan, 18, k);
+    bound(ctx, plan, 32, k);
     return CLR_OK;
 }
 
 static int portable_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first, cl_event *last, clr_error *err)
 {
-    cl_kernel km, ke, ks;
-    cl_mem scratch;
+    cl_kernel kb, ks;
+    cl_mem part;
     cl_uint V = (cl_uint)vocab(ctx), blocks = (cl_uint)clr_plan_get(plan, "blocks");
     cl_uint per_group = (cl_uint)clr_plan_get(plan, "per_group");
     cl_uint groups_per_row = (cl_uint)clr_plan_get(plan, "groups_per_row");
     if (groups_per_row == 1) {
-        if (clr_program_kernel(ctx->program, "softmax_portable_row", &km, err) ||
-            clr_set_args(km, err, 3, CLR_ARG(ctx->input), CLR_ARG(ctx->output), CLR_ARG(V)) ||
-            clr_enqueue_1d(ctx, km, plan->global, plan->local, first, err))
+        if (clr_program_kernel(ctx->program, "softmax_portable_row", &kb, err) ||
+            clr_set_args(kb, err, 3, CLR_ARG(ctx->input), CLR_ARG(ctx->output), CLR_ARG(V)) ||
+            clr_enqueue_1d(ctx, kb, plan->global, plan->local, first, err))
             return err->code;
         *last = *first;
         return CLR_OK;
     }
-    /* scratch: the block sums (B * blocks floats), then the work-groups' maxima (three launches). */
-    if (clr_op_scratch(ctx, plan, &scratch, err) ||
+    /* part: the block sums (B x blocks floats), then from maxes_at the block maxima. */
+    cl_ulong maxes_at = (cl_ulong)ctx->shape.batch * blocks;
+    if (clr_op_scratch(ctx, plan, &part, err) ||
+        clr_program_kernel(ctx->program, "softmax_portable_blocks", &kb, err) ||
         clr_program_kernel(ctx->program, "softmax_portable_scale", &ks, err) ||
-        clr_set_args(ks, err, 6, CLR_ARG(ctx->output), CLR_ARG(scratch), CLR_ARG(V), CLR_ARG(blocks),
-                     CLR_ARG(per_group), CLR_ARG(groups_per_row)))
+        clr_set_args(kb, err, 8, CLR_ARG(ctx->input), CLR_ARG(ctx->output), CLR_ARG(part), CLR_ARG(maxes_at),
+                     CLR_ARG(V), CLR_ARG(blocks), CLR_ARG(per_group), CLR_ARG(groups_per_row)) ||
+        clr_set_args(ks, err, 7, CLR_ARG(ctx->output), CLR_ARG(part), CLR_ARG(maxes_at), CLR_ARG(V), CLR_ARG(blocks),
+                     CLR_ARG(per_group), CLR_ARG(groups_per_row)) ||
+        clr_enqueue_1d(ctx, kb, plan->global, plan->local, first, err) ||
+        clr_enqueue_second(ctx, ks, plan->global, plan->local, first, last, err))
         return err->code;
-    if (clr_plan_get(plan, "launches") == 2) { /* maxexp, then the scale */
-        if (clr_program_kernel(ctx->program, "softmax_portable_maxexp", &ke, err) ||
-            clr_set_args(ke, err, 7, CLR_ARG(ctx->input), CLR_ARG(ctx->output), CLR_ARG(scratch), CLR_ARG(V),
-                         CLR_ARG(blocks), CLR_ARG(per_group), CLR_ARG(groups_per_row)) ||
-            clr_enqueue_1d(ctx, ke, plan->global, plan->local, first, err))
-            return err->code;
-    } else { /* max, exp, then the scale */
-        cl_ulong maxes_at = (cl_ulong)ctx->shape.batch * blocks;
-        cl_event mid;
-        if (clr_program_kernel(ctx->program, "softmax_portable_max", &km, err) ||
-            clr_program_kernel(ctx->program, "softmax_portable_exp", &ke, err) ||
-            clr_set_args(km, err, 7, CLR_ARG(ctx->input), CLR_ARG(scratch), CLR_ARG(maxes_at), CLR_ARG(V),
-                         CLR_ARG(blocks), CLR_ARG(per_group), CLR_ARG(groups_per_row)) ||
-            clr_set_args(ke, err, 8, CLR_ARG(ctx->input), CLR_ARG(ctx->output), CLR_ARG(scratch), CLR_ARG(maxes_at),
-                         CLR_ARG(V), CLR_ARG(blocks), CLR_ARG(per_group), CLR_ARG(groups_per_row)) ||
-            clr_enqueue_1d(ctx, km, plan->global, plan->local, first, err) ||
-            clr_enqueue_second(ctx, ke, plan->global, plan->local, first, &mid, err))
-            return err->code;
-        clReleaseEvent(mid); /* the queue is in order: the scale waits for it all the same */
-    }
-    return clr_enqueue_second(ctx, ks, plan->global, plan->local, first, last, err);
+    return CLR_OK;
 }
 
-/* The replay: the max, the portable exp (clr_portable_exp, the kernels' bits), the tree
- * (clr_tree_sum) and the IEEE division and products: every bit demanded. */
+/* w_b: a block's weight against the row's max M (cl/softmax.cl's sm_weight). */
+static float block_weight(float mb, float M) { return mb == -INFINITY ? 0.0f : clr_portable_exp(mb - M); }
+
+/* The replay: each block's max, the portable exp (clr_portable_exp, the kernels' bits), the
+ * block folds and the second level (clr_tree_sum), the weights and the IEEE division and
+ * products: every bit demanded. */
 static int portable_replay(const clr_op_ctx *ctx, const clr_plan *plan, const float *row, const float *shared,
                            float *out, double *tol, clr_error *err)
 {
     (void)plan;
     (void)shared;
     (void)err;
-    size_t V = vocab(ctx);
-    float m = -INFINITY;
-    for (size_t i = 0; i < V; ++i)
-        if (row[i] > m) /* fmax: NaN ignored */
-            m = row[i];
-    float shift = m == -INFINITY ? 0.0f : m;
-    for (size_t i = 0; i < V; ++i)
-        out[i] = clr_portable_exp(row[i] - shift);
-    float inv = 1.0f / clr_tree_sum(out, V);
-    for (size_t i = 0; i < V; ++i) {
-        out[i] = out[i] * inv;
-        tol[i] = 0;
+    size_t V = vocab(ctx), blocks = (V + CLR_TREE_BLOCK - 1) / CLR_TREE_BLOCK;
+    float sums[CLR_TREE_BLOCK] = {0}, maxes[CLR_TREE_BLOCK], M = -INFINITY; /* V <= 2^24: blocks <= 4096 */
+    for (size_t b = 0; b < blocks; ++b) {
+        size_t begin = b * CLR_TREE_BLOCK, end = begin + CLR_TREE_BLOCK < V ? begin + CLR_TREE_BLOCK : V;
+        float m = -INFINITY;
+        for (size_t i = begin; i < end; ++i)
+            if (row[i] > m) /* fmax: NaN ignored */
+                m = row[i];
+        float shift = m == -INFINITY ? 0.0f : m;
+        for (size_t i = begin; i < end; ++i)
+            out[i] = clr_portable_exp(row[i] - shift);
+        sums[b] = clr_tree_sum(out + begin, end - begin);
+        maxes[b] = m;
+        if (m > M)
+            M = m;
+    }
+    for (size_t b = 0; b < blocks; ++b)
+        sums[b] = sums[b] * block_weight(maxes[b], M); /* the second level's values */
+    float inv = 1.0f / (blocks == 1 ? sums[0] : clr_tree_sum(sums, blocks));
+    for (size_t b = 0; b < blocks; ++b) {
+        size_t begin = b * CLR_TREE_BLOCK, end = begin + CLR_TREE_BLOCK < V ? begin + CLR_TREE_BLOCK : V;
+        float c = block_weight(maxes[b], M) * inv;
+        for (size_t i = begin; i < end; ++i) {
+            out[i] = out[i] * c;
+            tol[i] = 0;
+        }
     }
     return CLR_OK;
 }
@@ -292,13 +284,13 @@ static int portable_replay(const clr_op_ctx *ctx, const clr_plan *plan, const fl
 static const clr_strategy strategies[] = {
     {"row", "one work-group per row (one work-item in vectors on CPUs): max, then sum of exp(x - max) in one "
             "fixed order, then y = e * (1 / sum)",
-     CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, NULL, row_plan, row_enqueue, NULL},
+     CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, NULL, row_plan, row_enqueue, NULL, 1},
     {"split", "online softmax over parts chosen from B and the compute units, combined in part order",
-     CLR_CLAIM_DETERMINISTIC, NULL, split_plan, split_enqueue, NULL},
-    {"portable", "portable exp of x - max summed in the canonical tree (blocks of 4096 folded pairwise), "
-     "y = e * (1 / sum): the same bits on every device",
+     CLR_CLAIM_DETERMINISTIC, NULL, split_plan, split_enqueue, NULL, 1},
+    {"portable", "per block of 4096 (the canonical tree's), portable exp of x - the block's max, folded pairwise; "
+     "the block sums weighted by exp(block max - max) and folded; y = e * (weight / sum): the same bits on every device",
      CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT | CLR_CLAIM_DEVICE_INVARIANT, portable_available,
-     portable_plan, portable_enqueue, portable_replay},
+     portable_plan, portable_enqueue, portable_replay, 2 /* 2: each block against its own max (was: the row's) */},
 };
 
 static size_t row_floats(const clr_shape *s) { return s->dims[0]; }
@@ -349,10 +341,10 @@ static void reference(const clr_shape *s, const float *x, const float *shared, f
 }
 
 /* Local memory of softmax_portable_row (the program holds every kernel): a vector per
- * work-item of the tree and a block of block sums. */
+ * work-item of the tree and a row's block sums and block maxima. */
 static int check_tuning(const clr_tuning *t, const clr_device *dev, clr_error *err)
 {
-    cl_ulong need = (cl_ulong)tree_wg(t) * t->vec * sizeof(float) + CLR_TREE_BLOCK * sizeof(float);
+    cl_ulong need = (cl_ulong)tree_wg(t) * t->vec * sizeof(float) + 2 * CLR_TREE_BLOCK * sizeof(float);
     if (need > dev->local_mem)
         return clr_fail(err, CLR_EUSAGE, "--wg %u --vec %u: softmax's kernels need %llu bytes of local memory and "
                         "%s has %llu; use a smaller --wg or --vec", t->wg_size, t->vec, (unsigned long long)need,

@@ -421,20 +421,20 @@ static int exact_replay(const clr_op_ctx *ctx, const clr_plan *plan, const float
 
 static const clr_strategy strategies[] = {
     {"serial", "one work-item per row, left to right",
-     CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, NULL, serial_plan, serial_enqueue, serial_replay},
+     CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, NULL, serial_plan, serial_enqueue, serial_replay, 1},
     {"tree", "blocks of 4096 folded pairwise, level by level: one tree per n, on every device and tuning",
-     CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT | CLR_CLAIM_DEVICE_INVARIANT, NULL, tree_plan, tree_enqueue, tree_replay},
+     CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT | CLR_CLAIM_DEVICE_INVARIANT, NULL, tree_plan, tree_enqueue, tree_replay, 1},
     {"split", "parts per row chosen from B and the compute units, then a combining pass",
-     CLR_CLAIM_DETERMINISTIC, NULL, split_plan, two_pass_enqueue, two_pass_replay},
+     CLR_CLAIM_DETERMINISTIC, NULL, split_plan, two_pass_enqueue, two_pass_replay, 1},
     {"fixedsplit", "chunks of a fixed size whatever B, then a combining pass",
-     CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, NULL, fixedsplit_plan, two_pass_enqueue, two_pass_replay},
+     CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, NULL, fixedsplit_plan, two_pass_enqueue, two_pass_replay, 1},
     {"atomic", "chunks as split, added into the row's sum by a compare-and-swap float add",
-     0, NULL, atomic_plan, atomic_enqueue, atomic_replay},
+     0, NULL, atomic_plan, atomic_enqueue, atomic_replay, 1},
     {"compensated", "chunks of a fixed size whatever B, TwoSum-compensated by a work-group each, the pairs merged",
-     CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, NULL, compensated_plan, compensated_enqueue, compensated_replay},
+     CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT, NULL, compensated_plan, compensated_enqueue, compensated_replay, 1},
     {"exact", "long accumulator behind a TwoSum filter, rounded once: the correctly rounded sum",
      CLR_CLAIM_DETERMINISTIC | CLR_CLAIM_BATCH_INVARIANT | CLR_CLAIM_ORDER_INDEPENDENT | CLR_CLAIM_DEVICE_INVARIANT,
-     NULL, exact_plan, exact_enqueue, exact_replay},
+     NULL, exact_plan, exact_enqueue, exact_replay, 1},
 };
 
 static size_t sum_input_row(const clr_shape *s) { return s->dims[0]; }

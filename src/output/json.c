@@ -165,8 +165,9 @@ json_t *clr_results_json(const clr_run_config *cfg, const clr_device_result *res
     json_t *claims = json_array(), *roofs = json_array();
     for (size_t i = 0; i < cfg->nstrategies; ++i) {
         const clr_strategy *s = &op->strategies[cfg->strategy_index[i]];
-        json_array_append_new(strategies, json_pack("{s:s, s:s, s:o}", "name", s->name, "summary", s->summary,
-                                                    "claims", claims_array(s->claims)));
+        json_array_append_new(strategies, json_pack("{s:s, s:s, s:o, s:I}", "name", s->name, "summary", s->summary,
+                                                    "claims", claims_array(s->claims), "order",
+                                                    (json_int_t)clr_strategy_order(s)));
     }
     for (size_t i = 0; i < res->ncases; ++i)
         json_array_append_new(cases, case_json(cfg, res, &res->cases[i]));
