@@ -209,6 +209,29 @@ TREE_WI_FOLD(sm_wi_exp, SM_EXP_V, SM_EXP_1, global const in_t *x, global float *
 /* w_b: block b's weight against the row's max M. */
 inline float sm_weight(float mb, float M) { return mb == -INFINITY ? 0.0f : portable_exp(mb - M); }
 
+/* The work-group's max where only work-items [0, active) hold values (the rest -inf): the levels
+ * s >= active are skipped (a max is exact in any order). active: the same in the work-group. */
+inline float sm_max_active(local float *scratch, float v, uint lid, uint active)
+{
+    scratch[lid] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    uint s = TREE_WG / 2;
+    while (s > 0 && s >= active)
+        s >>= 1;
+    for (; s > 0; s >>= 1) {
+        if (lid < s)
+            scratch[lid] = fmax(scratch[lid], scratch[lid + s]);
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    float total = scratch[0];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return total;
+}
+
+/* The work-items that hold the second level's values (value k: lane k % VEC of work-item
+ * (k / VEC) % TREE_WG). */
+#define SM_ACTIVE(blocks) min((uint)TREE_WG, ((blocks) + VEC - 1) / VEC)
+
 /* The second level's values s_b * w_b, from the block sums and maxima in local or global memory
  * (a handful a row: lane by lane), and M, the max of the row's block maxima (work-items
  * strided, then the work-group). */
@@ -230,7 +253,7 @@ inline float sm_weight(float mb, float M) { return mb == -INFINITY ? 0.0f : port
         float m = -INFINITY;                                                                     \
         for (uint q = lid; q < blocks; q += TREE_WG)                                             \
             m = fmax(m, maxes[q]);                                                               \
-        return wg_tree_max(scratch, m, lid, TREE_WG);                                            \
+        return sm_max_active(scratch, m, lid, blocks);                                           \
     }
 SM_SECOND_LEVEL(local)
 SM_SECOND_LEVEL(global)
@@ -307,7 +330,8 @@ void softmax_portable_row(global const in_t *x, global float *y, uint V)
     barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE); /* the sums, maxima and e_i of others */
     float M = sm_row_max_local((local float *)scratch, maxes, blocks, lid);
     float S = blocks == 1 ? sums[0] * sm_weight(maxes[0], M)
-                          : tree_wg_fold(scratch, sm_wi_prod_local(sums, maxes, M, 0, blocks, lid), lid);
+                          : tree_wg_fold_active(scratch, sm_wi_prod_local(sums, maxes, M, 0, blocks, lid), lid,
+                                                SM_ACTIVE(blocks));
     float inv = 1.0f / S;
     for (uint b = 0; b < blocks; ++b)
         sm_scale(yr, (ulong)b * TREE_BLOCK, min((ulong)(b + 1) * TREE_BLOCK, (ulong)V), sm_weight(maxes[b], M) * inv,
@@ -355,7 +379,8 @@ void softmax_portable_scale(global float *y, global const float *part, ulong max
     global const float *sums = part + (ulong)row * blocks, *maxes = part + maxes_at + (ulong)row * blocks;
     float M = sm_row_max_global((local float *)scratch, maxes, blocks, lid);
     float S = blocks == 1 ? sums[0] * sm_weight(maxes[0], M)
-                          : tree_wg_fold(scratch, sm_wi_prod_global(sums, maxes, M, 0, blocks, lid), lid);
+                          : tree_wg_fold_active(scratch, sm_wi_prod_global(sums, maxes, M, 0, blocks, lid), lid,
+                                                SM_ACTIVE(blocks));
     float inv = 1.0f / S;
     global float *yr = y + (ulong)row * V;
     for (uint b = b0; b < b1; ++b)
