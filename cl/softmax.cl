@@ -301,12 +301,49 @@ inline void sm_scale(global float *y, ulong begin, ulong end, float c, uint lid)
         y[i] *= c;
 }
 
+#if TREE_WG > 1 && TREE_WG * VEC * TREE_J == TREE_BLOCK
+/* A full block on GPUs: each work-item loads its TREE_J vectors once, into registers, takes the
+ * max from them and then their exponentials: the layout and the fold over j of TREE_WI_FOLD
+ * (value (j * TREE_WG + lid) * VEC + l), hence its bits, with one read of the block, not two. */
+#define SM_FULL_BLOCK_IN_REGISTERS 1
+inline float sm_full_block(local vfloat *scratch, global const in_t *xr, global float *yr, ulong begin, uint lid,
+                           float *m)
+{
+    vfloat v[TREE_J], mv = (vfloat)(-INFINITY);
+    for (uint j = 0; j < TREE_J; ++j) {
+        v[j] = in_vload(xr, begin + (ulong)(j * TREE_WG + lid) * VEC);
+        mv = fmax(mv, v[j]);
+    }
+    float mm = -INFINITY;
+    for (uint l = 0; l < VEC; ++l)
+        mm = fmax(mm, ((float *)&mv)[l]);
+    *m = wg_tree_max((local float *)scratch, mm, lid, TREE_WG);
+    float shift = *m == -INFINITY ? 0.0f : *m;
+    for (uint j = 0; j < TREE_J; ++j) {
+#if VEC > 1
+        v[j] = portable_expv(v[j] - shift);
+#else
+        v[j] = portable_exp(v[j] - shift);
+#endif
+        VSTORE(v[j], yr + begin + (ulong)(j * TREE_WG + lid) * VEC);
+    }
+    for (uint h = TREE_J / 2; h > 0; h >>= 1)
+        for (uint j = 0; j < h; ++j)
+            v[j] += v[j + h];
+    return tree_wg_fold(scratch, v[0], lid);
+}
+#endif
+
 /* Block b of a row: *m = m_b, its e_i stored in yr; returns s_b. Every work-item gets both. */
 inline float sm_block(local vfloat *scratch, global const in_t *xr, global float *yr, uint V, uint b, uint lid,
                       float *m)
 {
     ulong begin = (ulong)b * TREE_BLOCK;
     uint len = (uint)min((ulong)TREE_BLOCK, (ulong)V - begin);
+#ifdef SM_FULL_BLOCK_IN_REGISTERS
+    if (len == TREE_BLOCK)
+        return sm_full_block(scratch, xr, yr, begin, lid, m);
+#endif
     *m = sm_range_max((local float *)scratch, xr, begin, begin + len, lid);
     float shift = *m == -INFINITY ? 0.0f : *m;
     return tree_wg_fold(scratch, sm_wi_exp(xr, yr, shift, begin, len, lid), lid);

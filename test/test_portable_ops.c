@@ -255,6 +255,37 @@ START_TEST(first_levels_dropping_a_value_fails)
 }
 END_TEST
 
+/* softmax on GPUs holds a full block in registers (sm_full_block, its own fold over j): a kernel
+ * whose fold drops the last work-item's last vector (4 of 4096 values, the logits -1 among
+ * [-8, 8)) fails the replay; the real one passes. Rows of one and two full blocks, the GPU
+ * layout at 64 and 256 work-items (16 and 4 vectors a work-item). */
+START_TEST(full_block_in_registers_dropping_a_vector_fails)
+{
+    char dir[300];
+    test_sabotaged_kernels(dir, sizeof dir, "softmax.cl", "v[j] += v[j + h];",
+                           "v[j] += lid == TREE_WG - 1 && j + h == TREE_J - 1 ? (vfloat)(-0.0f) : v[j + h];");
+    enum { ROWS = 3 };
+    static const size_t sizes[] = {4096, 8192};
+    static const unsigned wgs[] = {64, 256};
+    size_t hidden_by_bound = 0;
+    for (size_t z = 0; z < 2; ++z) {
+        size_t n = sizes[z];
+        float *rows = malloc(ROWS * n * sizeof *rows);
+        ck_assert_ptr_nonnull(rows);
+        for (size_t r = 0; r < ROWS; ++r) {
+            clr_gen_row(5, CLR_DIST_UNIFORM, r, rows + r * n, n);
+            for (size_t i = 0; i < n; ++i)
+                rows[r * n + i] = i % 4096 >= 4092 ? -1.0f : rows[r * n + i] * 8.0f;
+        }
+        for (size_t w = 0; w < 2; ++w)
+            hidden_by_bound += real_passes_sabotaged_fails(&clr_op_softmax, n, rows, ROWS, wgs[w], 4, CLR_CONTIG_NO, dir);
+        free(rows);
+    }
+    ck_assert_msg(hidden_by_bound > 0, "the bound caught every dropped vector: the test no longer shows the replay");
+    test_remove_kernels(dir);
+}
+END_TEST
+
 /* softmax's paths give the same bits on rows of several blocks, all replayed: on a GPU's
  * tuning, with the plans told of 4 compute units, rows of 33000 logits (9 blocks, the last
  * ragged) take a block a work-group in two launches at every B; rows of 9000 (3 blocks, at most
@@ -440,6 +471,7 @@ int main(void)
     tcase_add_test(t, softmax_one_and_two_launches_agree);
     tcase_add_test(t, first_levels_dropping_a_value_fails);
     tcase_add_test(t, a_dropped_value_fails);
+    tcase_add_test(t, full_block_in_registers_dropping_a_vector_fails);
     tcase_add_test(t, softmax_special_rows);
     suite_add_tcase(s, t);
     return clr_run_suite(s);
