@@ -9,6 +9,7 @@
 # PART=docs: the committed softmax documents measured again with the new binary, by the commands
 #            they record, on the GPU and the CPU (the llm suite's softmax: PART=att); outputs in
 #            $OUT/docs/<folder>.
+# PART=llm:  the llm suite on the GPU; outputs in $OUT/llm.
 # PART=att:  the committed attention documents of the GPU (fixedsplit's chunks changed), the
 #            llm suite included; outputs in $OUT/att/<folder>.
 # Each step's time and status go to $OUT/times.txt, its output to $OUT/logs/<step>.log.
@@ -52,7 +53,7 @@ variants)
   done
   ;;
 docs)
-  for dev in gpu cpu; do
+  for dev in ${DEVICES:-gpu cpu}; do
     d="$out/docs"
     step "$dev-default" 120 "$new" run --device $dev --op softmax --out "$d/default-$dev" --no-progress
     step "$dev-portable" 120 "$new" run --device $dev --op softmax --out "$d/portable-$dev" --no-progress
@@ -61,6 +62,9 @@ docs)
     step "$dev-switch" 150 "$new" run --device $dev --op softmax --vocab 32000 --batch 1-512 --find-switch \
       --reps 3 --trials 3 --out "$d/switch-$dev" --no-progress --quiet
   done
+  ;;
+llm)
+  step llm 300 "$new" run --device gpu --suite llm --out "$out/llm" --no-progress --reps 20 --quiet
   ;;
 att)
   d="$out/att"
