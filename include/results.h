@@ -42,6 +42,7 @@ typedef struct clr_rcase {
     clr_rpos positions[3];
     size_t npositions;
     unsigned order; /* its strategy's order revision (strategies[].order; 1 where absent) */
+    int order_given; /* the document gives it (documents from 2026-11-28 on) */
 } clr_rcase;
 
 typedef struct clr_rclaim {

@@ -965,15 +965,43 @@ static int claims_invariance(const clr_rdoc *d, const char *strategy)
 }
 
 /* The items, sorted; NULL when out of memory (*n then 0). */
-static cost_item *invariance_costs(const clr_comparison *cmp, size_t *n)
+/* The newest order revision any document gives (op, strategy): cases of older revisions measured
+ * a strategy that has since changed, and its cost is not theirs. */
+static unsigned newest_order(const clr_comparison *cmp, const char *op, const char *strategy)
+{
+    unsigned newest = 1;
+    for (size_t i = 0; i < cmp->ndocs; ++i) {
+        const clr_rdoc *d = &cmp->docs[i];
+        if (strcmp(d->op, op))
+            continue;
+        for (size_t k = 0; k < d->ncases; ++k)
+            if (d->cases[k].order > newest && !strcmp(d->cases[k].strategy, strategy))
+                newest = d->cases[k].order;
+    }
+    return newest;
+}
+
+/* Every valid case of a strategy claiming invariance but those a document explicitly gives an
+ * order revision older than the newest one for; *superseded counts them. (A document without
+ * `order`, from before the field, is taken as it is: its revision cannot be told from the field,
+ * and its strategy mostly had one order then.) */
+static cost_item *invariance_costs(const clr_comparison *cmp, size_t *n, size_t *superseded)
 {
     size_t total = 0;
     *n = 0;
+    if (superseded)
+        *superseded = 0;
     for (size_t i = 0; i < cmp->ndocs; ++i)
         total += cmp->docs[i].ncases;
     cost_item *items = malloc((total ? total : 1) * sizeof *items);
     if (!items)
         return NULL;
+    typedef struct order_memo {
+        const char *op, *strategy;
+        unsigned newest;
+    } order_memo;
+    order_memo memo[64];
+    size_t nmemo = 0;
     for (size_t i = 0; i < cmp->ndocs; ++i) {
         const clr_rdoc *d = &cmp->docs[i];
         for (size_t k = 0; k < d->ncases; ++k) {
@@ -981,6 +1009,17 @@ static cost_item *invariance_costs(const clr_comparison *cmp, size_t *n)
             if (c->skipped || !c->valid || !isfinite(c->overhead) || c->overhead <= 0 ||
                 !claims_invariance(d, c->strategy))
                 continue;
+            size_t m = 0; /* the (op, strategy) pairs seen: a handful, each looked up once */
+            while (m < nmemo && (strcmp(memo[m].op, d->op) || strcmp(memo[m].strategy, c->strategy)))
+                ++m;
+            if (m == nmemo && nmemo < sizeof memo / sizeof memo[0])
+                memo[nmemo++] = (order_memo){d->op, c->strategy, newest_order(cmp, d->op, c->strategy)};
+            unsigned newest = m < nmemo ? memo[m].newest : newest_order(cmp, d->op, c->strategy);
+            if (c->order_given && c->order < newest) {
+                if (superseded)
+                    ++*superseded;
+                continue;
+            }
             items[(*n)++] = (cost_item){d->op, c->strategy, d->device, d->driver, c->overhead};
         }
     }
@@ -1047,7 +1086,7 @@ clr_cost_row *clr_invariance_costs(const clr_comparison *cmp, size_t *n)
 {
     size_t nitems = 0;
     *n = 0;
-    cost_item *items = invariance_costs(cmp, &nitems);
+    cost_item *items = invariance_costs(cmp, &nitems, NULL);
     clr_cost_row *rows = items ? malloc((nitems ? nitems : 1) * sizeof *rows) : NULL;
     if (rows) {
         clr_cost_row *next = rows;
@@ -1143,8 +1182,8 @@ char *clr_compare_markdown(const clr_comparison *cmp, clr_error *err)
         }
     }
     free(pairs);
-    size_t ncost = 0;
-    cost_item *costs = invariance_costs(cmp, &ncost);
+    size_t ncost = 0, superseded = 0;
+    cost_item *costs = invariance_costs(cmp, &ncost, &superseded);
     if (!costs)
         t.failed = 1;
     if (ncost) {
@@ -1152,7 +1191,12 @@ char *clr_compare_markdown(const clr_comparison *cmp, clr_error *err)
                             "device invariance in its document, and per device: time / the fastest strategy's time "
                             "at the same shape and batch, over every valid case of these documents (min, median, "
                             "max). `serial` and attention's `single` are the one-work-item and one-work-group "
-                            "references.\n\n| operation | strategy | device (driver) | cases | min | median | max "
+                            "references.");
+        if (superseded)
+            clr_text_printf(&t, " %zu cases of a strategy whose order of operations has since been revised "
+                                "(documents of an older `order`) measured what it no longer is and are left out.",
+                            superseded);
+        clr_text_printf(&t, "\n\n| operation | strategy | device (driver) | cases | min | median | max "
                             "|\n|---|---|---|---:|---:|---:|---:|\n");
         cost_groups(costs, ncost, cost_md_row, &t);
     }
@@ -1287,8 +1331,8 @@ char *clr_compare_json(const clr_comparison *cmp, clr_error *err)
                                             clr_device_claim_observed(c), "evidence", c->evidence)))
             failed = "a device claim";
     }
-    size_t ncost = 0;
-    cost_item *costs = invariance_costs(cmp, &ncost);
+    size_t ncost = 0, superseded = 0;
+    cost_item *costs = invariance_costs(cmp, &ncost, &superseded);
     cost_json cj = {json_array(), 0};
     json_t *cost = cj.arr;
     if (costs && cost)
@@ -1300,10 +1344,10 @@ char *clr_compare_json(const clr_comparison *cmp, clr_error *err)
     if (cmp->ndecode && !decode)
         failed = "the decode documents";
     if (!failed && docs && cases && same && device_claims)
-        root = json_pack("{s:s, s:i, s:{s:s, s:s}, s:O, s:O, s:O, s:O, s:O}", "schema", "clrepro.compare",
+        root = json_pack("{s:s, s:i, s:{s:s, s:s}, s:O, s:O, s:O, s:O, s:O, s:I}", "schema", "clrepro.compare",
                          "schema_version", 1, "tool", "name", "clrepro", "version", CLREPRO_VERSION, "documents", docs,
                          "cases", cases, "same_device", same, "device_claims", device_claims, "invariance_cost",
-                         cost);
+                         cost, "invariance_cost_superseded", (json_int_t)superseded);
     if (root && decode && json_object_set(root, "decode", decode))
         failed = "the decode documents";
     json_decref(decode);

@@ -356,13 +356,13 @@ static int read_doc(reader *r, json_t *root, clr_rdoc *doc)
     doc->claims = calloc(json_array_size(claims) ? json_array_size(claims) : 1, sizeof *doc->claims);
     if (!doc->strategies || !doc->cases || !doc->claims)
         return FAIL(r, "%s: out of memory", r->label);
-    unsigned *orders = calloc(doc->nstrategies ? doc->nstrategies : 1, sizeof *orders);
+    unsigned *orders = calloc(doc->nstrategies ? doc->nstrategies : 1, sizeof *orders); /* 0: not given */
     if (!orders)
         return FAIL(r, "%s: out of memory", r->label);
     for (size_t i = 0; i < doc->nstrategies; ++i) {
         char where[48];
         snprintf(where, sizeof where, "strategies[%zu]", i);
-        size_t order = 1; /* documents from before 2026-11-28 give none: revision 1 */
+        size_t order = 1; /* documents from before 2026-11-28 give none */
         json_t *js = json_array_get(strategies, i);
         if (get_string(r, js, "name", where, &doc->strategies[i]) ||
             (json_object_get(js, "order") && get_count(r, js, "order", where, CLR_MAX_ORDER, &order))) {
@@ -373,7 +373,7 @@ static int read_doc(reader *r, json_t *root, clr_rdoc *doc)
             free(orders);
             return FAIL(r, "%s: %s.order should be a whole number from 1 to %u", r->label, where, CLR_MAX_ORDER);
         }
-        orders[i] = (unsigned)order;
+        orders[i] = json_object_get(js, "order") ? (unsigned)order : 0;
     }
     for (size_t i = 0; i < json_array_size(cases); ++i) {
         doc->ncases++; /* counted first, so its probe bits are freed on failure */
@@ -382,10 +382,12 @@ static int read_doc(reader *r, json_t *root, clr_rdoc *doc)
             return -1;
         }
         clr_rcase *c = &doc->cases[i];
-        c->order = 1;
+        c->order = 1; /* not given: revision 1, as every strategy was before the field */
         for (size_t k = 0; k < doc->nstrategies; ++k)
-            if (!strcmp(doc->strategies[k], c->strategy))
+            if (!strcmp(doc->strategies[k], c->strategy) && orders[k]) {
                 c->order = orders[k];
+                c->order_given = 1;
+            }
     }
     free(orders);
     json_t *switches = json_object_get(root, "switch_points");

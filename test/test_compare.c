@@ -183,10 +183,40 @@ START_TEST(compare_order_revisions_apart)
     ck_assert_uint_eq(cmp.device_claims[0].revised, 2);
     ck_assert_str_eq(clr_device_claim_observed(&cmp.device_claims[0]), "held");
     ck_assert_ptr_nonnull(strstr(cmp.device_claims[0].evidence, "another order revision"));
-    char *js = clr_compare_json(&cmp, &err);
-    ck_assert_ptr_nonnull(js);
+    char *js = clr_compare_json(&cmp, &err), *md = clr_compare_markdown(&cmp, &err);
+    ck_assert(js && md);
     ck_assert_ptr_nonnull(strstr(js, "\"other_order\": 2"));
+    /* the cost of invariance: C's document gives no order (from before the field): counted */
+    ck_assert_ptr_nonnull(strstr(js, "\"invariance_cost_superseded\": 0"));
+    clr_compare_free(&cmp);
     free(js);
+    free(md);
+    /* with C at an explicit order 1, its two cases measured tree's older revision: left out */
+    const char *none = "{\"name\": \"tree\"}", *one = "{\"name\": \"tree\", \"order\": 1}";
+    char *at1 = strstr(docs[2], none);
+    ck_assert_ptr_nonnull(at1);
+    size_t len1 = strlen(docs[2]) + 32;
+    char *c1 = malloc(len1);
+    snprintf(c1, len1, "%.*s%s%s", (int)(at1 - docs[2]), docs[2], one, at1 + strlen(none));
+    unlink(paths[2]);
+    free(paths[2]);
+    paths[2] = write_temp(c1);
+    free(c1);
+    ck_assert_int_eq(clr_compare_load(paths, 3, &cmp, &err), 0);
+    ck_assert_uint_eq(cmp.device_claims[0].revised, 2);
+    js = clr_compare_json(&cmp, &err);
+    md = clr_compare_markdown(&cmp, &err);
+    ck_assert(js && md);
+    ck_assert_ptr_nonnull(strstr(js, "\"invariance_cost_superseded\": 2"));
+    ck_assert_msg(strstr(md, " 2 cases of a strategy whose order of operations has since been revised"), "%s", md);
+    size_t ncost = 0;
+    clr_cost_row *cost = clr_invariance_costs(&cmp, &ncost);
+    ck_assert_ptr_nonnull(cost);
+    for (size_t i = 0; i < ncost; ++i)
+        ck_assert_msg(strcmp(cost[i].device, "CPU C"), "CPU C's superseded cases counted in the cost");
+    free(cost);
+    free(js);
+    free(md);
     clr_compare_free(&cmp);
     /* C alone against A: nothing comparable, not a violation */
     char *two[2] = {paths[0], paths[2]};
