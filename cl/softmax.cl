@@ -349,11 +349,19 @@ inline float sm_block(local vfloat *scratch, global const in_t *xr, global float
     return tree_wg_fold(scratch, sm_wi_exp(xr, yr, shift, begin, len, lid), lid);
 }
 
+/* The block sums and maxima a row may have in softmax_portable_row: on CPUs any row's, on GPUs
+ * those of a row of at most SM_ONE_LAUNCH_ROW logits (the plan gives longer rows two launches). */
+#if CONTIG
+#define SM_ROW_BLOCKS TREE_BLOCK
+#else
+#define SM_ROW_BLOCKS (SM_ONE_LAUNCH_ROW / TREE_BLOCK)
+#endif
+
 kernel __attribute__((reqd_work_group_size(TREE_WG, 1, 1)))
 void softmax_portable_row(global const in_t *x, global float *y, uint V)
 {
     local vfloat scratch[TREE_WG];
-    local float sums[TREE_BLOCK], maxes[TREE_BLOCK];
+    local float sums[SM_ROW_BLOCKS], maxes[SM_ROW_BLOCKS];
     uint row = get_group_id(0), lid = get_local_id(0), blocks = (V + TREE_BLOCK - 1) / TREE_BLOCK;
     global const in_t *xr = x + (ulong)row * V;
     global float *yr = y + (ulong)row * V;

@@ -362,18 +362,16 @@ static int read_doc(reader *r, json_t *root, clr_rdoc *doc)
     for (size_t i = 0; i < doc->nstrategies; ++i) {
         char where[48];
         snprintf(where, sizeof where, "strategies[%zu]", i);
-        size_t order = 1; /* documents from before 2026-11-28 give none */
-        json_t *js = json_array_get(strategies, i);
-        if (get_string(r, js, "name", where, &doc->strategies[i]) ||
-            (json_object_get(js, "order") && get_count(r, js, "order", where, CLR_MAX_ORDER, &order))) {
+        json_t *js = json_array_get(strategies, i), *jo = json_object_get(js, "order"); /* none before 2026-11-28 */
+        if (get_string(r, js, "name", where, &doc->strategies[i])) {
             free(orders);
             return -1;
         }
-        if (order < 1) {
+        if (jo && (!json_is_integer(jo) || json_integer_value(jo) < 1 || json_integer_value(jo) > CLR_MAX_ORDER)) {
             free(orders);
             return FAIL(r, "%s: %s.order should be a whole number from 1 to %u", r->label, where, CLR_MAX_ORDER);
         }
-        orders[i] = json_object_get(js, "order") ? (unsigned)order : 0;
+        orders[i] = jo ? (unsigned)json_integer_value(jo) : 0;
     }
     for (size_t i = 0; i < json_array_size(cases); ++i) {
         doc->ncases++; /* counted first, so its probe bits are freed on failure */

@@ -185,6 +185,16 @@ START_TEST(bit_changes_gated_only_where_determinism_is_claimed)
     ck_assert_int_eq(load(r, r, 1, 0, &b, &err), 0); /* one revision on both sides: no change */
     ck_assert(!b.cases[0].order_revised && !b.cases[0].bits_changed);
     clr_baseline_free(&b);
+    /* both sides at revision 2, tree's bits changed: gated as ever */
+    char *o2 = malloc(strlen(old) + 32), *at2 = strstr(old, plain);
+    ck_assert(o2 && at2);
+    snprintf(o2, strlen(old) + 32, "%.*s%s%s", (int)(at2 - old), old, revised, at2 + strlen(plain));
+    ck_assert_int_eq(load(o2, r, 1, 0, &b, &err), 0);
+    ck_assert(b.cases[0].bits_changed && !b.cases[0].order_revised && b.cases[0].gated);
+    ck_assert_uint_eq(b.bits_gated, 1);
+    ck_assert(clr_baseline_failed(&b));
+    clr_baseline_free(&b);
+    free(o2);
     free(r);
     free(old);
     free(a);

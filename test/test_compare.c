@@ -218,13 +218,30 @@ START_TEST(compare_order_revisions_apart)
     free(js);
     free(md);
     clr_compare_free(&cmp);
+    /* B at revision 2 too but with other bits at B = 1: violated, whatever C's revision */
+    hand_case b2[] = {{"tree", 1, "7777777777777777", "3f800004", 1e-3}, {"tree", 2, "4444444444444444", "3f800000", 1e-3}};
+    claim_tree_device_invariant = 1;
+    tree_order = 2;
+    char *docb2 = document("GPU B", "2.0", b2, 2, 1), *pathb2 = write_temp(docb2);
+    tree_order = 0;
+    claim_tree_device_invariant = 0;
+    char *three[3] = {paths[0], pathb2, paths[2]};
+    ck_assert_int_eq(clr_compare_load(three, 3, &cmp, &err), 0);
+    ck_assert_uint_eq(cmp.device_claims[0].cases, 2);
+    ck_assert_uint_eq(cmp.device_claims[0].identical, 1);
+    ck_assert_str_eq(clr_device_claim_observed(&cmp.device_claims[0]), "violated");
+    clr_compare_free(&cmp);
+    unlink(pathb2);
+    free(pathb2);
+    free(docb2);
     /* C alone against A: nothing comparable, not a violation */
     char *two[2] = {paths[0], paths[2]};
     ck_assert_int_eq(clr_compare_load(two, 2, &cmp, &err), 0);
     ck_assert_uint_eq(cmp.device_claims[0].cases, 0);
     ck_assert_str_eq(clr_device_claim_observed(&cmp.device_claims[0]), "not measured");
     clr_compare_free(&cmp);
-    static const char *const bad[] = {"\"order\": 0", "\"order\": \"2\"", "\"order\": -1", "\"order\": 1.5"};
+    static const char *const bad[] = {"\"order\": 0", "\"order\": \"2\"", "\"order\": -1", "\"order\": 1.5",
+                                      "\"order\": null", "\"order\": 1000001"};
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; ++k) {
         const char *at = strstr(docs[0], "\"order\": 2");
         ck_assert_ptr_nonnull(at);

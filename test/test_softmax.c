@@ -15,7 +15,9 @@
 #include <string.h>
 #include "data.h"
 #include "op.h"
+#include "output.h"
 #include "reference.h"
+#include "results.h"
 #include "runner.h"
 #include "test_util.h"
 
@@ -214,6 +216,44 @@ START_TEST(a_kernel_dropping_one_element_fails)
 }
 END_TEST
 
+/* The order revisions reach the results and read back: portable is of revision 2 (each block
+ * against its own max), row and split of 1. */
+START_TEST(order_revisions_written_and_read)
+{
+    clr_device dev = test_device();
+    clr_shape shapes[] = {{.dims = {5000}}};
+    size_t batches[] = {1};
+    clr_run_config cfg = {0};
+    cfg.op = &clr_op_softmax;
+    for (size_t i = 0; i < clr_op_softmax.nstrategies; ++i)
+        cfg.strategy_index[cfg.nstrategies++] = i;
+    cfg.shapes = shapes;
+    cfg.nshapes = 1;
+    cfg.batches = batches;
+    cfg.nbatches = 1;
+    cfg.trials = 2;
+    cfg.reps = 1;
+    cfg.warmup = 1;
+    cfg.input.seed = 5;
+    clr_device_result res;
+    clr_error err = {0};
+    ck_assert_msg(clr_run_device(&cfg, &dev, &res, &err) == 0, "%s", err.msg);
+    char *text = clr_results_json_text(&cfg, &res);
+    ck_assert_ptr_nonnull(text);
+    clr_rdoc doc;
+    ck_assert_msg(clr_results_parse(text, strlen(text), "softmax.json", &doc, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(doc.ncases, 3);
+    for (size_t i = 0; i < doc.ncases; ++i) {
+        const clr_rcase *c = &doc.cases[i];
+        ck_assert_msg(c->order_given && c->order == (strcmp(c->strategy, "portable") ? 1u : 2u), "%s: order %u (%s)",
+                      c->strategy, c->order, c->order_given ? "given" : "not given");
+    }
+    clr_rdoc_free(&doc);
+    free(text);
+    clr_device_result_free(&res);
+}
+END_TEST
+
 /* The host side alone: the plans' bounds and the reference of special rows. */
 START_TEST(plan_and_reference)
 {
@@ -269,6 +309,7 @@ int main(void)
     TCase *t = tcase_create("softmax");
     tcase_set_timeout(t, 900);
     tcase_add_test(t, plan_and_reference);
+    tcase_add_test(t, order_revisions_written_and_read);
     tcase_add_test(t, special_rows);
     tcase_add_test(t, a_kernel_dropping_one_element_fails);
     tcase_add_test(t, every_strategy_valid_row_invariant_split_varies);

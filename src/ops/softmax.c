@@ -16,9 +16,10 @@
  *            order that depends on V alone (one or two launches:
  *            portable_plan)
  *
- * All three store the exponentials in y (split: exp(x - m_p)), then scale them: row and portable
- * by 1 / S, split by exp(m_p - M) * (1 / S) (one division a row and one product an element: a
- * rounding more than a division per element, which costs far more on every device). Generated logits are the
+ * All three store the exponentials in y (split: exp(x - m_p)), then scale them: row by 1 / S,
+ * split and portable by their part's or block's weight times 1 / S (one division a row and one
+ * product an element: a rounding more than a division per element, which costs far more on every
+ * device). Generated logits are the
  * generator's values times 8 (uniform: [-8, 8)); --input rows are taken as they are. A NaN or
  * +inf logit, or a row of -inf only, makes the row NaN; -inf logits among finite ones give 0.
  *
@@ -171,8 +172,11 @@ static int portable_available(const clr_op_ctx *ctx, char *why, size_t size)
 }
 
 /* GPUs give a row one work-group (one launch) from B = compute units on for rows of at most this
- * many logits; longer rows, or fewer of them, take a block a work-group. */
-#define SM_ONE_LAUNCH_ROW ((size_t)1 << 15)
+ * many logits; longer rows, or fewer of them, take a block a work-group. The kernels get it as
+ * -DSM_ONE_LAUNCH_ROW: softmax_portable_row keeps a row's block sums and maxima in local memory,
+ * on GPUs for this many logits at most (8 blocks), on CPUs for any row (4096 blocks). */
+#define SM_ONE_LAUNCH_ROW 32768
+#define SM_ROW_BLOCKS(contig) ((contig) ? (size_t)CLR_TREE_BLOCK : (size_t)SM_ONE_LAUNCH_ROW / CLR_TREE_BLOCK)
 
 /* The blocks of CLR_TREE_BLOCK logits go to work-groups in runs of per_group, in two launches
  * (softmax_portable_blocks, softmax_portable_scale), or a row to a work-group (per_group = blocks,
@@ -183,7 +187,6 @@ static int portable_available(const clr_op_ctx *ctx, char *why, size_t size)
  * is the same in all of them. */
 static int portable_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
 {
-    (void)err;
     const clr_tuning *t = ctx->tuning;
     size_t V = vocab(ctx), B = ctx->shape.batch, wg = tree_wg(t);
     size_t blocks = (V + CLR_TREE_BLOCK - 1) / CLR_TREE_BLOCK, cus = ctx->device->compute_units;
@@ -194,6 +197,9 @@ static int portable_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
     if (per_group > blocks)
         per_group = blocks;
     size_t groups_per_row = (blocks + per_group - 1) / per_group;
+    if (groups_per_row == 1 && blocks > SM_ROW_BLOCKS(t->contig))
+        return clr_fail(err, CLR_EFAIL, "softmax portable: a row of %zu blocks in one work-group exceeds the "
+                        "kernel's %zu (a plan error)", blocks, SM_ROW_BLOCKS(t->contig));
     double k = clr_tree_depth(V);
     plan->local = wg;
     plan->global = B * groups_per_row * wg;
@@ -341,10 +347,10 @@ static void reference(const clr_shape *s, const float *x, const float *shared, f
 }
 
 /* Local memory of softmax_portable_row (the program holds every kernel): a vector per
- * work-item of the tree and a row's block sums and block maxima. */
+ * work-item of the tree and a row's block sums and block maxima (SM_ROW_BLOCKS of each). */
 static int check_tuning(const clr_tuning *t, const clr_device *dev, clr_error *err)
 {
-    cl_ulong need = (cl_ulong)tree_wg(t) * t->vec * sizeof(float) + 2 * CLR_TREE_BLOCK * sizeof(float);
+    cl_ulong need = (cl_ulong)tree_wg(t) * t->vec * sizeof(float) + 2 * SM_ROW_BLOCKS(t->contig) * sizeof(float);
     if (need > dev->local_mem)
         return clr_fail(err, CLR_EUSAGE, "--wg %u --vec %u: softmax's kernels need %llu bytes of local memory and "
                         "%s has %llu; use a smaller --wg or --vec", t->wg_size, t->vec, (unsigned long long)need,
@@ -368,7 +374,7 @@ const clr_operation clr_op_softmax = {
     .name = "softmax",
     .summary = "B rows of V logits: y = exp(x - max) / sum exp(x - max); reference: float64",
     .source = "softmax.cl",
-    .defines = "-DTREE_BLOCK=" CLR_STR(CLR_TREE_BLOCK),
+    .defines = "-DTREE_BLOCK=" CLR_STR(CLR_TREE_BLOCK) " -DSM_ONE_LAUNCH_ROW=" CLR_STR(SM_ONE_LAUNCH_ROW),
     .batch_name = "B",
     .ndims = 1,
     .dim_names = {"vocab"},
