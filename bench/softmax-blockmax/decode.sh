@@ -15,7 +15,7 @@ run() { # name, arguments...
 }
 run small-fp32
 run small-bf16 --activations bf16
-run 1b-fp32 --synthetic 1b
-run 1b-bf16 --synthetic 1b --activations bf16
 run small-fp32-32x64 --prompt-count 32 --tokens 64
 run small-bf16-32x64 --prompt-count 32 --tokens 64 --activations bf16
+run 1b-fp32 --synthetic 1b
+run 1b-bf16 --synthetic 1b --activations bf16
