@@ -13,7 +13,7 @@ top = sys.argv[1]
 times, fps = {}, {}
 for d in glob.glob(os.path.join(top, "gpu-*-*")):
     v = os.path.basename(d).split("-", 2)[2]
-    for f in glob.glob(os.path.join(d, "*", "softmax.csv")):
+    for f in glob.glob(os.path.join(d, "softmax.csv")) + glob.glob(os.path.join(d, "*", "softmax.csv")):
         for c in csv.DictReader(open(f)):
             if c["strategy"] == "portable":
                 times.setdefault(v, []).append(math.log(float(c["time_median_s"])))

@@ -14,7 +14,7 @@ runs = {}
 for d in sorted(glob.glob(os.path.join(top, device + "-*"))):
     name = os.path.basename(d)[len(device) + 1:]
     t = {}
-    for f in glob.glob(os.path.join(d, "*", "softmax.csv")):
+    for f in glob.glob(os.path.join(d, "softmax.csv")) + glob.glob(os.path.join(d, "*", "softmax.csv")):
         for c in csv.DictReader(open(f)):
             t.setdefault((int(c["vocab"]), int(c["batch"])), {})[c["strategy"]] = (
                 float(c["time_median_s"]), c["fingerprint"], c["valid"] == "true")
