@@ -62,7 +62,7 @@ const char clr_report_style[] =
     "padding-bottom:.15em;margin:1.6em 0 .5em}h3{font-size:1em;margin:1.2em 0 .4em}p{margin:.4em 0}"
     "table{border-collapse:collapse;margin:.4em 0 1em;font-size:.8em}td,th{border:1px solid #999;"
     "padding:.15em .4em;text-align:right}td.l,th.l{text-align:left}th{background:#f2f2f2}"
-    ".matrix{font-size:.78em}.matrix td,.matrix th{padding:.1em .35em;text-align:center}"
+    ".scroll{overflow-x:auto}.matrix{font-size:.78em}.matrix td,.matrix th{padding:.1em .35em;text-align:center}"
     ".matrix td.l{text-align:left}.matrix tr.first td{border-top:2px solid #111}.matrix .dev{font-weight:bold}"
     ".matrix .sub{display:block;font-weight:normal;color:#444}.matrix td.gap,.matrix th.gap{border:0;"
     "background:none;padding:0 2px}"
@@ -1018,8 +1018,11 @@ static void summary(report *r)
     if (broken)
         clr_text_printf(t, "<p class='alarm'><a href='#broken'>%zu claim%s broken</a>: listed with the evidence below."
                            "</p>\n", broken, broken == 1 ? "" : "s");
-    clr_text_printf(t, "<table class='matrix'><thead><tr><th class='l' rowspan='2'>operation</th><th class='l' "
-                       "rowspan='2'>strategy</th>");
+    /* the devices column first, next to the strategy; a wide matrix (five devices and more) scrolls
+     * inside the page instead of running off it */
+    clr_text_printf(t, "<div class='scroll'><table class='matrix'><thead><tr><th class='l' rowspan='2'>operation</th>"
+                       "<th class='l' rowspan='2'>strategy</th><th class='gap' rowspan='2'></th><th rowspan='2'>"
+                       "devices<span class='sub'>same bits</span></th>");
     for (size_t k = 0; k < r->ndev; ++k) {
         clr_text_printf(t, "<th class='gap' rowspan='2'></th><th colspan='%d' class='dev' title='", NCLAIM + 1);
         esc(t, cmp->docs[r->dev_doc[k]].device);
@@ -1031,8 +1034,7 @@ static void summary(report *r)
         esc(t, cmp->docs[r->dev_doc[k]].platform);
         clr_text_printf(t, "</span></th>");
     }
-    clr_text_printf(t, "<th class='gap' rowspan='2'></th><th rowspan='2'>devices<span class='sub'>same bits</span></th>"
-                       "</tr><tr>");
+    clr_text_printf(t, "</tr><tr>");
     for (size_t k = 0; k < r->ndev; ++k) {
         for (int n = 0; n < NCLAIM; ++n)
             clr_text_printf(t, "<th>%s</th>", claim_heads[n]);
@@ -1048,6 +1050,29 @@ static void summary(report *r)
         clr_text_printf(t, "</td><td class='l'>");
         esc(t, r->row_strategy[row]);
         clr_text_printf(t, "</td>");
+        const across *a = &ax[row];
+        clr_text_printf(t, "<td class='gap'></td>");
+        if (a->claimed) {
+            const char *cls = !a->cases ? "untested" : a->identical == a->cases ? "held" : "broken";
+            clr_text_printf(t, "<td class='%s' title='device_invariant: claimed; %zu of %zu cases measured on two or "
+                               "more devices gave identical bits", cls, a->identical, a->cases);
+            if (a->evidence) {
+                clr_text_printf(t, ". ");
+                esc(t, a->evidence);
+            }
+            if (!a->cases)
+                clr_text_printf(t, "'>?</td>");
+            else
+                clr_text_printf(t, "'>%s %zu/%zu</td>", a->identical == a->cases ? "\xE2\x9C\x93" : "\xE2\x9C\x97",
+                                a->identical, a->cases);
+        } else if (a->mcases) {
+            clr_text_printf(t, "<td class='%s' title='device_invariant: not claimed; %zu of %zu cases measured on two "
+                               "or more devices gave identical bits'>%s %zu/%zu</td>",
+                            a->midentical == a->mcases ? "same" : "varies", a->midentical, a->mcases,
+                            a->midentical == a->mcases ? "=" : "varies", a->midentical, a->mcases);
+        } else {
+            clr_text_printf(t, "<td class='none' title='not measured on two devices'>\xC2\xB7</td>");
+        }
         for (size_t k = 0; k < r->ndev; ++k) {
             const cell *ce = &cells[row * r->ndev + k];
             clr_text_printf(t, "<td class='gap'></td>");
@@ -1079,32 +1104,9 @@ static void summary(report *r)
             }
             clr_text_printf(t, "\xC3\x97</td>");
         }
-        const across *a = &ax[row];
-        clr_text_printf(t, "<td class='gap'></td>");
-        if (a->claimed) {
-            const char *cls = !a->cases ? "untested" : a->identical == a->cases ? "held" : "broken";
-            clr_text_printf(t, "<td class='%s' title='device_invariant: claimed; %zu of %zu cases measured on two or "
-                               "more devices gave identical bits", cls, a->identical, a->cases);
-            if (a->evidence) {
-                clr_text_printf(t, ". ");
-                esc(t, a->evidence);
-            }
-            if (!a->cases)
-                clr_text_printf(t, "'>?</td>");
-            else
-                clr_text_printf(t, "'>%s %zu/%zu</td>", a->identical == a->cases ? "\xE2\x9C\x93" : "\xE2\x9C\x97",
-                                a->identical, a->cases);
-        } else if (a->mcases) {
-            clr_text_printf(t, "<td class='%s' title='device_invariant: not claimed; %zu of %zu cases measured on two "
-                               "or more devices gave identical bits'>%s %zu/%zu</td>",
-                            a->midentical == a->mcases ? "same" : "varies", a->midentical, a->mcases,
-                            a->midentical == a->mcases ? "=" : "varies", a->midentical, a->mcases);
-        } else {
-            clr_text_printf(t, "<td class='none' title='not measured on two devices'>\xC2\xB7</td>");
-        }
         clr_text_printf(t, "</tr>\n");
     }
-    clr_text_printf(t, "</tbody></table></section>\n");
+    clr_text_printf(t, "</tbody></table></div></section>\n");
 }
 
 /* ---------------------------------------------------------------- contents, claims, documents */
