@@ -23,13 +23,17 @@
 #include "dtype.clh"
 #include "tree.clh" /* VSTORE, in_vload */
 
-/* Max over the `width` work-items of a work-group (WG_SIZE, or tree.clh's TREE_WG); every
- * work-item gets it (exact in any order). */
-inline float wg_tree_max(local float *scratch, float v, uint lid, uint width)
+/* Max over the `width` work-items of a work-group (WG_SIZE, or tree.clh's TREE_WG) where only
+ * work-items [0, active) hold values, the rest -inf: the levels s >= active are skipped (a max is
+ * exact in any order). Every work-item gets it; active must be the same in the work-group. */
+inline float wg_tree_max_active(local float *scratch, float v, uint lid, uint width, uint active)
 {
     scratch[lid] = v;
     barrier(CLK_LOCAL_MEM_FENCE);
-    for (uint s = width / 2; s > 0; s >>= 1) {
+    uint s = width / 2;
+    while (s > 0 && s >= active)
+        s >>= 1;
+    for (; s > 0; s >>= 1) {
         if (lid < s)
             scratch[lid] = fmax(scratch[lid], scratch[lid + s]);
         barrier(CLK_LOCAL_MEM_FENCE);
@@ -37,6 +41,11 @@ inline float wg_tree_max(local float *scratch, float v, uint lid, uint width)
     float total = scratch[0];
     barrier(CLK_LOCAL_MEM_FENCE);
     return total;
+}
+
+inline float wg_tree_max(local float *scratch, float v, uint lid, uint width)
+{
+    return wg_tree_max_active(scratch, v, lid, width, width);
 }
 
 /* Max of x[begin, end) by one work-group. */
@@ -209,25 +218,6 @@ TREE_WI_FOLD(sm_wi_exp, SM_EXP_V, SM_EXP_1, global const in_t *x, global float *
 /* w_b: block b's weight against the row's max M. */
 inline float sm_weight(float mb, float M) { return mb == -INFINITY ? 0.0f : portable_exp(mb - M); }
 
-/* The work-group's max where only work-items [0, active) hold values (the rest -inf): the levels
- * s >= active are skipped (a max is exact in any order). active: the same in the work-group. */
-inline float sm_max_active(local float *scratch, float v, uint lid, uint active)
-{
-    scratch[lid] = v;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    uint s = TREE_WG / 2;
-    while (s > 0 && s >= active)
-        s >>= 1;
-    for (; s > 0; s >>= 1) {
-        if (lid < s)
-            scratch[lid] = fmax(scratch[lid], scratch[lid + s]);
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    float total = scratch[0];
-    barrier(CLK_LOCAL_MEM_FENCE);
-    return total;
-}
-
 /* The work-items that hold the second level's values (value k: lane k % VEC of work-item
  * (k / VEC) % TREE_WG). */
 #define SM_ACTIVE(blocks) min((uint)TREE_WG, ((blocks) + VEC - 1) / VEC)
@@ -253,7 +243,7 @@ inline float sm_max_active(local float *scratch, float v, uint lid, uint active)
         float m = -INFINITY;                                                                     \
         for (uint q = lid; q < blocks; q += TREE_WG)                                             \
             m = fmax(m, maxes[q]);                                                               \
-        return sm_max_active(scratch, m, lid, blocks);                                           \
+        return wg_tree_max_active(scratch, m, lid, TREE_WG, blocks);                             \
     }
 SM_SECOND_LEVEL(local)
 SM_SECOND_LEVEL(global)
