@@ -339,6 +339,37 @@ inline float sm_block(local vfloat *scratch, global const in_t *xr, global float
     return tree_wg_fold(scratch, sm_wi_exp(xr, yr, shift, begin, len, lid), lid);
 }
 
+/* The two halves of a row, the same in one work-group (softmax_portable_row, sums and maxima in
+ * local memory) and over two launches (global): sm_fold_blocks_* folds blocks [b0, b1) into
+ * sums[b] and maxes[b]; sm_scale_blocks_* takes M and S from all the row's blocks and scales
+ * blocks [b0, b1) by w_b * (1 / S). */
+#define SM_ROW_STEPS(SPACE)                                                                      \
+    inline void sm_fold_blocks_##SPACE(local vfloat *scratch, global const in_t *xr, global float *yr, uint V, \
+                                       SPACE float *sums, SPACE float *maxes, uint b0, uint b1, uint lid) \
+    {                                                                                            \
+        for (uint b = b0; b < b1; ++b) {                                                         \
+            float m, s = sm_block(scratch, xr, yr, V, b, lid, &m);                               \
+            if (lid == 0) {                                                                      \
+                sums[b] = s;                                                                     \
+                maxes[b] = m;                                                                    \
+            }                                                                                    \
+        }                                                                                        \
+    }                                                                                            \
+    inline void sm_scale_blocks_##SPACE(local vfloat *scratch, global float *yr, SPACE const float *sums,      \
+                                        SPACE const float *maxes, uint V, uint blocks, uint b0, uint b1, uint lid) \
+    {                                                                                            \
+        float M = sm_row_max_##SPACE((local float *)scratch, maxes, blocks, lid);                \
+        float S = blocks == 1 ? sums[0] * sm_weight(maxes[0], M)                                 \
+                              : tree_wg_fold_active(scratch, sm_wi_prod_##SPACE(sums, maxes, M, 0, blocks, lid), \
+                                                    lid, SM_ACTIVE(blocks));                     \
+        float inv = 1.0f / S;                                                                    \
+        for (uint b = b0; b < b1; ++b)                                                           \
+            sm_scale(yr, (ulong)b * TREE_BLOCK, min((ulong)(b + 1) * TREE_BLOCK, (ulong)V),      \
+                     sm_weight(maxes[b], M) * inv, lid);                                         \
+    }
+SM_ROW_STEPS(local)
+SM_ROW_STEPS(global)
+
 /* The block sums and maxima a row may have in softmax_portable_row: on CPUs any row's, on GPUs
  * those of a row of at most SM_ONE_LAUNCH_ROW logits (the plan gives longer rows two launches). */
 #if CONTIG
@@ -355,22 +386,9 @@ void softmax_portable_row(global const in_t *x, global float *y, uint V)
     uint row = get_group_id(0), lid = get_local_id(0), blocks = (V + TREE_BLOCK - 1) / TREE_BLOCK;
     global const in_t *xr = x + (ulong)row * V;
     global float *yr = y + (ulong)row * V;
-    for (uint b = 0; b < blocks; ++b) {
-        float m, s = sm_block(scratch, xr, yr, V, b, lid, &m);
-        if (lid == 0) {
-            sums[b] = s;
-            maxes[b] = m;
-        }
-    }
+    sm_fold_blocks_local(scratch, xr, yr, V, sums, maxes, 0, blocks, lid);
     barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE); /* the sums, maxima and e_i of others */
-    float M = sm_row_max_local((local float *)scratch, maxes, blocks, lid);
-    float S = blocks == 1 ? sums[0] * sm_weight(maxes[0], M)
-                          : tree_wg_fold_active(scratch, sm_wi_prod_local(sums, maxes, M, 0, blocks, lid), lid,
-                                                SM_ACTIVE(blocks));
-    float inv = 1.0f / S;
-    for (uint b = 0; b < blocks; ++b)
-        sm_scale(yr, (ulong)b * TREE_BLOCK, min((ulong)(b + 1) * TREE_BLOCK, (ulong)V), sm_weight(maxes[b], M) * inv,
-                 lid);
+    sm_scale_blocks_local(scratch, yr, sums, maxes, V, blocks, 0, blocks, lid);
 }
 
 /* The blocks [*b0, *b1) of work-group g, and its row. */
@@ -392,14 +410,8 @@ void softmax_portable_blocks(global const in_t *x, global float *y, global float
     uint row = sm_blocks(blocks, per_group, groups_per_row, &b0, &b1);
     global const in_t *xr = x + (ulong)row * V;
     global float *yr = y + (ulong)row * V;
-    global float *sums = part + (ulong)row * blocks, *maxes = part + maxes_at + (ulong)row * blocks;
-    for (uint b = b0; b < b1; ++b) {
-        float m, s = sm_block(scratch, xr, yr, V, b, lid, &m);
-        if (lid == 0) {
-            sums[b] = s;
-            maxes[b] = m;
-        }
-    }
+    sm_fold_blocks_global(scratch, xr, yr, V, part + (ulong)row * blocks, part + maxes_at + (ulong)row * blocks, b0, b1,
+                          lid);
 }
 
 /* Launch 2: every work-group of a row folds the row's s_b w_b (the same order in each) and
@@ -411,14 +423,6 @@ void softmax_portable_scale(global float *y, global const float *part, ulong max
     local vfloat scratch[TREE_WG];
     uint b0, b1, lid = get_local_id(0);
     uint row = sm_blocks(blocks, per_group, groups_per_row, &b0, &b1);
-    global const float *sums = part + (ulong)row * blocks, *maxes = part + maxes_at + (ulong)row * blocks;
-    float M = sm_row_max_global((local float *)scratch, maxes, blocks, lid);
-    float S = blocks == 1 ? sums[0] * sm_weight(maxes[0], M)
-                          : tree_wg_fold_active(scratch, sm_wi_prod_global(sums, maxes, M, 0, blocks, lid), lid,
-                                                SM_ACTIVE(blocks));
-    float inv = 1.0f / S;
-    global float *yr = y + (ulong)row * V;
-    for (uint b = b0; b < b1; ++b)
-        sm_scale(yr, (ulong)b * TREE_BLOCK, min((ulong)(b + 1) * TREE_BLOCK, (ulong)V), sm_weight(maxes[b], M) * inv,
-                 lid);
+    sm_scale_blocks_global(scratch, y + (ulong)row * V, part + (ulong)row * blocks,
+                           part + maxes_at + (ulong)row * blocks, V, blocks, b0, b1, lid);
 }
