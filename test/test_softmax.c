@@ -29,11 +29,9 @@ static const clr_claim_result *claim(const clr_device_result *res, const char *s
     return NULL;
 }
 
-/* Every strategy over the generator's rows at the given tuning (wg 0: the device's). */
-static void run_generated(clr_shape *shapes, size_t nshapes, unsigned wg, clr_device_result *res)
+/* Every strategy over the generator's rows (seed 5, normal), one repetition a case. */
+static clr_run_config every_strategy(clr_shape *shapes, size_t nshapes, size_t *batches, size_t nbatches)
 {
-    clr_device dev = test_device();
-    size_t batches[] = {1, 2, 8};
     clr_run_config cfg = {0};
     cfg.op = &clr_op_softmax;
     for (size_t i = 0; i < clr_op_softmax.nstrategies; ++i)
@@ -41,12 +39,21 @@ static void run_generated(clr_shape *shapes, size_t nshapes, unsigned wg, clr_de
     cfg.shapes = shapes;
     cfg.nshapes = nshapes;
     cfg.batches = batches;
-    cfg.nbatches = 3;
+    cfg.nbatches = nbatches;
     cfg.trials = 3;
     cfg.reps = 1;
     cfg.warmup = 1;
     cfg.input.seed = 5;
     cfg.input.dist = CLR_DIST_NORMAL;
+    return cfg;
+}
+
+/* Every strategy at B = 1, 2 and 8 at the given tuning (wg 0: the device's). */
+static void run_generated(clr_shape *shapes, size_t nshapes, unsigned wg, clr_device_result *res)
+{
+    clr_device dev = test_device();
+    size_t batches[] = {1, 2, 8};
+    clr_run_config cfg = every_strategy(shapes, nshapes, batches, 3);
     cfg.wg = wg;
     clr_error err = {0};
     ck_assert_msg(clr_run_device(&cfg, &dev, res, &err) == 0, "%s", err.msg);
@@ -223,18 +230,7 @@ START_TEST(order_revisions_written_and_read)
     clr_device dev = test_device();
     clr_shape shapes[] = {{.dims = {5000}}};
     size_t batches[] = {1};
-    clr_run_config cfg = {0};
-    cfg.op = &clr_op_softmax;
-    for (size_t i = 0; i < clr_op_softmax.nstrategies; ++i)
-        cfg.strategy_index[cfg.nstrategies++] = i;
-    cfg.shapes = shapes;
-    cfg.nshapes = 1;
-    cfg.batches = batches;
-    cfg.nbatches = 1;
-    cfg.trials = 2;
-    cfg.reps = 1;
-    cfg.warmup = 1;
-    cfg.input.seed = 5;
+    clr_run_config cfg = every_strategy(shapes, 1, batches, 1);
     clr_device_result res;
     clr_error err = {0};
     ck_assert_msg(clr_run_device(&cfg, &dev, &res, &err) == 0, "%s", err.msg);
