@@ -258,13 +258,35 @@ void sum_exact_partials(global const float *x, global long *partials, ulong n, u
 }
 
 /* A row of one part: its digits rounded at once (what sum_exact_finish makes of one part's
- * digits: the same correctly rounded sum), one launch instead of two. */
+ * digits: the same correctly rounded sum), one launch instead of two. Where the device has
+ * fp64 the row is first summed by the certified fast path (exact.clh); the long accumulator
+ * runs only where that cannot prove the rounding. */
 kernel __attribute__((reqd_work_group_size(WG_SIZE, 1, 1)))
 void sum_exact_one_part(global const float *x, global float *out, ulong n)
 {
     local long ld[WG_SIZE * EXACT_LIMBS];
     local uint lflags[WG_SIZE];
     uint row = get_group_id(0), lid = get_local_id(0);
+#ifdef CLREPRO_FP64
+    {
+        double h, l, r;
+        uint ok = exact_dd_share(ROW_PTR(x, row, n), n, lid, &h, &l, &r);
+        local double *dd = (local double *)ld;
+        exact_dd_wg_merge(h, l, r, ok, dd, lflags, lid);
+        if (lid == 0) {
+            float f = 0.0f;
+            ok = lflags[0] && exact_certify(dd[0], dd[WG_SIZE], dd[2 * WG_SIZE], &f);
+            if (ok)
+                out[row] = f;
+            lflags[0] = ok;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        ok = lflags[0];
+        barrier(CLK_LOCAL_MEM_FENCE); /* every work-item has read it before the arrays are reused */
+        if (ok)
+            return; /* the whole work-group: ok is the same for all */
+    }
+#endif
     exact_acc a;
     exact_clear(&a);
     exact_share(&a, ROW_PTR(x, row, n), n, lid);
@@ -276,13 +298,91 @@ void sum_exact_one_part(global const float *x, global float *out, ulong n)
     }
 }
 
+#ifdef CLREPRO_FP64
+/* Rows of several parts with fp64, three launches. The scratch holds, for B rows of `parts`
+ * parts: each part's (h, l, r, ok) as four words, then each part's digits and flags
+ * (EXACT_WORDS words), then a word per row, 1 where the row was certified. */
+#define EXACT_DD_WORDS 4
+
+/* 1: work-group g sums its part through the filter into (h, l, r, ok). */
 kernel __attribute__((reqd_work_group_size(WG_SIZE, 1, 1)))
-void sum_exact_finish(global const long *partials, global float *out, uint parts)
+void sum_exact_dd_partials(global const float *x, global long *scratch, ulong n, uint parts, ulong chunk)
+{
+    local double dd[3 * WG_SIZE];
+    local uint lok[WG_SIZE];
+    uint g = get_group_id(0), lid = get_local_id(0);
+    uint row = g / parts, part = g % parts;
+    ulong begin = min((ulong)part * chunk, n);
+    ulong end = min(begin + chunk, n);
+    double h, l, r;
+    uint ok = exact_dd_share(ROW_PTR(x, row, n) + begin, end - begin, lid, &h, &l, &r);
+    exact_dd_wg_merge(h, l, r, ok, dd, lok, lid);
+    if (lid == 0) {
+        global long *dst = scratch + (ulong)g * EXACT_DD_WORDS;
+        dst[0] = as_long(dd[0]);
+        dst[1] = as_long(dd[WG_SIZE]);
+        dst[2] = as_long(dd[2 * WG_SIZE]);
+        dst[3] = (long)lok[0];
+    }
+}
+
+/* 2: every work-group of a row merges the row's parts (the same values in the same order, so
+ * the same decision) and certifies the sum; part 0 writes it and the row's flag. Where it
+ * cannot, each work-group accumulates its own part's digits for 3. */
+kernel __attribute__((reqd_work_group_size(WG_SIZE, 1, 1)))
+void sum_exact_certify(global const float *x, global long *scratch, global float *out, ulong n, uint parts,
+                       ulong chunk, uint rows)
 {
     local long ld[WG_SIZE * EXACT_LIMBS];
     local uint lflags[WG_SIZE];
-    uint row = get_group_id(0), lid = get_local_id(0);
-    global const long *p = partials + (ulong)row * parts * EXACT_WORDS;
+    uint g = get_group_id(0), lid = get_local_id(0);
+    uint row = g / parts, part = g % parts;
+    global const long *dd_row = scratch + (ulong)row * parts * EXACT_DD_WORDS;
+    double h = 0.0, l = 0.0, r = 0.0;
+    uint ok = 1;
+    for (uint q = lid; q < parts; q += WG_SIZE) {
+        global const long *w = dd_row + (ulong)q * EXACT_DD_WORDS;
+        exact_dd_merge(&h, &l, &r, as_double(w[0]), as_double(w[1]), as_double(w[2]));
+        ok &= (uint)w[3];
+    }
+    local double *dd = (local double *)ld;
+    exact_dd_wg_merge(h, l, r, ok, dd, lflags, lid);
+    if (lid == 0) {
+        float f = 0.0f;
+        ok = lflags[0] && exact_certify(dd[0], dd[WG_SIZE], dd[2 * WG_SIZE], &f);
+        if (part == 0) {
+            if (ok)
+                out[row] = f;
+            scratch[(ulong)rows * parts * (EXACT_DD_WORDS + EXACT_WORDS) + row] = (long)ok;
+        }
+        lflags[0] = ok;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    ok = lflags[0];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (ok)
+        return;
+    ulong begin = min((ulong)part * chunk, n);
+    ulong end = min(begin + chunk, n);
+    exact_acc a;
+    exact_clear(&a);
+    exact_share(&a, ROW_PTR(x, row, n) + begin, end - begin, lid);
+    exact_wg_merge(&a, ld, lflags, lid);
+    if (lid == 0) {
+        long d[EXACT_LIMBS];
+        exact_wg_total(ld, d);
+        global long *dst = scratch + (ulong)rows * parts * EXACT_DD_WORDS + (ulong)g * EXACT_WORDS;
+        for (int k = 0; k < EXACT_LIMBS; ++k)
+            dst[k] = d[k];
+        dst[EXACT_LIMBS] = (long)lflags[0];
+    }
+}
+#endif
+
+/* The digits of a row's parts added (integers: any order, the same digits) and rounded once. */
+inline void exact_finish_row(global const long *p, global float *out, uint parts, local long *ld, local uint *lflags,
+                             uint row, uint lid)
+{
     /* Work-item lid adds the digits of parts lid, lid + WG_SIZE, ... (each part's digits are
      * normalized, so no digit can overflow), then the work-group merges as in pass 1. */
     exact_acc a;
@@ -300,3 +400,27 @@ void sum_exact_finish(global const long *partials, global float *out, uint parts
         out[row] = exact_round(d, lflags[0]);
     }
 }
+
+kernel __attribute__((reqd_work_group_size(WG_SIZE, 1, 1)))
+void sum_exact_finish(global const long *partials, global float *out, uint parts)
+{
+    local long ld[WG_SIZE * EXACT_LIMBS];
+    local uint lflags[WG_SIZE];
+    uint row = get_group_id(0), lid = get_local_id(0);
+    exact_finish_row(partials + (ulong)row * parts * EXACT_WORDS, out, parts, ld, lflags, row, lid);
+}
+
+#ifdef CLREPRO_FP64
+/* 3: the rows that 2 could not certify. */
+kernel __attribute__((reqd_work_group_size(WG_SIZE, 1, 1)))
+void sum_exact_certified_finish(global const long *scratch, global float *out, uint parts, uint rows)
+{
+    local long ld[WG_SIZE * EXACT_LIMBS];
+    local uint lflags[WG_SIZE];
+    uint row = get_group_id(0), lid = get_local_id(0);
+    if (scratch[(ulong)rows * parts * (EXACT_DD_WORDS + EXACT_WORDS) + row])
+        return;
+    global const long *digits = scratch + (ulong)rows * parts * EXACT_DD_WORDS;
+    exact_finish_row(digits + (ulong)row * parts * EXACT_WORDS, out, parts, ld, lflags, row, lid);
+}
+#endif

@@ -9,6 +9,7 @@
 #include "data.h"
 #include "device.h"
 #include "op.h"
+#include "program.h"
 #include "reference.h"
 #include "runner.h"
 #include "test_util.h"
@@ -158,6 +159,399 @@ START_TEST(exact_wide_random_rows)
 }
 END_TEST
 
+/* Rows whose exact sum is a float32 midpoint (a tie), or one step of 2^-20 either side of one:
+ * the certified fast path (cl/exact.clh) must prove which side, resolve an exact tie to even,
+ * or leave the row to the long accumulator. Values are multiples of 2^-20 in [-8, 8), so the
+ * host's double sum is exact; the last value moves the sum onto the target. Half the rows also
+ * hold a pair +-2^40 far apart (it adds exactly 0), so the double-doubles round and the bound is
+ * not zero. */
+START_TEST(exact_near_ties)
+{
+    enum { N = 40003, ROWS = 24 };
+    float *m = malloc((size_t)ROWS * N * sizeof *m);
+    for (size_t r = 0; r < ROWS; ++r) {
+        float *row = m + r * N;
+        double s = 0;
+        for (size_t i = 0; i < N; ++i) {
+            uint64_t h = clr_hash(91, 5, r, i);
+            row[i] = (float)((double)(int32_t)(h % (1u << 24)) - (double)(1u << 23)) * 0x1p-20f;
+            s += row[i];
+        }
+        if (r % 2) { /* the pair adds exactly 0: s without the values it replaces */
+            s -= (double)row[0] + (double)row[N / 2];
+            row[0] = 0x1p40f;
+            row[N / 2] = -0x1p40f;
+        }
+        /* The midpoint above the float nearest s, then -1, 0 or +1 steps of 2^-20. */
+        float f = (float)s;
+        double up = (double)nextafterf(f, INFINITY), mid = ((double)f + up) / 2;
+        double target = mid + (double)((int)(r / 2 % 3) - 1) * 0x1p-20;
+        double last = (double)row[N - 1] + (target - s);
+        ck_assert(fabs(last) < 16 && (double)(float)last == last);
+        row[N - 1] = (float)last;
+        double check = 0;
+        for (size_t i = 0; i < N; ++i)
+            if (!(r % 2) || (i != 0 && i != N / 2))
+                check += row[i];
+        ck_assert(check == target); /* exact: multiples of 2^-20 below 2^17 */
+        if (r / 2 % 3 == 1)
+            ck_assert(clr_float_bits(clr_exact_sum(row, N)) % 2 == 0); /* a tie: the even one */
+    }
+    size_t batches[] = {1, ROWS};
+    clr_device_result res;
+    run_exact(m, ROWS, N, batches, 2, 0, 0, &res); /* one part a row on CPUs */
+    clr_device_result_free(&res);
+    run_exact(m, ROWS, N, batches, 2, 16, 1, &res); /* several parts a row at B = 1 */
+    ck_assert_uint_gt(clr_plan_get(&res.cases[0].plan, "parts"), 1);
+    clr_device_result_free(&res);
+    free(m);
+}
+END_TEST
+
+/* exact_certify (cl/exact.clh) called directly on the device, one work-item a triple (h, l, r),
+ * against an exact reference on the host. Its contract: the exact sum V satisfies
+ * |V - (h + l)| <= 2^-53 r' with r' <= r (1 + 2^-20); when it returns 1, *out must be the
+ * correctly rounded float of every such V, and when it returns 0 it writes nothing (the long
+ * accumulator then runs). exact_near_ties reaches it only through whole rows: a decline is
+ * invisible there (the long accumulator gives the same float) and only the few triples such
+ * rows make are tried; here every triple's answer is checked, so a wrong acceptance shows at
+ * once. The reference is __float128 (113 bits): without it the test fails rather than pass
+ * unchecked. */
+#ifdef __SIZEOF_FLOAT128__
+static const char certify_probe_cl[] =
+    "/* certify_probe.cl (test_exact.c): exact_certify on host-made triples (h, l, r). */\n"
+    "#ifndef CLREPRO_FP64\n"
+    "#error \"exact_certify needs cl_khr_fp64\"\n"
+    "#endif\n"
+    "#include \"exact.clh\"\n"
+    "kernel void certify_probe(global const double *hlr, global float *out, global uint *ok, uint count)\n"
+    "{\n"
+    "    uint i = get_global_id(0);\n"
+    "    if (i >= count)\n"
+    "        return;\n"
+    "    float f = as_float(0x7fc0deadu); /* stays when exact_certify declines */\n"
+    "    ok[i] = exact_certify(hlr[3 * i], hlr[3 * i + 1], hlr[3 * i + 2], &f);\n"
+    "    out[i] = f;\n"
+    "}\n";
+#define CERTIFY_UNTOUCHED 0x7fc0deadu
+
+/* Copies CLREPRO_SOURCE_DIR/cl/<name> into dir: read at run time, so an edit to the source
+ * tree is what the probe builds, without rebuilding this test. */
+static void copy_cl_file(const char *dir, const char *name)
+{
+    char src[1024], dst[1024];
+    snprintf(src, sizeof src, "%s/cl/%s", CLREPRO_SOURCE_DIR, name);
+    snprintf(dst, sizeof dst, "%s/%s", dir, name);
+    FILE *in = fopen(src, "rb");
+    ck_assert_msg(in != NULL, "%s: %s", src, strerror(errno));
+    FILE *out = fopen(dst, "wb");
+    ck_assert_msg(out != NULL, "%s: %s", dst, strerror(errno));
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        ck_assert_uint_eq(fwrite(buf, 1, n, out), n);
+    ck_assert(!ferror(in));
+    fclose(in);
+    ck_assert_int_eq(fclose(out), 0);
+}
+
+/* Runs exact_certify on n triples hlr[3i..3i+2] on the test device: ok[i] and out[i]. */
+static void certify_on_device(const double *hlr, size_t n, uint32_t *ok, float *out)
+{
+    clr_device dev = test_device();
+    ck_assert_msg(dev.fp64, "%s has no fp64: exact_certify is not compiled for it", dev.name);
+    char dir[512];
+    test_mkdtemp(dir, sizeof dir, "certify");
+    copy_cl_file(dir, "exact.clh");
+    copy_cl_file(dir, "reduce.clh");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/certify_probe.cl", dir);
+    FILE *f = fopen(path, "wb");
+    ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+    ck_assert_uint_eq(fwrite(certify_probe_cl, 1, sizeof certify_probe_cl - 1, f), sizeof certify_probe_cl - 1);
+    ck_assert_int_eq(fclose(f), 0);
+
+    cl_context ctx;
+    cl_command_queue queue;
+    clr_error err = {0};
+    ck_assert_msg(clr_device_open(&dev, &ctx, &queue, 0, &err) == 0, "%s", err.msg);
+    clr_tuning tuning = clr_tuning_default(&dev);
+    clr_program prog;
+    ck_assert_msg(clr_program_build(ctx, &dev, dir, "certify_probe.cl", &tuning,
+                                    "-DEXACT_LIMBS=" CLR_STR(CLR_CL_EXACT_LIMBS), &prog, &err) == 0,
+                  "%s", test_tail(err.msg, 2000));
+    cl_kernel k;
+    ck_assert_msg(clr_program_kernel(&prog, "certify_probe", &k, &err) == 0, "%s", err.msg);
+    cl_int st;
+    cl_mem in_buf = clCreateBuffer(ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, 3 * n * sizeof(double),
+                                   (void *)hlr, &st);
+    ck_assert_int_eq(st, CL_SUCCESS);
+    cl_mem out_buf = clCreateBuffer(ctx, CL_MEM_WRITE_ONLY, n * sizeof(float), NULL, &st);
+    ck_assert_int_eq(st, CL_SUCCESS);
+    cl_mem ok_buf = clCreateBuffer(ctx, CL_MEM_WRITE_ONLY, n * sizeof(cl_uint), NULL, &st);
+    ck_assert_int_eq(st, CL_SUCCESS);
+    cl_uint count = (cl_uint)n;
+    ck_assert_int_eq(clSetKernelArg(k, 0, sizeof in_buf, &in_buf), CL_SUCCESS);
+    ck_assert_int_eq(clSetKernelArg(k, 1, sizeof out_buf, &out_buf), CL_SUCCESS);
+    ck_assert_int_eq(clSetKernelArg(k, 2, sizeof ok_buf, &ok_buf), CL_SUCCESS);
+    ck_assert_int_eq(clSetKernelArg(k, 3, sizeof count, &count), CL_SUCCESS);
+    size_t global = n;
+    ck_assert_int_eq(clEnqueueNDRangeKernel(queue, k, 1, NULL, &global, NULL, 0, NULL, NULL), CL_SUCCESS);
+    ck_assert_int_eq(clEnqueueReadBuffer(queue, out_buf, CL_TRUE, 0, n * sizeof(float), out, 0, NULL, NULL),
+                     CL_SUCCESS);
+    ck_assert_int_eq(clEnqueueReadBuffer(queue, ok_buf, CL_TRUE, 0, n * sizeof(cl_uint), ok, 0, NULL, NULL),
+                     CL_SUCCESS);
+    ck_assert_int_eq(clReleaseMemObject(in_buf), CL_SUCCESS);
+    ck_assert_int_eq(clReleaseMemObject(out_buf), CL_SUCCESS);
+    ck_assert_int_eq(clReleaseMemObject(ok_buf), CL_SUCCESS);
+    clr_program_release(&prog);
+    ck_assert_int_eq(clReleaseCommandQueue(queue), CL_SUCCESS);
+    ck_assert_int_eq(clReleaseContext(ctx), CL_SUCCESS);
+    test_remove_kernels(dir);
+}
+
+typedef __float128 quad;
+
+/* a + b in __float128, which must not round: TwoSum's error term is exactly what rounding
+ * lost. The triples are made so that every reference sum fits in 113 bits; a triple that does
+ * not would make the reference itself wrong near a midpoint, so it fails here instead. */
+static quad quad_add_exact(quad a, quad b, const char *what, size_t i)
+{
+    quad s = a + b, z = s - a;
+    quad e = (a - (s - z)) + (b - z);
+    ck_assert_msg(e == 0, "triple %zu (%s): the __float128 reference rounds; make the triple differently", i, what);
+    return s;
+}
+
+enum certify_class {
+    CERT_TIE,         /* a: h an exact midpoint, l = r = 0: accepted, the even neighbour */
+    CERT_NEAR,        /* b: a few double ulps off a midpoint, l = r = 0: accepted, that side */
+    CERT_CROSS,       /* c: the same with 2^-53 r (1 + 2^-20) past the midpoint: declined */
+    CERT_CLEAR,       /* c: the same with 2^-53 r = distance / 32: accepted, that side */
+    CERT_OFF_TIE,     /* d: h a midpoint, l tiny and nonzero: if accepted, the side of l */
+    CERT_RANDOM,      /* e: random h, l and r: sound, and both outcomes occur */
+    CERT_RANDOM_NEAR, /* e: random h within 2^20 double ulps of a midpoint, r about that far */
+    CERT_EDGE,        /* FLT_MAX, subnormals, cancellation, zeros, infinities, NaN */
+    CERT_CLASSES
+};
+static const char *const certify_class_name[CERT_CLASSES] = {"tie", "near", "cross", "clear",
+                                                             "off-tie", "random", "random-near", "edge"};
+
+typedef struct {
+    double h, l, r;
+    int cls;
+    int must;      /* 1: must be accepted, 0: must be declined, -1: either (sound if accepted) */
+    int has_want;  /* the float an acceptance must give, known by construction */
+    uint32_t want;
+} certify_case;
+
+static uint64_t certify_draw(int cls, size_t i, uint64_t k)
+{
+    return clr_hash(2718, (uint64_t)cls, i, k);
+}
+
+/* Two adjacent floats a < b (magnitudes), neither 0 nor FLT_MAX, so that every value between
+ * them rounds to one of them and exact_certify has no reason to decline (it leaves a sum of 0
+ * and |sum| = FLT_MAX to the long accumulator): fixed edges first (the smallest subnormals, the
+ * subnormal-normal step, exponent steps, the top), then one pair in eight subnormal and the
+ * rest over every exponent. */
+static void certify_pair(int cls, size_t i, float *a, float *b)
+{
+    static const uint32_t edges[] = {1,          2,          0x7ffffe,   0x7fffff,   0x800000,
+                                     0x3f7fffff, 0x3f800000, 0x4b7fffff, 0x7f7ffffc, 0x7f7ffffd};
+    uint64_t x = certify_draw(cls, i, 0);
+    uint32_t m = i < sizeof edges / sizeof edges[0] ? edges[i]
+                 : x % 8 == 0                       ? 1 + (uint32_t)((x >> 3) % 0x7fffff)
+                                                    : 1 + (uint32_t)((x >> 3) % 0x7f7ffffd);
+    *a = clr_bits_float(m);
+    *b = clr_bits_float(m + 1);
+}
+
+/* A random double with `bits` significant bits (the top one set) in [2^e, 2^(e+1)). */
+static double certify_mantissa(uint64_t x, int bits, int e)
+{
+    uint64_t m = (1ull << (bits - 1)) | (x & ((1ull << (bits - 1)) - 1));
+    return ldexp((double)m, e - (bits - 1));
+}
+
+/* The triples of every class, into c (room for CERTIFY_MAX); their number. */
+enum { CERTIFY_PER_CLASS = 800, CERTIFY_RANDOM = 1500, CERTIFY_MAX = 10000 };
+static size_t certify_cases(certify_case *c)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < CERTIFY_PER_CLASS; ++i) { /* a: exact ties */
+        float a, b;
+        certify_pair(CERT_TIE, i, &a, &b);
+        double s = certify_draw(CERT_TIE, i, 1) & 1 ? -1.0 : 1.0, mid = ((double)a + (double)b) * 0.5;
+        float even = clr_float_bits(a) % 2 == 0 ? a : b;
+        c[n++] = (certify_case){s * mid, 0, 0, CERT_TIE, 1, 1, clr_float_bits((float)s * even)};
+    }
+    for (size_t i = 0; i < CERTIFY_PER_CLASS; ++i) { /* b and c: near ties */
+        for (int cls = CERT_NEAR; cls <= CERT_CROSS; ++cls) {
+            float a, b;
+            certify_pair(cls, i, &a, &b);
+            uint64_t x = certify_draw(cls, i, 1);
+            double s = x & 1 ? -1.0 : 1.0, mid = ((double)a + (double)b) * 0.5, h = mid;
+            int up = (x >> 1) & 1;
+            for (uint64_t k = 0; k < 1 + (x >> 2) % 4; ++k)
+                h = nextafter(h, up ? INFINITY : 0.0);
+            uint32_t side = clr_float_bits((float)s * (up ? b : a));
+            if (cls == CERT_NEAR) {
+                c[n++] = (certify_case){s * h, 0, 0, CERT_NEAR, 1, 1, side};
+                continue;
+            }
+            /* The distance to the midpoint (exact: Sterbenz). 2^-53 r from a hair below it (only
+             * the factor 1 + 2^-20 carries the interval across), exactly it, a little more or
+             * twice it: the interval crosses the midpoint, so V may round either way; 2^-53 r =
+             * distance / 32 stays well clear of it. */
+            double dist = fabs(h - mid);
+            const double cross[] = {0x1p53 - 0x1p32, 0x1p53, 0x1p53 + 0x1p45, 0x1p54};
+            for (size_t k = 0; k < 4; ++k)
+                c[n++] = (certify_case){s * h, 0, dist * cross[k], CERT_CROSS, 0, 0, 0};
+            c[n++] = (certify_case){s * h, 0, dist * 0x1p48, CERT_CLEAR, 1, 1, side};
+        }
+    }
+    for (size_t i = 0; i < CERTIFY_PER_CLASS; ++i) { /* d: a midpoint and a tiny l */
+        float a, b;
+        certify_pair(CERT_OFF_TIE, i, &a, &b);
+        uint64_t x = certify_draw(CERT_OFF_TIE, i, 1);
+        double s = x & 1 ? -1.0 : 1.0, mid = ((double)a + (double)b) * 0.5;
+        int e = ilogb(mid), j = 24 + (int)((x >> 2) % 77); /* |l| from 2^-24 to 2^-100 |h| */
+        double sl = (x >> 1) & 1 ? -s : s, l = sl * certify_mantissa(x >> 16, 4, e - j);
+        /* r = |l| (the kernels' r always holds the last |l|) where the reference stays exact;
+         * beyond, 0 or 2^(e-32), whose interval crosses the midpoint once |l| < 2^-52 r. */
+        double r = j <= 32 ? fabs(l) : (x >> 9) & 1 ? ldexp(1, e - 32) : 0;
+        float side = (float)s * (sl == s ? b : a);
+        c[n++] = (certify_case){s * mid, l, r, CERT_OFF_TIE, -1, 1, clr_float_bits(side)};
+    }
+    for (size_t i = 0; i < CERTIFY_RANDOM; ++i) { /* e: random */
+        uint64_t x = certify_draw(CERT_RANDOM, i, 1), y = certify_draw(CERT_RANDOM, i, 2);
+        int e = -155 + (int)(x % 284); /* from below half the smallest subnormal to past FLT_MAX */
+        double h = (x >> 9) & 1 ? -certify_mantissa(y, 53, e) : certify_mantissa(y, 53, e);
+        uint64_t z = certify_draw(CERT_RANDOM, i, 3);
+        int j = 8 + (int)(z % 91); /* |l| from 2^-8 to 2^-98 |h|, 12 bits: h + l fits 113 bits */
+        double l = z % 8 == 0 ? 0 : (z >> 8) & 1 ? -certify_mantissa(z >> 9, 12, e - j)
+                                                 : certify_mantissa(z >> 9, 12, e - j);
+        /* r: 0, small (2^-53 r from 2^-84 to 2^-74 |h|) or large (2^-39 to 2^-19 |h|, around the
+         * half float ulp of 2^-25 |h|); 8 bits, so that r (1 + 2^-20) 2^-53 fits too. */
+        uint64_t w = certify_draw(CERT_RANDOM, i, 4);
+        int mode = (int)(w % 3);
+        double r = mode == 0 ? 0
+                   : mode == 1 ? certify_mantissa(w >> 8, 8, e - 31 + (int)((w >> 2) % 11))
+                               : certify_mantissa(w >> 8, 8, e + 14 + (int)((w >> 2) % 21));
+        c[n++] = (certify_case){h, l, r, CERT_RANDOM, -1, 0, 0};
+    }
+    for (size_t i = 0; i < CERTIFY_RANDOM; ++i) { /* e: random near a midpoint */
+        float a, b;
+        certify_pair(CERT_RANDOM_NEAR, i, &a, &b);
+        uint64_t x = certify_draw(CERT_RANDOM_NEAR, i, 1), y = certify_draw(CERT_RANDOM_NEAR, i, 2);
+        double s = x & 1 ? -1.0 : 1.0, mid = ((double)a + (double)b) * 0.5;
+        int e = ilogb(mid);
+        uint64_t k = (y % 2 ? y >> 44 : y >> 60); /* up to 2^20 double ulps away, often few */
+        double off = ldexp((double)k, e - 52), h = s * ((x >> 1) & 1 ? mid + off : mid - off);
+        int j = 53 + (int)((x >> 2) % 46); /* below h's last bit, as in a double-double */
+        double l = (x >> 8) % 4 == 0 ? 0 : (x >> 10) & 1 ? -certify_mantissa(x >> 11, 12, e - j)
+                                                        : certify_mantissa(x >> 11, 12, e - j);
+        /* 2^-53 r from 2^-4 to 2^4 times the distance, or 0 */
+        uint64_t w = certify_draw(CERT_RANDOM_NEAR, i, 3);
+        int lk = 0;
+        while ((k >> lk) > 1)
+            ++lk;
+        double r = w % 5 == 0 ? 0 : certify_mantissa(w >> 8, 8, e + 1 + lk - 4 + (int)((w >> 3) % 9));
+        c[n++] = (certify_case){h, l, r, CERT_RANDOM_NEAR, -1, 0, 0};
+    }
+    /* Edges: declined where no finite V exists or V is 0 (its sign is the inputs' business);
+     * elsewhere any acceptance must be right. l and 2^-73 r stay above 2^-112 |h|, so that the
+     * reference is exact. */
+    const double fmax = FLT_MAX, top_tie = FLT_MAX - 0x1p103, sub = 0x1p-149;
+    const struct { double h, l, r; int must; } edge[] = {
+        {INFINITY, 0, 0, 0}, {-INFINITY, 0, 0, 0}, {NAN, 0, 0, 0}, {1, NAN, 0, 0}, {1, 0, NAN, 0},
+        {1, 0, INFINITY, 0}, {1, INFINITY, 0, 0}, {INFINITY, -INFINITY, 0, 0}, {1, -INFINITY, 0, 0},
+        {0, 0, 0, 0}, {-0.0, 0, 0, 0}, {0, 0, 1, 0}, {-0.0, -0.0, 0x1p-200, 0}, {0x1p40, -0x1p40, 0, 0},
+        {fmax, 0, 0, -1}, {-fmax, 0, 0, -1}, {fmax + 0x1p103, 0, 0, -1}, {fmax + 0x1p103 - 0x1p75, 0, 0, -1},
+        {fmax, 0x1p102, 0, -1}, {fmax - 0x1p80, 0, 0x1p95, -1}, {0x1p128, 0, 0, -1}, {-0x1p128, 0, 0, -1},
+        {top_tie, 0, 0, 1}, {-top_tie, 0, 0, 1}, {top_tie, 0x1p70, 0, -1}, {top_tie, -0x1p70, 0, -1},
+        {-top_tie, 0x1p70, 0, -1}, {top_tie, -0x1p70, 0x1p90, -1}, {top_tie - 0x1p75, 0, 0x1p120, -1},
+        {sub / 2, 0, 0, -1}, {-sub / 2, 0, 0, -1}, {sub / 2 + 0x1p-200, 0, 0, -1}, {sub / 2, 0x1p-200, 0, -1},
+        {sub / 2, -0x1p-200, 0, -1}, {-sub / 2, -0x1p-200, 0x1p-185, -1}, {0, sub, 0, -1}, {0, 3 * sub / 2, 0, -1},
+        {0, -5 * sub / 2, 0x1p-180, -1}, {sub, 0, 0, 1}, {-sub, 0, 0x1p-180, -1}, {0x1p-126 - sub / 2, 0, 0, 1},
+        {0x1p-126 - sub / 2, 0x1p-160, 0x1p-160, -1}, {0x1p-126 - sub / 2, -0x1p-160, 0x1p-160, -1},
+        {0x1p60, -0x1p60 + 256, 0, -1}, {0x1p28, -(0x1p28 - 1 - 0x1p-24), 0, -1},
+        {0x1p28, -(0x1p28 - 1 - 0x1p-24) + 0x1p-24, 0x1p-10, -1}, {0x1p40, -0x1p40 + 0x1p-10, 0x1p-12, -1},
+        {1, 0, 0x1p80, 0}, {1, 0, DBL_MAX, 0}, {1 + 0x1p-24, 0, 0x1p-36, -1}, {1 + 0x1p-24, 0x1p-70, 0x1p-36, -1},
+    };
+    for (size_t i = 0; i < sizeof edge / sizeof edge[0]; ++i)
+        c[n++] = (certify_case){edge[i].h, edge[i].l, edge[i].r, CERT_EDGE, edge[i].must, 0, 0};
+    ck_assert_uint_le(n, CERTIFY_MAX);
+    return n;
+}
+#endif
+
+START_TEST(exact_certify_is_sound)
+{
+#ifndef __SIZEOF_FLOAT128__
+    ck_abort_msg("exact_certify_is_sound needs __float128 (gcc on x86-64) for its exact reference");
+#else
+    certify_case *c = malloc(CERTIFY_MAX * sizeof *c);
+    double *hlr = malloc(3 * CERTIFY_MAX * sizeof *hlr);
+    uint32_t *ok = malloc(CERTIFY_MAX * sizeof *ok);
+    float *out = malloc(CERTIFY_MAX * sizeof *out);
+    ck_assert(c && hlr && ok && out);
+    size_t n = certify_cases(c);
+    for (size_t i = 0; i < n; ++i) {
+        hlr[3 * i] = c[i].h;
+        hlr[3 * i + 1] = c[i].l;
+        hlr[3 * i + 2] = c[i].r;
+    }
+    certify_on_device(hlr, n, ok, out);
+    size_t accepted[CERT_CLASSES] = {0}, declined[CERT_CLASSES] = {0};
+    for (size_t i = 0; i < n; ++i) {
+        const certify_case *t = &c[i];
+        const char *name = certify_class_name[t->cls];
+        uint32_t got = clr_float_bits(out[i]);
+        /* Every V within 2^-53 r (1 + 2^-20) of h + l must round to out: rounding is monotonic,
+         * so the two ends and the centre suffice. Each conversion to float rounds once, to
+         * nearest even, as the exact sum does. Made for every triple that may be accepted,
+         * whatever the device said, so that an inexact reference is the triple's fault alone. */
+        uint32_t want0 = 0, want_lo = 0, want_hi = 0;
+        if (t->must != 0) {
+            quad v0 = quad_add_exact(t->h, t->l, name, i);
+            quad rad = quad_add_exact(t->r, (quad)t->r * (quad)0x1p-20, name, i) * (quad)0x1p-53;
+            want0 = clr_float_bits((float)v0);
+            want_lo = clr_float_bits((float)quad_add_exact(v0, -rad, name, i));
+            want_hi = clr_float_bits((float)quad_add_exact(v0, rad, name, i));
+        }
+        ck_assert_msg(ok[i] <= 1, "triple %zu (%s): exact_certify returned %u", i, name, ok[i]);
+        ck_assert_msg(t->must < 0 || (int)ok[i] == t->must,
+                      "triple %zu (%s): h %a l %a r %a was %s, must be %s (out %08x)", i, name, t->h, t->l, t->r,
+                      ok[i] ? "accepted" : "declined", t->must ? "accepted" : "declined", got);
+        if (!ok[i]) {
+            ck_assert_msg(got == CERTIFY_UNTOUCHED, "triple %zu (%s): declined but wrote %08x", i, name, got);
+            declined[t->cls]++;
+            continue;
+        }
+        accepted[t->cls]++;
+        ck_assert_msg(got == want0 && got == want_lo && got == want_hi && (!t->has_want || got == t->want),
+                      "triple %zu (%s): h %a l %a r %a accepted as %08x; V rounds to %08x (centre), %08x (low "
+                      "end), %08x (high end)%s%08x",
+                      i, name, t->h, t->l, t->r, got, want0, want_lo, want_hi, t->has_want ? ", by design " : "",
+                      t->has_want ? t->want : 0u);
+    }
+    /* e must see both outcomes, or its soundness check proves little; d must accept the l
+     * far from the midpoint (|l| above 2^-52 r). */
+    ck_assert_uint_gt(accepted[CERT_RANDOM], 0);
+    ck_assert_uint_gt(declined[CERT_RANDOM], 0);
+    ck_assert_uint_gt(accepted[CERT_RANDOM_NEAR], 0);
+    ck_assert_uint_gt(declined[CERT_RANDOM_NEAR], 0);
+    ck_assert_uint_gt(accepted[CERT_OFF_TIE], 0);
+    free(c);
+    free(hlr);
+    free(ok);
+    free(out);
+#endif
+}
+END_TEST
+
 START_TEST(exact_same_bits_across_tunings)
 {
     /* Work-group size and vector width change every partial sum inside the kernel; the
@@ -301,6 +695,8 @@ int main(void)
     tcase_add_test(t, exact_signed_zeros);
     tcase_add_test(t, exact_wide_random_rows);
     tcase_add_test(t, exact_same_bits_across_tunings);
+    tcase_add_test(t, exact_near_ties);
+    tcase_add_test(t, exact_certify_is_sound);
     tcase_add_test(t, tree_is_the_host_tree_in_every_tuning);
     tcase_add_test(t, exact_same_bits_for_permuted_rows);
     tcase_add_test(t, split_one_chunk_is_the_combined_bits);

@@ -157,9 +157,11 @@ static inline clr_run_config test_file_config(const clr_operation *op, const cha
 }
 
 /* Runs a suite; the process exit status. */
-/* A copy of cl/ in a fresh temporary folder (dir) with `old` replaced by `new` in `file`, for
+/* A copy of cl/ in a fresh temporary folder (dir) with `file` edited: olds[k] replaced by
+ * news[k], each edit applied to the text the previous one left (each must be found), for
  * --kernel-dir: a kernel sabotaged to drop an element must fail validation. */
-static inline void test_sabotaged_kernels(char *dir, size_t size, const char *file, const char *old, const char *new)
+static inline void test_sabotaged_kernels_n(char *dir, size_t size, const char *file, size_t nedits,
+                                            const char *const *olds, const char *const *news)
 {
     test_mkdtemp(dir, size, "sabotage");
     DIR *d = opendir(CLREPRO_SOURCE_DIR "/cl");
@@ -174,27 +176,36 @@ static inline void test_sabotaged_kernels(char *dir, size_t size, const char *fi
         snprintf(dst, sizeof dst, "%s/%s", dir, name);
         FILE *in = fopen(src, "rb");
         ck_assert_msg(in != NULL, "%s: %s", src, strerror(errno));
-        static char text[1 << 20];
+        static char text[1 << 20], edited[1 << 20];
         size_t len = fread(text, 1, sizeof text - 1, in);
         fclose(in);
         text[len] = 0;
+        if (!strcmp(name, file)) {
+            applied = 1;
+            for (size_t k = 0; k < nedits; ++k) {
+                char *at = strstr(text, olds[k]);
+                ck_assert_msg(at != NULL, "the sabotage of %s no longer applies: '%s' not found", file, olds[k]);
+                size_t head = (size_t)(at - text), tail = strlen(at + strlen(olds[k]));
+                ck_assert(head + strlen(news[k]) + tail < sizeof edited);
+                memcpy(edited, text, head);
+                memcpy(edited + head, news[k], strlen(news[k]));
+                memcpy(edited + head + strlen(news[k]), at + strlen(olds[k]), tail + 1);
+                memcpy(text, edited, head + strlen(news[k]) + tail + 1);
+            }
+        }
         FILE *out = fopen(dst, "wb");
         ck_assert_ptr_nonnull(out);
-        char *at = strcmp(name, file) ? NULL : strstr(text, old);
-        if (!strcmp(name, file))
-            ck_assert_msg(at != NULL, "the sabotage of %s no longer applies: '%s' not found", file, old);
-        if (at) {
-            applied = 1;
-            fwrite(text, 1, (size_t)(at - text), out);
-            fputs(new, out);
-            fputs(at + strlen(old), out);
-        } else {
-            fputs(text, out);
-        }
+        fputs(text, out);
         fclose(out);
     }
     closedir(d);
     ck_assert_msg(applied, "no kernel file %s", file);
+}
+
+/* One edit: `old` replaced by `new`. */
+static inline void test_sabotaged_kernels(char *dir, size_t size, const char *file, const char *old, const char *new)
+{
+    test_sabotaged_kernels_n(dir, size, file, 1, &old, &new);
 }
 
 /* Removes such a folder. */

@@ -286,6 +286,7 @@ static int atomic_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first
 /* exact: parts chosen like split, but digits per part are integers, so any split gives the
  * same bits. A part holds at most 2^30 elements so no digit can overflow before the merge. */
 #define EXACT_MAX_CHUNK ((size_t)1 << 30)
+#define EXACT_DD_WORDS 4 /* a part's (h, l, r, ok) in cl/sum.cl */
 
 static int exact_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
 {
@@ -301,11 +302,28 @@ static int exact_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
         if (parts > most)
             parts = most > 1 ? most : 1;
     }
+    /* GPUs: parts of at least 2^16 values. Below that, one work-group a row in one launch took
+     * 16.6-18.3 us at n = 65536, B = 1-64 on the H200, against 22-29 us in 16 or 9 parts and
+     * three launches (bench/exact-certify). */
+    if (!ctx->tuning->contig) {
+        size_t most = n / ((size_t)1 << 16);
+        if (parts > most)
+            parts = most > 1 ? most : 1;
+    }
     if ((n + parts - 1) / parts > EXACT_MAX_CHUNK)
         parts = (n + EXACT_MAX_CHUNK - 1) / EXACT_MAX_CHUNK;
     plan_chunks(ctx, (n + parts - 1) / parts, plan);
     size_t kept = clr_plan_get(plan, "parts") > 1 ? (size_t)clr_plan_get(plan, "parts") : 0; /* one: none kept */
-    plan->scratch_bytes = ctx->shape.batch * kept * CLR_CL_EXACT_WORDS * sizeof(cl_long);
+    /* With fp64 the kernels first try the certified fast path (cl/exact.clh): a double-double
+     * sum of the filter's exact shares, kept only where it proves the correctly rounded float;
+     * the long accumulator runs where it cannot. The bits are the same either way. Rows of
+     * several parts then keep each part's double-double, its digits and a flag per row. */
+    int certify = ctx->device->fp64;
+    clr_plan_param(plan, "certify", certify);
+    plan->scratch_bytes = ctx->shape.batch * kept * (CLR_CL_EXACT_WORDS + (certify ? EXACT_DD_WORDS : 0)) *
+                          sizeof(cl_long);
+    if (certify && kept)
+        plan->scratch_bytes += ctx->shape.batch * sizeof(cl_long);
     plan->depth = 1; /* one rounding */
     plan->err_abs = 0;
     plan->err_rel = 0;
@@ -314,8 +332,31 @@ static int exact_plan(const clr_op_ctx *ctx, clr_plan *plan, clr_error *err)
 
 static int exact_enqueue(clr_op_ctx *ctx, const clr_plan *plan, cl_event *first, cl_event *last, clr_error *err)
 {
-    return chunked_enqueue(ctx, plan, "sum_exact_one_part", "sum_exact_partials", "sum_exact_finish", first, last,
-                           err);
+    if (clr_plan_get(plan, "parts") == 1 || !clr_plan_get(plan, "certify"))
+        return chunked_enqueue(ctx, plan, "sum_exact_one_part", "sum_exact_partials", "sum_exact_finish", first,
+                               last, err);
+    /* Three launches: each part's double-double; every part's work-group certifies its row (part
+     * 0 writes the sum) or accumulates its part's digits; the uncertified rows' digits merged. */
+    cl_kernel k1, k2, k3;
+    cl_mem scratch;
+    cl_ulong n = row_n(ctx), chunk = clr_plan_get(plan, "chunk");
+    cl_uint parts = (cl_uint)clr_plan_get(plan, "parts"), rows = (cl_uint)ctx->shape.batch;
+    size_t wg = ctx->tuning->wg_size;
+    if (clr_op_scratch(ctx, plan, &scratch, err) || clr_program_kernel(ctx->program, "sum_exact_dd_partials", &k1, err) ||
+        clr_program_kernel(ctx->program, "sum_exact_certify", &k2, err) ||
+        clr_program_kernel(ctx->program, "sum_exact_certified_finish", &k3, err) ||
+        clr_set_args(k1, err, 5, CLR_ARG(ctx->input), CLR_ARG(scratch), CLR_ARG(n), CLR_ARG(parts), CLR_ARG(chunk)) ||
+        clr_set_args(k2, err, 7, CLR_ARG(ctx->input), CLR_ARG(scratch), CLR_ARG(ctx->output), CLR_ARG(n),
+                     CLR_ARG(parts), CLR_ARG(chunk), CLR_ARG(rows)) ||
+        clr_set_args(k3, err, 4, CLR_ARG(scratch), CLR_ARG(ctx->output), CLR_ARG(parts), CLR_ARG(rows)) ||
+        clr_enqueue_1d(ctx, k1, plan->global, plan->local, first, err))
+        return err->code;
+    if (clr_enqueue_1d(ctx, k2, plan->global, plan->local, NULL, err)) {
+        clReleaseEvent(*first);
+        *first = NULL;
+        return err->code;
+    }
+    return clr_enqueue_second(ctx, k3, ctx->shape.batch * wg, wg, first, last, err);
 }
 
 /* Host replays: the same additions in the same order as the kernels (include/replay.h). */
