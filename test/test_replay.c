@@ -89,16 +89,16 @@ static const struct {
 } sabotages[] = {
     {"reduce.clh", "for (ulong t = nvec * VEC + lid; t < len; t += WG_SIZE)\n        s += p[t];",
      "for (ulong t = nvec * VEC + lid + WG_SIZE; t < len; t += WG_SIZE)\n        s += p[t];",
-     {"split", "fixedsplit"}}, /* atomic: the race's bound (gamma_(parts-1) sum|partial|) is all there is */
+     {"split", "fixedsplit"}, NULL, NULL}, /* atomic: the race's bound (gamma_(parts-1) sum|partial|) is all there is */
     {"sum.cl", "for (ulong i = 0; i < n; ++i)\n        s += p[i];", "for (ulong i = 1; i < n; ++i)\n        s += p[i];",
-     {"serial"}},
+     {"serial"}, NULL, NULL},
     {"tree.clh", "e[l] = first + l < len ? LOAD1(begin + first + l) : -0.0f;",
-     "e[l] = first + l + 1 < len ? LOAD1(begin + first + l) : -0.0f;", {"tree"}},
+     "e[l] = first + l + 1 < len ? LOAD1(begin + first + l) : -0.0f;", {"tree"}, NULL, NULL},
     {"sum.cl", "for (ulong t = nvec * VEC + lid; t < len; t += WG_SIZE) {",
-     "for (ulong t = nvec * VEC + lid + WG_SIZE; t < len; t += WG_SIZE) {", {"compensated"}},
+     "for (ulong t = nvec * VEC + lid + WG_SIZE; t < len; t += WG_SIZE) {", {"compensated"}, NULL, NULL},
     /* exact's certified fast path (the first such loop in exact.clh, where the device has fp64) */
     {"exact.clh", "for (ulong t = nvec * VEC + lid; t < len; t += WG_SIZE)", "for (ulong t = nvec * VEC + lid + WG_SIZE; t < len; t += WG_SIZE)",
-     {"exact"}},
+     {"exact"}, NULL, NULL},
     /* exact's long accumulator: every sum refused by the fast path, and the accumulator's tail
      * loop dropping an element */
     {"exact.clh", "if (f == 0.0f || isinf(f) || fabs(f) == FLT_MAX)", "if (1)", {"exact"},
