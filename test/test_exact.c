@@ -204,6 +204,8 @@ START_TEST(exact_near_ties)
     run_exact(m, ROWS, N, batches, 2, 16, 1, &res); /* several parts a row at B = 1 */
     ck_assert_uint_gt(clr_plan_get(&res.cases[0].plan, "parts"), 1);
     clr_device_result_free(&res);
+    run_sum("exact", clr_exact_sum, m, ROWS, N, batches, 2, 64, 4, CLR_CONTIG_NO, &res); /* GPU-style slices */
+    clr_device_result_free(&res);
     free(m);
 }
 END_TEST
@@ -561,11 +563,14 @@ START_TEST(exact_same_bits_across_tunings)
     for (size_t r = 0; r < ROWS; ++r)
         clr_gen_row(5, r == 2 ? CLR_DIST_ILLCOND : CLR_DIST_NORMAL, r, m + r * N, N);
     size_t batches[] = {1, 3};
-    const unsigned tunings[][2] = {{1, 1}, {4, 2}, {16, 16}, {64, 4}, {256, 8}};
+    /* {wg, vec, contig}: the last two interleaved, as on GPUs (exact_dd_share's other loop) */
+    const unsigned tunings[][3] = {{1, 1, 0}, {4, 2, 0}, {16, 16, 0}, {64, 4, 0}, {256, 8, 0},
+                                   {64, 4, CLR_CONTIG_NO}, {16, 1, CLR_CONTIG_NO}};
     uint64_t first[2] = {0, 0};
     for (size_t t = 0; t < sizeof tunings / sizeof tunings[0]; ++t) {
         clr_device_result res;
-        run_exact(m, ROWS, N, batches, 2, tunings[t][0], tunings[t][1], &res);
+        run_sum("exact", clr_exact_sum, m, ROWS, N, batches, 2, tunings[t][0], tunings[t][1], (int)tunings[t][2],
+                &res);
         for (size_t i = 0; i < 2; ++i) {
             if (t == 0)
                 first[i] = res.cases[i].fingerprint;
