@@ -271,11 +271,10 @@ void sum_exact_one_part(global const float *x, global float *out, ulong n)
     {
         double h, l, r;
         uint ok = exact_dd_share(ROW_PTR(x, row, n), n, lid, &h, &l, &r);
-        local double *dd = (local double *)ld;
-        exact_dd_wg_merge(h, l, r, ok, dd, lflags, lid);
+        exact_dd_wg_merge(h, l, r, ok, ld, lflags, lid);
         if (lid == 0) {
             float f = 0.0f;
-            ok = lflags[0] && exact_certify(dd[0], dd[WG_SIZE], dd[2 * WG_SIZE], &f);
+            ok = lflags[0] && exact_dd_total_certify(ld, &f);
             if (ok)
                 out[row] = f;
             lflags[0] = ok;
@@ -308,7 +307,7 @@ void sum_exact_one_part(global const float *x, global float *out, ulong n)
 kernel __attribute__((reqd_work_group_size(WG_SIZE, 1, 1)))
 void sum_exact_dd_partials(global const float *x, global long *scratch, ulong n, uint parts, ulong chunk)
 {
-    local double dd[3 * WG_SIZE];
+    local long dd[3 * WG_SIZE];
     local uint lok[WG_SIZE];
     uint g = get_group_id(0), lid = get_local_id(0);
     uint row = g / parts, part = g % parts;
@@ -319,9 +318,9 @@ void sum_exact_dd_partials(global const float *x, global long *scratch, ulong n,
     exact_dd_wg_merge(h, l, r, ok, dd, lok, lid);
     if (lid == 0) {
         global long *dst = scratch + (ulong)g * EXACT_DD_WORDS;
-        dst[0] = as_long(dd[0]);
-        dst[1] = as_long(dd[WG_SIZE]);
-        dst[2] = as_long(dd[2 * WG_SIZE]);
+        dst[0] = dd[0]; /* h, l and r as bits */
+        dst[1] = dd[WG_SIZE];
+        dst[2] = dd[2 * WG_SIZE];
         dst[3] = (long)lok[0];
     }
 }
@@ -345,11 +344,10 @@ void sum_exact_certify(global const float *x, global long *scratch, global float
         exact_dd_merge(&h, &l, &r, as_double(w[0]), as_double(w[1]), as_double(w[2]));
         ok &= (uint)w[3];
     }
-    local double *dd = (local double *)ld;
-    exact_dd_wg_merge(h, l, r, ok, dd, lflags, lid);
+    exact_dd_wg_merge(h, l, r, ok, ld, lflags, lid);
     if (lid == 0) {
         float f = 0.0f;
-        ok = lflags[0] && exact_certify(dd[0], dd[WG_SIZE], dd[2 * WG_SIZE], &f);
+        ok = lflags[0] && exact_dd_total_certify(ld, &f);
         if (part == 0) {
             if (ok)
                 out[row] = f;

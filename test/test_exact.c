@@ -101,8 +101,9 @@ START_TEST(exact_hard_rows)
      * one part of these rows on CPUs (sum_exact_one_part). */
     size_t few[] = {1, 7}; /* 16 and 3 parts on 2 compute units: B = 16 fills them with one */
     run_exact(m, HARD_ROWS, HARD_N, few, 2, 1, 1, &res);
-    for (size_t i = 0; i < res.ncases; ++i)
-        ck_assert_uint_gt(clr_plan_get(&res.cases[i].plan, "parts"), 1);
+    if (test_device().type & CL_DEVICE_TYPE_CPU) /* GPUs: parts of at least 2^16 values */
+        for (size_t i = 0; i < res.ncases; ++i)
+            ck_assert_uint_gt(clr_plan_get(&res.cases[i].plan, "parts"), 1);
     clr_device_result_free(&res);
     free(m);
 }
@@ -201,8 +202,9 @@ START_TEST(exact_near_ties)
     clr_device_result res;
     run_exact(m, ROWS, N, batches, 2, 0, 0, &res); /* one part a row on CPUs */
     clr_device_result_free(&res);
-    run_exact(m, ROWS, N, batches, 2, 16, 1, &res); /* several parts a row at B = 1 */
-    ck_assert_uint_gt(clr_plan_get(&res.cases[0].plan, "parts"), 1);
+    run_exact(m, ROWS, N, batches, 2, 16, 1, &res); /* several parts a row at B = 1 (CPUs) */
+    if (test_device().type & CL_DEVICE_TYPE_CPU)
+        ck_assert_uint_gt(clr_plan_get(&res.cases[0].plan, "parts"), 1);
     clr_device_result_free(&res);
     run_sum("exact", clr_exact_sum, m, ROWS, N, batches, 2, 64, 4, CLR_CONTIG_NO, &res); /* GPU-style slices */
     clr_device_result_free(&res);
@@ -234,6 +236,28 @@ static const char certify_probe_cl[] =
     "    float f = as_float(0x7fc0deadu); /* stays when exact_certify declines */\n"
     "    ok[i] = exact_certify(hlr[3 * i], hlr[3 * i + 1], hlr[3 * i + 2], &f);\n"
     "    out[i] = f;\n"
+    "}\n"
+    "/* Sequence i of len floats (len a multiple of 4): each quarter into its own (h, l, r) by\n"
+    " * exact_dd_add, quarters 0+1 and 2+3 merged, then the two halves (exact_dd_merge). */\n"
+    "kernel void dd_probe(global const float *x, uint len, global double *hlr, uint count)\n"
+    "{\n"
+    "    uint i = get_global_id(0);\n"
+    "    if (i >= count)\n"
+    "        return;\n"
+    "    double q[4][3];\n"
+    "    for (uint k = 0; k < 4; ++k) {\n"
+    "        q[k][0] = 0.0;\n"
+    "        q[k][1] = 0.0;\n"
+    "        q[k][2] = 0.0;\n"
+    "        for (uint j = k * (len / 4); j < (k + 1) * (len / 4); ++j)\n"
+    "            exact_dd_add(&q[k][0], &q[k][1], &q[k][2], (double)x[(ulong)i * len + j]);\n"
+    "    }\n"
+    "    exact_dd_merge(&q[0][0], &q[0][1], &q[0][2], q[1][0], q[1][1], q[1][2]);\n"
+    "    exact_dd_merge(&q[2][0], &q[2][1], &q[2][2], q[3][0], q[3][1], q[3][2]);\n"
+    "    exact_dd_merge(&q[0][0], &q[0][1], &q[0][2], q[2][0], q[2][1], q[2][2]);\n"
+    "    hlr[3 * i] = q[0][0];\n"
+    "    hlr[3 * i + 1] = q[0][1];\n"
+    "    hlr[3 * i + 2] = q[0][2];\n"
     "}\n";
 #define CERTIFY_UNTOUCHED 0x7fc0deadu
 
@@ -257,59 +281,100 @@ static void copy_cl_file(const char *dir, const char *name)
     ck_assert_int_eq(fclose(out), 0);
 }
 
-/* Runs exact_certify on n triples hlr[3i..3i+2] on the test device: ok[i] and out[i]. */
-static void certify_on_device(const double *hlr, size_t n, uint32_t *ok, float *out)
+/* The probe program of cl/exact.clh's double-double functions, built on the test device. */
+typedef struct {
+    char dir[512];
+    cl_context ctx;
+    cl_command_queue queue;
+    clr_program prog;
+} exact_probe;
+
+static void probe_open(exact_probe *p)
 {
     clr_device dev = test_device();
-    ck_assert_msg(dev.fp64, "%s has no fp64: exact_certify is not compiled for it", dev.name);
-    char dir[512];
-    test_mkdtemp(dir, sizeof dir, "certify");
-    copy_cl_file(dir, "exact.clh");
-    copy_cl_file(dir, "reduce.clh");
+    ck_assert_msg(dev.fp64, "%s has no fp64: the fast path is not compiled for it", dev.name);
+    test_mkdtemp(p->dir, sizeof p->dir, "certify");
+    copy_cl_file(p->dir, "exact.clh");
+    copy_cl_file(p->dir, "reduce.clh");
     char path[1024];
-    snprintf(path, sizeof path, "%s/certify_probe.cl", dir);
+    snprintf(path, sizeof path, "%s/certify_probe.cl", p->dir);
     FILE *f = fopen(path, "wb");
     ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
     ck_assert_uint_eq(fwrite(certify_probe_cl, 1, sizeof certify_probe_cl - 1, f), sizeof certify_probe_cl - 1);
     ck_assert_int_eq(fclose(f), 0);
-
-    cl_context ctx;
-    cl_command_queue queue;
     clr_error err = {0};
-    ck_assert_msg(clr_device_open(&dev, &ctx, &queue, 0, &err) == 0, "%s", err.msg);
+    ck_assert_msg(clr_device_open(&dev, &p->ctx, &p->queue, 0, &err) == 0, "%s", err.msg);
     clr_tuning tuning = clr_tuning_default(&dev);
-    clr_program prog;
-    ck_assert_msg(clr_program_build(ctx, &dev, dir, "certify_probe.cl", &tuning,
-                                    "-DEXACT_LIMBS=" CLR_STR(CLR_CL_EXACT_LIMBS), &prog, &err) == 0,
+    ck_assert_msg(clr_program_build(p->ctx, &dev, p->dir, "certify_probe.cl", &tuning,
+                                    "-DEXACT_LIMBS=" CLR_STR(CLR_CL_EXACT_LIMBS), &p->prog, &err) == 0,
                   "%s", test_tail(err.msg, 2000));
-    cl_kernel k;
-    ck_assert_msg(clr_program_kernel(&prog, "certify_probe", &k, &err) == 0, "%s", err.msg);
+}
+
+static void probe_close(exact_probe *p)
+{
+    clr_program_release(&p->prog);
+    ck_assert_int_eq(clReleaseCommandQueue(p->queue), CL_SUCCESS);
+    ck_assert_int_eq(clReleaseContext(p->ctx), CL_SUCCESS);
+    test_remove_kernels(p->dir);
+}
+
+static cl_mem probe_buffer(exact_probe *p, cl_mem_flags flags, size_t bytes, const void *data)
+{
     cl_int st;
-    cl_mem in_buf = clCreateBuffer(ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, 3 * n * sizeof(double),
-                                   (void *)hlr, &st);
+    cl_mem m = clCreateBuffer(p->ctx, flags | (data ? CL_MEM_COPY_HOST_PTR : 0), bytes, (void *)data, &st);
     ck_assert_int_eq(st, CL_SUCCESS);
-    cl_mem out_buf = clCreateBuffer(ctx, CL_MEM_WRITE_ONLY, n * sizeof(float), NULL, &st);
-    ck_assert_int_eq(st, CL_SUCCESS);
-    cl_mem ok_buf = clCreateBuffer(ctx, CL_MEM_WRITE_ONLY, n * sizeof(cl_uint), NULL, &st);
-    ck_assert_int_eq(st, CL_SUCCESS);
+    return m;
+}
+
+static void probe_read(exact_probe *p, cl_mem m, size_t bytes, void *out)
+{
+    ck_assert_int_eq(clEnqueueReadBuffer(p->queue, m, CL_TRUE, 0, bytes, out, 0, NULL, NULL), CL_SUCCESS);
+    ck_assert_int_eq(clReleaseMemObject(m), CL_SUCCESS);
+}
+
+static void probe_launch(exact_probe *p, const char *name, size_t global, unsigned nargs, const size_t *sizes,
+                         const void *const *args)
+{
+    cl_kernel k;
+    clr_error err = {0};
+    ck_assert_msg(clr_program_kernel(&p->prog, name, &k, &err) == 0, "%s", err.msg);
+    for (unsigned i = 0; i < nargs; ++i)
+        ck_assert_int_eq(clSetKernelArg(k, i, sizes[i], args[i]), CL_SUCCESS);
+    ck_assert_int_eq(clEnqueueNDRangeKernel(p->queue, k, 1, NULL, &global, NULL, 0, NULL, NULL), CL_SUCCESS);
+}
+
+/* Runs exact_certify on n triples hlr[3i..3i+2] on the test device: ok[i] and out[i]. */
+static void certify_on_device(const double *hlr, size_t n, uint32_t *ok, float *out)
+{
+    exact_probe p;
+    probe_open(&p);
+    cl_mem in_buf = probe_buffer(&p, CL_MEM_READ_ONLY, 3 * n * sizeof(double), hlr);
+    cl_mem out_buf = probe_buffer(&p, CL_MEM_WRITE_ONLY, n * sizeof(float), NULL);
+    cl_mem ok_buf = probe_buffer(&p, CL_MEM_WRITE_ONLY, n * sizeof(cl_uint), NULL);
     cl_uint count = (cl_uint)n;
-    ck_assert_int_eq(clSetKernelArg(k, 0, sizeof in_buf, &in_buf), CL_SUCCESS);
-    ck_assert_int_eq(clSetKernelArg(k, 1, sizeof out_buf, &out_buf), CL_SUCCESS);
-    ck_assert_int_eq(clSetKernelArg(k, 2, sizeof ok_buf, &ok_buf), CL_SUCCESS);
-    ck_assert_int_eq(clSetKernelArg(k, 3, sizeof count, &count), CL_SUCCESS);
-    size_t global = n;
-    ck_assert_int_eq(clEnqueueNDRangeKernel(queue, k, 1, NULL, &global, NULL, 0, NULL, NULL), CL_SUCCESS);
-    ck_assert_int_eq(clEnqueueReadBuffer(queue, out_buf, CL_TRUE, 0, n * sizeof(float), out, 0, NULL, NULL),
-                     CL_SUCCESS);
-    ck_assert_int_eq(clEnqueueReadBuffer(queue, ok_buf, CL_TRUE, 0, n * sizeof(cl_uint), ok, 0, NULL, NULL),
-                     CL_SUCCESS);
+    const size_t sizes[] = {sizeof in_buf, sizeof out_buf, sizeof ok_buf, sizeof count};
+    const void *const args[] = {&in_buf, &out_buf, &ok_buf, &count};
+    probe_launch(&p, "certify_probe", n, 4, sizes, args);
+    probe_read(&p, out_buf, n * sizeof(float), out);
+    probe_read(&p, ok_buf, n * sizeof(cl_uint), ok);
     ck_assert_int_eq(clReleaseMemObject(in_buf), CL_SUCCESS);
-    ck_assert_int_eq(clReleaseMemObject(out_buf), CL_SUCCESS);
-    ck_assert_int_eq(clReleaseMemObject(ok_buf), CL_SUCCESS);
-    clr_program_release(&prog);
-    ck_assert_int_eq(clReleaseCommandQueue(queue), CL_SUCCESS);
-    ck_assert_int_eq(clReleaseContext(ctx), CL_SUCCESS);
-    test_remove_kernels(dir);
+    probe_close(&p);
+}
+
+/* Runs dd_probe over count sequences of len floats: hlr[3i..3i+2] of sequence i. */
+static void dd_on_device(const float *x, size_t len, size_t count, double *hlr)
+{
+    exact_probe p;
+    probe_open(&p);
+    cl_mem in_buf = probe_buffer(&p, CL_MEM_READ_ONLY, len * count * sizeof(float), x);
+    cl_mem out_buf = probe_buffer(&p, CL_MEM_WRITE_ONLY, 3 * count * sizeof(double), NULL);
+    cl_uint n = (cl_uint)len, c = (cl_uint)count;
+    const size_t sizes[] = {sizeof in_buf, sizeof n, sizeof out_buf, sizeof c};
+    const void *const args[] = {&in_buf, &n, &out_buf, &c};
+    probe_launch(&p, "dd_probe", count, 4, sizes, args);
+    probe_read(&p, out_buf, 3 * count * sizeof(double), hlr);
+    ck_assert_int_eq(clReleaseMemObject(in_buf), CL_SUCCESS);
+    probe_close(&p);
 }
 
 typedef __float128 quad;
@@ -489,8 +554,84 @@ static size_t certify_cases(certify_case *c)
 }
 #endif
 
+/* The double-doubles' bound itself: dd_probe sums sequences of 64 floats through exact_dd_add
+ * (four quarters) and exact_dd_merge (a tree of three), and the host checks the claim
+ * exact_certify rests on, |V - (h + l)| <= 2^-53 r (1 + 2^-20), exactly: the long accumulator
+ * takes the sequence and -h and -l (each split into three floats exactly) and rounds the
+ * difference once. Exponents from 2^-40 to 2^60 make the low parts round; a quarter of the
+ * sequences cancel their large values, so the low part is most of the sum; half build a large
+ * low part and then add only values far below it. The bound must also be
+ * tight somewhere (within 8x of an error seen), or a charge left out of r would pass. */
+static void deposit_double_negated(clr_exact_acc *acc, double d)
+{
+    float hi = (float)d;
+    double rem = d - (double)hi; /* exact: hi is d rounded */
+    float mid = (float)rem;
+    float lo = (float)(rem - (double)mid); /* at most 5 bits left: exact */
+    ck_assert((double)hi + (double)mid + (double)lo == d || fabs(d) > 0x1p100);
+    clr_exact_add(acc, -hi);
+    clr_exact_add(acc, -mid);
+    clr_exact_add(acc, -lo);
+}
+
+START_TEST(exact_dd_bound_holds)
+{
+    if (!test_device().fp64)
+        return; /* no fast path on this device: the long accumulator alone (exact_hard_rows) */
+#ifndef __SIZEOF_FLOAT128__
+    ck_abort_msg("exact_dd_bound_holds uses the probe of exact_certify_is_sound, which needs __float128");
+#else
+    enum { LEN = 256, COUNT = 2000 };
+    float *x = malloc((size_t)LEN * COUNT * sizeof *x);
+    double *hlr = malloc(3 * (size_t)COUNT * sizeof *hlr);
+    for (size_t s = 0; s < COUNT; ++s)
+        for (size_t j = 0; j < LEN; ++j) {
+            uint64_t h = clr_hash(17, 9, s, j);
+            int e = (int)(h % 101) - 40; /* 2^-40 .. 2^60 */
+            float v = ldexpf(1.0f + (float)((h >> 8) & 0x7fffff) * 0x1p-23f, e);
+            if ((h >> 40) & 1)
+                v = -v;
+            if (s % 4 == 1 && j >= LEN / 2 && fabsf(x[s * LEN + j - LEN / 2]) > 0x1p20f)
+                v = -x[s * LEN + j - LEN / 2]; /* the large values of the first half cancelled */
+            if (s % 4 >= 2) /* a large low part first, then only tiny values: each rounds it, with
+                             * TwoSum errors far below it (a bound charging those would be short) */
+                v = j % (LEN / 4) == 0  ? copysignf(0x1p60f, v) /* h's ulp 2^10 from here on */
+                    : j % (LEN / 4) < 4 ? ldexpf(v, 30 - e)  /* errors up to 2^10: l that large */
+                                        : ldexpf(v, -35 - (int)(h % 8) - e); /* each rounds l */
+            x[s * LEN + j] = v;
+        }
+    dd_on_device(x, LEN, COUNT, hlr);
+    size_t rounded = 0;
+    double tightest = 0;
+    for (size_t s = 0; s < COUNT; ++s) {
+        double h = hlr[3 * s], l = hlr[3 * s + 1], r = hlr[3 * s + 2];
+        clr_exact_acc acc;
+        clr_exact_init(&acc);
+        for (size_t j = 0; j < LEN; ++j)
+            clr_exact_add(&acc, x[s * LEN + j]);
+        deposit_double_negated(&acc, h);
+        deposit_double_negated(&acc, l);
+        double d = fabs((double)clr_exact_result(&acc)); /* |V - (h + l)|, rounded once */
+        double bound = 0x1p-53 * r * (1 + 0x1p-20) * (1 + 0x1p-23);
+        ck_assert_msg(d <= bound, "sequence %zu: |V - (h + l)| = %a > 2^-53 r = %a (h %a, l %a)", s, d, bound, h, l);
+        rounded += d > 0;
+        if (r > 0 && d / (0x1p-53 * r) > tightest)
+            tightest = d / (0x1p-53 * r);
+    }
+    ck_assert_msg(rounded > COUNT / 10, "only %zu of %d sequences rounded: the bound is not being tested", rounded,
+                  COUNT);
+    ck_assert_msg(tightest > 0.125, "the error reached at most %.3g of the bound: too loose to catch a lost charge",
+                  tightest);
+    free(x);
+    free(hlr);
+#endif
+}
+END_TEST
+
 START_TEST(exact_certify_is_sound)
 {
+    if (!test_device().fp64)
+        return; /* no fast path on this device: the long accumulator alone (exact_hard_rows) */
 #ifndef __SIZEOF_FLOAT128__
     ck_abort_msg("exact_certify_is_sound needs __float128 (gcc on x86-64) for its exact reference");
 #else
@@ -701,6 +842,7 @@ int main(void)
     tcase_add_test(t, exact_wide_random_rows);
     tcase_add_test(t, exact_same_bits_across_tunings);
     tcase_add_test(t, exact_near_ties);
+    tcase_add_test(t, exact_dd_bound_holds);
     tcase_add_test(t, exact_certify_is_sound);
     tcase_add_test(t, tree_is_the_host_tree_in_every_tuning);
     tcase_add_test(t, exact_same_bits_for_permuted_rows);
