@@ -234,11 +234,11 @@ void sum_compensated_merge(global const float2 *pairs, global float *out, uint p
 
 #define EXACT_WORDS (EXACT_LIMBS + 1)
 
-kernel __attribute__((reqd_work_group_size(WG_SIZE, 1, 1)))
-void sum_exact_partials(global const float *x, global long *partials, ulong n, uint parts, ulong chunk)
+/* Work-group g's part (chunk g % parts of row g / parts) into the long accumulator; its
+ * normalized digits and flags to dst[0, EXACT_WORDS). */
+inline void exact_part_digits(global const float *x, global long *dst, ulong n, uint parts, ulong chunk,
+                              local long *ld, local uint *lflags)
 {
-    local long ld[WG_SIZE * EXACT_LIMBS];
-    local uint lflags[WG_SIZE];
     uint g = get_group_id(0), lid = get_local_id(0);
     uint row = g / parts, part = g % parts;
     ulong begin = min((ulong)part * chunk, n);
@@ -250,11 +250,18 @@ void sum_exact_partials(global const float *x, global long *partials, ulong n, u
     if (lid == 0) {
         long d[EXACT_LIMBS];
         exact_wg_total(ld, d);
-        global long *dst = partials + (ulong)g * EXACT_WORDS;
         for (int k = 0; k < EXACT_LIMBS; ++k)
             dst[k] = d[k];
         dst[EXACT_LIMBS] = (long)lflags[0];
     }
+}
+
+kernel __attribute__((reqd_work_group_size(WG_SIZE, 1, 1)))
+void sum_exact_partials(global const float *x, global long *partials, ulong n, uint parts, ulong chunk)
+{
+    local long ld[WG_SIZE * EXACT_LIMBS];
+    local uint lflags[WG_SIZE];
+    exact_part_digits(x, partials + (ulong)get_group_id(0) * EXACT_WORDS, n, parts, chunk, ld, lflags);
 }
 
 /* A row of one part: its digits rounded at once (what sum_exact_finish makes of one part's
@@ -360,20 +367,8 @@ void sum_exact_certify(global const float *x, global long *scratch, global float
     barrier(CLK_LOCAL_MEM_FENCE);
     if (ok)
         return;
-    ulong begin = min((ulong)part * chunk, n);
-    ulong end = min(begin + chunk, n);
-    exact_acc a;
-    exact_clear(&a);
-    exact_share(&a, ROW_PTR(x, row, n) + begin, end - begin, lid);
-    exact_wg_merge(&a, ld, lflags, lid);
-    if (lid == 0) {
-        long d[EXACT_LIMBS];
-        exact_wg_total(ld, d);
-        global long *dst = scratch + (ulong)rows * parts * EXACT_DD_WORDS + (ulong)g * EXACT_WORDS;
-        for (int k = 0; k < EXACT_LIMBS; ++k)
-            dst[k] = d[k];
-        dst[EXACT_LIMBS] = (long)lflags[0];
-    }
+    exact_part_digits(x, scratch + (ulong)rows * parts * EXACT_DD_WORDS + (ulong)g * EXACT_WORDS, n, parts, chunk, ld,
+                      lflags);
 }
 #endif
 
