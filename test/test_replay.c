@@ -31,6 +31,7 @@ static void cancelling_row(float *row, size_t n, uint64_t seed)
     }
 }
 
+/* Runs sum `strategy` (NULL: every one of sum_strategies) over three copies of row at B = 1 and 3. */
 static void run_one(const char *strategy, size_t n, const float *row, unsigned wg, unsigned vec, int contig,
                     const char *kernel_dir, clr_device_result *res)
 {
@@ -41,7 +42,13 @@ static void run_one(const char *strategy, size_t n, const float *row, unsigned w
     ck_assert_ptr_nonnull(rows);
     for (size_t r = 0; r < 3; ++r)
         memcpy(rows + r * n, row, n * sizeof *rows);
-    clr_run_config cfg = test_file_config(&clr_op_sum, strategy, &shape, batches, 2, rows, 3, n);
+    clr_run_config cfg = test_file_config(&clr_op_sum, strategy ? strategy : sum_strategies[0], &shape, batches, 2,
+                                          rows, 3, n);
+    if (!strategy) { /* every strategy of sum_strategies in one run: one context, one build */
+        for (size_t s = 0; s < NSUM; ++s)
+            cfg.strategy_index[s] = (size_t)(clr_strategy_find(&clr_op_sum, sum_strategies[s]) - clr_op_sum.strategies);
+        cfg.nstrategies = NSUM;
+    }
     cfg.wg = wg;
     cfg.vec = vec;
     cfg.contig = contig;
@@ -61,21 +68,20 @@ START_TEST(every_sum_strategy_equals_its_replay)
             size_t n = sizes[z];
             float *row = malloc(n * sizeof *row);
             cancelling_row(row, n, 11 + z);
-            for (size_t s = 0; s < NSUM; ++s) {
-                clr_device_result res;
-                run_one(sum_strategies[s], n, row, tunings[t][0], tunings[t][1], (int)tunings[t][2], NULL, &res);
-                ck_assert_int_eq(res.replay, 1);
-                for (size_t i = 0; i < res.ncases; ++i) {
-                    const clr_case *c = &res.cases[i];
-                    ck_assert_msg(c->replayed && c->valid && c->replay_mismatches == 0,
-                                  "%s n %zu B %zu wg %u vec %u contig %u: %s", sum_strategies[s], n, c->shape.batch,
-                                  tunings[t][0], tunings[t][1], tunings[t][2],
-                                  c->first_mismatch[0] ? c->first_mismatch : "not valid");
-                    if (!strcmp(sum_strategies[s], "exact"))
-                        ck_assert_uint_eq(clr_float_bits(c->outputs[0]), clr_float_bits(clr_exact_sum(row, n)));
-                }
-                clr_device_result_free(&res);
+            clr_device_result res;
+            run_one(NULL, n, row, tunings[t][0], tunings[t][1], (int)tunings[t][2], NULL, &res);
+            ck_assert_int_eq(res.replay, 1);
+            ck_assert_uint_eq(res.ncases, NSUM * 2);
+            for (size_t i = 0; i < res.ncases; ++i) {
+                const clr_case *c = &res.cases[i];
+                const char *name = clr_op_sum.strategies[c->strategy].name;
+                ck_assert_msg(c->replayed && c->valid && c->replay_mismatches == 0,
+                              "%s n %zu B %zu wg %u vec %u contig %u: %s", name, n, c->shape.batch, tunings[t][0],
+                              tunings[t][1], tunings[t][2], c->first_mismatch[0] ? c->first_mismatch : "not valid");
+                if (!strcmp(name, "exact"))
+                    ck_assert_uint_eq(clr_float_bits(c->outputs[0]), clr_float_bits(clr_exact_sum(row, n)));
             }
+            clr_device_result_free(&res);
             free(row);
         }
 }
@@ -123,23 +129,24 @@ START_TEST(a_kernel_dropping_one_element_fails)
             test_remove_kernels(dir);
             continue; /* the fast path is only compiled with fp64 */
         }
-        /* exact: GPU-style slices (a row of 4099 is one part: sum_exact_one_part) and CPU-style
-         * ones (several parts: the three launches of sum_exact_dd_partials, _certify, _finish) */
+        /* exact: CPU-style slices, so rows of several parts (the three launches of
+         * sum_exact_dd_partials, _certify and _certified_finish: the fast path's shares and the
+         * accumulator's parts); test_exact holds rows of one part to the host's sums */
         size_t several = 0;
-        for (int contig = 2; contig >= (exact ? 1 : 2); --contig)
-            for (size_t s = 0; s < 3 && sabotages[k].strategies[s]; ++s) {
-                clr_device_result res;
-                run_one(sabotages[k].strategies[s], n, row, 1, 4, contig, dir, &res);
-                for (size_t i = 0; i < res.ncases; ++i) {
-                    const clr_case *c = &res.cases[i];
-                    ck_assert_msg(!c->valid && c->replay_mismatches > 0,
-                                  "%s B %zu contig %d: a dropped element passed validation",
-                                  sabotages[k].strategies[s], c->shape.batch, contig);
-                    hidden_by_bound += c->rows_out_of_bound == 0;
-                    several += contig == 1 && clr_plan_get(&c->plan, "parts") > 1;
-                }
-                clr_device_result_free(&res);
+        int contig = exact ? 1 : 2;
+        for (size_t s = 0; s < 3 && sabotages[k].strategies[s]; ++s) {
+            clr_device_result res;
+            run_one(sabotages[k].strategies[s], n, row, 1, 4, contig, dir, &res);
+            for (size_t i = 0; i < res.ncases; ++i) {
+                const clr_case *c = &res.cases[i];
+                ck_assert_msg(!c->valid && c->replay_mismatches > 0,
+                              "%s B %zu contig %d: a dropped element passed validation", sabotages[k].strategies[s],
+                              c->shape.batch, contig);
+                hidden_by_bound += c->rows_out_of_bound == 0;
+                several += clr_plan_get(&c->plan, "parts") > 1;
             }
+            clr_device_result_free(&res);
+        }
         ck_assert_msg(!exact || several > 0, "the exact sabotage never ran rows of several parts");
         test_remove_kernels(dir);
     }
@@ -404,16 +411,16 @@ START_TEST(sum_of_negative_zeros)
     float row[4099];
     for (size_t i = 0; i < 4099; ++i)
         row[i] = -0.0f;
-    for (unsigned vec = 1; vec <= 4; vec *= 4) /* exact's scalar lanes once deposited a +0 */
-        for (size_t s = 0; s < NSUM; ++s) {
-            clr_device_result res;
-            run_one(sum_strategies[s], 4099, row, 1, vec, 2, NULL, &res);
-            for (size_t i = 0; i < res.ncases; ++i)
-                ck_assert_msg(res.cases[i].valid, "%s vec %u B %zu on -0: %s", sum_strategies[s], vec,
-                              res.cases[i].shape.batch,
-                              res.cases[i].first_mismatch[0] ? res.cases[i].first_mismatch : "beyond the bound");
-            clr_device_result_free(&res);
-        }
+    for (unsigned vec = 1; vec <= 4; vec *= 4) { /* exact's scalar lanes once deposited a +0 */
+        clr_device_result res;
+        run_one(NULL, 4099, row, 1, vec, 2, NULL, &res);
+        ck_assert_uint_eq(res.ncases, NSUM * 2);
+        for (size_t i = 0; i < res.ncases; ++i)
+            ck_assert_msg(res.cases[i].valid, "%s vec %u B %zu on -0: %s",
+                          clr_op_sum.strategies[res.cases[i].strategy].name, vec, res.cases[i].shape.batch,
+                          res.cases[i].first_mismatch[0] ? res.cases[i].first_mismatch : "beyond the bound");
+        clr_device_result_free(&res);
+    }
 }
 END_TEST
 
