@@ -279,18 +279,12 @@ void sum_exact_one_part(global const float *x, global float *out, ulong n)
         double h, l, r;
         uint ok = exact_dd_share(ROW_PTR(x, row, n), n, lid, &h, &l, &r);
         exact_dd_wg_merge(h, l, r, ok, ld, lflags, lid);
-        if (lid == 0) {
-            float f = 0.0f;
-            ok = lflags[0] && exact_dd_total_certify(ld, &f);
-            if (ok)
+        float f = 0.0f;
+        if (exact_dd_wg_certified(ld, lflags, lid, &f)) { /* the same for the whole work-group */
+            if (lid == 0)
                 out[row] = f;
-            lflags[0] = ok;
+            return;
         }
-        barrier(CLK_LOCAL_MEM_FENCE);
-        ok = lflags[0];
-        barrier(CLK_LOCAL_MEM_FENCE); /* every work-item has read it before the arrays are reused */
-        if (ok)
-            return; /* the whole work-group: ok is the same for all */
     }
 #endif
     exact_acc a;
@@ -352,19 +346,13 @@ void sum_exact_certify(global const float *x, global long *scratch, global float
         ok &= (uint)w[3];
     }
     exact_dd_wg_merge(h, l, r, ok, ld, lflags, lid);
-    if (lid == 0) {
-        float f = 0.0f;
-        ok = lflags[0] && exact_dd_total_certify(ld, &f);
-        if (part == 0) {
-            if (ok)
-                out[row] = f;
-            scratch[(ulong)rows * parts * (EXACT_DD_WORDS + EXACT_WORDS) + row] = (long)ok;
-        }
-        lflags[0] = ok;
+    float f = 0.0f;
+    ok = exact_dd_wg_certified(ld, lflags, lid, &f);
+    if (lid == 0 && part == 0) {
+        if (ok)
+            out[row] = f;
+        scratch[(ulong)rows * parts * (EXACT_DD_WORDS + EXACT_WORDS) + row] = (long)ok;
     }
-    barrier(CLK_LOCAL_MEM_FENCE);
-    ok = lflags[0];
-    barrier(CLK_LOCAL_MEM_FENCE);
     if (ok)
         return;
     exact_part_digits(x, scratch + (ulong)rows * parts * EXACT_DD_WORDS + (ulong)g * EXACT_WORDS, n, parts, chunk, ld,
